@@ -1,0 +1,223 @@
+"""Settings every environment shares.
+
+The environment-specific modules import everything from here and then call
+:func:`from_environment` to fill in what comes from ``FINCORE_*`` variables.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from fincore.settings.environment import Environment
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+DEBUG = False
+
+INSTALLED_APPS = [
+    "django_prometheus",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "auditlog",
+    "apps.core",
+    "apps.events",
+    "apps.audit",
+    "apps.merchants",
+    "apps.ops",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "fincore.urls"
+WSGI_APPLICATION = "fincore.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Services own their transactions; a request is never one big implicit transaction.
+ATOMIC_REQUESTS = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "Asia/Bahrain"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Static files are served from the installed apps directly, so `make run` needs no
+# collectstatic step; production collects them at build time (deploy/README.md).
+WHITENOISE_USE_FINDERS = True
+
+# django-prometheus would otherwise query the database while the app registry loads.
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Probes and scrapes arrive over plain HTTP from inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# --- API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.merchants.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.merchants.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.CursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 50,
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fincore API",
+    "DESCRIPTION": (
+        "Merchant API of fincore. Authenticate with `Authorization: Bearer <secret key>`. "
+        "Amounts are integers in minor units with an ISO 4217 currency. Every POST accepts an "
+        "`Idempotency-Key`. Errors are RFC 9457 problem details with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.add_problem_responses",
+    ],
+}
+
+# Celery is configured in celery_app.py; only its broker URL comes from here (FINCORE_BROKER_URL).
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- audit -----------------------------------------------------------------------------
+# django-auditlog records every change made through the admin to these models (fincore's own
+# admin-editable models register themselves with @auditlog.register in their models.py).
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "auth.user", "exclude_fields": ["password", "last_login"]},
+    {"model": "auth.group", "m2m_fields": ["permissions"]},
+    "django_celery_beat.periodictask",
+    "django_celery_beat.intervalschedule",
+    "django_celery_beat.crontabschedule",
+)
+AUDITLOG_CID_HEADER = "X-Request-Id"
+AUDITLOG_CID_GETTER = "apps.core.context.current_request_id"
+
+
+def from_environment(env: Environment) -> dict[str, Any]:
+    """The settings that depend on FINCORE_* variables, resolved through ``env``."""
+    redis_url = env.str("FINCORE_REDIS_URL")
+    proxy_hops = env.int("FINCORE_PROXY_HOPS")
+    idempotency_ttl_hours = env.int("FINCORE_IDEMPOTENCY_TTL_HOURS")
+    if idempotency_ttl_hours < 24:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("FINCORE_IDEMPOTENCY_TTL_HOURS must be at least 24")
+    settings: dict[str, Any] = {
+        "SECRET_KEY": env.str("FINCORE_SECRET_KEY"),
+        "ALLOWED_HOSTS": env.list("FINCORE_ALLOWED_HOSTS"),
+        "CSRF_TRUSTED_ORIGINS": env.list("FINCORE_CSRF_TRUSTED_ORIGINS"),
+        "DATABASES": {
+            "default": {
+                **dj_database_url.parse(
+                    env.str("FINCORE_DATABASE_URL"), conn_max_age=60, conn_health_checks=True
+                ),
+                "ATOMIC_REQUESTS": False,
+            }
+        },
+        "CACHES": {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": redis_url,
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            }
+        },
+        "CELERY_BROKER_URL": env.str("FINCORE_BROKER_URL"),
+        "FINCORE_REDIS_URL": redis_url,
+        "FINCORE_AUDIT_KEY": env.str("FINCORE_AUDIT_KEY"),
+        "FINCORE_PROXY_HOPS": proxy_hops,
+        "FINCORE_API_RATE_LIMIT": env.str("FINCORE_API_RATE_LIMIT"),
+        "FINCORE_IDEMPOTENCY_TTL": timedelta(hours=idempotency_ttl_hours),
+        "FINCORE_TASK_MAX_DELIVERIES": env.int("FINCORE_TASK_MAX_DELIVERIES"),
+        "LOGGING": logging_config(env.str("FINCORE_LOG_LEVEL")),
+    }
+    if proxy_hops:
+        settings["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
+    return settings
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """JSON lines on stdout, each carrying the request id and task of the work that wrote it."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "apps.core.logging.ContextFilter"}},
+        "formatters": {"json": {"()": "apps.core.logging.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["context"],
+            }
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            "django.server": {"level": "WARNING"},
+            "amqp": {"level": "WARNING"},
+            "kombu": {"level": "WARNING"},
+        },
+    }

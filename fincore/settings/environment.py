@@ -1,0 +1,127 @@
+"""The ``FINCORE_*`` environment variables, in one place.
+
+Development reads them with defaults that point at the services on localhost; production
+reads them with no defaults at all, so a missing variable stops the process at start-up
+instead of quietly connecting to the wrong database.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    description: str
+    development_default: str | None = None
+    required_in_production: bool = False
+
+
+# The README's configuration table lists exactly these; keep the two in step.
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "FINCORE_SECRET_KEY",
+        "Django's secret key (sessions, CSRF, password reset tokens).",
+        "development-only-secret-key-do-not-use-in-production-0123456789",
+        required_in_production=True,
+    ),
+    Variable(
+        "FINCORE_DATABASE_URL",
+        "PostgreSQL, as a URL.",
+        "postgres://postgres@127.0.0.1:5432/fincore",
+        required_in_production=True,
+    ),
+    Variable(
+        "FINCORE_BROKER_URL",
+        "RabbitMQ, as an AMQP URL (the vhost is the path).",
+        "amqp://guest:guest@127.0.0.1:5672//",
+        required_in_production=True,
+    ),
+    Variable(
+        "FINCORE_REDIS_URL",
+        "Redis, for the cache, rate limits and delivery counters.",
+        "redis://127.0.0.1:6379/0",
+        required_in_production=True,
+    ),
+    Variable(
+        "FINCORE_ALLOWED_HOSTS",
+        "Comma-separated host names the web process answers to.",
+        "localhost,127.0.0.1,[::1],testserver",
+        required_in_production=True,
+    ),
+    Variable(
+        "FINCORE_AUDIT_KEY",
+        "Key of the HMAC that signs every audit journal row; keep it apart from the database.",
+        "development-only-audit-key",
+        required_in_production=True,
+    ),
+    Variable(
+        "FINCORE_CSRF_TRUSTED_ORIGINS",
+        "Comma-separated origins (https://admin.example.com) allowed to post admin forms.",
+        "",
+    ),
+    Variable(
+        "FINCORE_PROXY_HOPS",
+        "How many trusted reverse proxies sit in front of the web process (0: none). "
+        "Above 0, the client IP is read from X-Forwarded-For and HTTPS from X-Forwarded-Proto.",
+        "0",
+    ),
+    Variable(
+        "FINCORE_API_RATE_LIMIT",
+        "Default per-key API rate limit in DRF's format (e.g. 100/second); "
+        "each merchant may have its own in the admin.",
+        "100/second",
+    ),
+    Variable(
+        "FINCORE_IDEMPOTENCY_TTL_HOURS",
+        "How long an Idempotency-Key and its response are kept (at least 24).",
+        "24",
+    ),
+    Variable(
+        "FINCORE_TASK_MAX_DELIVERIES",
+        "Deliveries of one message before it is dead-lettered (poison message bound).",
+        "5",
+    ),
+    Variable("FINCORE_LOG_LEVEL", "Level of the JSON logs (DEBUG, INFO, WARNING, ...).", "INFO"),
+)
+
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+
+
+class Environment:
+    """Typed access to the FINCORE_* variables of one process environment."""
+
+    def __init__(self, environ: Mapping[str, str], *, use_defaults: bool) -> None:
+        self._environ = environ
+        self._use_defaults = use_defaults
+
+    def missing(self) -> list[str]:
+        """Names of the variables production requires that are unset or empty."""
+        return [
+            variable.name
+            for variable in VARIABLES
+            if variable.required_in_production and not self._environ.get(variable.name)
+        ]
+
+    def str(self, name: str) -> str:
+        variable = _BY_NAME[name]
+        value = self._environ.get(name)
+        if value:
+            return value
+        if self._use_defaults and variable.development_default is not None:
+            return variable.development_default
+        if not variable.required_in_production and variable.development_default is not None:
+            return variable.development_default
+        raise ImproperlyConfigured(f"{name} is not set: {variable.description}")
+
+    def int(self, name: str) -> int:
+        raw = self.str(name)
+        try:
+            return int(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+
+    def list(self, name: str) -> list[str]:
+        return [item.strip() for item in self.str(name).split(",") if item.strip()]

@@ -1,0 +1,28 @@
+"""The test suite: the real services, in their own database, vhost and Redis database.
+
+A test run never touches the development data: PostgreSQL's test database is created by
+pytest-django, RabbitMQ traffic goes to the ``fincore_test`` vhost and Redis to database 15.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("FINCORE_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/fincore_test")
+os.environ.setdefault("FINCORE_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Task metrics from worker processes reach /metrics through prometheus_client's
+# multiprocess files, exactly as under `make run`; this must be set before it is imported.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "fincore-test-metrics")
+)
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from fincore.settings.base import *  # noqa: E402, F403
+from fincore.settings.base import from_environment  # noqa: E402
+from fincore.settings.environment import Environment  # noqa: E402
+
+globals().update(from_environment(Environment(os.environ, use_defaults=True)))
+
+# Hashing staff passwords slowly is a production concern; it only slows the suite.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Probe tasks that exercise the queue machinery in tests/; workers started by the suite load them.
+CELERY_IMPORTS = ["tests.support.tasks"]
