@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import pre_save
+
+
+class AuditConfig(AppConfig):
+    name = "apps.audit"
+    label = "audit"
+    verbose_name = "Audit trail"
+
+    def ready(self) -> None:
+        from auditlog.models import LogEntry
+        from auditlog.signals import post_log
+
+        from apps.audit import receivers
+
+        pre_save.connect(receivers.stamp_reason, sender=LogEntry, dispatch_uid="audit.stamp_reason")
+        post_log.connect(receivers.mirror_log_entry, dispatch_uid="audit.mirror_log_entry")
