@@ -1,0 +1,60 @@
+"""The Celery application: queues, worker behaviour and the beat scheduler.
+
+    celery -A celery_app worker        # all queues; `-Q payments` for a dedicated pool
+    celery -A celery_app beat          # schedules live in the database, editable in the admin
+
+Nothing here may lose a message: tasks are acknowledged only after they finish
+(``acks_late``), a task whose worker dies is delivered again (``reject_on_worker_lost``), a
+worker holds one unacknowledged message at a time (so a high-priority message is never stuck
+behind a prefetched backlog), publishing waits for the broker's confirm, and a task that fails
+for good is rejected into its queue's dead-letter queue instead of being dropped.
+"""
+
+import os
+
+from celery import Celery
+from celery.signals import worker_init
+
+from apps.events import topology
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fincore.settings.development")
+
+app = Celery("fincore", task_cls="apps.core.worker:FincoreTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_queues=topology.work_queues(),
+    task_default_queue="default",
+    task_default_exchange=topology.TASK_EXCHANGE.name,
+    task_default_routing_key="default",
+    task_create_missing_queues=False,
+    task_queue_max_priority=topology.MAX_PRIORITY,
+    task_default_priority=topology.DEFAULT_PRIORITY,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    # A task that raised is rejected without requeue, so RabbitMQ dead-letters it.
+    task_acks_on_failure_or_timeout=False,
+    task_soft_time_limit=60,
+    task_time_limit=90,
+    worker_prefetch_multiplier=1,
+    worker_max_tasks_per_child=1000,
+    # When the broker connection drops, running tasks' messages are redelivered anyway;
+    # cancelling them avoids running the same work twice at once.
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    worker_hijack_root_logger=False,
+    worker_send_task_events=False,
+    broker_transport_options={"confirm_publish": True},
+    broker_connection_retry_on_startup=True,
+    beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+)
+app.autodiscover_tasks()
+
+
+@worker_init.connect
+def declare_topology(sender, **kwargs) -> None:
+    """Dead-letter queues must exist before the first rejection, or RabbitMQ drops it."""
+    with sender.app.connection_for_write() as connection:
+        topology.declare(connection)
