@@ -1,0 +1,150 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from apps.core import ids
+from apps.core.actors import Actor
+from apps.core.admin import AuditedAdminMixin, reasoned_action
+from apps.core.admin_readonly import ReadOnlyAdminMixin
+from apps.merchants import services
+from apps.merchants.models import ApiKey, Merchant
+
+
+class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ApiKey
+    fields = ("name", "mode", "hint", "created_at", "created_by", "last_used_at", "revoked_at", "revoked_by")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+class IssueApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the key is for, e.g. 'checkout server'.")
+    mode = forms.ChoiceField(choices=ApiKey.Mode.choices, initial=ApiKey.Mode.TEST)
+    change_reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MerchantForm(forms.ModelForm):
+    class Meta:
+        model = Merchant
+        fields = ("legal_name", "country", "currencies", "rate_limit")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                services.merchant_validate(
+                    legal_name=cleaned["legal_name"], country=cleaned["country"],
+                    currencies=cleaned["currencies"], rate_limit=cleaned.get("rate_limit", ""),
+                )
+            except services.InvalidMerchant as invalid:
+                raise forms.ValidationError(invalid.detail) from invalid
+        return cleaned
+
+
+def _suspend(request: HttpRequest, merchant: Merchant, reason: str) -> None:
+    services.merchant_suspend(merchant_id=merchant.pk, actor=Actor.staff(request.user), reason=reason)
+
+
+def _activate(request: HttpRequest, merchant: Merchant, reason: str) -> None:
+    services.merchant_activate(merchant_id=merchant.pk, actor=Actor.staff(request.user), reason=reason)
+
+
+@admin.register(Merchant)
+class MerchantAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("legal_name", "public_id", "country", "status", "currency_list", "created_at")
+    list_filter = ("status", "country")
+    search_fields = ("legal_name",)
+    readonly_fields = ("public_id", "status", "created_at", "updated_at")
+    fields = ("public_id", "legal_name", "country", "currencies", "rate_limit", "status", "created_at", "updated_at")
+    form = MerchantForm
+    inlines = (ApiKeyInline,)
+    actions = [
+        reasoned_action(description="Suspend (refuse all API access)", perform=_suspend),
+        reasoned_action(description="Activate", perform=_activate),
+    ]
+    change_form_template = "admin/merchants/merchant/change_form.html"
+
+    @admin.display(description="Id")
+    def public_id(self, merchant: Merchant) -> str:
+        return ids.encode("mer", merchant.pk) if merchant.pk else "-"
+
+    @admin.display(description="Currencies")
+    def currency_list(self, merchant: Merchant) -> str:
+        return ", ".join(merchant.currencies)
+
+    def get_search_results(self, request, queryset, search_term):
+        merchant_id = ids.decode("mer", search_term.strip())
+        if merchant_id is not None:
+            return queryset.filter(pk=merchant_id), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request: HttpRequest, obj: Merchant, form: forms.Form, change: bool) -> None:
+        actor, reason = Actor.staff(request.user), self.change_reason_of(form)
+        if change:
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            saved = services.merchant_update(merchant_id=obj.pk, changes=changes, actor=actor, reason=reason)
+        else:
+            saved = services.merchant_create(
+                legal_name=obj.legal_name, country=obj.country, currencies=obj.currencies,
+                rate_limit=obj.rate_limit, actor=actor, reason=reason,
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/issue-key/",
+                self.admin_site.admin_view(self.issue_key_view),
+                name="merchants_merchant_issue_key",
+            ),
+            *super().get_urls(),
+        ]
+
+    def issue_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Issue an API key and show its secret once; it is never stored or shown again."""
+        merchant = get_object_or_404(Merchant, pk=object_id)
+        if not request.user.has_perm("merchants.add_apikey"):
+            raise PermissionDenied
+        form = IssueApiKeyForm(request.POST or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "merchant": merchant,
+                   "title": f"Issue an API key for {merchant}", "form": form}
+        if request.method == "POST" and form.is_valid():
+            issued = services.api_key_create(
+                merchant_id=merchant.pk, name=form.cleaned_data["name"], mode=form.cleaned_data["mode"],
+                actor=Actor.staff(request.user), reason=form.cleaned_data["change_reason"],
+            )
+            messages.success(request, f"Key {issued.api_key.hint}… issued.")
+            context.update(issued=issued, form=None)
+            response = TemplateResponse(request, "admin/merchants/merchant/issue_key.html", context)
+            response["Cache-Control"] = "no-store"
+            return response
+        if request.method == "POST":
+            return TemplateResponse(request, "admin/merchants/merchant/issue_key.html", context)
+        if not merchant.is_active:
+            messages.warning(request, "This merchant is suspended: its keys will be refused until it is activated.")
+        return TemplateResponse(request, "admin/merchants/merchant/issue_key.html", context)
+
+
+def _revoke(request: HttpRequest, api_key: ApiKey, reason: str) -> None:
+    services.api_key_revoke(api_key_id=api_key.pk, actor=Actor.staff(request.user), reason=reason)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("hint", "name", "merchant", "mode", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("mode", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("hint", "name", "merchant__legal_name")
+    list_select_related = ("merchant",)
+    fields = ("merchant", "name", "mode", "hint", "created_at", "created_by", "last_used_at", "revoked_at",
+              "revoked_by", "revoke_reason")
+    readonly_fields = fields
+    actions = [reasoned_action(description="Revoke", perform=_revoke, permissions=("revoke",))]
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("merchants.change_apikey")

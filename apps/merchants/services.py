@@ -1,0 +1,219 @@
+"""Merchants and their API keys: every change is journaled with who made it and why."""
+
+import hashlib
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+
+from apps.audit.services import audit_record
+from apps.core import clock
+from apps.core.actors import Actor
+from apps.core.countries import is_country
+from apps.core.currencies import is_currency
+from apps.core.exceptions import FincoreError
+from apps.core.rates import parse_rate
+from apps.merchants.models import ApiKey, Merchant
+
+SECRET_PREFIXES = {ApiKey.Mode.TEST: "fc_test_", ApiKey.Mode.LIVE: "fc_live_"}
+# Letters and digits only, so a double-click selects the whole key; 43 of them carry 256 bits.
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+_SECRET_LENGTH = 43
+_LAST_USED_PRECISION = timedelta(minutes=1)
+# Fields a staff user may edit in the admin; status changes go through suspend/activate.
+EDITABLE_FIELDS = ("legal_name", "country", "currencies", "rate_limit")
+
+
+class InvalidMerchant(FincoreError):
+    code = "invalid_merchant"
+    title = "The merchant's details are not valid"
+    status = 400
+
+
+class MerchantStatusUnchanged(FincoreError):
+    code = "merchant_status_unchanged"
+    title = "The merchant already has this status"
+    status = 409
+
+
+class ApiKeyAlreadyRevoked(FincoreError):
+    code = "api_key_already_revoked"
+    title = "This API key is already revoked"
+    status = 409
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    """A new key and its secret. The secret exists only here: show it once, never store it."""
+
+    api_key: ApiKey
+    secret: str
+
+
+def hash_secret(secret: str) -> str:
+    # The secret has 256 random bits, so a fast hash is enough: no dictionary can guess it.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _snapshot(merchant: Merchant) -> dict[str, Any]:
+    return {
+        "legal_name": merchant.legal_name,
+        "country": merchant.country,
+        "status": merchant.status,
+        "currencies": list(merchant.currencies),
+        "rate_limit": merchant.rate_limit,
+    }
+
+
+def merchant_validate(*, legal_name: str, country: str, currencies: list[str], rate_limit: str) -> None:
+    """Raise InvalidMerchant naming every problem with these details."""
+    problems = []
+    if not legal_name.strip():
+        problems.append("the legal name is empty")
+    if not is_country(country):
+        problems.append(f"{country!r} is not an ISO 3166 country code")
+    if not currencies:
+        problems.append("at least one currency is needed")
+    problems += [f"{code!r} is not an ISO 4217 currency code" for code in currencies if not is_currency(code)]
+    if len(set(currencies)) != len(currencies):
+        problems.append("a currency is listed twice")
+    if rate_limit:
+        try:
+            parse_rate(rate_limit)
+        except ValueError as error:
+            problems.append(str(error))
+    if problems:
+        raise InvalidMerchant("; ".join(problems))
+
+
+def merchant_create(
+    *, legal_name: str, country: str, currencies: list[str], actor: Actor, rate_limit: str = "", reason: str = ""
+) -> Merchant:
+    """Create an active merchant. Raises InvalidMerchant."""
+    merchant_validate(legal_name=legal_name, country=country, currencies=currencies, rate_limit=rate_limit)
+    with transaction.atomic():
+        merchant = Merchant.objects.create(
+            legal_name=legal_name.strip(), country=country, currencies=currencies, rate_limit=rate_limit
+        )
+        audit_record(
+            actor=actor, action="merchant.created", object_type="merchants.merchant", object_id=str(merchant.id),
+            after=_snapshot(merchant), reason=reason, merchant_id=str(merchant.id),
+        )
+    return merchant
+
+
+def merchant_update(*, merchant_id: Any, changes: dict[str, Any], actor: Actor, reason: str) -> Merchant:
+    """Edit a merchant's details (not its status). Raises InvalidMerchant."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidMerchant(f"these fields cannot be edited: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().get(pk=merchant_id)
+        before = _snapshot(merchant)
+        proposed = {**before, **changes}
+        merchant_validate(
+            legal_name=proposed["legal_name"], country=proposed["country"],
+            currencies=proposed["currencies"], rate_limit=proposed["rate_limit"],
+        )
+        for field, value in changes.items():
+            setattr(merchant, field, value)
+        merchant.save()
+        after = _snapshot(merchant)
+        changed = {field for field in after if after[field] != before[field]}
+        if changed:
+            audit_record(
+                actor=actor, action="merchant.updated", object_type="merchants.merchant", object_id=str(merchant.id),
+                before={f: before[f] for f in changed}, after={f: after[f] for f in changed}, reason=reason,
+                merchant_id=str(merchant.id),
+            )
+    return merchant
+
+
+def _set_status(*, merchant_id: Any, status: str, action: str, actor: Actor, reason: str) -> Merchant:
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().get(pk=merchant_id)
+        if merchant.status == status:
+            raise MerchantStatusUnchanged(f"{merchant} is already {status}.")
+        before = merchant.status
+        merchant.status = status
+        merchant.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor, action=action, object_type="merchants.merchant", object_id=str(merchant.id),
+            before={"status": before}, after={"status": status}, reason=reason, merchant_id=str(merchant.id),
+        )
+    return merchant
+
+
+def merchant_suspend(*, merchant_id: Any, actor: Actor, reason: str) -> Merchant:
+    """Stop all of the merchant's API access at once. Raises MerchantStatusUnchanged."""
+    return _set_status(
+        merchant_id=merchant_id, status=Merchant.Status.SUSPENDED, action="merchant.suspended", actor=actor,
+        reason=reason,
+    )
+
+
+def merchant_activate(*, merchant_id: Any, actor: Actor, reason: str) -> Merchant:
+    """Restore a suspended merchant. Raises MerchantStatusUnchanged."""
+    return _set_status(
+        merchant_id=merchant_id, status=Merchant.Status.ACTIVE, action="merchant.activated", actor=actor,
+        reason=reason,
+    )
+
+
+def api_key_create(*, merchant_id: Any, name: str, mode: str, actor: Actor, reason: str = "") -> IssuedApiKey:
+    """Issue a key; the secret is in the result only. Raises InvalidMerchant for a bad mode."""
+    if mode not in SECRET_PREFIXES:
+        raise InvalidMerchant(f"mode must be test or live, not {mode!r}")
+    secret = SECRET_PREFIXES[mode] + "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(_SECRET_LENGTH))
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            merchant_id=merchant_id,
+            name=name.strip() or "API key",
+            mode=mode,
+            hint=secret[: len(SECRET_PREFIXES[mode]) + 4],
+            secret_hash=hash_secret(secret),
+            created_by=actor.label,
+        )
+        audit_record(
+            actor=actor, action="api_key.created", object_type="merchants.apikey", object_id=str(api_key.id),
+            after={"name": api_key.name, "mode": mode, "hint": api_key.hint}, reason=reason,
+            merchant_id=str(merchant_id),
+        )
+    return IssuedApiKey(api_key=api_key, secret=secret)
+
+
+def api_key_revoke(*, api_key_id: Any, actor: Actor, reason: str, merchant_id: Any = None) -> ApiKey:
+    """Revoke a key for good; requests with it are refused from now on.
+
+    ``merchant_id`` scopes the lookup when a merchant revokes its own key (another merchant's
+    key is then not found). Raises ApiKey.DoesNotExist, ApiKeyAlreadyRevoked.
+    """
+    if not reason.strip():
+        raise InvalidMerchant("a reason is required to revoke a key")
+    keys = ApiKey.objects.select_for_update()
+    if merchant_id is not None:
+        keys = keys.filter(merchant_id=merchant_id)
+    with transaction.atomic():
+        api_key = keys.get(pk=api_key_id)
+        if api_key.is_revoked:
+            raise ApiKeyAlreadyRevoked(f"{api_key} was revoked on {api_key.revoked_at:%Y-%m-%d %H:%M} UTC.")
+        api_key.revoked_at = clock.now()
+        api_key.revoked_by = actor.label
+        api_key.revoke_reason = reason
+        api_key.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        audit_record(
+            actor=actor, action="api_key.revoked", object_type="merchants.apikey", object_id=str(api_key.id),
+            before={"revoked": False}, after={"revoked": True}, reason=reason, merchant_id=str(api_key.merchant_id),
+        )
+    return api_key
+
+
+def api_key_mark_used(*, api_key: ApiKey) -> None:
+    """Note that the key was just used, at most once a minute so busy keys cost no write per request."""
+    now = clock.now()
+    if api_key.last_used_at is None or api_key.last_used_at < now - _LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
