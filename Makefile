@@ -1,0 +1,50 @@
+# fincore: `make run` brings the whole stack up with demo data; `make test` checks everything.
+# Both start from nothing: they create the virtualenv, start the services and the database.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed-requirements
+METRICS_DIR := $(CURDIR)/var/prometheus
+PYTEST_ARGS ?=
+
+.PHONY: run test services db lint check-migrations pytest bench clean
+
+$(INSTALLED): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	cp requirements.txt $@
+
+## services: make sure PostgreSQL, RabbitMQ and Redis are up (installs them on Debian as root)
+services:
+	deploy/dev/services.sh
+
+## db: create the development database and apply migrations
+db: $(INSTALLED) services
+	$(BIN)/python manage.py db_create
+	$(BIN)/python manage.py migrate --no-input
+
+## run: web (gunicorn), Celery workers and beat in the foreground, with demo data; Ctrl-C stops all
+run: db
+	$(BIN)/python manage.py demo_setup
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/honcho -f deploy/Procfile.dev -d . start
+
+## test: the same set-up, then ruff, import-linter, migrations check and pytest on the real services
+test: db
+	deploy/dev/services.sh --test
+	$(MAKE) --no-print-directory lint check-migrations pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+check-migrations: $(INSTALLED)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+pytest: $(INSTALLED)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,86 @@
+"""Demo data for `make run`: idempotent, and it prints how to log in.
+
+Secrets are stored hashed, so the ones this command prints are kept in ``.fincore-demo.json``
+(git-ignored, readable by the owner only) and printed again on the next run while they still
+work; a secret that no longer works is replaced.
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+
+from apps.core import ids
+from apps.core.actors import Actor
+from apps.merchants import selectors, services
+
+CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".fincore-demo.json"
+ADMIN_USERNAME = "admin"
+DEMO_MERCHANTS = (
+    {"legal_name": "Demo Bakery W.L.L.", "country": "BH", "currencies": ["BHD"]},
+    {"legal_name": "Demo Electronics Trading Co.", "country": "BH", "currencies": ["BHD", "SAR", "USD"]},
+)
+ACTOR = Actor.system("manage.py demo_setup")
+
+
+class Command(BaseCommand):
+    help = "Create a staff superuser and two demo merchants with test API keys (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the web process listens.")
+
+    def handle(self, *args: object, **options: Any) -> None:
+        saved = json.loads(CREDENTIALS_FILE.read_text()) if CREDENTIALS_FILE.exists() else {}
+        credentials = {"admin_password": self._admin_password(saved.get("admin_password")), "merchants": {}}
+        for demo in DEMO_MERCHANTS:
+            credentials["merchants"][demo["legal_name"]] = self._merchant(demo, saved.get("merchants", {}))
+        CREDENTIALS_FILE.write_text(json.dumps(credentials, indent=2))
+        os.chmod(CREDENTIALS_FILE, 0o600)
+        self._print(options["base_url"], credentials)
+
+    def _admin_password(self, saved_password: str | None) -> str:
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(
+            username=ADMIN_USERNAME, defaults={"is_staff": True, "is_superuser": True, "email": "admin@localhost"}
+        )
+        if saved_password and user.check_password(saved_password):
+            return saved_password
+        password = secrets.token_urlsafe(12)
+        user.set_password(password)
+        user.is_staff = user.is_superuser = user.is_active = True
+        user.save()
+        return password
+
+    def _merchant(self, demo: dict[str, Any], saved: dict[str, dict[str, str]]) -> dict[str, str]:
+        merchant = selectors.merchant_by_legal_name(demo["legal_name"]) or services.merchant_create(
+            **demo, actor=ACTOR, reason="demo data"
+        )
+        secret = saved.get(demo["legal_name"], {}).get("secret_key")
+        api_key = selectors.api_key_by_secret_hash(services.hash_secret(secret)) if secret else None
+        if api_key is None or api_key.is_revoked or api_key.merchant_id != merchant.pk:
+            secret = services.api_key_create(
+                merchant_id=merchant.pk, name="demo", mode="test", actor=ACTOR, reason="demo data"
+            ).secret
+        return {"merchant_id": ids.encode("mer", merchant.pk), "secret_key": secret}
+
+    def _print(self, base_url: str, credentials: dict[str, Any]) -> None:
+        lines = [
+            "",
+            "fincore demo",
+            f"  admin     {base_url}/admin/   user {ADMIN_USERNAME}, password {credentials['admin_password']}",
+            f"  API docs  {base_url}/api/v1/docs/",
+        ]
+        for name, merchant in credentials["merchants"].items():
+            lines.append(f"  merchant  {name} ({merchant['merchant_id']})")
+            lines.append(f"            API key {merchant['secret_key']}")
+        first_key = next(iter(credentials["merchants"].values()))["secret_key"]
+        lines += [
+            f'  try       curl -H "Authorization: Bearer {first_key}" {base_url}/api/v1/merchant',
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
