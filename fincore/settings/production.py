@@ -8,7 +8,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from fincore.settings.base import *  # noqa: F403
-from fincore.settings.base import from_environment
+from fincore.settings.base import BASE_DIR, from_environment
 from fincore.settings.environment import Environment
 
 _environment = Environment(os.environ, use_defaults=False)
@@ -25,6 +25,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = False
+# Filled at build time by `manage.py collectstatic` (deploy/README.md).
+STATIC_ROOT = BASE_DIR / "var" / "static"
 
 SECURE_SSL_REDIRECT = True
 SECURE_HSTS_SECONDS = 63072000

@@ -6,7 +6,6 @@ work; a secret that no longer works is replaced.
 """
 
 import json
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from apps.core import ids
 from apps.core.actors import Actor
 from apps.merchants import selectors, services
 
-CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".fincore-demo.json"
 ADMIN_USERNAME = "admin"
 DEMO_MERCHANTS = (
     {"legal_name": "Demo Bakery W.L.L.", "country": "BH", "currencies": ["BHD"]},
@@ -33,14 +31,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the web process listens.")
+        parser.add_argument(
+            "--credentials-file",
+            type=Path,
+            default=Path(settings.BASE_DIR) / ".fincore-demo.json",
+            help="Where the printed secrets are kept between runs (default .fincore-demo.json).",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
-        saved = json.loads(CREDENTIALS_FILE.read_text()) if CREDENTIALS_FILE.exists() else {}
+        credentials_file: Path = options["credentials_file"]
+        saved = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
         credentials = {"admin_password": self._admin_password(saved.get("admin_password")), "merchants": {}}
         for demo in DEMO_MERCHANTS:
             credentials["merchants"][demo["legal_name"]] = self._merchant(demo, saved.get("merchants", {}))
-        CREDENTIALS_FILE.write_text(json.dumps(credentials, indent=2))
-        os.chmod(CREDENTIALS_FILE, 0o600)
+        credentials_file.touch(mode=0o600)
+        credentials_file.chmod(0o600)
+        credentials_file.write_text(json.dumps(credentials, indent=2))
         self._print(options["base_url"], credentials)
 
     def _admin_password(self, saved_password: str | None) -> str:

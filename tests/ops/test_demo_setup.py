@@ -1,0 +1,62 @@
+import io
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from apps.core import ids
+from apps.core.actors import Actor
+from apps.merchants import selectors, services
+from apps.merchants.models import Merchant
+
+pytestmark = pytest.mark.django_db
+
+
+def _demo(credentials_file) -> dict:
+    call_command("demo_setup", credentials_file=credentials_file, stdout=io.StringIO())
+    return json.loads(credentials_file.read_text())
+
+
+def test_demo_setup_is_idempotent_and_its_printed_secrets_work(tmp_path, api_client):
+    credentials_file = tmp_path / "demo.json"
+    first = _demo(credentials_file)
+    second = _demo(credentials_file)
+
+    assert first == second
+    assert Merchant.objects.count() == 2
+    assert (credentials_file.stat().st_mode & 0o777) == 0o600
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password(first["admin_password"])
+    for demo in first["merchants"].values():
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {demo['secret_key']}")
+        response = api_client.get("/api/v1/merchant")
+        assert response.status_code == 200
+        assert response.json()["id"] == demo["merchant_id"]
+
+
+def test_demo_setup_replaces_a_secret_that_no_longer_works(tmp_path):
+    credentials_file = tmp_path / "demo.json"
+    first = _demo(credentials_file)
+    demo = next(iter(first["merchants"].values()))
+    revoked = selectors.api_key_by_secret_hash(services.hash_secret(demo["secret_key"]))
+    services.api_key_revoke(api_key_id=revoked.pk, actor=Actor.system("test"), reason="leaked in a screenshot")
+
+    second = _demo(credentials_file)
+
+    replacement = next(iter(second["merchants"].values()))
+    assert replacement["merchant_id"] == demo["merchant_id"]
+    assert replacement["secret_key"] != demo["secret_key"]
+    new_key = selectors.api_key_by_secret_hash(services.hash_secret(replacement["secret_key"]))
+    assert not new_key.is_revoked
+    assert ids.encode("mer", new_key.merchant_id) == demo["merchant_id"]
+    assert Merchant.objects.count() == 2
+
+
+def test_demo_setup_prints_where_to_go(tmp_path):
+    out = io.StringIO()
+    call_command("demo_setup", credentials_file=tmp_path / "demo.json", base_url="http://localhost:9000", stdout=out)
+    printed = out.getvalue()
+    assert "http://localhost:9000/admin/" in printed
+    assert "http://localhost:9000/api/v1/docs/" in printed
+    assert "fc_test_" in printed

@@ -1,0 +1,160 @@
+import json
+import logging
+
+import pytest
+from celery import current_app
+from django.db import OperationalError
+from django.test import override_settings
+
+from apps.core import context
+from apps.core.logging import ContextFilter, JsonFormatter
+from apps.ops import health
+from tests.support.workers import purge_all_queues, recorded, running_worker, wait_until
+
+CLOSED_PORT_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }
+}
+
+
+@pytest.fixture
+def broker_down():
+    """Point the Celery app at a port where no broker listens, as if RabbitMQ were down."""
+    conf = current_app.conf
+    saved = conf.broker_url, conf.broker_connection_timeout
+    conf.broker_url, conf.broker_connection_timeout = "amqp://guest:guest@127.0.0.1:1//", 0.5
+    yield
+    conf.broker_url, conf.broker_connection_timeout = saved
+
+
+@pytest.mark.django_db
+def test_healthz_answers_without_touching_dependencies(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_reports_each_dependency(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"postgresql": "ok", "rabbitmq": "ok", "redis": "ok"}}
+
+
+@pytest.mark.django_db
+def test_readyz_names_redis_when_it_is_down(client):
+    with override_settings(CACHES=CLOSED_PORT_REDIS):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "service_unavailable"
+    assert body["detail"] == "Not ready: redis down."
+    assert body["checks"]["postgresql"] == "ok"
+    assert body["checks"]["rabbitmq"] == "ok"
+    assert body["checks"]["redis"].startswith("down: ConnectionError")
+
+
+@pytest.mark.django_db
+def test_readyz_names_rabbitmq_when_it_is_down(client, broker_down):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["detail"] == "Not ready: rabbitmq down."
+    assert body["checks"]["rabbitmq"].startswith("down: ")
+    assert body["checks"]["redis"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_names_postgresql_when_it_is_down(client, monkeypatch):
+    def refused():
+        raise OperationalError("connection to server at 127.0.0.1 failed")
+
+    monkeypatch.setitem(health.CHECKS, "postgresql", refused)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "Not ready: postgresql down."
+
+
+def _metric(text: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in Prometheus text format, or None."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        sample, _, value = line.rpartition(" ")
+        series, _, label_text = sample.partition("{")
+        if series == name and ",".join(sorted(label_text.rstrip("}").split(","))) == wanted:
+            return float(value)
+    return None
+
+
+@pytest.mark.django_db
+def test_metrics_expose_backlogs_and_request_latency(client):
+    client.get("/healthz")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for queue in ("payments", "ledger", "webhooks", "settlement", "reconciliation", "compliance", "default"):
+        assert _metric(text, "fincore_queue_messages", queue=queue) is not None, queue
+        assert _metric(text, "fincore_queue_messages", queue=f"{queue}.dead") is not None, queue
+    assert _metric(text, "fincore_outbox_unpublished_messages") == 0
+    assert _metric(text, "fincore_dead_letters_open") == 0
+    assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
+
+
+@pytest.mark.django_db
+def test_metrics_survive_a_broker_outage(client, broker_down):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert _metric(response.content.decode(), "fincore_outbox_unpublished_messages") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_metrics_count_and_time_tasks_run_by_workers(client):
+    """Task metrics come from another process: this fails unless the worker's samples reach /metrics."""
+
+    def tasks_succeeded() -> float:
+        text = client.get("/metrics").content.decode()
+        return _metric(text, "fincore_tasks_total", task="tests.record", state="SUCCESS") or 0.0
+
+    before = tasks_succeeded()
+    purge_all_queues()
+    for label in ("a", "b", "c"):
+        current_app.send_task("tests.record", args=[label], queue="default")
+    with running_worker("default"):
+        wait_until(lambda: len(recorded()) == 3, message="three probe tasks")
+        wait_until(lambda: tasks_succeeded() == before + 3, message="task metrics")
+    text = client.get("/metrics").content.decode()
+    assert (_metric(text, "fincore_task_duration_seconds_count", task="tests.record") or 0) >= 3
+
+
+def test_each_request_is_logged_with_its_request_id(client, caplog):
+    with caplog.at_level("INFO", logger="fincore.request"):
+        response = client.get("/healthz", HTTP_X_REQUEST_ID="checkout-7f3a9c21")
+    assert response["X-Request-Id"] == "checkout-7f3a9c21"
+    [record] = [r for r in caplog.records if r.name == "fincore.request"]
+    assert (record.method, record.path, record.status) == ("GET", "/healthz", 200)
+    # Stamped by the filter on the configured JSON handler, inside the request's context.
+    assert record.request_id == "checkout-7f3a9c21"
+
+
+def test_log_lines_are_json_carrying_request_and_task_ids():
+    record = logging.LogRecord("fincore.test", logging.WARNING, __file__, 1, "payout %s held", ("po_1",), None)
+    with context.bound(request_id="req_abc", task=("3f2b", "settlement.run")):
+        ContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "payout po_1 held"
+    assert (line["level"], line["logger"]) == ("WARNING", "fincore.test")
+    assert (line["request_id"], line["task_id"], line["task_name"]) == ("req_abc", "3f2b", "settlement.run")
+    assert "time" in line
+
+
+def test_an_unusable_caller_request_id_is_replaced(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="bad id with spaces")
+    assert response["X-Request-Id"].startswith("req_")

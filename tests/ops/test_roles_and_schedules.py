@@ -1,0 +1,42 @@
+import pytest
+from django.contrib.auth.models import Group
+from django_celery_beat.models import PeriodicTask
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("Compliance officer", "Compliance supervisor", "Treasury operator", "Support (read-only)")
+
+
+def _permissions(role: str) -> set[str]:
+    group = Group.objects.get(name=role)
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+
+
+def test_the_migration_creates_the_staff_roles():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(ROLES)
+
+
+def test_support_is_read_only():
+    permissions = _permissions("Support (read-only)")
+    assert permissions
+    assert all(permission.split(".")[1].startswith("view_") for permission in permissions)
+
+
+def test_compliance_can_suspend_merchants_and_revoke_keys_but_support_cannot():
+    for role in ("Compliance officer", "Compliance supervisor"):
+        assert {"merchants.change_merchant", "merchants.change_apikey"} <= _permissions(role)
+    assert "merchants.change_merchant" not in _permissions("Treasury operator")
+
+
+def test_only_the_treasury_operator_replays_dead_letters():
+    holders = [role for role in ROLES if "events.replay_deadletter" in _permissions(role)]
+    assert holders == ["Treasury operator"]
+
+
+def test_migrations_install_the_platform_schedules_once():
+    schedules = {task.task: task for task in PeriodicTask.objects.all()}
+    assert {"audit.seal", "audit.verify", "events.outbox_sweep", "events.dead_letters_collect", "events.purge",
+            "core.idempotency_purge"} <= set(schedules)
+    assert schedules["events.outbox_sweep"].interval.every == 10
+    assert schedules["audit.verify"].crontab.hour == "2"
+    assert all(task.enabled for task in schedules.values())
