@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 
 
 class AuditConfig(AppConfig):
@@ -9,9 +9,8 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.models import LogEntry
-        from auditlog.signals import post_log
 
         from apps.audit import receivers
 
         pre_save.connect(receivers.stamp_reason, sender=LogEntry, dispatch_uid="audit.stamp_reason")
-        post_log.connect(receivers.mirror_log_entry, dispatch_uid="audit.mirror_log_entry")
+        post_save.connect(receivers.mirror_log_entry, sender=LogEntry, dispatch_uid="audit.mirror_log_entry")

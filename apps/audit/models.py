@@ -2,7 +2,7 @@
 
 - :class:`AuditEvent` is one business event. The application signs it (HMAC-SHA256 with
   ``FINCORE_AUDIT_KEY``) as it is written, so a row forged or edited with SQL is detectable.
-- :class:`AuditSeal` is its place in the chain: ``hash = SHA-256(prev_hash, seq, event)``.
+- :class:`AuditSeal` is its place in the chain: ``hash = HMAC-SHA256(prev_hash, seq, event)``.
   A beat job writes seals in order, so writers never wait on a global lock.
 - :class:`PendingSeal` is the job's work queue, filled by a trigger on every new event, so
   even a row inserted behind the application's back is sealed (and then fails verification).

@@ -30,25 +30,32 @@ def stamp_reason(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) -> N
         instance.additional_data = {**(instance.additional_data or {}), "reason": reason}
 
 
-def mirror_log_entry(sender: type, instance: Any, log_entry: LogEntry | None = None, **kwargs: Any) -> None:
-    """auditlog's post_log: journal admin changes to models that have no fincore service."""
-    if log_entry is None or log_entry.actor is None or log_entry.action not in _ACTIONS:
+def mirror_log_entry(sender: type[LogEntry], instance: LogEntry, created: bool = False, **kwargs: Any) -> None:
+    """post_save of LogEntry: journal admin changes to models that have no fincore service.
+
+    Connected to the entry's post_save rather than auditlog's post_log, which is not sent for
+    many-to-many changes (a role's permissions).
+    """
+    if not created or kwargs.get("raw") or instance.actor_id is None or instance.action not in _ACTIONS:
         return
-    if sender.__module__.startswith("apps."):
+    model = instance.content_type.model_class()
+    if model is None or model.__module__.startswith("apps."):
         return
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    for field, change in (log_entry.changes_dict or {}).items():
+    for field, change in (instance.changes_dict or {}).items():
         if isinstance(change, list | tuple) and len(change) == 2:
             before[field], after[field] = change
         else:  # many-to-many changes are described, not paired
             after[field] = change
+    if instance.action == LogEntry.Action.CREATE:
+        before = {}  # auditlog pairs each new value with the text "None"
     with transaction.atomic():
         audit_record(
-            actor=Actor.staff(log_entry.actor),
-            action=f"admin.{sender._meta.label_lower}.{_ACTIONS[log_entry.action]}",
-            object_type=sender._meta.label_lower,
-            object_id=str(log_entry.object_pk),
+            actor=Actor.staff(instance.actor),
+            action=f"admin.{model._meta.label_lower}.{_ACTIONS[instance.action]}",
+            object_type=model._meta.label_lower,
+            object_id=str(instance.object_pk),
             before=before or None,
             after=after or None,
         )

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef
 
 from apps.audit import chain
 from apps.audit.models import AuditEvent, AuditSeal, PendingSeal
-from apps.audit.signing import event_signature
+from apps.audit.signing import event_signature, seal_hash
 
 _CHUNK = 2000
 
@@ -63,7 +63,7 @@ def _check_seals() -> tuple[int, ChainProblem | None]:
             return sealed, ChainProblem(
                 event.id, seal.seq, f"event {event.id} was altered or forged: its signature does not match"
             )
-        if chain.link(prev_hash, seal.seq, event.id, event.signature) != seal.hash:
+        if seal_hash(prev_hash, seal.seq, event.id, event.signature) != seal.hash:
             return sealed, ChainProblem(
                 event.id, seal.seq, f"seal {seal.seq} does not match event {event.id}: rows were swapped or edited"
             )

@@ -1,6 +1,8 @@
 """Writing the audit journal and sealing it into the hash chain."""
 
 import json
+import logging
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -8,17 +10,30 @@ from django.db import connection, transaction
 
 from apps.audit import chain, selectors
 from apps.audit.models import AuditEvent, AuditSeal, PendingSeal
-from apps.audit.signing import event_signature
+from apps.audit.signing import event_signature, seal_hash
 from apps.core import clock, context
 from apps.core.actors import Actor
+
+logger = logging.getLogger(__name__)
 
 # Any constant unique to this job: pg_try_advisory_xact_lock takes a bigint.
 _SEALER_LOCK = 0x_A0D1_75EA
 
 
+def _jsonb_number(text: str) -> int | float:
+    """A JSON number as jsonb writes it back: exactly and positionally, so ``1e+16`` returns as the
+    integer 10000000000000000, and ``-0.0`` as ``0.0``."""
+    if "e+" in text:
+        return int(Decimal(text))
+    number = float(text)
+    return 0.0 if number == 0 else number
+
+
 def _json_safe(value: Any) -> Any:
     """What PostgreSQL's jsonb will give back, so the signature can be checked after a reload."""
-    return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder), parse_float=_jsonb_number)
 
 
 def audit_record(
@@ -85,10 +100,14 @@ def audit_seal_pending(*, batch_size: int = 5000) -> int:
                 # Deleted behind the trigger's back: its pending row stays for audit_verify to name.
                 continue
             seq += 1
-            link = chain.link(prev_hash, seq, event.id, event.signature)
+            link = seal_hash(prev_hash, seq, event.id, event.signature)
             seals.append(AuditSeal(seq=seq, event_id=event.id, prev_hash=prev_hash, hash=link, sealed_at=now))
             prev_hash = link
         AuditSeal.objects.bulk_create(seals)
+        if seals:
+            # The chain's head, written outside the database too: a log archive can then show
+            # that the newest rows (and their seals) were later removed, which no row can.
+            logger.info("audit chain sealed", extra={"head_seq": seq, "head_hash": prev_hash, "sealed": len(seals)})
         PendingSeal.objects.filter(event_id__in=[seal.event_id for seal in seals]).delete()
         return len(seals)
 
