@@ -21,8 +21,15 @@ from apps.core.exceptions import FincoreError
 REASON_FIELD = "change_reason"
 
 
+class _ReasonField(forms.CharField):
+    """Why the object is changed: recorded with the change, never itself a change of the object."""
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return False
+
+
 def _reason_field() -> forms.CharField:
-    return forms.CharField(
+    return _ReasonField(
         label="Reason for this change",
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text="Recorded in the audit trail with your name and the time.",
@@ -37,9 +44,12 @@ class AuditedAdminMixin:
     """Mix into a ModelAdmin before ``admin.ModelAdmin``."""
 
     def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any):
-        base = kwargs.get("form") or self.form  # type: ignore[attr-defined]
+        # UserAdmin adds users with its own form (add_form), and its get_form takes no ``change``
+        # argument by position: keep both working.
+        adding_form = getattr(self, "add_form", None) if obj is None else None
+        base = kwargs.get("form") or adding_form or self.form  # type: ignore[attr-defined]
         kwargs["form"] = type(base.__name__, (base,), {REASON_FIELD: _reason_field()})
-        return super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
+        return super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
 
     def get_fieldsets(self, request: HttpRequest, obj: Model | None = None):
         fieldsets = [

@@ -16,6 +16,8 @@ class FincoreError(Exception):
     code: ClassVar[str] = "error"
     title: ClassVar[str] = "The request was refused"
     status: ClassVar[int] = 400
+    # Seconds after which a retry may succeed, sent as Retry-After (for a conflict that passes).
+    retry_after: ClassVar[int | None] = None
     catalogue: ClassVar[dict[str, type["FincoreError"]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

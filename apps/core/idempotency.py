@@ -44,6 +44,7 @@ class IdempotencyKeyInUse(FincoreError):
     code = "idempotency_key_in_use"
     title = "A request with this Idempotency-Key is still being processed"
     status = 409
+    retry_after = 1
 
 
 @dataclass(frozen=True)

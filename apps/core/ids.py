@@ -7,6 +7,7 @@ so an id pasted into the wrong endpoint is refused instead of silently matching 
 """
 
 import os
+import threading
 import time
 import uuid
 
@@ -15,15 +16,34 @@ _DECODE = {character: value for value, character in enumerate(_ALPHABET)}
 _ENCODED_LENGTH = 26  # ceil(128 / 5)
 
 
+_RANDOM_BITS = 74
+_lock = threading.Lock()
+_last = (0, 0)  # (unix ms, 74-bit random part) of the newest id this process made
+
+
 def uuid7() -> uuid.UUID:
-    """A UUIDv7: 48 bits of Unix milliseconds, then 74 random bits."""
-    unix_ms = time.time_ns() // 1_000_000
-    random_bits = int.from_bytes(os.urandom(10), "big")
+    """A UUIDv7: 48 bits of Unix milliseconds, then 74 random bits.
+
+    Within one millisecond of one process, ids are strictly increasing (RFC 9562, method 2:
+    the random part of the previous id plus a random step), so "newest first" is exact for
+    rows a process creates in a burst. A clock stepped back is followed, not fought.
+    """
+    global _last
+    with _lock:
+        unix_ms = time.time_ns() // 1_000_000
+        last_ms, last_random = _last
+        if unix_ms == last_ms:
+            random_part = last_random + 1 + int.from_bytes(os.urandom(4), "big")
+            if random_part >> _RANDOM_BITS:  # the millisecond's space is used up: borrow the next
+                unix_ms, random_part = last_ms + 1, int.from_bytes(os.urandom(10), "big") >> 6
+        else:
+            random_part = int.from_bytes(os.urandom(10), "big") >> 6
+        _last = (unix_ms, random_part)
     value = (unix_ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76  # version
-    value |= ((random_bits >> 62) & 0xFFF) << 64  # rand_a
+    value |= (random_part >> 62) << 64  # rand_a: the top 12 random bits
     value |= 0b10 << 62  # variant
-    value |= random_bits & ((1 << 62) - 1)  # rand_b
+    value |= random_part & ((1 << 62) - 1)  # rand_b
     return uuid.UUID(int=value)
 
 

@@ -146,7 +146,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # django-auditlog records every change made through the admin to these models (fincore's own
 # admin-editable models register themselves with @auditlog.register in their models.py).
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
-    {"model": "auth.user", "exclude_fields": ["password", "last_login"]},
+    {"model": "auth.user", "exclude_fields": ["password", "last_login"], "m2m_fields": ["groups", "user_permissions"]},
     {"model": "auth.group", "m2m_fields": ["permissions"]},
     "django_celery_beat.periodictask",
     "django_celery_beat.intervalschedule",

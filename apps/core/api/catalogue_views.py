@@ -26,12 +26,14 @@ class _PublicApi(ApiView):
 class ProblemListApi(_PublicApi):
     @extend_schema(operation_id="problems_list", responses=ProblemTypeSerializer(many=True), tags=["problems"])
     def get(self, request: Request) -> Response:
+        """Every problem `code` the API may answer with, with its title and HTTP status."""
         return Response(problems.catalogue())
 
 
 class ProblemDetailApi(_PublicApi):
     @extend_schema(operation_id="problems_retrieve", responses=ProblemTypeSerializer, tags=["problems"])
     def get(self, request: Request, code: str) -> Response:
+        """What one problem `code` means: where the `type` of a problem response points."""
         entry = problems.catalogue_entry(code)
         if entry is None:
             raise problems.NotFound(f"There is no problem type {code!r}.")

@@ -180,6 +180,8 @@ def exception_handler(exc: Exception, drf_context: dict[str, Any]) -> Response:
 
     if isinstance(exc, FincoreError):
         body = problem_body(type(exc), request=request, detail=exc.detail, **exc.extensions)
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, drf_exceptions.ValidationError):
         body = problem_body(
             ValidationFailed,

@@ -36,6 +36,7 @@ _SECURED = {
     "403": "The merchant is suspended",
     "429": "Rate limit exceeded; see the Retry-After header",
 }
+_NOT_FOUND = {"404": "No such object (or it belongs to another merchant)"}
 _POST = {
     "409": "A request with this Idempotency-Key is in progress (`idempotency_key_in_use`)",
     "422": "Refused (the `code` says why), or Idempotency-Key reused with another body",
@@ -58,10 +59,15 @@ def add_problem_responses(result: dict[str, Any], generator: object, request: ob
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
     problem_content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for operations in result.get("paths", {}).values():
+    for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             secured = any(requirement for requirement in operation.get("security", [{}]))
-            statuses = {**_ALWAYS, **(_SECURED if secured else {}), **(_POST if method == "post" else {})}
+            statuses = {
+                **_ALWAYS,
+                **(_SECURED if secured else {}),
+                **(_NOT_FOUND if "{" in path else {}),
+                **(_POST if method == "post" else {}),
+            }
             responses = operation.setdefault("responses", {})
             for status, description in statuses.items():
                 responses.setdefault(status, {"description": description, "content": problem_content})

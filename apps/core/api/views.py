@@ -25,18 +25,23 @@ class _Replay(Exception):
         self.stored = stored
 
 
+# Claims the request's Idempotency-Key before a POST runs and stores its answer after.
+# (A comment, not a docstring: drf-spectacular would show an inherited docstring as the
+# description of every endpoint that has none of its own.)
 class IdempotentPostMixin:
-    """Claims the request's Idempotency-Key before a POST runs and stores its answer after."""
-
     _idempotency_record: IdempotencyRecord | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         key = request.headers.get(IDEMPOTENCY_HEADER)
-        if request.method != "POST" or key is None:
+        # A POST the view does not handle is answered 405 and must not spend the key.
+        if request.method != "POST" or key is None or "POST" not in self.allowed_methods:  # type: ignore[attr-defined]
+            return
+        scope = self.idempotency_scope(request)
+        if scope is None:
             return
         claimed = idempotency.idempotency_claim(
-            scope=self.idempotency_scope(request),
+            scope=scope,
             key=key,
             method=request.method,
             path=request.path,
@@ -48,15 +53,20 @@ class IdempotentPostMixin:
             raise _Replay(claimed)
         self._idempotency_record = claimed
 
-    def idempotency_scope(self, request: Request) -> str:
-        return str(request.auth.merchant_id)
+    def idempotency_scope(self, request: Request) -> str | None:
+        """Whose keys these are: the merchant's. A public endpoint has no scope and no replay."""
+        merchant_id = getattr(request.auth, "merchant_id", None)
+        return str(merchant_id) if merchant_id else None
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, _Replay):
+            headers = dict(exc.stored.headers)
+            content_type = headers.pop("Content-Type", None)
             return Response(
                 exc.stored.body,
                 status=exc.stored.status,
-                headers={**exc.stored.headers, REPLAYED_HEADER: "true"},
+                headers={**headers, REPLAYED_HEADER: "true"},
+                content_type=content_type,
             )
         return super().handle_exception(exc)  # type: ignore[misc]
 
@@ -64,11 +74,12 @@ class IdempotentPostMixin:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         record, self._idempotency_record = self._idempotency_record, None
         if record is not None:
+            headers = {h: response[h] for h in _REPLAYED_RESPONSE_HEADERS if h in response}
+            if response.content_type:
+                # Problem details have their own media type; a replayed refusal keeps it.
+                headers["Content-Type"] = response.content_type
             idempotency.idempotency_complete(
-                record=record,
-                status=response.status_code,
-                body=response.data,
-                headers={h: response[h] for h in _REPLAYED_RESPONSE_HEADERS if h in response},
+                record=record, status=response.status_code, body=response.data, headers=headers
             )
         return response
 
