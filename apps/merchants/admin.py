@@ -1,12 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from apps.core import ids
+from apps.core import context, ids
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
 from apps.core.admin_readonly import ReadOnlyAdminMixin
@@ -85,14 +85,16 @@ class MerchantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Merchant, form: forms.Form, change: bool) -> None:
         actor, reason = Actor.staff(request.user), self.change_reason_of(form)
-        if change:
-            changes = {field: form.cleaned_data[field] for field in form.changed_data}
-            saved = services.merchant_update(merchant_id=obj.pk, changes=changes, actor=actor, reason=reason)
-        else:
-            saved = services.merchant_create(
-                legal_name=obj.legal_name, country=obj.country, currencies=obj.currencies,
-                rate_limit=obj.rate_limit, actor=actor, reason=reason,
-            )
+        # Bound as well as passed: django-auditlog's entry for this save records it too.
+        with context.change_reason(reason):
+            if change:
+                changes = {field: form.cleaned_data[field] for field in form.changed_data}
+                saved = services.merchant_update(merchant_id=obj.pk, changes=changes, actor=actor, reason=reason)
+            else:
+                saved = services.merchant_create(
+                    legal_name=obj.legal_name, country=obj.country, currencies=obj.currencies,
+                    rate_limit=obj.rate_limit, actor=actor, reason=reason,
+                )
         obj.pk = saved.pk
         obj.refresh_from_db()
 
@@ -108,7 +110,10 @@ class MerchantAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def issue_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Issue an API key and show its secret once; it is never stored or shown again."""
-        merchant = get_object_or_404(Merchant, pk=object_id)
+        # get_object() answers None for a malformed id too (get_object_or_404 would crash on it).
+        merchant = self.get_object(request, unquote(object_id))
+        if merchant is None:
+            raise Http404("No such merchant.")
         if not request.user.has_perm("merchants.add_apikey"):
             raise PermissionDenied
         form = IssueApiKeyForm(request.POST or None)

@@ -45,7 +45,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         scheme, _, secret = header.partition(" ")
         secret = secret.strip()
-        if scheme != self.keyword or not secret or " " in secret:
+        # Authentication schemes are case-insensitive (RFC 9110, section 11.1).
+        if scheme.lower() != self.keyword.lower() or not secret or " " in secret:
             raise exceptions.AuthenticationFailed(
                 "Send the secret key as 'Authorization: Bearer fc_live_...'.", code=InvalidApiKey.code
             )

@@ -185,6 +185,18 @@ def api_key_create(*, merchant_id: Any, name: str, mode: str, actor: Actor, reas
     return IssuedApiKey(api_key=api_key, secret=secret)
 
 
+def merchant_onboard(
+    *, legal_name: str, country: str, currencies: list[str], key_mode: str, actor: Actor, reason: str = ""
+) -> tuple[Merchant, IssuedApiKey]:
+    """Create a merchant with its first API key: both or neither. Raises InvalidMerchant."""
+    with transaction.atomic():
+        merchant = merchant_create(
+            legal_name=legal_name, country=country, currencies=currencies, actor=actor, reason=reason
+        )
+        issued = api_key_create(merchant_id=merchant.pk, name="first key", mode=key_mode, actor=actor, reason=reason)
+    return merchant, issued
+
+
 def api_key_revoke(*, api_key_id: Any, actor: Actor, reason: str, merchant_id: Any = None) -> ApiKey:
     """Revoke a key for good; requests with it are refused from now on.
 

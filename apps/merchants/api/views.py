@@ -28,8 +28,9 @@ class MerchantRetrieveApi(ApiView):
 
 class ApiKeyListApi(GenericApiView):
     serializer_class = ApiKeySerializer
+    filter_backends = ()  # not filterable; without this the schema generator looks for a queryset
 
-    @extend_schema(operation_id="api_keys_list", tags=["api keys"])
+    @extend_schema(operation_id="api_keys_list", responses=ApiKeySerializer(many=True), tags=["api keys"])
     def get(self, request: Request) -> Response:
         """The merchant's API keys, newest first (secrets are never shown again)."""
         page = self.paginate_queryset(selectors.api_key_list(merchant_id=request.user.pk))
@@ -39,6 +40,7 @@ class ApiKeyListApi(GenericApiView):
 class ApiKeyRetrieveApi(ApiView):
     @extend_schema(operation_id="api_keys_retrieve", responses=ApiKeySerializer, tags=["api keys"])
     def get(self, request: Request, api_key_id: str) -> Response:
+        """One of the merchant's API keys (its secret is never shown again)."""
         return Response(ApiKeySerializer(_own_api_key(request, api_key_id)).data)
 
 

@@ -24,12 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         actor = Actor.system(f"manage.py merchant_create ({getpass.getuser()})")
         try:
-            merchant = services.merchant_create(
+            merchant, issued = services.merchant_onboard(
                 legal_name=options["name"], country=options["country"],
-                currencies=options["currencies"] or ["BHD"], actor=actor,
+                currencies=options["currencies"] or ["BHD"], key_mode=options["mode"], actor=actor,
             )
-            issued = services.api_key_create(merchant_id=merchant.pk, name="created with merchant_create",
-                                             mode=options["mode"], actor=actor)
         except FincoreError as refused:
             raise CommandError(refused.detail) from refused
         merchant_id = ids.encode("mer", merchant.pk)
