@@ -12,8 +12,7 @@ for good is rejected into its queue's dead-letter queue instead of being dropped
 
 import os
 
-from celery import Celery
-from celery.signals import worker_init
+from celery import Celery, bootsteps
 
 from apps.events import topology
 
@@ -53,8 +52,18 @@ app.conf.update(
 app.autodiscover_tasks()
 
 
-@worker_init.connect
-def declare_topology(sender, **kwargs) -> None:
-    """Dead-letter queues must exist before the first rejection, or RabbitMQ drops it."""
-    with sender.app.connection_for_write() as connection:
-        topology.declare(connection)
+class DeclareTopology(bootsteps.StartStopStep):
+    """Dead-letter queues must exist before the first rejection, or RabbitMQ drops it.
+
+    Declared on the consumer's connection each time it (re)connects, not once at start-up: a
+    worker that started while RabbitMQ was down (or lost it since) declares them as soon as it
+    can consume, before it takes its first message.
+    """
+
+    requires = ("celery.worker.consumer.connection:Connection",)
+
+    def start(self, consumer) -> None:
+        topology.declare(consumer.connection)
+
+
+app.steps["consumer"].add(DeclareTopology)

@@ -88,13 +88,15 @@ def _parse_dead_letter(queue_name: str, message: Any) -> ReceivedDeadLetter:
         died_at = died_at.replace(tzinfo=UTC)
     body = message.decode()
     args, kwargs = (body[0], body[1]) if isinstance(body, list) and len(body) >= 2 else ([], {})
+    priority = message.properties.get("priority")
     return ReceivedDeadLetter(
         queue=queue_name,
         message_id=UUID(str(headers.get("id") or message.properties.get("correlation_id"))),
         task_name=str(headers.get("task", "")),
         args=list(args),
         kwargs=dict(kwargs),
-        priority=int(message.properties.get("priority") or topology.DEFAULT_PRIORITY),
+        # 0 is a priority (the lowest), not a missing one.
+        priority=topology.DEFAULT_PRIORITY if priority is None else int(priority),
         headers=_json_safe(headers),
         death_reason=str(death.get("reason", "")),
         dead_lettered_at=died_at if isinstance(died_at, datetime) else None,
