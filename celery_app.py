@@ -25,6 +25,9 @@ app.conf.update(
     task_default_queue="default",
     task_default_exchange=topology.TASK_EXCHANGE.name,
     task_default_routing_key="default",
+    # A task runs on the queue its name starts with ("payments.capture" on payments);
+    # housekeeping (audit.*, events.*, core.*) and the rest run on default.
+    task_routes={f"{name}.*": {"queue": name} for name in topology.QUEUE_NAMES if name != "default"},
     task_create_missing_queues=False,
     task_queue_max_priority=topology.MAX_PRIORITY,
     task_default_priority=topology.DEFAULT_PRIORITY,
@@ -34,8 +37,10 @@ app.conf.update(
     task_ignore_result=True,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
-    # A task that raised is rejected without requeue, so RabbitMQ dead-letters it.
-    task_acks_on_failure_or_timeout=False,
+    # A task that raised (or ran out of time) is rejected without requeue, so RabbitMQ
+    # dead-letters it.
+    task_acks_on_failure=False,
+    task_acks_on_timeout=False,
     task_soft_time_limit=60,
     task_time_limit=90,
     worker_prefetch_multiplier=1,

@@ -8,7 +8,7 @@ from apps.core.actors import Actor
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="audit.seal", queue="default", soft_time_limit=50, time_limit=60)
+@shared_task(name="audit.seal", soft_time_limit=50, time_limit=60)
 def seal() -> int:
     """Seal new journal rows into the hash chain (every few seconds, from beat)."""
     sealed = total = services.audit_seal_pending()
@@ -18,7 +18,7 @@ def seal() -> int:
     return total
 
 
-@shared_task(name="audit.verify", queue="default", soft_time_limit=1800, time_limit=1900)
+@shared_task(name="audit.verify", soft_time_limit=1800, time_limit=1900)
 def verify() -> bool:
     """Nightly proof of the whole chain; a failure is logged as an error and journaled."""
     report = services.audit_chain_check(actor=Actor.system("audit.verify"))

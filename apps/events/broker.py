@@ -11,15 +11,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from amqp.exceptions import ChannelError
 from celery import current_app
 from kombu import Connection
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.events import topology
 
 logger = logging.getLogger(__name__)
+
+
+# What publishing raises when RabbitMQ cannot be reached at all (as opposed to refusing one message).
+BROKER_UNREACHABLE = (KombuOperationalError, OSError)
 
 
 @dataclass(frozen=True)
@@ -86,15 +91,23 @@ def _parse_dead_letter(queue_name: str, message: Any) -> ReceivedDeadLetter:
     died_at = death.get("time")
     if isinstance(died_at, datetime) and died_at.tzinfo is None:
         died_at = died_at.replace(tzinfo=UTC)
-    body = message.decode()
+    try:
+        body = message.decode()
+    except Exception as undecodable:  # noqa: BLE001 - keep the message for a person to read
+        headers["undecodable_body"] = f"{undecodable!r}: {message.body[:4000]!r}"
+        body = None
     args, kwargs = (body[0], body[1]) if isinstance(body, list) and len(body) >= 2 else ([], {})
+    try:
+        message_id = UUID(str(headers.get("id") or message.properties.get("correlation_id")))
+    except ValueError:
+        message_id = uuid4()  # not a Celery task message: it still deserves a row
     priority = message.properties.get("priority")
     return ReceivedDeadLetter(
         queue=queue_name,
-        message_id=UUID(str(headers.get("id") or message.properties.get("correlation_id"))),
+        message_id=message_id,
         task_name=str(headers.get("task", "")),
-        args=list(args),
-        kwargs=dict(kwargs),
+        args=list(args) if isinstance(args, list) else [],
+        kwargs=dict(kwargs) if isinstance(kwargs, dict) else {},
         # 0 is a priority (the lowest), not a missing one.
         priority=topology.DEFAULT_PRIORITY if priority is None else int(priority),
         headers=_json_safe(headers),
@@ -112,6 +125,8 @@ def drain_dead_letters(queue_name: str, store: Callable[[ReceivedDeadLetter], No
         bound = dead_queue.bind(connection.default_channel)
         bound.declare()
         while drained < limit:
+            # JSON only: decoding, say, a pickle from the queue would run its code. A message in
+            # another format fails to decode and is kept undecoded (_parse_dead_letter).
             message = bound.get(no_ack=False, accept=["json"])
             if message is None:
                 break

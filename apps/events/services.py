@@ -12,6 +12,7 @@ a worker died after committing but before acknowledging) is acted on once.
 """
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -107,28 +109,62 @@ def _publication(message: OutboxMessage) -> broker.Publication:
 
 
 def _publish_all(messages: list[OutboxMessage]) -> int:
-    """Publish each message (no transaction open), then mark the confirmed ones published."""
-    published, failed = [], []
-    for message in messages:
-        try:
-            broker.publish(_publication(message), retry=False)
-        except Exception as error:  # noqa: BLE001 - any failure leaves the row for the sweep
-            logger.warning("outbox publish failed", extra={"outbox_id": message.id, "error": repr(error)})
-            failed.append((message.id, repr(error)[:2000]))
-        else:
-            published.append(message.id)
-    now = clock.now()
-    if published:
-        OutboxMessage.objects.filter(pk__in=published, published_at__isnull=True).update(
-            published_at=now, claimed_until=None
-        )
-    for outbox_id, error in failed:
-        OutboxMessage.objects.filter(pk=outbox_id).update(last_error=error)
+    """Publish each message (no transaction open), then mark the confirmed ones published.
+
+    A message the broker refuses is noted and the others go on; an unreachable broker ends
+    the batch, since every further message would wait out the same connection timeout. What
+    is not published is released for the next sweep. Returns how many were published.
+    """
+    published: list[int] = []
+    failed: dict[int, str] = {}
+    try:
+        for position, message in enumerate(messages):
+            try:
+                broker.publish(_publication(message), retry=False)
+            except SoftTimeLimitExceeded:
+                raise
+            except broker.BROKER_UNREACHABLE as unreachable:
+                _note_broker_unreachable()
+                error = repr(unreachable)[:2000]
+                failed.update({later.id: error for later in messages[position:]})
+                logger.warning("outbox publish stopped: broker unreachable", extra={"error": error})
+                break
+            except Exception as refused:  # noqa: BLE001 - any refusal leaves the row for the sweep
+                failed[message.id] = repr(refused)[:2000]
+                logger.warning("outbox publish failed", extra={"outbox_id": message.id, "error": repr(refused)})
+            else:
+                published.append(message.id)
+                _note_broker_reachable()
+    finally:
+        if published:
+            OutboxMessage.objects.filter(pk__in=published, published_at__isnull=True).update(
+                published_at=clock.now(), claimed_until=None
+            )
+        for outbox_id, error in failed.items():
+            OutboxMessage.objects.filter(pk=outbox_id).update(last_error=error, claimed_until=None)
     return len(published)
+
+
+# After an unreachable broker, the writer's after-commit relay stands aside for a while, so
+# requests do not each wait out a connection timeout; the sweep publishes meanwhile.
+_RELAY_BACKOFF_SECONDS = 30.0
+_relay_paused_until = 0.0
+
+
+def _note_broker_unreachable() -> None:
+    global _relay_paused_until
+    _relay_paused_until = time.monotonic() + _RELAY_BACKOFF_SECONDS
+
+
+def _note_broker_reachable() -> None:
+    global _relay_paused_until
+    _relay_paused_until = 0.0
 
 
 def outbox_relay(*, outbox_ids: list[int]) -> int:
     """Publish just-committed outbox messages (runs after commit, in the writer's process)."""
+    if time.monotonic() < _relay_paused_until:
+        return 0
     pending = list(OutboxMessage.objects.filter(pk__in=outbox_ids, published_at__isnull=True))
     return _publish_all(pending)
 

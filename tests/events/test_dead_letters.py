@@ -1,6 +1,7 @@
 """Dead letters: collected from RabbitMQ once, inspected, replayed or discarded in the admin."""
 
 import pytest
+from celery import current_app
 from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -188,4 +189,24 @@ def test_a_dead_letter_collected_again_after_a_crash_before_its_ack_is_stored_on
 
     assert dead_letters_collect() == 1
     assert DeadLetter.objects.count() == 1
+    assert queue_depth("ledger.dead") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_that_cannot_be_decoded_is_collected_undecoded_instead_of_blocking_the_queue(shared_worker):
+    with current_app.producer_or_acquire() as producer:
+        # A pickle: decoding it would run code, so it must stay undecoded.
+        producer.publish(b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00\x8c\x01x\x94.", exchange="",
+                         routing_key="ledger.dead", content_type="application/x-python-serialize",
+                         content_encoding="binary", headers={"task": "someone.elses_task"})
+    publish("tests.always_fail", queue="ledger", label="after the pickle")
+
+    wait_until(lambda: queue_depth("ledger.dead") == 2, message="both dead letters")
+    assert dead_letters_collect() == 2
+
+    undecoded, failed = DeadLetter.objects.order_by("id")
+    assert undecoded.task_name == "someone.elses_task"
+    assert (undecoded.args, undecoded.kwargs) == ([], {})
+    assert "ContentDisallowed" in undecoded.headers["undecodable_body"]
+    assert failed.task_name == "tests.always_fail"
     assert queue_depth("ledger.dead") == 0

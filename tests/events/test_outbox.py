@@ -228,3 +228,26 @@ def test_a_broker_outage_leaves_the_message_for_the_sweep_with_the_error():
     message.refresh_from_db()
     assert message.published_at is not None
     assert message.publish_attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_an_unreachable_broker_writers_stop_waiting_on_it_until_a_publish_succeeds():
+    # Without the pause, each writer's relay would wait out the connection timeout again
+    # and write its own error; with it, the second writer's relay does not even try.
+    with broker_unreachable():
+        with transaction.atomic():
+            first = outbox_enqueue(task="tests.record", kwargs={"label": "first"}, queue="settlement")
+        with transaction.atomic():
+            second = outbox_enqueue(task="tests.record", kwargs={"label": "second"}, queue="settlement")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert "Connection refused" in first.last_error
+    assert (second.published_at, second.last_error) == (None, "")
+
+    with after_sweep_grace():
+        assert outbox_sweep() == 2  # the broker is back; the sweep publishes both
+    with transaction.atomic():
+        third = outbox_enqueue(task="tests.record", kwargs={"label": "third"}, queue="settlement")
+    third.refresh_from_db()
+    assert third.published_at is not None  # a publish succeeded, so the writers' relay is back
+    assert sorted(_published_labels()) == ["first", "second", "third"]

@@ -69,3 +69,15 @@ def test_a_worker_started_while_rabbitmq_is_down_declares_the_dead_letter_queues
     finally:
         worker.stop()
         rabbitmq.go_down()
+
+
+@pytest.mark.parametrize(("task", "queue"), [
+    ("payments.process", "payments"),
+    ("ledger.post_batch", "ledger"),
+    ("settlement.run", "settlement"),
+    ("audit.seal", "default"),
+    ("events.outbox_sweep", "default"),
+    ("core.idempotency_purge", "default"),
+])
+def test_a_task_runs_on_the_queue_its_name_starts_with(task, queue):
+    assert current_app.amqp.router.route({}, task)["queue"].name == queue
