@@ -6,6 +6,7 @@ migration creates each default once, and what an operator changes afterwards is 
 
 from typing import Any
 
+from django.db import migrations
 from django.db.migrations.state import StateApps
 
 
@@ -40,3 +41,18 @@ def install_periodic_task(
 
 def remove_periodic_task(apps: StateApps, *, name: str) -> None:
     apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=name).delete()
+
+
+def install_periodic_tasks(tasks: list[dict[str, Any]]) -> migrations.RunPython:
+    """The migration operation that installs ``tasks`` (keyword arguments of
+    :func:`install_periodic_task`) and, reversed, removes them."""
+
+    def install(apps: StateApps, schema_editor: object) -> None:
+        for task in tasks:
+            install_periodic_task(apps, **task)
+
+    def remove(apps: StateApps, schema_editor: object) -> None:
+        for task in tasks:
+            remove_periodic_task(apps, name=task["name"])
+
+    return migrations.RunPython(install, remove)

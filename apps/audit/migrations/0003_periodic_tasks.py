@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from apps.core.beat import install_periodic_task, remove_periodic_task
+from apps.core.beat import install_periodic_tasks
 
 TASKS = [
     dict(
@@ -21,17 +21,7 @@ TASKS = [
 ]
 
 
-def install(apps, schema_editor):
-    for task in TASKS:
-        install_periodic_task(apps, **task)
-
-
-def remove(apps, schema_editor):
-    for task in TASKS:
-        remove_periodic_task(apps, name=task["name"])
-
-
 class Migration(migrations.Migration):
     dependencies = [("audit", "0002_append_only_triggers"), ("django_celery_beat", "0019_alter_periodictasks_options")]
 
-    operations = [migrations.RunPython(install, remove)]
+    operations = [install_periodic_tasks(TASKS)]

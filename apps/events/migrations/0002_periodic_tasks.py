@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from apps.core.beat import install_periodic_task, remove_periodic_task
+from apps.core.beat import install_periodic_tasks
 
 TASKS = [
     dict(
@@ -29,17 +29,7 @@ TASKS = [
 ]
 
 
-def install(apps, schema_editor):
-    for task in TASKS:
-        install_periodic_task(apps, **task)
-
-
-def remove(apps, schema_editor):
-    for task in TASKS:
-        remove_periodic_task(apps, name=task["name"])
-
-
 class Migration(migrations.Migration):
     dependencies = [("events", "0001_initial"), ("django_celery_beat", "0019_alter_periodictasks_options")]
 
-    operations = [migrations.RunPython(install, remove)]
+    operations = [install_periodic_tasks(TASKS)]
