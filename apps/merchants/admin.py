@@ -6,10 +6,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from apps.core import context, ids
+from apps.core import context
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
-from apps.core.admin_readonly import ReadOnlyAdminMixin
+from apps.core.admin_readonly import PublicIdSearchMixin, ReadOnlyAdminMixin
 from apps.merchants import services
 from apps.merchants.models import ApiKey, Merchant
 
@@ -55,7 +55,8 @@ def _activate(request: HttpRequest, merchant: Merchant, reason: str) -> None:
 
 
 @admin.register(Merchant)
-class MerchantAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class MerchantAdmin(PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
+    public_id_prefix = "mer"
     list_display = ("legal_name", "public_id", "country", "status", "currency_list", "created_at")
     list_filter = ("status", "country")
     search_fields = ("legal_name",)
@@ -69,19 +70,9 @@ class MerchantAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ]
     change_form_template = "admin/merchants/merchant/change_form.html"
 
-    @admin.display(description="Id")
-    def public_id(self, merchant: Merchant) -> str:
-        return ids.encode("mer", merchant.pk) if merchant.pk else "-"
-
     @admin.display(description="Currencies")
     def currency_list(self, merchant: Merchant) -> str:
         return ", ".join(merchant.currencies)
-
-    def get_search_results(self, request, queryset, search_term):
-        merchant_id = ids.decode("mer", search_term.strip())
-        if merchant_id is not None:
-            return queryset.filter(pk=merchant_id), False
-        return super().get_search_results(request, queryset, search_term)
 
     def save_model(self, request: HttpRequest, obj: Merchant, form: forms.Form, change: bool) -> None:
         actor, reason = Actor.staff(request.user), self.change_reason_of(form)

@@ -16,6 +16,7 @@ from apps.core.countries import is_country
 from apps.core.currencies import is_currency
 from apps.core.exceptions import FincoreError
 from apps.core.rates import parse_rate
+from apps.ledger import services as ledger_services
 from apps.merchants.models import ApiKey, Merchant
 
 SECRET_PREFIXES = {ApiKey.Mode.TEST: "fc_test_", ApiKey.Mode.LIVE: "fc_live_"}
@@ -92,12 +93,13 @@ def merchant_validate(*, legal_name: str, country: str, currencies: list[str], r
 def merchant_create(
     *, legal_name: str, country: str, currencies: list[str], actor: Actor, rate_limit: str = "", reason: str = ""
 ) -> Merchant:
-    """Create an active merchant. Raises InvalidMerchant."""
+    """Create an active merchant with its ledger accounts in each currency. Raises InvalidMerchant."""
     merchant_validate(legal_name=legal_name, country=country, currencies=currencies, rate_limit=rate_limit)
     with transaction.atomic():
         merchant = Merchant.objects.create(
             legal_name=legal_name.strip(), country=country, currencies=currencies, rate_limit=rate_limit
         )
+        ledger_services.merchant_accounts_open(merchant_id=merchant.pk, currencies=currencies)
         audit_record(
             actor=actor, action="merchant.created", object_type="merchants.merchant", object_id=str(merchant.id),
             after=_snapshot(merchant), reason=reason, merchant_id=str(merchant.id),
@@ -121,6 +123,9 @@ def merchant_update(*, merchant_id: Any, changes: dict[str, Any], actor: Actor, 
         for field, value in changes.items():
             setattr(merchant, field, value)
         merchant.save()
+        # A currency added opens the merchant's ledger accounts in it; one removed keeps them
+        # (they hold history and maybe money).
+        ledger_services.merchant_accounts_open(merchant_id=merchant.pk, currencies=merchant.currencies)
         after = _snapshot(merchant)
         changed = {field for field in after if after[field] != before[field]}
         if changed:

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "auditlog",
     "apps.core",
     "apps.events",
+    "apps.ledger",
     "apps.audit",
     "apps.merchants",
     "apps.ops",

@@ -1,0 +1,129 @@
+"""The ledger in the admin: read-only, as nothing in it is ever edited by hand."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from apps.core import ids
+from apps.core.admin_readonly import PublicIdSearchMixin, ReadOnlyModelAdmin
+from apps.ledger import selectors
+from apps.ledger.models import Account, Entry, Transfer, Verification
+
+STATEMENT_LINES = 50
+
+
+@admin.register(Account)
+class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
+    public_id_prefix = "acc"
+    list_display = ("public_id", "code", "currency", "reference", "name", "owner_type", "posted", "available",
+                    "debits_pending", "credits_pending", "frozen", "closed")
+    list_filter = ("currency", "code", "owner_type", "frozen", "closed")
+    search_fields = ("reference", "name", "=merchant_id")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("public_id", "code", "name", "currency", "owner_type", "merchant_id", "reference",
+                           "metadata", "created_at")}),
+        ("Rules", {"fields": ("debits_must_not_exceed_credits", "credits_must_not_exceed_debits", "frozen",
+                              "closed")}),
+        ("Balances", {"fields": ("posted", "available", "debits_pending", "debits_posted", "credits_pending",
+                                 "credits_posted", "last_posted_at")}),
+        ("Statement", {"fields": ("statement",)}),
+    )
+
+    @admin.display(description="Posted (credits - debits)")
+    def posted(self, account: Account) -> int:
+        return account.credits_posted - account.debits_posted
+
+    @admin.display(description="Available")
+    def available(self, account: Account) -> int:
+        return account.credits_posted - account.debits_posted - account.debits_pending
+
+    @admin.display(description=f"Last {STATEMENT_LINES} entries")
+    def statement(self, account: Account) -> str:
+        entries = list(selectors.account_statement(account=account).order_by("-posted_at", "-id")[:STATEMENT_LINES])
+        if not entries:
+            return "No entries yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    f"{entry.posted_at:%Y-%m-%d %H:%M:%S}",
+                    reverse("admin:ledger_transfer_change", args=[entry.transfer_id]),
+                    entry.transfer.get_kind_display(),
+                    entry.get_side_display(),
+                    entry.pending_change,
+                    entry.posted_change,
+                    entry.credits_posted - entry.debits_posted,
+                    entry.transfer.reference,
+                )
+                for entry in entries
+            ),
+        )
+        history = reverse("admin:ledger_entry_changelist") + f"?q={account.pk}"
+        return format_html(
+            "<table><tr><th>Posted at</th><th>Transfer</th><th>Side</th><th>Pending change</th>"
+            "<th>Posted change</th><th>Posted balance after</th><th>Reference</th></tr>{}</table>"
+            "<p><a href='{}'>Full history</a></p>",
+            rows,
+            history,
+        )
+
+
+@admin.register(Transfer)
+class TransferAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
+    public_id_prefix = "tr"
+    list_display = ("public_id", "created_at", "kind", "amount", "currency", "debit_account", "credit_account",
+                    "reference", "created_by")
+    list_filter = ("kind", "currency", "code")
+    search_fields = ("=client_id", "reference", "=merchant_id")
+    list_select_related = ("debit_account", "credit_account")
+    show_full_result_count = False
+    readonly_fields = ("public_id", "status", "resolution", "reversal")
+
+    def get_fields(self, request: HttpRequest, obj: Transfer | None = None) -> list[str]:
+        return ["public_id", "status", *[f.name for f in Transfer._meta.fields if f.name != "id"], "resolution",
+                "reversal"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Transfer | None = None) -> list[str]:
+        return self.get_fields(request, obj)
+
+    @admin.display(description="Status")
+    def status(self, transfer: Transfer) -> str:
+        resolution = selectors.resolutions_of([transfer.pk]).get(transfer.pk)
+        return selectors.transfer_status(transfer, resolution.kind if resolution else None)
+
+    def _link(self, transfer: Transfer | None) -> str:
+        if transfer is None:
+            return "-"
+        return format_html("<a href='{}'>{}</a>", reverse("admin:ledger_transfer_change", args=[transfer.pk]),
+                           ids.encode("tr", transfer.pk))
+
+    @admin.display(description="Posted, voided or expired by")
+    def resolution(self, transfer: Transfer) -> str:
+        return self._link(selectors.resolutions_of([transfer.pk]).get(transfer.pk))
+
+    @admin.display(description="Reversed by")
+    def reversal(self, transfer: Transfer) -> str:
+        return self._link(selectors.reversals_of([transfer.pk]).get(transfer.pk))
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyModelAdmin):
+    list_display = ("id", "posted_at", "account", "side", "pending_change", "posted_change", "debits_pending",
+                    "debits_posted", "credits_pending", "credits_posted", "transfer")
+    list_select_related = ("account", "transfer")
+    search_fields = ("=account__id", "=transfer__id")
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Entry]:
+        return super().get_queryset(request).order_by("-posted_at", "-id")
+
+
+@admin.register(Verification)
+class VerificationAdmin(ReadOnlyModelAdmin):
+    list_display = ("started_at", "ok", "accounts", "transfers", "problem")
+    list_filter = ("ok",)

@@ -1,0 +1,383 @@
+"""The posting rules, as pure Python: what a batch of transfers does to the accounts it touches.
+
+The engine locks the accounts, hands their state here with the batch, and writes back what
+comes out. Nothing here touches the database, so the rules can be tested exhaustively.
+
+The model is TigerBeetle's. An account has four non-negative counters — debits and credits,
+each *pending* (held by an unresolved pending transfer) or *posted*. A transfer moves
+``amount`` from its debit account to its credit account and is one of:
+
+- immediate: debits_posted and credits_posted grow by the amount;
+- pending (a hold): debits_pending and credits_pending grow; it may expire at ``expires_at``;
+- post_pending: the hold ends and its amount, or less, is posted;
+- void_pending / expire_pending: the hold ends and nothing is posted.
+
+An account may refuse to owe: ``debits_must_not_exceed_credits`` (a wallet: it never spends
+more than it holds, holds included) or the mirror ``credits_must_not_exceed_debits``.
+Transfers marked ``linked`` succeed or fail with the rest of their chain (up to and including
+the first transfer not marked linked). A reversal is an immediate transfer back, pointing at
+what it reverses. Each transfer's outcome is a :class:`Result`; a refused transfer changes
+nothing.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from apps.ledger.data import RESOLUTIONS, REVERSIBLE, Kind, Outcome, Result, TransferSpec
+
+MAX_BALANCE = 2**63 - 1  # a PostgreSQL bigint
+
+
+@dataclass(slots=True)
+class AccountState:
+    id: UUID
+    currency: str
+    merchant_id: UUID | None
+    customer_owned: bool
+    debits_must_not_exceed_credits: bool
+    credits_must_not_exceed_debits: bool
+    frozen: bool
+    closed: bool
+    debits_pending: int
+    debits_posted: int
+    credits_pending: int
+    credits_posted: int
+
+
+@dataclass(frozen=True, slots=True)
+class KnownTransfer:
+    """A transfer already in the ledger, as far as the rules need it."""
+
+    id: UUID
+    merchant_id: UUID | None
+    client_id: str
+    kind: Kind
+    debit_account_id: UUID
+    credit_account_id: UUID
+    currency: str
+    amount: int
+    pending_id: UUID | None
+    reverses_id: UUID | None
+    expires_at: datetime | None
+    code: str
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransfer:
+    id: UUID
+    spec: TransferSpec
+    debit_account_id: UUID
+    credit_account_id: UUID
+    currency: str
+    amount: int
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    account_id: UUID
+    transfer_id: UUID
+    side: str  # "D" or "C"
+    pending_change: int
+    posted_change: int
+    debits_pending: int
+    debits_posted: int
+    credits_pending: int
+    credits_posted: int
+
+
+@dataclass
+class Plan:
+    """What a batch does: an outcome per spec, the rows to write and the accounts' new state."""
+
+    outcomes: list[Outcome]
+    transfers: list[NewTransfer]
+    entries: list[NewEntry]
+    accounts: dict[UUID, AccountState]
+
+
+class _Refused(Exception):
+    def __init__(self, result: Result) -> None:
+        self.result = result
+
+
+def _same_request(spec: TransferSpec, known: KnownTransfer) -> bool:
+    """Whether a retried spec asks for what the transfer with its client id already did."""
+    return (
+        spec.kind == known.kind
+        and spec.debit_account_id in (None, known.debit_account_id)
+        and spec.credit_account_id in (None, known.credit_account_id)
+        and spec.amount in (None, known.amount)
+        and spec.currency in (None, known.currency)
+        and spec.pending_id == known.pending_id
+        and spec.reverses_id == known.reverses_id
+        and spec.code == known.code
+        and spec.reference == known.reference
+    )
+
+
+class _Batch:
+    def __init__(
+        self,
+        *,
+        accounts: Mapping[UUID, AccountState],
+        known: Mapping[UUID, KnownTransfer],
+        existing: Mapping[tuple[UUID | None, str], KnownTransfer],
+        resolved_pending_ids: set[UUID],
+        reversed_ids: set[UUID],
+        now: datetime,
+        new_id: Any,
+    ) -> None:
+        self.accounts = dict(accounts)
+        self.known = dict(known)
+        self.existing = dict(existing)
+        self.resolved = set(resolved_pending_ids)
+        self.reversed = set(reversed_ids)
+        self.now = now
+        self.new_id = new_id
+        self.transfers: list[NewTransfer] = []
+        self.entries: list[NewEntry] = []
+
+    # --- one transfer ------------------------------------------------------------------
+    def _account(
+        self, account_id: UUID | None, spec: TransferSpec, missing: Result, working: dict[UUID, AccountState]
+    ) -> AccountState:
+        """The account as the chain so far left it."""
+        account = (working.get(account_id) or self.accounts.get(account_id)) if account_id is not None else None
+        if account is None or (
+            spec.merchant_scope and (not account.customer_owned or account.merchant_id != spec.merchant_id)
+        ):
+            raise _Refused(missing)
+        return account
+
+    def _referenced(self, transfer_id: UUID | None, spec: TransferSpec, missing: Result) -> KnownTransfer:
+        known = self.known.get(transfer_id) if transfer_id is not None else None
+        if known is None or (spec.merchant_scope and known.merchant_id != spec.merchant_id):
+            raise _Refused(missing)
+        return known
+
+    def _resolve_parties(self, spec: TransferSpec) -> tuple[UUID | None, UUID | None, str | None, int | None, int]:
+        """(debit, credit, currency, amount, held amount released) for the spec's kind."""
+        if spec.kind in RESOLUTIONS:
+            pending = self._referenced(spec.pending_id, spec, Result.PENDING_NOT_FOUND)
+            if pending.kind != Kind.PENDING:
+                raise _Refused(Result.NOT_PENDING)
+            if pending.id in self.resolved:
+                raise _Refused(Result.PENDING_ALREADY_RESOLVED)
+            expired = pending.expires_at is not None and pending.expires_at <= self.now
+            if spec.kind == Kind.EXPIRE_PENDING and not expired:
+                raise _Refused(Result.PENDING_NOT_EXPIRED)
+            if spec.kind != Kind.EXPIRE_PENDING and expired:
+                raise _Refused(Result.PENDING_EXPIRED)
+            if spec.timeout_seconds is not None:
+                raise _Refused(Result.TIMEOUT_REQUIRES_PENDING)
+            amount = pending.amount
+            if spec.kind == Kind.POST_PENDING and spec.amount is not None:
+                if spec.amount <= 0:
+                    raise _Refused(Result.AMOUNT_MUST_BE_POSITIVE)
+                if spec.amount > pending.amount:
+                    raise _Refused(Result.EXCEEDS_PENDING_AMOUNT)
+                amount = spec.amount
+            return pending.debit_account_id, pending.credit_account_id, pending.currency, amount, pending.amount
+        if spec.reverses_id is not None:
+            reversed_transfer = self._referenced(spec.reverses_id, spec, Result.REVERSED_NOT_FOUND)
+            if spec.kind != Kind.IMMEDIATE or reversed_transfer.kind not in REVERSIBLE:
+                raise _Refused(Result.NOT_REVERSIBLE)
+            if reversed_transfer.id in self.reversed:
+                raise _Refused(Result.ALREADY_REVERSED)
+            return (
+                reversed_transfer.credit_account_id,
+                reversed_transfer.debit_account_id,
+                reversed_transfer.currency,
+                reversed_transfer.amount,
+                0,
+            )
+        if spec.amount is None or spec.amount <= 0:
+            raise _Refused(Result.AMOUNT_MUST_BE_POSITIVE)
+        if spec.timeout_seconds is not None and spec.kind != Kind.PENDING:
+            raise _Refused(Result.TIMEOUT_REQUIRES_PENDING)
+        return spec.debit_account_id, spec.credit_account_id, spec.currency, spec.amount, 0
+
+    def _apply(self, spec: TransferSpec, accounts: dict[UUID, AccountState], staged: list) -> UUID:
+        """Apply one spec to ``accounts`` (a chain's working copy); returns the new transfer id."""
+        debit_id, credit_id, currency, amount, released = self._resolve_parties(spec)
+        if debit_id is not None and debit_id == credit_id:
+            raise _Refused(Result.SAME_ACCOUNT)
+        debit = self._account(debit_id, spec, Result.DEBIT_ACCOUNT_NOT_FOUND, accounts)
+        credit = self._account(credit_id, spec, Result.CREDIT_ACCOUNT_NOT_FOUND, accounts)
+        if not (debit.currency == credit.currency == currency):
+            raise _Refused(Result.CURRENCY_MISMATCH)
+        releasing_only = spec.kind in (Kind.VOID_PENDING, Kind.EXPIRE_PENDING)
+        if not releasing_only:
+            # Ending a hold moves no money, so it is allowed on a closed or frozen account.
+            if debit.closed or credit.closed:
+                raise _Refused(Result.ACCOUNT_CLOSED)
+            if debit.frozen or credit.frozen:
+                raise _Refused(Result.ACCOUNT_FROZEN)
+
+        pending_change, posted_change = {
+            Kind.IMMEDIATE: (0, amount),
+            Kind.PENDING: (amount, 0),
+            Kind.POST_PENDING: (-released, amount),
+            Kind.VOID_PENDING: (-released, 0),
+            Kind.EXPIRE_PENDING: (-released, 0),
+        }[spec.kind]
+        new_debit = replace(
+            debit,
+            debits_pending=debit.debits_pending + pending_change,
+            debits_posted=debit.debits_posted + posted_change,
+        )
+        new_credit = replace(
+            credit,
+            credits_pending=credit.credits_pending + pending_change,
+            credits_posted=credit.credits_posted + posted_change,
+        )
+        debit_total = new_debit.debits_pending + new_debit.debits_posted
+        credit_total = new_credit.credits_pending + new_credit.credits_posted
+        if max(debit_total, credit_total) > MAX_BALANCE:
+            raise _Refused(Result.OVERFLOWS)
+        # Ending a hold only lowers a side's total, so it can never break these rules.
+        if new_debit.debits_must_not_exceed_credits and debit_total > new_debit.credits_posted:
+            raise _Refused(Result.EXCEEDS_CREDITS)
+        if new_credit.credits_must_not_exceed_debits and credit_total > new_credit.debits_posted:
+            raise _Refused(Result.EXCEEDS_DEBITS)
+
+        transfer_id = self.new_id()
+        expires_at = (
+            self.now + timedelta(seconds=spec.timeout_seconds)
+            if spec.kind == Kind.PENDING and spec.timeout_seconds
+            else None
+        )
+        accounts[debit.id] = new_debit
+        accounts[credit.id] = new_credit
+        staged.append(
+            (
+                NewTransfer(transfer_id, spec, debit.id, credit.id, currency, amount, expires_at),
+                NewEntry(debit.id, transfer_id, "D", pending_change, posted_change, new_debit.debits_pending,
+                         new_debit.debits_posted, new_debit.credits_pending, new_debit.credits_posted),
+                NewEntry(credit.id, transfer_id, "C", pending_change, posted_change, new_credit.debits_pending,
+                         new_credit.debits_posted, new_credit.credits_pending, new_credit.credits_posted),
+            )
+        )
+        return transfer_id
+
+    # --- chains ------------------------------------------------------------------------
+    def run_chain(self, chain: Sequence[TransferSpec], *, open_chain: bool) -> list[Outcome]:
+        """Apply a chain (one spec, or linked specs): all of it, or none of it."""
+        working: dict[UUID, AccountState] = {}
+        staged: list = []
+        outcomes: list[Outcome] = []
+        claimed: list[tuple[tuple[UUID | None, str], KnownTransfer]] = []
+        marked: list[tuple[set[UUID], UUID]] = []
+        failure: tuple[int, Result] | None = None
+        if open_chain:
+            failure = (len(chain) - 1, Result.LINKED_EVENT_CHAIN_OPEN)
+        for index, spec in enumerate(chain):
+            if failure is not None:
+                break
+            key = (spec.merchant_id, spec.client_id)
+            known = self.existing.get(key) or next((k for c, k in claimed if c == key), None)
+            if known is not None:
+                if _same_request(spec, known):
+                    outcomes.append(Outcome(Result.EXISTS, known.id))
+                    continue
+                failure = (index, Result.EXISTS_WITH_DIFFERENT_FIELDS)
+                break
+            try:
+                transfer_id = self._apply(spec, working, staged)
+            except _Refused as refused:
+                failure = (index, refused.result)
+                break
+            new = staged[-1][0]
+            claimed.append((key, self._known(new)))
+            # Later members of the chain (and later chains) see the pending as resolved, the
+            # transfer as reversed.
+            consumed = []
+            if spec.kind in RESOLUTIONS:
+                consumed.append((self.resolved, spec.pending_id))
+            if spec.reverses_id is not None:
+                consumed.append((self.reversed, spec.reverses_id))
+            for ids, transfer_ref in consumed:
+                ids.add(transfer_ref)
+            marked += consumed
+            outcomes.append(Outcome(Result.OK, transfer_id))
+
+        if failure is None:
+            self.accounts.update(working)
+            for transfer, debit_entry, credit_entry in staged:
+                self.transfers.append(transfer)
+                self.entries += (debit_entry, credit_entry)
+                self.known[transfer.id] = self._known(transfer)
+            self.existing.update(claimed)
+            return outcomes
+
+        # Undo what the chain's applied members marked as resolved or reversed.
+        for consumed, transfer_ref in marked:
+            consumed.discard(transfer_ref)
+        failed_at, result = failure
+        return [
+            Outcome(result if index == failed_at else Result.LINKED_EVENT_FAILED)
+            for index in range(len(chain))
+        ] if len(chain) > 1 else [Outcome(result)]
+
+    @staticmethod
+    def _known(transfer: NewTransfer) -> KnownTransfer:
+        spec = transfer.spec
+        return KnownTransfer(
+            id=transfer.id, merchant_id=spec.merchant_id, client_id=spec.client_id, kind=spec.kind,
+            debit_account_id=transfer.debit_account_id, credit_account_id=transfer.credit_account_id,
+            currency=transfer.currency, amount=transfer.amount, pending_id=spec.pending_id,
+            reverses_id=spec.reverses_id, expires_at=transfer.expires_at, code=spec.code, reference=spec.reference,
+        )
+
+
+def chains(specs: Sequence[TransferSpec]) -> list[tuple[int, int]]:
+    """(start, end) index ranges of the batch's chains: a run of linked specs and the first
+    unlinked one after it; a run still linked at the end of the batch is an open chain."""
+    ranges, start = [], 0
+    for index, spec in enumerate(specs):
+        if not spec.linked:
+            ranges.append((start, index + 1))
+            start = index + 1
+    if start < len(specs):
+        ranges.append((start, len(specs)))
+    return ranges
+
+
+def plan_batch(
+    specs: Sequence[TransferSpec],
+    *,
+    accounts: Mapping[UUID, AccountState],
+    known: Mapping[UUID, KnownTransfer],
+    existing: Mapping[tuple[UUID | None, str], KnownTransfer],
+    resolved_pending_ids: set[UUID],
+    reversed_ids: set[UUID],
+    now: datetime,
+    new_id: Any,
+) -> Plan:
+    """Apply ``specs`` in order to the given account states.
+
+    ``known`` holds the transfers the specs refer to (pendings, reversed transfers);
+    ``existing`` the transfers already recorded under the specs' client ids;
+    ``resolved_pending_ids`` / ``reversed_ids`` which of ``known`` are already resolved or
+    reversed; ``new_id()`` makes a transfer id. Nothing given is modified.
+    """
+    batch = _Batch(
+        accounts=accounts, known=known, existing=existing, resolved_pending_ids=resolved_pending_ids,
+        reversed_ids=reversed_ids, now=now, new_id=new_id,
+    )
+    outcomes: list[Outcome] = []
+    for start, end in chains(specs):
+        chain = specs[start:end]
+        outcomes += batch.run_chain(chain, open_chain=chain[-1].linked)
+    touched = {entry.account_id for entry in batch.entries}
+    return Plan(
+        outcomes=outcomes,
+        transfers=batch.transfers,
+        entries=batch.entries,
+        accounts={account_id: batch.accounts[account_id] for account_id in touched},
+    )

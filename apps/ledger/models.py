@@ -1,0 +1,235 @@
+"""Accounts, transfers and entries. Written only by the posting engine (``apps.ledger.engine``).
+
+Balances are four non-negative counters per account, as in TigerBeetle: debits and credits,
+each pending (reserved by a hold) and posted. A transfer moves ``amount`` from its debit
+account to its credit account; an entry records, per account per transfer, the change and
+the four balances after it, so history and balances at any instant are one indexed read.
+"""
+
+from django.db import models
+
+from apps.core.ids import uuid7
+
+
+class Account(models.Model):
+    class OwnerType(models.TextChoices):
+        CUSTOMER = "customer", "Customer (a merchant's wallet or funding account)"
+        MERCHANT = "merchant", "Merchant (its settlement accounts)"
+        SYSTEM = "system", "System (fincore's own)"
+
+    class Code(models.TextChoices):
+        WALLET = "wallet", "Customer wallet"
+        FUNDING = "funding", "Funding account (may go negative)"
+        MERCHANT_PENDING = "merchant_pending", "Merchant pending"
+        MERCHANT_AVAILABLE = "merchant_available", "Merchant available"
+        MERCHANT_RESERVE = "merchant_reserve", "Merchant reserve"
+        CONNECTOR_CLEARING = "connector_clearing", "Connector clearing"
+        NOSTRO = "nostro", "Nostro (bank account)"
+        PAYOUTS_IN_TRANSIT = "payouts_in_transit", "Payouts in transit"
+        FEE_REVENUE = "fee_revenue", "Fee revenue"
+        FX_POSITION = "fx_position", "FX position"
+        SUSPENSE = "suspense", "Suspense (unexplained breaks)"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    currency = models.CharField(max_length=3)
+    owner_type = models.CharField(max_length=16, choices=OwnerType.choices)
+    merchant_id = models.UUIDField(null=True, blank=True, help_text="The merchant that owns or operates it.")
+    code = models.CharField(max_length=32, choices=Code.choices)
+    name = models.CharField(
+        max_length=100, blank=True, help_text="Which one, for system accounts: a connector, a bank account."
+    )
+    reference = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    debits_must_not_exceed_credits = models.BooleanField(default=False)
+    credits_must_not_exceed_debits = models.BooleanField(default=False)
+    frozen = models.BooleanField(default=False)
+    closed = models.BooleanField(default=False)
+    debits_pending = models.BigIntegerField(default=0)
+    debits_posted = models.BigIntegerField(default=0)
+    credits_pending = models.BigIntegerField(default=0)
+    credits_posted = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+    last_posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["id", "currency"], name="account_id_currency"),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="account_currency_iso"),
+            models.CheckConstraint(
+                condition=models.Q(debits_pending__gte=0, debits_posted__gte=0, credits_pending__gte=0,
+                                   credits_posted__gte=0),
+                name="account_balances_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(debits_must_not_exceed_credits=True, credits_must_not_exceed_debits=True),
+                name="account_one_overdraft_rule",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(debits_must_not_exceed_credits=False)
+                | models.Q(debits_pending__lte=models.F("credits_posted") - models.F("debits_posted")),
+                name="account_debits_within_credits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credits_must_not_exceed_debits=False)
+                | models.Q(credits_pending__lte=models.F("debits_posted") - models.F("credits_posted")),
+                name="account_credits_within_debits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(owner_type="system") | models.Q(merchant_id__isnull=False),
+                name="account_owned",
+            ),
+            models.UniqueConstraint(
+                fields=["currency", "code", "name"],
+                condition=models.Q(owner_type="system"),
+                name="account_one_system_account",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant_id", "currency", "code"],
+                condition=models.Q(owner_type="merchant"),
+                name="account_one_merchant_account",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant_id", "reference"], name="account_merchant_reference"),
+            models.Index(fields=["merchant_id", "currency"], name="account_merchant_currency"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.reference or self.name or self.get_code_display()
+        return f"{label} ({self.currency})"
+
+
+class Transfer(models.Model):
+    class Kind(models.TextChoices):
+        IMMEDIATE = "immediate", "Immediate"
+        PENDING = "pending", "Pending (a hold)"
+        POST_PENDING = "post_pending", "Posting of a pending transfer"
+        VOID_PENDING = "void_pending", "Voiding of a pending transfer"
+        EXPIRE_PENDING = "expire_pending", "Expiry of a pending transfer"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    merchant_id = models.UUIDField(null=True, blank=True, help_text="Whose request it was; scopes client_id.")
+    client_id = models.CharField(
+        max_length=255, help_text="The caller's id for it: a retry with the same one is a no-op."
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Each foreign key below is covered by a composite index or unique constraint in Meta, so
+    # Django's own single-column indexes would only slow the ledger's hot insert path.
+    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    pending = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    reverses = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    code = models.CharField(max_length=32, blank=True, help_text="Why money moved: transfer, capture, refund, ...")
+    reference = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    effective_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(debit_account=models.F("credit_account")), name="transfer_two_accounts"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["immediate", "pending", "post_pending", "void_pending", "expire_pending"]),
+                name="transfer_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["post_pending", "void_pending", "expire_pending"], pending__isnull=False)
+                | models.Q(kind__in=["immediate", "pending"], pending__isnull=True),
+                name="transfer_resolution_names_its_pending",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="pending") | models.Q(expires_at__isnull=True),
+                name="transfer_only_pending_expires",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reverses__isnull=True) | models.Q(kind="immediate"),
+                name="transfer_reversal_is_immediate",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant_id", "client_id"], nulls_distinct=False, name="transfer_client_id_once"
+            ),
+            # A pending transfer is posted, voided or expired once.
+            models.UniqueConstraint(
+                fields=["pending"], condition=models.Q(pending__isnull=False), name="transfer_pending_resolved_once"
+            ),
+            models.UniqueConstraint(
+                fields=["reverses"], condition=models.Q(reverses__isnull=False), name="transfer_reversed_once"
+            ),
+            # Targets of the composite foreign keys in migration 0002.
+            models.UniqueConstraint(fields=["id", "debit_account", "credit_account"], name="transfer_id_accounts"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant_id", "created_at"], name="transfer_merchant_created"),
+            models.Index(fields=["debit_account", "created_at"], name="transfer_debit_created"),
+            models.Index(fields=["credit_account", "created_at"], name="transfer_credit_created"),
+            models.Index(
+                fields=["expires_at"], condition=models.Q(kind="pending"), name="transfer_pending_expiry"
+            ),
+            models.Index(fields=["merchant_id", "reference"], name="transfer_merchant_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency} [{self.client_id}]"
+
+
+class Entry(models.Model):
+    """One account's side of one transfer: the change, and the four balances after it."""
+
+    class Side(models.TextChoices):
+        DEBIT = "D", "Debit"
+        CREDIT = "C", "Credit"
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    side = models.CharField(max_length=1, choices=Side.choices)
+    pending_change = models.BigIntegerField(
+        help_text="Change of the side's pending balance (negative when a hold ends)."
+    )
+    posted_change = models.BigIntegerField(help_text="Change of the side's posted balance.")
+    debits_pending = models.BigIntegerField()
+    debits_posted = models.BigIntegerField()
+    credits_pending = models.BigIntegerField()
+    credits_posted = models.BigIntegerField()
+    posted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "entries"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(side__in=["D", "C"]), name="entry_side_valid"),
+            models.CheckConstraint(condition=models.Q(posted_change__gte=0), name="entry_posted_only_grows"),
+            models.UniqueConstraint(fields=["transfer", "side"], name="entry_one_per_side"),
+        ]
+        indexes = [models.Index(fields=["account", "posted_at", "id"], name="entry_account_history")]
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} {self.account_id} for {self.transfer_id}"
+
+
+class Verification(models.Model):
+    """One run of the invariant check (``manage.py ledger_verify``, nightly from beat)."""
+
+    id = models.BigAutoField(primary_key=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    problem = models.TextField(blank=True, help_text="The first violation found, if any.")
+    accounts = models.PositiveBigIntegerField()
+    transfers = models.PositiveBigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-started_at"], name="verification_latest")]
+
+    def __str__(self) -> str:
+        return f"{'passed' if self.ok else 'FAILED'} {self.started_at:%Y-%m-%d %H:%M}"

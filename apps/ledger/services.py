@@ -1,0 +1,266 @@
+"""Opening accounts and moving money. Every transfer goes through the posting engine.
+
+Refusals raise a :class:`TransferRefused` subclass whose ``code`` is the engine's result
+(``exceeds_credits`` on a customer wallet reads ``insufficient_funds``); nothing is written
+then. A retry with the same client id returns the first transfer instead of posting again.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from apps.audit.services import audit_record
+from apps.core import clock
+from apps.core.actors import Actor
+from apps.core.currencies import is_currency
+from apps.core.exceptions import FincoreError
+from apps.core.ids import uuid7
+from apps.ledger import data, engine, selectors
+from apps.ledger.group_commit import committer
+from apps.ledger.models import Account, Transfer, Verification
+
+Kind = data.Kind
+Result = data.Result
+
+MERCHANT_ACCOUNT_CODES = (
+    Account.Code.MERCHANT_PENDING,
+    Account.Code.MERCHANT_AVAILABLE,
+    Account.Code.MERCHANT_RESERVE,
+)
+
+
+class InvalidAccount(FincoreError):
+    code = "invalid_account"
+    title = "The account's details are not valid"
+    status = 400
+
+
+class TransferRefused(FincoreError):
+    """The engine refused a transfer; ``code`` is its result."""
+
+    status = 422
+    result: Result
+
+
+_REFUSAL_TITLES = {
+    Result.EXISTS_WITH_DIFFERENT_FIELDS: "A transfer with this client id exists with other fields",
+    Result.LINKED_EVENT_FAILED: "Another transfer of the atomic batch was refused",
+    Result.LINKED_EVENT_CHAIN_OPEN: "The last transfer of the batch is linked to nothing",
+    Result.AMOUNT_MUST_BE_POSITIVE: "The amount must be a positive number of minor units",
+    Result.SAME_ACCOUNT: "The debit and credit accounts are the same",
+    Result.DEBIT_ACCOUNT_NOT_FOUND: "No such debit account",
+    Result.CREDIT_ACCOUNT_NOT_FOUND: "No such credit account",
+    Result.CURRENCY_MISMATCH: "The accounts and the transfer are not in one currency",
+    Result.ACCOUNT_FROZEN: "An account of the transfer is frozen",
+    Result.ACCOUNT_CLOSED: "An account of the transfer is closed",
+    Result.EXCEEDS_CREDITS: "The debit account may not owe more than it holds",
+    Result.EXCEEDS_DEBITS: "The credit account may not hold more than it owes",
+    Result.OVERFLOWS: "A balance would exceed the largest amount the ledger records",
+    Result.PENDING_NOT_FOUND: "No such pending transfer",
+    Result.NOT_PENDING: "This transfer is not a pending transfer",
+    Result.PENDING_ALREADY_RESOLVED: "The pending transfer was already posted, voided or expired",
+    Result.PENDING_EXPIRED: "The pending transfer expired",
+    Result.PENDING_NOT_EXPIRED: "The pending transfer has not expired",
+    Result.EXCEEDS_PENDING_AMOUNT: "The amount to post exceeds the pending amount",
+    Result.TIMEOUT_REQUIRES_PENDING: "Only a pending transfer takes a timeout",
+    Result.REVERSED_NOT_FOUND: "No such transfer to reverse",
+    Result.NOT_REVERSIBLE: "Only posted money can be reversed; void a pending transfer instead",
+    Result.ALREADY_REVERSED: "The transfer was already reversed",
+}
+
+REFUSALS: dict[Result, type[TransferRefused]] = {
+    result: type(
+        "".join(part.title() for part in result.value.split("_")),
+        (TransferRefused,),
+        {"code": result.value, "title": title, "result": result, "__module__": __name__, "__doc__": title + "."},
+    )
+    for result, title in _REFUSAL_TITLES.items()
+}
+
+
+class InsufficientFunds(TransferRefused):
+    """The wallet's available balance (posted money less outgoing holds) is below the amount."""
+
+    code = "insufficient_funds"
+    title = "The account's available balance is too low"
+    result = Result.EXCEEDS_CREDITS
+
+
+@dataclass(frozen=True)
+class Posted:
+    transfer: Transfer
+    # False when the client id was already used for the same transfer: nothing new happened.
+    created: bool
+
+
+def _refusal(result: Result, spec: data.TransferSpec) -> TransferRefused:
+    if result == Result.EXCEEDS_CREDITS and spec.debit_account_id is not None:
+        debit = Account.objects.filter(pk=spec.debit_account_id).only("owner_type", "code").first()
+        if debit is not None and debit.code == Account.Code.WALLET:
+            return InsufficientFunds()
+    return REFUSALS[result]()
+
+
+def _posted(outcome: data.Outcome, spec: data.TransferSpec) -> Posted:
+    if outcome.result not in data.SUCCESSES:
+        raise _refusal(outcome.result, spec)
+    return Posted(Transfer.objects.get(pk=outcome.transfer_id), created=outcome.result == Result.OK)
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def customer_account_open(
+    *,
+    merchant_id: UUID,
+    currency: str,
+    actor: Actor,
+    reference: str = "",
+    metadata: Mapping[str, Any] | None = None,
+    allow_overdraft: bool = False,
+) -> Account:
+    """Open a merchant's customer wallet (it never spends more than it holds) or, with
+    ``allow_overdraft``, a funding account that may go negative. Raises InvalidAccount."""
+    if not is_currency(currency):
+        raise InvalidAccount(f"{currency!r} is not an ISO 4217 currency code")
+    now = clock.now()
+    with transaction.atomic():
+        account = Account.objects.create(
+            currency=currency,
+            owner_type=Account.OwnerType.CUSTOMER,
+            merchant_id=merchant_id,
+            code=Account.Code.FUNDING if allow_overdraft else Account.Code.WALLET,
+            reference=reference,
+            metadata=dict(metadata or {}),
+            debits_must_not_exceed_credits=not allow_overdraft,
+            created_at=now,
+        )
+        audit_record(
+            actor=actor, action="ledger.account_opened", object_type="ledger.account", object_id=str(account.pk),
+            after={"currency": currency, "code": account.code, "reference": reference}, merchant_id=str(merchant_id),
+        )
+    return account
+
+
+def _get_or_create(**identity: Any) -> Account:
+    """One account per identity, even with concurrent first uses (the unique constraint decides)."""
+    existing = Account.objects.filter(**identity).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Account.objects.create(**identity, created_at=clock.now())
+    except IntegrityError:
+        return Account.objects.get(**identity)
+
+
+def system_account(*, code: str, currency: str, name: str = "") -> Account:
+    """fincore's own account ``code`` (and ``name``: which connector, which bank account) in
+    ``currency``, opened on first use. Raises InvalidAccount for an unknown currency."""
+    if not is_currency(currency):
+        raise InvalidAccount(f"{currency!r} is not an ISO 4217 currency code")
+    return _get_or_create(owner_type=Account.OwnerType.SYSTEM, code=code, currency=currency, name=name)
+
+
+def merchant_accounts_open(*, merchant_id: UUID, currencies: Sequence[str]) -> list[Account]:
+    """A merchant's pending, available and reserve accounts in each currency (idempotent).
+
+    They hold what fincore owes the merchant and may never turn into a debt of the merchant's
+    (``debits_must_not_exceed_credits``): a refund larger than the pending balance takes the
+    rest from available, as a separate transfer, rather than driving pending negative."""
+    accounts = []
+    for currency in currencies:
+        for code in MERCHANT_ACCOUNT_CODES:
+            accounts.append(
+                _get_or_create(
+                    owner_type=Account.OwnerType.MERCHANT, merchant_id=merchant_id, code=code, currency=currency,
+                    debits_must_not_exceed_credits=True,
+                )
+            )
+    return accounts
+
+
+# --- transfers -----------------------------------------------------------------------------
+
+
+def transfer_create(*, spec: data.TransferSpec) -> Posted:
+    """Post one transfer. Concurrent callers outside a transaction share a batch (group
+    commit). Raises a TransferRefused subclass."""
+    return _posted(committer.submit(spec), spec)
+
+
+def _resolution(*, kind: Kind, merchant_id: UUID | None, merchant_scope: bool, pending_id: UUID,
+                client_id: str | None, actor: Actor, amount: int | None = None) -> Posted:
+    spec = data.TransferSpec(
+        client_id=client_id or f"{kind.value}:{pending_id}", kind=kind, amount=amount, merchant_id=merchant_id,
+        merchant_scope=merchant_scope, pending_id=pending_id, created_by=actor.label,
+    )
+    return transfer_create(spec=spec)
+
+
+def transfer_post_pending(*, pending_id: UUID, actor: Actor, merchant_id: UUID | None = None,
+                          merchant_scope: bool = False, amount: int | None = None,
+                          client_id: str | None = None) -> Posted:
+    """Post a pending transfer in full, or ``amount`` of it (the rest of the hold ends)."""
+    return _resolution(kind=Kind.POST_PENDING, merchant_id=merchant_id, merchant_scope=merchant_scope,
+                       pending_id=pending_id, client_id=client_id, actor=actor, amount=amount)
+
+
+def transfer_void_pending(*, pending_id: UUID, actor: Actor, merchant_id: UUID | None = None,
+                          merchant_scope: bool = False, client_id: str | None = None) -> Posted:
+    """End a hold without moving money."""
+    return _resolution(kind=Kind.VOID_PENDING, merchant_id=merchant_id, merchant_scope=merchant_scope,
+                       pending_id=pending_id, client_id=client_id, actor=actor)
+
+
+def transfer_reverse(*, transfer_id: UUID, actor: Actor, merchant_id: UUID | None = None,
+                     merchant_scope: bool = False, client_id: str | None = None, reference: str = "") -> Posted:
+    """Send posted money back with a new, opposite transfer that points at the original."""
+    spec = data.TransferSpec(
+        client_id=client_id or f"reverse:{transfer_id}", kind=Kind.IMMEDIATE, merchant_id=merchant_id,
+        merchant_scope=merchant_scope, reverses_id=transfer_id, code="reversal", reference=reference,
+        created_by=actor.label,
+    )
+    return transfer_create(spec=spec)
+
+
+def transfers_post(*, specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
+    """Post a batch in one transaction; an outcome per spec (refusals are outcomes here)."""
+    return engine.post(specs)
+
+
+def new_client_id() -> str:
+    """A client id for a caller that gave none (such a transfer cannot be deduplicated)."""
+    return str(uuid7())
+
+
+def pending_transfers_expire(*, limit: int = 1000) -> int:
+    """Expire pending transfers past their timeout, releasing their holds. Returns how many."""
+    due = selectors.pending_transfers_due(now=clock.now(), limit=limit)
+    specs = [
+        data.TransferSpec(client_id=f"expire:{pending.id}", kind=Kind.EXPIRE_PENDING, pending_id=pending.id,
+                            merchant_id=pending.merchant_id, created_by="ledger.expire_pending")
+        for pending in due
+    ]
+    return sum(outcome.result == Result.OK for outcome in engine.post(specs))
+
+
+def ledger_check(*, actor: Actor) -> Verification:
+    """Prove the invariants over all data and keep the result; a failure is journaled."""
+    started_at: datetime = clock.now()
+    report = selectors.ledger_verify()
+    with transaction.atomic():
+        verification = Verification.objects.create(
+            started_at=started_at, finished_at=clock.now(), ok=report.ok, problem=report.problem or "",
+            accounts=report.accounts, transfers=report.transfers,
+        )
+        if not report.ok:
+            audit_record(
+                actor=actor, action="ledger.verification_failed", object_type="ledger.verification",
+                object_id=str(verification.pk), after={"problem": report.problem},
+            )
+    return verification
