@@ -16,6 +16,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("apps.core.api.urls")),
     path("", include("apps.merchants.api.urls")),
+    path("", include("apps.ledger.api.urls")),
 ]
 
 urlpatterns = [

@@ -281,3 +281,13 @@ def ledger_verify() -> VerifyReport:
             if violation:
                 return VerifyReport(accounts, transfers, f"{invariant}: violated by {violation[0]}")
     return VerifyReport(accounts, transfers, None)
+
+
+def customer_account_list(*, merchant_id: Any, reference: str | None = None,
+                          currency: str | None = None) -> QuerySet[Account]:
+    accounts = customer_accounts(merchant_id=merchant_id)
+    if reference is not None:
+        accounts = accounts.filter(reference=reference)
+    if currency is not None:
+        accounts = accounts.filter(currency=currency)
+    return accounts

@@ -6,7 +6,7 @@ then. A retry with the same client id returns the first transfer instead of post
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -97,10 +97,22 @@ class Posted:
     created: bool
 
 
+def _debit_account_id(spec: data.TransferSpec) -> UUID | None:
+    """Which account a spec debits: named, or that of the pending it resolves, or the credit
+    account of the transfer it reverses."""
+    if spec.debit_account_id is not None:
+        return spec.debit_account_id
+    if spec.pending_id is not None:
+        return Transfer.objects.filter(pk=spec.pending_id).values_list("debit_account_id", flat=True).first()
+    if spec.reverses_id is not None:
+        return Transfer.objects.filter(pk=spec.reverses_id).values_list("credit_account_id", flat=True).first()
+    return None
+
+
 def _refusal(result: Result, spec: data.TransferSpec) -> TransferRefused:
-    if result == Result.EXCEEDS_CREDITS and spec.debit_account_id is not None:
-        debit = Account.objects.filter(pk=spec.debit_account_id).only("owner_type", "code").first()
-        if debit is not None and debit.code == Account.Code.WALLET:
+    if result == Result.EXCEEDS_CREDITS:
+        debit_code = Account.objects.filter(pk=_debit_account_id(spec)).values_list("code", flat=True).first()
+        if debit_code == Account.Code.WALLET:
             return InsufficientFunds()
     return REFUSALS[result]()
 
@@ -196,7 +208,7 @@ def transfer_create(*, spec: data.TransferSpec) -> Posted:
 def _resolution(*, kind: Kind, merchant_id: UUID | None, merchant_scope: bool, pending_id: UUID,
                 client_id: str | None, actor: Actor, amount: int | None = None) -> Posted:
     spec = data.TransferSpec(
-        client_id=client_id or f"{kind.value}:{pending_id}", kind=kind, amount=amount, merchant_id=merchant_id,
+        client_id=client_id or new_client_id(), kind=kind, amount=amount, merchant_id=merchant_id,
         merchant_scope=merchant_scope, pending_id=pending_id, created_by=actor.label,
     )
     return transfer_create(spec=spec)
@@ -221,7 +233,7 @@ def transfer_reverse(*, transfer_id: UUID, actor: Actor, merchant_id: UUID | Non
                      merchant_scope: bool = False, client_id: str | None = None, reference: str = "") -> Posted:
     """Send posted money back with a new, opposite transfer that points at the original."""
     spec = data.TransferSpec(
-        client_id=client_id or f"reverse:{transfer_id}", kind=Kind.IMMEDIATE, merchant_id=merchant_id,
+        client_id=client_id or new_client_id(), kind=Kind.IMMEDIATE, merchant_id=merchant_id,
         merchant_scope=merchant_scope, reverses_id=transfer_id, code="reversal", reference=reference,
         created_by=actor.label,
     )
@@ -231,6 +243,40 @@ def transfer_reverse(*, transfer_id: UUID, actor: Actor, merchant_id: UUID | Non
 def transfers_post(*, specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
     """Post a batch in one transaction; an outcome per spec (refusals are outcomes here)."""
     return engine.post(specs)
+
+
+class BatchRefused(FincoreError):
+    """An atomic batch was refused as a whole; ``results`` says which transfer failed and why."""
+
+    code = "batch_refused"
+    title = "The atomic batch was refused; no transfer of it was posted"
+    status = 422
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    result: str  # "ok", "exists", or a refusal code as the API reports it
+    transfer: Transfer | None
+    refusal: TransferRefused | None
+
+
+def transfers_batch(*, specs: Sequence[data.TransferSpec], atomic: bool) -> list[BatchItem]:
+    """Post up to a batch of transfers in one transaction. ``atomic`` links them all: every one
+    is posted or none is (then BatchRefused, carrying the per-transfer results)."""
+    if atomic:
+        specs = [replace(spec, linked=index < len(specs) - 1) for index, spec in enumerate(specs)]
+    outcomes = engine.post(specs)
+    transfers = Transfer.objects.in_bulk([o.transfer_id for o in outcomes if o.transfer_id])
+    items = []
+    for spec, outcome in zip(specs, outcomes, strict=True):
+        if outcome.result in data.SUCCESSES:
+            items.append(BatchItem(outcome.result.value, transfers[outcome.transfer_id], None))
+        else:
+            refusal = _refusal(outcome.result, spec)
+            items.append(BatchItem(refusal.code, None, refusal))
+    if atomic and any(item.refusal for item in items):
+        raise BatchRefused(results=[{"index": i, "result": item.result} for i, item in enumerate(items)])
+    return items
 
 
 def new_client_id() -> str:

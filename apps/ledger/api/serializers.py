@@ -1,0 +1,222 @@
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.core import ids
+from apps.core.api.fields import AmountField, PublicIdField
+from apps.core.currencies import is_currency
+from apps.ledger import selectors
+from apps.ledger.models import Account, Entry, Transfer
+
+MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
+MAX_BATCH = 1000
+_METADATA_HELP = "Your own key-value data, returned as given (at most 50 keys)."
+
+
+def _validate_metadata(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("Send an object of keys and values.")
+    if len(value) > 50:
+        raise serializers.ValidationError("At most 50 keys.")
+    return value
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    posted = serializers.IntegerField(help_text="Credits posted minus debits posted, in minor units.")
+    pending = serializers.IntegerField(help_text="Incoming minus outgoing holds.")
+    available = serializers.IntegerField(help_text="Posted minus outgoing holds: what may be spent now.")
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    id = PublicIdField("acc")
+    allow_overdraft = serializers.SerializerMethodField()
+    balance = serializers.SerializerMethodField()
+    created = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Account
+        fields = ("id", "currency", "reference", "metadata", "allow_overdraft", "frozen", "closed", "balance",
+                  "created")
+        read_only_fields = fields
+
+    def get_allow_overdraft(self, account: Account) -> bool:
+        return not account.debits_must_not_exceed_credits
+
+    @extend_schema_field(BalanceSerializer)
+    def get_balance(self, account: Account) -> dict[str, Any]:
+        return BalanceSerializer(selectors.account_balances(account=account)).data
+
+
+class AccountCreateSerializer(serializers.Serializer):
+    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. BHD.")
+    reference = serializers.CharField(max_length=255, required=False, default="", allow_blank=True,
+                                      help_text="Your id for the account, e.g. your customer's id.")
+    metadata = serializers.JSONField(required=False, default=dict, help_text=_METADATA_HELP,
+                                     validators=[_validate_metadata])
+    allow_overdraft = serializers.BooleanField(
+        required=False, default=False,
+        help_text="false (a wallet: never spends more than it holds) or true (a funding account that may go "
+        "negative).",
+    )
+
+    def validate_currency(self, currency: str) -> str:
+        if not is_currency(currency):
+            raise serializers.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
+        merchant_currencies = self.context["merchant_currencies"]
+        if currency not in merchant_currencies:
+            raise serializers.ValidationError(
+                f"Your account is set up for {', '.join(merchant_currencies)}; ask us to add {currency}."
+            )
+        return currency
+
+
+class AccountListQuerySerializer(serializers.Serializer):
+    reference = serializers.CharField(required=False, max_length=255)
+    currency = serializers.CharField(required=False, min_length=3, max_length=3)
+
+
+class AsOfQuerySerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField(required=False, help_text="ISO-8601; the balance just after this instant.")
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    # "from" is a Python keyword, so the fields are declared by name below.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "from": serializers.DateTimeField(required=False, help_text="ISO-8601, inclusive."),
+            "to": serializers.DateTimeField(required=False, help_text="ISO-8601, exclusive."),
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("from") and attrs.get("to") and attrs["from"] >= attrs["to"]:
+            raise serializers.ValidationError({"to": "Must be after from."})
+        return attrs
+
+
+class StatementLineSerializer(serializers.ModelSerializer):
+    """One entry of a statement, read as a wallet: credits raise the balance, debits lower it."""
+
+    transfer = PublicIdField("tr", source="transfer_id")
+    kind = serializers.CharField(source="transfer.kind")
+    reference = serializers.CharField(source="transfer.reference")
+    side = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField(help_text="Change of the posted balance (negative for a debit).")
+    pending_amount = serializers.SerializerMethodField(help_text="Change of the pending balance.")
+    balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Entry
+        fields = ("transfer", "posted_at", "kind", "side", "amount", "pending_amount", "balance", "reference")
+
+    def get_side(self, entry: Entry) -> str:
+        return "credit" if entry.side == Entry.Side.CREDIT else "debit"
+
+    def get_amount(self, entry: Entry) -> int:
+        return entry.posted_change if entry.side == Entry.Side.CREDIT else -entry.posted_change
+
+    def get_pending_amount(self, entry: Entry) -> int:
+        return entry.pending_change if entry.side == Entry.Side.CREDIT else -entry.pending_change
+
+    @extend_schema_field(BalanceSerializer)
+    def get_balance(self, entry: Entry) -> dict[str, Any]:
+        balances = selectors.Balances(self.context["currency"], entry.debits_pending, entry.debits_posted,
+                                      entry.credits_pending, entry.credits_posted)
+        return BalanceSerializer(balances).data
+
+
+def _public(prefix: str, value: Any) -> str | None:
+    return ids.encode(prefix, value) if value else None
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    """Context: ``resolutions`` and ``reversals`` (from selectors), keyed by transfer id."""
+
+    id = PublicIdField("tr")
+    status = serializers.SerializerMethodField()
+    debit_account = PublicIdField("acc", source="debit_account_id")
+    credit_account = PublicIdField("acc", source="credit_account_id")
+    pending_transfer = serializers.SerializerMethodField(help_text="For a post, void or expiry: the pending one.")
+    resolved_by = serializers.SerializerMethodField(help_text="For a pending transfer: its post, void or expiry.")
+    reverses = serializers.SerializerMethodField()
+    reversed_by = serializers.SerializerMethodField()
+    created = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Transfer
+        fields = ("id", "client_id", "kind", "status", "debit_account", "credit_account", "amount", "currency",
+                  "pending_transfer", "resolved_by", "reverses", "reversed_by", "expires_at", "code", "reference",
+                  "metadata", "created")
+        read_only_fields = fields
+
+    def get_status(self, transfer: Transfer) -> str:
+        resolution = self.context["resolutions"].get(transfer.pk)
+        return selectors.transfer_status(transfer, resolution.kind if resolution else None)
+
+    def get_pending_transfer(self, transfer: Transfer) -> str | None:
+        return _public("tr", transfer.pending_id)
+
+    def get_resolved_by(self, transfer: Transfer) -> str | None:
+        resolution = self.context["resolutions"].get(transfer.pk)
+        return _public("tr", resolution.pk if resolution else None)
+
+    def get_reverses(self, transfer: Transfer) -> str | None:
+        return _public("tr", transfer.reverses_id)
+
+    def get_reversed_by(self, transfer: Transfer) -> str | None:
+        reversal = self.context["reversals"].get(transfer.pk)
+        return _public("tr", reversal.pk if reversal else None)
+
+
+def transfer_context(transfers: list[Transfer]) -> dict[str, Any]:
+    """What TransferSerializer needs for these transfers, in two queries however many."""
+    transfer_ids = [transfer.pk for transfer in transfers]
+    return {"resolutions": selectors.resolutions_of(transfer_ids), "reversals": selectors.reversals_of(transfer_ids)}
+
+
+class TransferCreateSerializer(serializers.Serializer):
+    debit_account = PublicIdField("acc")
+    credit_account = PublicIdField("acc")
+    amount = AmountField()
+    currency = serializers.CharField(min_length=3, max_length=3)
+    pending = serializers.BooleanField(required=False, default=False, help_text="true holds the amount (a pending "
+                                       "transfer) until it is posted, voided or times out.")
+    timeout = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_TIMEOUT_SECONDS,
+                                       help_text="Seconds until a pending transfer expires by itself.")
+    client_id = serializers.CharField(required=False, max_length=255,
+                                      help_text="Your id for the transfer; a retry with it never posts twice. "
+                                      "Defaults to the Idempotency-Key.")
+    reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
+    metadata = serializers.JSONField(required=False, default=dict, help_text=_METADATA_HELP,
+                                     validators=[_validate_metadata])
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("timeout") is not None and not attrs["pending"]:
+            raise serializers.ValidationError({"timeout": "Only a pending transfer takes a timeout."})
+        return attrs
+
+
+class TransferPostSerializer(serializers.Serializer):
+    amount = AmountField(required=False, help_text="Post part of the hold; the rest is released. Default: all.")
+
+
+class TransferBatchSerializer(serializers.Serializer):
+    transfers = TransferCreateSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+    atomic = serializers.BooleanField(required=False, default=False,
+                                      help_text="true: every transfer is posted, or none is.")
+
+
+class TransferListQuerySerializer(PeriodQuerySerializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            **super().get_fields(),
+            "account": PublicIdField("acc", required=False, help_text="Either side of the transfer."),
+            "status": serializers.ChoiceField(choices=selectors.STATUSES, required=False),
+        }
+
+
+class BatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    result = serializers.CharField(help_text="ok, exists, or the code of the refusal.")
+    transfer = TransferSerializer(allow_null=True)
