@@ -20,6 +20,7 @@ from prometheus_client.registry import REGISTRY, Collector
 from apps.audit.selectors import audit_unsealed_count
 from apps.core import clock
 from apps.events.selectors import dead_letters_open_count, outbox_backlog, queue_depths
+from apps.ledger.selectors import latest_verification
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,19 @@ class BacklogCollector(Collector):
         yield GaugeMetricFamily(
             "fincore_audit_unsealed_events", "Audit events not yet sealed into the chain.", value=audit_unsealed_count()
         )
+
+        verification = latest_verification()
+        ok = GaugeMetricFamily(
+            "fincore_ledger_verification_ok", "1 if the last ledger invariant check passed, 0 if it failed."
+        )
+        age = GaugeMetricFamily(
+            "fincore_ledger_verification_age_seconds", "Time since the last ledger invariant check."
+        )
+        if verification is not None:
+            ok.add_metric([], 1 if verification.ok else 0)
+            age.add_metric([], (clock.now() - verification.finished_at).total_seconds())
+        yield ok
+        yield age
 
 
 _BACKLOG = BacklogCollector()

@@ -1,9 +1,11 @@
+import io
 import json
 import logging
 
 import pytest
 from celery import current_app
-from django.db import OperationalError
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
 from django.test import override_settings
 
 from apps.core import context
@@ -158,3 +160,19 @@ def test_log_lines_are_json_carrying_request_and_task_ids():
 def test_an_unusable_caller_request_id_is_replaced(client):
     response = client.get("/healthz", HTTP_X_REQUEST_ID="bad id with spaces")
     assert response["X-Request-Id"].startswith("req_")
+
+
+@pytest.mark.django_db
+def test_metrics_export_the_last_ledger_verification(client):
+    assert _metric(client.get("/metrics").content.decode(), "fincore_ledger_verification_ok") is None
+
+    call_command("ledger_verify", stdout=io.StringIO())
+    text = client.get("/metrics").content.decode()
+    assert _metric(text, "fincore_ledger_verification_ok") == 1
+    assert 0 <= _metric(text, "fincore_ledger_verification_age_seconds") < 60
+
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_append_only")
+    with pytest.raises(CommandError):
+        call_command("ledger_verify", stdout=io.StringIO())
+    assert _metric(client.get("/metrics").content.decode(), "fincore_ledger_verification_ok") == 0

@@ -22,6 +22,14 @@ def test_support_is_read_only():
     assert all(permission.split(".")[1].startswith("view_") for permission in permissions)
 
 
+def test_every_role_sees_the_ledger_and_none_may_change_it():
+    ledger_views = {"ledger.view_account", "ledger.view_transfer", "ledger.view_entry", "ledger.view_verification"}
+    for role in ROLES:
+        permissions = _permissions(role)
+        assert ledger_views <= permissions, role
+        assert not {p for p in permissions if p.startswith("ledger.") and not p.startswith("ledger.view_")}
+
+
 def test_compliance_can_suspend_merchants_and_revoke_keys_but_support_cannot():
     for role in ("Compliance officer", "Compliance supervisor"):
         assert {"merchants.change_merchant", "merchants.change_apikey"} <= _permissions(role)
@@ -36,7 +44,8 @@ def test_only_the_treasury_operator_replays_dead_letters():
 def test_migrations_install_the_platform_schedules_once():
     schedules = {task.task: task for task in PeriodicTask.objects.all()}
     assert {"audit.seal", "audit.verify", "events.outbox_sweep", "events.dead_letters_collect", "events.purge",
-            "core.idempotency_purge"} <= set(schedules)
+            "core.idempotency_purge", "ledger.expire_pending", "ledger.verify"} <= set(schedules)
+    assert schedules["ledger.expire_pending"].queue == "ledger"
     assert schedules["events.outbox_sweep"].interval.every == 10
     assert schedules["audit.verify"].crontab.hour == "2"
     assert all(task.enabled for task in schedules.values())

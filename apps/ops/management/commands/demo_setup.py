@@ -16,6 +16,9 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from apps.core import ids
 from apps.core.actors import Actor
+from apps.ledger import data as ledger_data
+from apps.ledger import selectors as ledger_selectors
+from apps.ledger import services as ledger_services
 from apps.merchants import selectors, services
 
 ADMIN_USERNAME = "admin"
@@ -44,6 +47,7 @@ class Command(BaseCommand):
         credentials = {"admin_password": self._admin_password(saved.get("admin_password")), "merchants": {}}
         for demo in DEMO_MERCHANTS:
             credentials["merchants"][demo["legal_name"]] = self._merchant(demo, saved.get("merchants", {}))
+        credentials["accounts"] = self._wallets(DEMO_MERCHANTS[0]["legal_name"])
         credentials_file.touch(mode=0o600)
         credentials_file.chmod(0o600)
         credentials_file.write_text(json.dumps(credentials, indent=2))
@@ -74,6 +78,24 @@ class Command(BaseCommand):
             ).secret
         return {"merchant_id": ids.encode("mer", merchant.pk), "secret_key": secret}
 
+    def _wallets(self, legal_name: str) -> dict[str, str]:
+        """A funding account and two customer wallets for the first merchant, Alice's funded with
+        100.000 BHD, so the transfers API can be tried at once."""
+        merchant = selectors.merchant_by_legal_name(legal_name)
+        accounts = {}
+        for reference, allow_overdraft in (("demo-funding", True), ("alice", False), ("bob", False)):
+            account = ledger_selectors.customer_account_list(merchant_id=merchant.pk, reference=reference).first()
+            accounts[reference] = account or ledger_services.customer_account_open(
+                merchant_id=merchant.pk, currency="BHD", reference=reference, allow_overdraft=allow_overdraft,
+                actor=ACTOR,
+            )
+        ledger_services.transfer_create(spec=ledger_data.TransferSpec(
+            client_id="demo: fund alice", merchant_id=merchant.pk, debit_account_id=accounts["demo-funding"].pk,
+            credit_account_id=accounts["alice"].pk, amount=100_000, currency="BHD", code="transfer",
+            reference="demo funding", created_by=ACTOR.label,
+        ))
+        return {reference: ids.encode("acc", account.pk) for reference, account in accounts.items()}
+
     def _print(self, base_url: str, credentials: dict[str, Any]) -> None:
         lines = [
             "",
@@ -85,7 +107,10 @@ class Command(BaseCommand):
             lines.append(f"  merchant  {name} ({merchant['merchant_id']})")
             lines.append(f"            API key {merchant['secret_key']}")
         first_key = next(iter(credentials["merchants"].values()))["secret_key"]
+        accounts = credentials["accounts"]
         lines += [
+            f"  accounts  {DEMO_MERCHANTS[0]['legal_name']}: funding {accounts['demo-funding']}, "
+            f"alice {accounts['alice']} (100.000 BHD), bob {accounts['bob']}",
             f'  try       curl -H "Authorization: Bearer {first_key}" {base_url}/api/v1/merchant',
             "",
         ]
