@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.core import ids
@@ -51,7 +52,7 @@ class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
             "<td>{}</td></tr>",
             (
                 (
-                    f"{entry.posted_at:%Y-%m-%d %H:%M:%S}",
+                    f"{timezone.localtime(entry.posted_at):%Y-%m-%d %H:%M:%S}",
                     reverse("admin:ledger_transfer_change", args=[entry.transfer_id]),
                     entry.transfer.get_kind_display(),
                     entry.get_side_display(),

@@ -131,11 +131,13 @@ class _Batch:
         reversed_ids: set[UUID],
         now: datetime,
         new_id: Any,
+        expired_pending_ids: set[UUID],
     ) -> None:
         self.accounts = dict(accounts)
         self.known = dict(known)
         self.existing = dict(existing)
         self.resolved = set(resolved_pending_ids)
+        self.expired = set(expired_pending_ids)
         self.reversed = set(reversed_ids)
         self.now = now
         self.new_id = new_id
@@ -167,6 +169,9 @@ class _Batch:
             if pending.kind != Kind.PENDING:
                 raise _Refused(Result.NOT_PENDING)
             if pending.id in self.resolved:
+                # As TigerBeetle: a hold that ended by expiry answers "expired" to a late post or void.
+                if pending.id in self.expired and spec.kind != Kind.EXPIRE_PENDING:
+                    raise _Refused(Result.PENDING_EXPIRED)
                 raise _Refused(Result.PENDING_ALREADY_RESOLVED)
             expired = pending.expires_at is not None and pending.expires_at <= self.now
             if spec.kind == Kind.EXPIRE_PENDING and not expired:
@@ -299,6 +304,8 @@ class _Batch:
             consumed = []
             if spec.kind in RESOLUTIONS:
                 consumed.append((self.resolved, spec.pending_id))
+            if spec.kind == Kind.EXPIRE_PENDING:
+                consumed.append((self.expired, spec.pending_id))
             if spec.reverses_id is not None:
                 consumed.append((self.reversed, spec.reverses_id))
             for ids, transfer_ref in consumed:
@@ -358,17 +365,19 @@ def plan_batch(
     reversed_ids: set[UUID],
     now: datetime,
     new_id: Any,
+    expired_pending_ids: set[UUID] = frozenset(),
 ) -> Plan:
     """Apply ``specs`` in order to the given account states.
 
     ``known`` holds the transfers the specs refer to (pendings, reversed transfers);
     ``existing`` the transfers already recorded under the specs' client ids;
     ``resolved_pending_ids`` / ``reversed_ids`` which of ``known`` are already resolved or
-    reversed; ``new_id()`` makes a transfer id. Nothing given is modified.
+    reversed, and ``expired_pending_ids`` which of the resolved ended by expiry; ``new_id()``
+    makes a transfer id. Nothing given is modified.
     """
     batch = _Batch(
         accounts=accounts, known=known, existing=existing, resolved_pending_ids=resolved_pending_ids,
-        reversed_ids=reversed_ids, now=now, new_id=new_id,
+        reversed_ids=reversed_ids, now=now, new_id=new_id, expired_pending_ids=expired_pending_ids,
     )
     outcomes: list[Outcome] = []
     for start, end in chains(specs):

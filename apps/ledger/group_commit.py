@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from django.db import close_old_connections, connection
+from django.db import DataError, close_old_connections, connection
 
 from apps.ledger import data, engine
 
@@ -69,14 +69,22 @@ class GroupCommitter:
                     break
             self._post(batch)
 
-    @staticmethod
-    def _post(batch: list[_Request]) -> None:
+    @classmethod
+    def _post(cls, batch: list[_Request]) -> None:
         close_old_connections()
         try:
             outcomes = engine.post([request.spec for request in batch])
         except Exception as error:
-            logger.exception("group commit batch failed", extra={"batch_size": len(batch)})
             connection.close()
+            if isinstance(error, DataError) and len(batch) > 1:
+                # A value PostgreSQL refuses (a NUL in metadata, a code too long) is one request's
+                # fault: it must not fail the others that happened to share its batch.
+                logger.warning("group commit batch refused a value; posting its requests one by one",
+                               extra={"batch_size": len(batch)})
+                for request in batch:
+                    cls._post([request])
+                return
+            logger.exception("group commit batch failed", extra={"batch_size": len(batch)})
             for request in batch:
                 request.outcome.set_exception(error)
             return

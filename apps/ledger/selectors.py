@@ -81,7 +81,9 @@ def account_statement(
     *, account: Account, since: datetime | None = None, until: datetime | None = None
 ) -> QuerySet[Entry]:
     """The account's entries in ``[since, until)``, oldest first, each with the balances after it."""
-    entries = Entry.objects.filter(account_id=account.pk).select_related("transfer")
+    # Explicitly ordered: Entry has no default ordering, and the balances only read as a running
+    # balance in this order (the one ledger_verify checks them in).
+    entries = Entry.objects.filter(account_id=account.pk).select_related("transfer").order_by("posted_at", "id")
     if since is not None:
         entries = entries.filter(posted_at__gte=since)
     if until is not None:

@@ -151,7 +151,8 @@ def field_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
     if isinstance(detail, dict):
         errors = []
         for name, nested in detail.items():
-            field = "" if name == "non_field_errors" else (f"{path}.{name}" if path else str(name))
+            # A nested serializer's own errors (a list too long, an object expected) belong to its field.
+            field = path if name == "non_field_errors" else (f"{path}.{name}" if path else str(name))
             errors.extend(field_errors(nested, field))
         return errors
     if isinstance(detail, list):

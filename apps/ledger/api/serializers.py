@@ -130,8 +130,9 @@ def _public(prefix: str, value: Any) -> str | None:
     return ids.encode(prefix, value) if value else None
 
 
+# Context: ``resolutions`` and ``reversals`` (from selectors), keyed by transfer id. (A comment,
+# not a docstring: drf-spectacular would publish a docstring as the schema's description.)
 class TransferSerializer(serializers.ModelSerializer):
-    """Context: ``resolutions`` and ``reversals`` (from selectors), keyed by transfer id."""
 
     id = PublicIdField("tr")
     status = serializers.SerializerMethodField()
@@ -191,6 +192,11 @@ class TransferCreateSerializer(serializers.Serializer):
     metadata = serializers.JSONField(required=False, default=dict, help_text=_METADATA_HELP,
                                      validators=[_validate_metadata])
 
+    def validate_currency(self, currency: str) -> str:
+        if not is_currency(currency):
+            raise serializers.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
+        return currency
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("timeout") is not None and not attrs["pending"]:
             raise serializers.ValidationError({"timeout": "Only a pending transfer takes a timeout."})
@@ -220,3 +226,7 @@ class BatchResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     result = serializers.CharField(help_text="ok, exists, or the code of the refusal.")
     transfer = TransferSerializer(allow_null=True)
+
+
+class BatchResponseSerializer(serializers.Serializer):
+    results = BatchResultSerializer(many=True, help_text="One per transfer sent, in the order sent.")

@@ -61,7 +61,8 @@ def _query(serializer_class: type, request: Request) -> dict[str, Any]:
 class AccountListCreateApi(GenericApiView):
     serializer_class = s.AccountSerializer
 
-    @extend_schema(operation_id="accounts_list", parameters=[s.AccountListQuerySerializer], tags=ACCOUNTS)
+    @extend_schema(operation_id="accounts_list", parameters=[s.AccountListQuerySerializer],
+                   responses=s.AccountSerializer(many=True), tags=ACCOUNTS)
     def get(self, request: Request) -> Response:
         """Your customer accounts, newest first; filter by `reference` or `currency`."""
         accounts = selectors.customer_account_list(merchant_id=request.user.pk, **_query(s.AccountListQuerySerializer,
@@ -107,7 +108,8 @@ class AccountStatementApi(GenericApiView):
     serializer_class = s.StatementLineSerializer
     pagination_class = StatementPagination
 
-    @extend_schema(operation_id="accounts_statement", parameters=[s.PeriodQuerySerializer], tags=ACCOUNTS)
+    @extend_schema(operation_id="accounts_statement", parameters=[s.PeriodQuerySerializer],
+                   responses=s.StatementLineSerializer(many=True), tags=ACCOUNTS)
     def get(self, request: Request, account_id: str) -> Response:
         """The account's entries from `from` to `to`, oldest first, each with the balance after it."""
         account = _own_account(request, account_id)
@@ -121,7 +123,8 @@ class AccountStatementApi(GenericApiView):
 class TransferListCreateApi(GenericApiView):
     serializer_class = s.TransferSerializer
 
-    @extend_schema(operation_id="transfers_list", parameters=[s.TransferListQuerySerializer], tags=TRANSFERS)
+    @extend_schema(operation_id="transfers_list", parameters=[s.TransferListQuerySerializer],
+                   responses=s.TransferSerializer(many=True), tags=TRANSFERS)
     def get(self, request: Request) -> Response:
         """Your transfers, newest first; filter by `account`, `status`, `from` and `to`."""
         query = _query(s.TransferListQuerySerializer, request)
@@ -201,7 +204,7 @@ class TransferReverseApi(ApiView):
 
 class TransferBatchApi(ApiView):
     @extend_schema(operation_id="transfers_batch", request=s.TransferBatchSerializer,
-                   responses={200: s.BatchResultSerializer(many=True)}, tags=TRANSFERS)
+                   responses={200: s.BatchResponseSerializer}, tags=TRANSFERS)
     def post(self, request: Request) -> Response:
         """Post up to 1,000 transfers in one go, with a result each. With `atomic`, all are posted or
         none is (a 422 `batch_refused` listing each result)."""

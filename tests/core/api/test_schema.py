@@ -46,6 +46,18 @@ def test_every_endpoint_is_described(schema):
         ("/api/v1/api_keys/{api_key_id}/revoke", "post"),
         ("/api/v1/problems", "get"),
         ("/api/v1/problems/{code}", "get"),
+        ("/api/v1/accounts", "get"),
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/accounts/{account_id}", "get"),
+        ("/api/v1/accounts/{account_id}/balance", "get"),
+        ("/api/v1/accounts/{account_id}/statement", "get"),
+        ("/api/v1/transfers", "get"),
+        ("/api/v1/transfers", "post"),
+        ("/api/v1/transfers/batch", "post"),
+        ("/api/v1/transfers/{transfer_id}", "get"),
+        ("/api/v1/transfers/{transfer_id}/post", "post"),
+        ("/api/v1/transfers/{transfer_id}/void", "post"),
+        ("/api/v1/transfers/{transfer_id}/reverse", "post"),
     }
     for operation in operations.values():
         assert operation["description"]

@@ -1,0 +1,473 @@
+"""The posting engine on the real database against a reference model written here.
+
+Hypothesis drives random operations — immediate and pending transfers, posts (full and partial),
+voids, expiry (a frozen clock moved past the timeout), reversals, linked chains (some failing in
+the middle, some left open), retries of a client id, transfers between currencies, frozen and
+closed accounts, over-limit debits and credits, another merchant's accounts under merchant
+scope — through ``engine.post`` and the services. The model is TigerBeetle's account model kept
+as four plain counters per account; it does not use ``apps.ledger.domain``. After every step,
+every result and every balance must agree with it, and ``ledger_verify`` must pass; balances as
+of any earlier instant must equal what the model had then.
+
+Each example runs inside a savepoint of the test's transaction, rolled back at its end.
+"""
+
+import copy
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+import time_machine
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from apps.core import clock
+from apps.ledger import engine, selectors, services
+from apps.ledger.data import Kind, Outcome, Result, TransferSpec
+from apps.ledger.models import Account, Transfer
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+MERCHANT = uuid.UUID("0195a000-0000-7000-8000-000000000001")
+OTHER_MERCHANT = uuid.UUID("0195a000-0000-7000-8000-000000000002")
+BIG = 2**63 - 1
+
+# name: (currency, merchant (None: a system account), wallet rule, credit rule)
+ACCOUNTS = {
+    "wallet_a": ("BHD", MERCHANT, True, False),
+    "wallet_b": ("BHD", MERCHANT, True, False),
+    "funding": ("BHD", MERCHANT, False, False),
+    "other_wallet": ("BHD", OTHER_MERCHANT, True, False),
+    "other_funding": ("BHD", OTHER_MERCHANT, False, False),
+    "clearing": ("BHD", None, False, False),
+    "liability": ("BHD", None, False, True),  # credits_must_not_exceed_debits
+    "usd_wallet": ("USD", MERCHANT, True, False),
+    "usd_funding": ("USD", MERCHANT, False, False),
+}
+NAMES = sorted(ACCOUNTS)
+
+
+# --- the reference model ----------------------------------------------------------------------
+
+
+@dataclass
+class ModelAccount:
+    currency: str
+    merchant: UUID | None
+    wallet: bool  # debits (pending + posted) may not exceed posted credits
+    limited_credits: bool  # credits (pending + posted) may not exceed posted debits
+    frozen: bool = False
+    closed: bool = False
+    balances: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # dp, dpo, cp, cpo
+
+    @property
+    def customer(self) -> bool:
+        return self.merchant is not None
+
+
+@dataclass
+class ModelTransfer:
+    id: UUID
+    kind: Kind
+    debit: UUID
+    credit: UUID
+    amount: int
+    currency: str
+    merchant: UUID | None
+    expires_at: datetime | None
+    request: tuple
+
+
+class Refused(Exception):
+    def __init__(self, result: Result) -> None:
+        self.result = result
+
+
+def request_fields(spec: TransferSpec) -> tuple:
+    """What a retry must repeat to be the same request."""
+    return (spec.kind, spec.debit_account_id, spec.credit_account_id, spec.amount, spec.currency, spec.pending_id,
+            spec.reverses_id, spec.code, spec.reference)
+
+
+@dataclass
+class Ledger:
+    accounts: dict[UUID, ModelAccount]
+    transfers: dict[UUID, ModelTransfer] = field(default_factory=dict)
+    client_ids: dict[tuple[UUID | None, str], UUID] = field(default_factory=dict)
+    resolved: dict[UUID, Kind] = field(default_factory=dict)  # pending id: how its hold ended
+    reversed: set[UUID] = field(default_factory=set)
+
+    def _visible_account(self, account_id: UUID | None, spec: TransferSpec, missing: Result) -> ModelAccount:
+        account = self.accounts.get(account_id)
+        if account is None or (spec.merchant_scope and (not account.customer or account.merchant != spec.merchant_id)):
+            raise Refused(missing)
+        return account
+
+    def _visible_transfer(self, transfer_id: UUID | None, spec: TransferSpec, missing: Result) -> ModelTransfer:
+        transfer = self.transfers.get(transfer_id)
+        if transfer is None or (spec.merchant_scope and transfer.merchant != spec.merchant_id):
+            raise Refused(missing)
+        return transfer
+
+    def apply(self, spec: TransferSpec, new_id: UUID | None, now: datetime) -> Outcome:
+        """One transfer: its outcome, with its effect on this ledger (raises Refused, changing nothing)."""
+        key = (spec.merchant_id, spec.client_id)
+        if key in self.client_ids:
+            first = self.transfers[self.client_ids[key]]
+            if first.request == request_fields(spec):
+                return Outcome(Result.EXISTS, first.id)
+            raise Refused(Result.EXISTS_WITH_DIFFERENT_FIELDS)
+
+        held = 0  # the hold a resolution ends
+        if spec.kind in (Kind.POST_PENDING, Kind.VOID_PENDING, Kind.EXPIRE_PENDING):
+            pending = self._visible_transfer(spec.pending_id, spec, Result.PENDING_NOT_FOUND)
+            if pending.kind != Kind.PENDING:
+                raise Refused(Result.NOT_PENDING)
+            if pending.id in self.resolved:
+                if self.resolved[pending.id] == Kind.EXPIRE_PENDING and spec.kind != Kind.EXPIRE_PENDING:
+                    raise Refused(Result.PENDING_EXPIRED)
+                raise Refused(Result.PENDING_ALREADY_RESOLVED)
+            timed_out = pending.expires_at is not None and now >= pending.expires_at
+            if spec.kind == Kind.EXPIRE_PENDING and not timed_out:
+                raise Refused(Result.PENDING_NOT_EXPIRED)
+            if spec.kind != Kind.EXPIRE_PENDING and timed_out:
+                raise Refused(Result.PENDING_EXPIRED)
+            amount = held = pending.amount
+            if spec.kind == Kind.POST_PENDING and spec.amount is not None:
+                if spec.amount <= 0:
+                    raise Refused(Result.AMOUNT_MUST_BE_POSITIVE)
+                if spec.amount > pending.amount:
+                    raise Refused(Result.EXCEEDS_PENDING_AMOUNT)
+                amount = spec.amount
+            debit_id, credit_id, currency = pending.debit, pending.credit, pending.currency
+        elif spec.reverses_id is not None:
+            original = self._visible_transfer(spec.reverses_id, spec, Result.REVERSED_NOT_FOUND)
+            if original.kind not in (Kind.IMMEDIATE, Kind.POST_PENDING):
+                raise Refused(Result.NOT_REVERSIBLE)
+            if original.id in self.reversed:
+                raise Refused(Result.ALREADY_REVERSED)
+            debit_id, credit_id, currency, amount = original.credit, original.debit, original.currency, original.amount
+        else:
+            if spec.amount is None or spec.amount <= 0:
+                raise Refused(Result.AMOUNT_MUST_BE_POSITIVE)
+            if spec.timeout_seconds is not None and spec.kind != Kind.PENDING:
+                raise Refused(Result.TIMEOUT_REQUIRES_PENDING)
+            debit_id, credit_id, currency, amount = (spec.debit_account_id, spec.credit_account_id, spec.currency,
+                                                     spec.amount)
+        if debit_id == credit_id:
+            raise Refused(Result.SAME_ACCOUNT)
+        debit = self._visible_account(debit_id, spec, Result.DEBIT_ACCOUNT_NOT_FOUND)
+        credit = self._visible_account(credit_id, spec, Result.CREDIT_ACCOUNT_NOT_FOUND)
+        if debit.currency != currency or credit.currency != currency:
+            raise Refused(Result.CURRENCY_MISMATCH)
+        if spec.kind not in (Kind.VOID_PENDING, Kind.EXPIRE_PENDING):
+            if debit.closed or credit.closed:
+                raise Refused(Result.ACCOUNT_CLOSED)
+            if debit.frozen or credit.frozen:
+                raise Refused(Result.ACCOUNT_FROZEN)
+
+        pending_change = {Kind.IMMEDIATE: 0, Kind.PENDING: amount}.get(spec.kind, -held)
+        posted_change = amount if spec.kind in (Kind.IMMEDIATE, Kind.POST_PENDING) else 0
+        dp, dpo = debit.balances[0] + pending_change, debit.balances[1] + posted_change
+        cp, cpo = credit.balances[2] + pending_change, credit.balances[3] + posted_change
+        if dp + dpo > BIG or cp + cpo > BIG:
+            raise Refused(Result.OVERFLOWS)
+        if debit.wallet and dp + dpo > debit.balances[3]:
+            raise Refused(Result.EXCEEDS_CREDITS)
+        if credit.limited_credits and cp + cpo > credit.balances[1]:
+            raise Refused(Result.EXCEEDS_DEBITS)
+
+        debit.balances[0:2] = [dp, dpo]
+        credit.balances[2:4] = [cp, cpo]
+        # A member of a chain that fails later has no id from the engine: any will do.
+        new_id = new_id or uuid.uuid4()
+        expires_at = now + timedelta(seconds=spec.timeout_seconds) if spec.kind == Kind.PENDING and \
+            spec.timeout_seconds else None
+        self.transfers[new_id] = ModelTransfer(new_id, spec.kind, debit_id, credit_id, amount, currency,
+                                               spec.merchant_id, expires_at, request_fields(spec))
+        self.client_ids[key] = new_id
+        if spec.pending_id is not None:
+            self.resolved[spec.pending_id] = spec.kind
+        if spec.reverses_id is not None:
+            self.reversed.add(spec.reverses_id)
+        return Outcome(Result.OK, new_id)
+
+    def post(self, specs: list[TransferSpec], reported: list[Outcome], now: datetime) -> list[Outcome]:
+        """A batch: each chain (linked specs up to the first unlinked one) all or nothing. The
+        ids of new transfers are the engine's (``reported``): the model cannot guess them."""
+        outcomes: list[Outcome] = []
+        start = 0
+        while start < len(specs):
+            end = start
+            while end < len(specs) - 1 and specs[end].linked:
+                end += 1
+            chain = range(start, end + 1)
+            if specs[end].linked:  # linked to nothing: the batch ended inside the chain
+                outcomes += [Outcome(Result.LINKED_EVENT_FAILED)] * (len(chain) - 1)
+                outcomes.append(Outcome(Result.LINKED_EVENT_CHAIN_OPEN))
+            else:
+                saved = copy.deepcopy((self.accounts, self.transfers, self.client_ids, self.resolved, self.reversed))
+                applied: list[Outcome] = []
+                try:
+                    for index in chain:
+                        applied.append(self.apply(specs[index], reported[index].transfer_id, now))
+                except Refused as refused:
+                    (self.accounts, self.transfers, self.client_ids, self.resolved, self.reversed) = saved
+                    failed_at = start + len(applied)
+                    applied = [
+                        Outcome(refused.result if index == failed_at or len(chain) == 1
+                                else Result.LINKED_EVENT_FAILED)
+                        for index in chain
+                    ]
+                outcomes += applied
+            start = end + 1
+        return outcomes
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+amounts = st.integers(min_value=-1, max_value=600)
+account_names = st.sampled_from(NAMES)
+timeouts = st.one_of(st.none(), st.integers(min_value=1, max_value=120))
+# Who asks: fincore itself, or a merchant, with or without merchant scope.
+callers = st.sampled_from([(None, False)] * 3 + [(MERCHANT, False)] * 2 + [(MERCHANT, True), (OTHER_MERCHANT, True)])
+picks = st.integers(min_value=0, max_value=10_000)
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.savepoint = transaction.atomic()
+        self.savepoint.__enter__()
+        self.traveller = time_machine.travel(START, tick=False)
+        self.clock = self.traveller.start()
+        self.ids: dict[str, UUID] = {}
+        for name, (currency, merchant, wallet, limited_credits) in ACCOUNTS.items():
+            self.ids[name] = Account.objects.create(
+                currency=currency, merchant_id=merchant, created_at=START,
+                owner_type=Account.OwnerType.CUSTOMER if merchant else Account.OwnerType.SYSTEM,
+                code=(Account.Code.WALLET if wallet else Account.Code.FUNDING) if merchant else Account.Code.SUSPENSE,
+                name="" if merchant else name, debits_must_not_exceed_credits=wallet,
+                credits_must_not_exceed_debits=limited_credits,
+            ).pk
+        self.names = {account_id: name for name, account_id in self.ids.items()}
+        self.model = Ledger({
+            self.ids[name]: ModelAccount(currency, merchant, wallet, limited_credits)
+            for name, (currency, merchant, wallet, limited_credits) in ACCOUNTS.items()
+        })
+        self.sent: list[TransferSpec] = []
+        self.history: list[tuple[datetime, dict[UUID, list[int]]]] = []
+        self.serial = 0
+        # Money to move from the start: each wallet funded, the liability account owing.
+        self.post([
+            self.transfer_spec("funding", "wallet_a", 1_000, (None, False)),
+            self.transfer_spec("funding", "wallet_b", 300, (None, False)),
+            self.transfer_spec("other_funding", "other_wallet", 500, (None, False)),
+            self.transfer_spec("usd_funding", "usd_wallet", 500, (None, False)),
+            self.transfer_spec("liability", "clearing", 800, (None, False)),
+        ])
+        self.sent.clear()
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self.savepoint.__exit__(None, None, None)
+        self.traveller.stop()
+
+    # --- helpers
+    @property
+    def now(self) -> datetime:
+        return clock.now()
+
+    def client_id(self) -> str:
+        self.serial += 1
+        return f"op-{self.serial}"
+
+    def transfer_spec(self, debit: str, credit: str, amount: int, caller, **fields) -> TransferSpec:
+        merchant_id, scope = caller
+        currency = fields.pop("currency", None) or ACCOUNTS[debit][0]
+        return TransferSpec(
+            client_id=self.client_id(), debit_account_id=self.ids[debit], credit_account_id=self.ids[credit],
+            amount=amount, currency=currency, merchant_id=merchant_id, merchant_scope=scope, **fields,
+        )
+
+    def pick_transfer(self, pick: int, kinds: tuple[Kind, ...] | None = None) -> UUID:
+        """A known transfer (of ``kinds`` when there is one), or now and then one that does not exist."""
+        if pick % 11 == 0:
+            return uuid.uuid4()
+        if pick % 7 == 0:
+            kinds = None  # any transfer: most are not pending, or not reversible
+        candidates = sorted(t.id for t in self.model.transfers.values() if kinds is None or t.kind in kinds)
+        candidates = candidates or sorted(self.model.transfers)
+        return candidates[pick % len(candidates)] if candidates else uuid.uuid4()
+
+    def post(self, specs: list[TransferSpec], *, through_service: bool = False) -> list[Outcome]:
+        if through_service:
+            [spec] = specs
+            try:
+                posted = services.transfer_create(spec=spec)
+            except services.TransferRefused as refused:
+                reported = [Outcome(refused.result)]
+            else:
+                reported = [Outcome(Result.OK if posted.created else Result.EXISTS, posted.transfer.pk)]
+        else:
+            reported = engine.post(specs)
+        expected = self.model.post(specs, reported, self.now)
+        assert [o.result for o in reported] == [o.result for o in expected], [s.client_id for s in specs]
+        for got, wanted in zip(reported, expected, strict=True):
+            if wanted.result == Result.EXISTS:
+                assert got.transfer_id == wanted.transfer_id
+            elif wanted.result != Result.OK:
+                assert got.transfer_id is None
+        self.sent += specs
+        return reported
+
+    # --- rules
+    @rule(debit=account_names, credit=account_names, amount=amounts, caller=callers, via=st.booleans())
+    def immediate(self, debit, credit, amount, caller, via):
+        self.post([self.transfer_spec(debit, credit, amount, caller)], through_service=via)
+
+    @rule(debit=account_names, credit=account_names, amount=amounts, caller=callers, timeout=timeouts)
+    def pending(self, debit, credit, amount, caller, timeout):
+        self.post([self.transfer_spec(debit, credit, amount, caller, kind=Kind.PENDING, timeout_seconds=timeout)])
+
+    @rule(debit=account_names, amount=amounts, timeout=st.integers(min_value=1, max_value=90))
+    def hold_that_expires(self, debit, amount, timeout):
+        credit = "clearing" if ACCOUNTS[debit][0] == "BHD" and debit != "clearing" else "usd_funding"
+        self.post([self.transfer_spec(debit, credit, amount, (None, False), kind=Kind.PENDING,
+                                      timeout_seconds=timeout)])
+
+    @rule(debit=account_names, amount=amounts, timeout=st.integers(min_value=1, max_value=60),
+          wait=st.integers(min_value=0, max_value=90), job_first=st.booleans(),
+          resolution=st.sampled_from([Kind.POST_PENDING, Kind.VOID_PENDING]))
+    def hold_then_time_passes_then_resolve(self, debit, amount, timeout, wait, job_first, resolution):
+        self.hold_that_expires(debit, amount, timeout)
+        created = self.model.client_ids.get((None, f"op-{self.serial}"))
+        if wait:
+            self.time_passes(wait, job_first)
+        self.post([TransferSpec(client_id=self.client_id(), kind=resolution, pending_id=created or uuid.uuid4())])
+
+    @rule(debit=account_names, credit=account_names, amount=amounts, caller=callers,
+          currency=st.sampled_from(["BHD", "USD"]))
+    def in_a_currency(self, debit, credit, amount, caller, currency):
+        self.post([self.transfer_spec(debit, credit, amount, caller, currency=currency)])
+
+    @rule(pick=picks, caller=callers, part=st.one_of(st.none(), st.integers(min_value=-1, max_value=450)),
+          via=st.booleans())
+    def post_pending(self, pick, caller, part, via):
+        merchant_id, scope = caller
+        spec = TransferSpec(client_id=self.client_id(), kind=Kind.POST_PENDING, amount=part, merchant_id=merchant_id,
+                            merchant_scope=scope, pending_id=self.pick_transfer(pick, (Kind.PENDING,)))
+        self.post([spec], through_service=via)
+
+    @rule(pick=picks, caller=callers)
+    def void_pending(self, pick, caller):
+        merchant_id, scope = caller
+        spec = TransferSpec(client_id=self.client_id(), kind=Kind.VOID_PENDING, merchant_id=merchant_id,
+                            merchant_scope=scope, pending_id=self.pick_transfer(pick, (Kind.PENDING,)))
+        self.post([spec])
+
+    @rule(pick=picks, caller=callers, via=st.booleans())
+    def reverse(self, pick, caller, via):
+        merchant_id, scope = caller
+        spec = TransferSpec(client_id=self.client_id(), merchant_id=merchant_id, merchant_scope=scope,
+                            reverses_id=self.pick_transfer(pick, (Kind.IMMEDIATE, Kind.POST_PENDING)),
+                            code="reversal")
+        self.post([spec], through_service=via)
+
+    @rule(members=st.lists(st.tuples(account_names, account_names, amounts, st.booleans()), min_size=2, max_size=4),
+          caller=callers, left_open=st.sampled_from([False, False, False, True]))
+    def linked_chain(self, members, caller, left_open):
+        specs = [
+            self.transfer_spec(debit, credit, amount, caller, kind=Kind.PENDING if hold else Kind.IMMEDIATE,
+                               linked=True)
+            for debit, credit, amount, hold in members
+        ]
+        if left_open:  # the batch ends inside the chain
+            self.post(specs)
+            return
+        specs[-1] = replace(specs[-1], linked=False)
+        # A transfer of its own after the chain: a failed chain must not take it down.
+        tail = self.transfer_spec("funding", "wallet_a", 1, (None, False))
+        self.post([*specs, tail])
+
+    @precondition(lambda self: self.sent)
+    @rule(pick=picks, changed=st.booleans())
+    def retry(self, pick, changed):
+        first = self.sent[pick % len(self.sent)]
+        again = replace(first, linked=False)
+        if changed:
+            again = replace(again, reference="changed") if first.amount is None else replace(again,
+                                                                                            amount=first.amount + 1)
+        self.post([again])
+
+    @rule(name=account_names, flags=st.sampled_from([(True, False), (False, True), (False, False), (True, True)]))
+    def set_flags(self, name, flags):
+        frozen, closed = flags
+        Account.objects.filter(pk=self.ids[name]).update(frozen=frozen, closed=closed)
+        account = self.model.accounts[self.ids[name]]
+        account.frozen, account.closed = frozen, closed
+
+    @rule(seconds=st.integers(min_value=1, max_value=150), then_expire=st.booleans())
+    def time_passes(self, seconds, then_expire):
+        self.history.append((self.now, {i: list(a.balances) for i, a in self.model.accounts.items()}))
+        self.clock.shift(timedelta(seconds=seconds))
+        if then_expire:
+            self.holds_expire()
+
+    @rule()
+    def holds_expire(self):
+        due = sorted(
+            (t for t in self.model.transfers.values()
+             if t.kind == Kind.PENDING and t.id not in self.model.resolved and t.expires_at
+             and t.expires_at <= self.now),
+            key=lambda t: t.expires_at,
+        )
+        assert services.pending_transfers_expire() == len(due)
+        expiries = {t.pending_id: t for t in Transfer.objects.filter(kind=Kind.EXPIRE_PENDING,
+                                                                      pending_id__in=[p.id for p in due])}
+        for pending in due:
+            expiry = expiries[pending.id]
+            spec = TransferSpec(client_id=f"expire:{pending.id}", kind=Kind.EXPIRE_PENDING, pending_id=pending.id,
+                                merchant_id=pending.merchant)
+            assert self.model.apply(spec, expiry.pk, self.now) == Outcome(Result.OK, expiry.pk)
+
+    @precondition(lambda self: self.history)
+    @rule(pick=picks)
+    def balances_as_of_an_earlier_instant(self, pick):
+        instant, balances = self.history[pick % len(self.history)]
+        for account_id, expected in balances.items():
+            account = Account.objects.get(pk=account_id)
+            for moment in (instant, instant + timedelta(milliseconds=500)):
+                found = selectors.account_balances(account=account, as_of=moment)
+                assert [found.debits_pending, found.debits_posted, found.credits_pending, found.credits_posted] \
+                    == expected, (self.names[account_id], moment)
+        before_anything = selectors.account_balances(account=account, as_of=START - timedelta(seconds=1))
+        assert (before_anything.debits_posted, before_anything.credits_posted) == (0, 0)
+
+    # --- after every step
+    @invariant()
+    def balances_equal_the_model(self):
+        stored = {
+            row[0]: list(row[1:])
+            for row in Account.objects.filter(pk__in=self.ids.values()).values_list(
+                "id", "debits_pending", "debits_posted", "credits_pending", "credits_posted")
+        }
+        expected = {account_id: account.balances for account_id, account in self.model.accounts.items()}
+        assert {self.names[i]: b for i, b in stored.items()} == {self.names[i]: b for i, b in expected.items()}
+
+    @invariant()
+    def the_ledger_verifies(self):
+        report = selectors.ledger_verify()
+        assert report.ok, report.problem
+
+
+@pytest.mark.django_db
+def test_the_engine_agrees_with_the_model_step_by_step():
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(max_examples=100, stateful_step_count=20, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+    )
