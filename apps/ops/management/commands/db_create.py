@@ -11,8 +11,11 @@ class Command(BaseCommand):
         params = connection.get_connection_params()
         name = params.pop("database", None) or params.pop("dbname")
         params.pop("cursor_factory", None)
-        # Connect to the maintenance database: the target may not exist yet.
-        with psycopg2.connect(dbname="postgres", **params) as maintenance:
+        # Connect to the maintenance database: the target may not exist yet. Not ``with
+        # connect(...)``: since psycopg2 2.9 that opens a transaction, and CREATE DATABASE
+        # refuses to run in one.
+        maintenance = psycopg2.connect(dbname="postgres", **params)
+        try:
             maintenance.autocommit = True
             with maintenance.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
@@ -20,4 +23,6 @@ class Command(BaseCommand):
                     self.stdout.write(f"database {name} exists")
                     return
                 cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        finally:
+            maintenance.close()
         self.stdout.write(self.style.SUCCESS(f"database {name} created"))
