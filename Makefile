@@ -1,5 +1,6 @@
-# fincore: `make run` brings the whole stack up with demo data; `make test` checks everything.
-# Both start from nothing: they create the virtualenv, start the services and the database.
+# fincore: `make run` brings the whole stack up with demo data; `make test` checks everything;
+# `make bench` measures the ledger. All start from nothing: they create the virtualenv, start the
+# services and the database (the benchmark a database of its own, never development's or the tests').
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,6 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-requirements
 METRICS_DIR := $(CURDIR)/var/prometheus
 PYTEST_ARGS ?=
+BENCH := DJANGO_SETTINGS_MODULE=bench.settings
 
 .PHONY: run test services db lint check-migrations pytest bench clean
 
@@ -45,6 +47,13 @@ check-migrations: $(INSTALLED)
 
 pytest: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## bench: the ledger benchmark (bench/ledger.py) on a fresh database of its own; BENCH_QUICK=1 for a short run
+bench: $(INSTALLED) services
+	bench/tools.sh
+	$(BENCH) $(BIN)/python -m bench.database
+	$(BENCH) $(BIN)/python manage.py migrate --no-input -v 0
+	$(BENCH) $(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
