@@ -27,14 +27,16 @@ class Actor:
     label: str
     # The merchant an API key belongs to; the scope of everything that key does.
     merchant_id: str | None = None
+    # Whether an API key is a live key: test and live keys see separate data, as in Stripe.
+    livemode: bool | None = None
 
     @classmethod
     def staff(cls, user: _StaffUser) -> "Actor":
         return cls(ActorType.STAFF, str(user.pk), user.get_username())
 
     @classmethod
-    def api_key(cls, *, key_id: str, label: str, merchant_id: str) -> "Actor":
-        return cls(ActorType.API_KEY, key_id, label, merchant_id)
+    def api_key(cls, *, key_id: str, label: str, merchant_id: str, livemode: bool) -> "Actor":
+        return cls(ActorType.API_KEY, key_id, label, merchant_id, livemode)
 
     @classmethod
     def system(cls, job: str) -> "Actor":

@@ -18,14 +18,14 @@ STATEMENT_LINES = 50
 @admin.register(Account)
 class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
     public_id_prefix = "acc"
-    list_display = ("public_id", "code", "currency", "reference", "name", "owner_type", "posted", "available",
-                    "debits_pending", "credits_pending", "frozen", "closed")
-    list_filter = ("currency", "code", "owner_type", "frozen", "closed")
+    list_display = ("public_id", "code", "currency", "livemode", "reference", "name", "owner_type", "posted",
+                    "available", "debits_pending", "credits_pending", "frozen", "closed")
+    list_filter = ("livemode", "currency", "code", "owner_type", "frozen", "closed")
     search_fields = ("reference", "name", "=merchant_id")
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("public_id", "code", "name", "currency", "owner_type", "merchant_id", "reference",
-                           "metadata", "created_at")}),
+        (None, {"fields": ("public_id", "code", "name", "currency", "livemode", "owner_type", "merchant_id",
+                           "reference", "metadata", "created_at")}),
         ("Rules", {"fields": ("debits_must_not_exceed_credits", "credits_must_not_exceed_debits", "frozen",
                               "closed")}),
         ("Balances", {"fields": ("posted", "available", "debits_pending", "debits_posted", "credits_pending",
@@ -77,9 +77,9 @@ class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
 @admin.register(Transfer)
 class TransferAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
     public_id_prefix = "tr"
-    list_display = ("public_id", "created_at", "kind", "amount", "currency", "debit_account", "credit_account",
-                    "reference", "created_by")
-    list_filter = ("kind", "currency", "code")
+    list_display = ("public_id", "created_at", "kind", "amount", "currency", "livemode", "debit_account",
+                    "credit_account", "reference", "created_by")
+    list_filter = ("livemode", "kind", "currency", "code")
     search_fields = ("=client_id", "reference", "=merchant_id")
     list_select_related = ("debit_account", "credit_account")
     show_full_result_count = False

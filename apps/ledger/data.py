@@ -7,6 +7,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+# Client ids fincore gives its own transfers in a merchant's namespace (an expiry of the
+# merchant's hold) start with this; callers may not use it, so they can never block one.
+RESERVED_CLIENT_ID_PREFIX = "fincore:"
+
 
 class Kind(StrEnum):
     IMMEDIATE = "immediate"
@@ -44,6 +48,7 @@ class Result(StrEnum):
     PENDING_NOT_EXPIRED = "pending_not_expired"
     EXCEEDS_PENDING_AMOUNT = "exceeds_pending_amount"
     TIMEOUT_REQUIRES_PENDING = "timeout_requires_pending"
+    TIMEOUT_MUST_BE_POSITIVE = "timeout_must_be_positive"
     REVERSED_NOT_FOUND = "reversed_transfer_not_found"
     NOT_REVERSIBLE = "not_reversible"
     ALREADY_REVERSED = "already_reversed"
@@ -70,6 +75,8 @@ class TransferSpec:
     currency: str | None = None
     merchant_id: UUID | None = None
     merchant_scope: bool = False
+    # Live or test money: a transfer only sees accounts and transfers of its own mode.
+    livemode: bool = True
     pending_id: UUID | None = None
     reverses_id: UUID | None = None
     timeout_seconds: int | None = None

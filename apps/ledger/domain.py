@@ -35,6 +35,7 @@ MAX_BALANCE = 2**63 - 1  # a PostgreSQL bigint
 class AccountState:
     id: UUID
     currency: str
+    livemode: bool
     merchant_id: UUID | None
     customer_owned: bool
     debits_must_not_exceed_credits: bool
@@ -52,6 +53,7 @@ class KnownTransfer:
     """A transfer already in the ledger, as far as the rules need it."""
 
     id: UUID
+    livemode: bool
     merchant_id: UUID | None
     client_id: str
     kind: Kind
@@ -75,6 +77,21 @@ class NewTransfer:
     currency: str
     amount: int
     expires_at: datetime | None
+    code: str
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Parties:
+    """What a spec moves, once its pending or reversed transfer has filled in the blanks."""
+
+    debit_account_id: UUID | None
+    credit_account_id: UUID | None
+    currency: str | None
+    amount: int
+    released: int  # the hold a resolution ends
+    code: str
+    reference: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +117,23 @@ class Plan:
     accounts: dict[UUID, AccountState]
 
 
+# Client ids are unique per merchant (None: fincore's own) and mode.
+ClientKey = tuple[UUID | None, bool, str]
+
+
+def client_key(spec: TransferSpec) -> ClientKey:
+    return (spec.merchant_id, spec.livemode, spec.client_id)
+
+
 class _Refused(Exception):
     def __init__(self, result: Result) -> None:
         self.result = result
 
 
 def _same_request(spec: TransferSpec, known: KnownTransfer) -> bool:
-    """Whether a retried spec asks for what the transfer with its client id already did."""
+    """Whether a retried spec asks for what the transfer with its client id already did. A post,
+    void or reversal sent without code or reference took its original's: blanks match."""
+    inherits = spec.kind in RESOLUTIONS or spec.reverses_id is not None
     return (
         spec.kind == known.kind
         and spec.debit_account_id in (None, known.debit_account_id)
@@ -115,8 +142,8 @@ def _same_request(spec: TransferSpec, known: KnownTransfer) -> bool:
         and spec.currency in (None, known.currency)
         and spec.pending_id == known.pending_id
         and spec.reverses_id == known.reverses_id
-        and spec.code == known.code
-        and spec.reference == known.reference
+        and (spec.code == known.code or (inherits and not spec.code))
+        and (spec.reference == known.reference or (inherits and not spec.reference))
     )
 
 
@@ -126,7 +153,7 @@ class _Batch:
         *,
         accounts: Mapping[UUID, AccountState],
         known: Mapping[UUID, KnownTransfer],
-        existing: Mapping[tuple[UUID | None, str], KnownTransfer],
+        existing: Mapping[ClientKey, KnownTransfer],
         resolved_pending_ids: set[UUID],
         reversed_ids: set[UUID],
         now: datetime,
@@ -150,7 +177,8 @@ class _Batch:
     ) -> AccountState:
         """The account as the chain so far left it."""
         account = (working.get(account_id) or self.accounts.get(account_id)) if account_id is not None else None
-        if account is None or (
+        # Test and live money never meet: an account of the other mode is not found.
+        if account is None or account.livemode != spec.livemode or (
             spec.merchant_scope and (not account.customer_owned or account.merchant_id != spec.merchant_id)
         ):
             raise _Refused(missing)
@@ -158,12 +186,17 @@ class _Batch:
 
     def _referenced(self, transfer_id: UUID | None, spec: TransferSpec, missing: Result) -> KnownTransfer:
         known = self.known.get(transfer_id) if transfer_id is not None else None
-        if known is None or (spec.merchant_scope and known.merchant_id != spec.merchant_id):
+        if known is None or known.livemode != spec.livemode or (
+            spec.merchant_scope and known.merchant_id != spec.merchant_id
+        ):
             raise _Refused(missing)
         return known
 
-    def _resolve_parties(self, spec: TransferSpec) -> tuple[UUID | None, UUID | None, str | None, int | None, int]:
-        """(debit, credit, currency, amount, held amount released) for the spec's kind."""
+    def _resolve_parties(self, spec: TransferSpec) -> _Parties:
+        """What the spec moves, filled in from the pending transfer it resolves (accounts,
+        currency, amount by default, code and reference when blank) or the transfer it reverses."""
+        if spec.timeout_seconds is not None and spec.timeout_seconds <= 0:
+            raise _Refused(Result.TIMEOUT_MUST_BE_POSITIVE)
         if spec.kind in RESOLUTIONS:
             pending = self._referenced(spec.pending_id, spec, Result.PENDING_NOT_FOUND)
             if pending.kind != Kind.PENDING:
@@ -187,29 +220,29 @@ class _Batch:
                 if spec.amount > pending.amount:
                     raise _Refused(Result.EXCEEDS_PENDING_AMOUNT)
                 amount = spec.amount
-            return pending.debit_account_id, pending.credit_account_id, pending.currency, amount, pending.amount
+            return _Parties(pending.debit_account_id, pending.credit_account_id, pending.currency, amount,
+                            pending.amount, spec.code or pending.code, spec.reference or pending.reference)
         if spec.reverses_id is not None:
             reversed_transfer = self._referenced(spec.reverses_id, spec, Result.REVERSED_NOT_FOUND)
             if spec.kind != Kind.IMMEDIATE or reversed_transfer.kind not in REVERSIBLE:
                 raise _Refused(Result.NOT_REVERSIBLE)
             if reversed_transfer.id in self.reversed:
                 raise _Refused(Result.ALREADY_REVERSED)
-            return (
-                reversed_transfer.credit_account_id,
-                reversed_transfer.debit_account_id,
-                reversed_transfer.currency,
-                reversed_transfer.amount,
-                0,
-            )
+            return _Parties(reversed_transfer.credit_account_id, reversed_transfer.debit_account_id,
+                            reversed_transfer.currency, reversed_transfer.amount, 0,
+                            spec.code or reversed_transfer.code, spec.reference or reversed_transfer.reference)
         if spec.amount is None or spec.amount <= 0:
             raise _Refused(Result.AMOUNT_MUST_BE_POSITIVE)
         if spec.timeout_seconds is not None and spec.kind != Kind.PENDING:
             raise _Refused(Result.TIMEOUT_REQUIRES_PENDING)
-        return spec.debit_account_id, spec.credit_account_id, spec.currency, spec.amount, 0
+        return _Parties(spec.debit_account_id, spec.credit_account_id, spec.currency, spec.amount, 0, spec.code,
+                        spec.reference)
 
     def _apply(self, spec: TransferSpec, accounts: dict[UUID, AccountState], staged: list) -> UUID:
         """Apply one spec to ``accounts`` (a chain's working copy); returns the new transfer id."""
-        debit_id, credit_id, currency, amount, released = self._resolve_parties(spec)
+        parties = self._resolve_parties(spec)
+        debit_id, credit_id, currency = parties.debit_account_id, parties.credit_account_id, parties.currency
+        amount, released = parties.amount, parties.released
         if debit_id is not None and debit_id == credit_id:
             raise _Refused(Result.SAME_ACCOUNT)
         debit = self._account(debit_id, spec, Result.DEBIT_ACCOUNT_NOT_FOUND, accounts)
@@ -261,7 +294,8 @@ class _Batch:
         accounts[credit.id] = new_credit
         staged.append(
             (
-                NewTransfer(transfer_id, spec, debit.id, credit.id, currency, amount, expires_at),
+                NewTransfer(transfer_id, spec, debit.id, credit.id, currency, amount, expires_at, parties.code,
+                            parties.reference),
                 NewEntry(debit.id, transfer_id, "D", pending_change, posted_change, new_debit.debits_pending,
                          new_debit.debits_posted, new_debit.credits_pending, new_debit.credits_posted),
                 NewEntry(credit.id, transfer_id, "C", pending_change, posted_change, new_credit.debits_pending,
@@ -276,7 +310,7 @@ class _Batch:
         working: dict[UUID, AccountState] = {}
         staged: list = []
         outcomes: list[Outcome] = []
-        claimed: list[tuple[tuple[UUID | None, str], KnownTransfer]] = []
+        claimed: list[tuple[ClientKey, KnownTransfer]] = []
         marked: list[tuple[set[UUID], UUID]] = []
         failure: tuple[int, Result] | None = None
         if open_chain:
@@ -284,7 +318,7 @@ class _Batch:
         for index, spec in enumerate(chain):
             if failure is not None:
                 break
-            key = (spec.merchant_id, spec.client_id)
+            key = client_key(spec)
             known = self.existing.get(key) or next((k for c, k in claimed if c == key), None)
             if known is not None:
                 if _same_request(spec, known):
@@ -335,10 +369,12 @@ class _Batch:
     def _known(transfer: NewTransfer) -> KnownTransfer:
         spec = transfer.spec
         return KnownTransfer(
-            id=transfer.id, merchant_id=spec.merchant_id, client_id=spec.client_id, kind=spec.kind,
+            id=transfer.id, livemode=spec.livemode, merchant_id=spec.merchant_id, client_id=spec.client_id,
+            kind=spec.kind,
             debit_account_id=transfer.debit_account_id, credit_account_id=transfer.credit_account_id,
             currency=transfer.currency, amount=transfer.amount, pending_id=spec.pending_id,
-            reverses_id=spec.reverses_id, expires_at=transfer.expires_at, code=spec.code, reference=spec.reference,
+            reverses_id=spec.reverses_id, expires_at=transfer.expires_at, code=transfer.code,
+            reference=transfer.reference,
         )
 
 
@@ -360,7 +396,7 @@ def plan_batch(
     *,
     accounts: Mapping[UUID, AccountState],
     known: Mapping[UUID, KnownTransfer],
-    existing: Mapping[tuple[UUID | None, str], KnownTransfer],
+    existing: Mapping[ClientKey, KnownTransfer],
     resolved_pending_ids: set[UUID],
     reversed_ids: set[UUID],
     now: datetime,

@@ -35,11 +35,11 @@ logger = logging.getLogger(__name__)
 
 _ATTEMPTS = 4
 _ACCOUNT_COLUMNS = (
-    "id, currency, merchant_id, owner_type, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "
+    "id, currency, livemode, merchant_id, owner_type, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "
     "frozen, closed, debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at"
 )
 _TRANSFER_COLUMNS = (
-    "id, merchant_id, client_id, kind, debit_account_id, credit_account_id, currency, amount, pending_id, "
+    "id, livemode, merchant_id, client_id, kind, debit_account_id, credit_account_id, currency, amount, pending_id, "
     "reverses_id, expires_at, code, reference"
 )
 _ACCOUNT = Account._meta.db_table
@@ -65,33 +65,34 @@ def post(specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
 
 
 def _known(row: Sequence[Any]) -> domain.KnownTransfer:
-    (transfer_id, merchant_id, client_id, kind, debit, credit, currency, amount, pending_id, reverses_id,
-     expires_at, code, reference) = row
+    (transfer_id, livemode, merchant_id, client_id, kind, debit, credit, currency, amount, pending_id,
+     reverses_id, expires_at, code, reference) = row
     return domain.KnownTransfer(
-        id=transfer_id, merchant_id=merchant_id, client_id=client_id, kind=data.Kind(kind),
+        id=transfer_id, livemode=livemode, merchant_id=merchant_id, client_id=client_id, kind=data.Kind(kind),
         debit_account_id=debit, credit_account_id=credit, currency=currency, amount=amount,
         pending_id=pending_id, reverses_id=reverses_id, expires_at=expires_at, code=code, reference=reference,
     )
 
 
-def _existing(cursor: Any, specs: Sequence[data.TransferSpec]) -> dict[tuple[UUID | None, str], domain.KnownTransfer]:
-    keys = {(spec.merchant_id, spec.client_id) for spec in specs}
-    merchants = [(m, c) for m, c in keys if m]
-    own = [c for m, c in keys if not m]
+def _existing(cursor: Any, specs: Sequence[data.TransferSpec]) -> dict[domain.ClientKey, domain.KnownTransfer]:
+    keys = {domain.client_key(spec) for spec in specs}
+    merchants = [(m, live, c) for m, live, c in keys if m]
+    own = [(live, c) for m, live, c in keys if not m]
     # IN cannot match a NULL merchant (fincore's own transfers): those separately. Each part is
     # an index lookup (an OR of the two scans the whole table), asked only when the batch has
     # such keys: planning a part costs more than running it for a single transfer.
     parts, params = [], []
     if merchants:
-        parts.append(f"SELECT {_TRANSFER_COLUMNS} FROM {_TRANSFER} "
-                     "WHERE (merchant_id, client_id) IN (SELECT * FROM unnest(%s::uuid[], %s::text[]))")
-        params += [_uuids(m for m, _ in merchants), [c for _, c in merchants]]
+        parts.append(f"SELECT {_TRANSFER_COLUMNS} FROM {_TRANSFER} WHERE (merchant_id, livemode, client_id) "
+                     "IN (SELECT * FROM unnest(%s::uuid[], %s::boolean[], %s::text[]))")
+        params += [_uuids(m for m, _, _ in merchants), _booleans(live for _, live, _ in merchants),
+                   [c for _, _, c in merchants]]
     if own:
-        parts.append(f"SELECT {_TRANSFER_COLUMNS} FROM {_TRANSFER} "
-                     "WHERE merchant_id IS NULL AND client_id = ANY(%s::text[])")
-        params.append(own)
+        parts.append(f"SELECT {_TRANSFER_COLUMNS} FROM {_TRANSFER} WHERE merchant_id IS NULL "
+                     "AND (livemode, client_id) IN (SELECT * FROM unnest(%s::boolean[], %s::text[]))")
+        params += [_booleans(live for live, _ in own), [c for _, c in own]]
     cursor.execute(" UNION ALL ".join(parts), params)
-    return {(known.merchant_id, known.client_id): known for known in map(_known, cursor.fetchall())}
+    return {(k.merchant_id, k.livemode, k.client_id): k for k in map(_known, cursor.fetchall())}
 
 
 def _transfers(cursor: Any, ids: Iterable[UUID]) -> dict[UUID, domain.KnownTransfer]:
@@ -108,10 +109,10 @@ def _lock_accounts(cursor: Any, ids: set[UUID]) -> tuple[dict[UUID, domain.Accou
         [[str(i) for i in ids]],
     )
     accounts, latest = {}, None
-    for (account_id, currency, merchant_id, owner_type, debits_limited, credits_limited, frozen, closed,
+    for (account_id, currency, livemode, merchant_id, owner_type, debits_limited, credits_limited, frozen, closed,
          debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at) in cursor.fetchall():
         accounts[account_id] = domain.AccountState(
-            id=account_id, currency=currency, merchant_id=merchant_id,
+            id=account_id, currency=currency, livemode=livemode, merchant_id=merchant_id,
             customer_owned=owner_type == Account.OwnerType.CUSTOMER,
             debits_must_not_exceed_credits=debits_limited, credits_must_not_exceed_debits=credits_limited,
             frozen=frozen, closed=closed, debits_pending=debits_pending, debits_posted=debits_posted,
@@ -164,9 +165,11 @@ def _post_once(specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
 
 
 _INSERT_TRANSFERS = (
-    f"INSERT INTO {_TRANSFER} (created_at, id, merchant_id, client_id, kind, debit_account_id, credit_account_id, "
-    "currency, amount, pending_id, reverses_id, expires_at, code, reference, metadata, effective_at, created_by) "
-    "SELECT %s, * FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::uuid[], %s::uuid[], %s::text[], "
+    f"INSERT INTO {_TRANSFER} (created_at, id, livemode, merchant_id, client_id, kind, debit_account_id, "
+    "credit_account_id, currency, amount, pending_id, reverses_id, expires_at, code, reference, metadata, "
+    "effective_at, created_by) "
+    "SELECT %s, * FROM unnest(%s::uuid[], %s::boolean[], %s::uuid[], %s::text[], %s::text[], %s::uuid[], "
+    "%s::uuid[], %s::text[], "
     "%s::bigint[], %s::uuid[], %s::uuid[], %s::timestamptz[], %s::text[], %s::text[], %s::jsonb[], "
     "%s::timestamptz[], %s::text[])"
 )
@@ -201,6 +204,10 @@ def _uuids(values: Iterable[UUID | str | None]) -> str:
     ) + "}"
 
 
+def _booleans(values: Iterable[bool]) -> str:
+    return "{" + ",".join("t" if value else "f" for value in values) + "}"
+
+
 def _timestamps(values: Iterable[datetime | None]) -> str:
     # isoformat(), as psycopg2 itself sends a datetime.
     return "{" + ",".join("NULL" if value is None else value.isoformat() for value in values) + "}"
@@ -215,12 +222,14 @@ def _write(cursor: Any, plan: domain.Plan, now: datetime) -> None:
     statements = (
         (_INSERT_TRANSFERS, [
             now,
-            _uuids(t.id for t in transfers), _uuids(s.merchant_id for s in specs), [s.client_id for s in specs],
+            _uuids(t.id for t in transfers), _booleans(s.livemode for s in specs), _uuids(s.merchant_id for s in specs),
+            [s.client_id for s in specs],
             [s.kind.value for s in specs], _uuids(t.debit_account_id for t in transfers),
             _uuids(t.credit_account_id for t in transfers), [t.currency for t in transfers],
             _array(t.amount for t in transfers), _uuids(s.pending_id for s in specs),
             _uuids(s.reverses_id for s in specs), _timestamps(t.expires_at for t in transfers),
-            [s.code for s in specs], [s.reference for s in specs], [json.dumps(dict(s.metadata)) for s in specs],
+            [t.code for t in transfers], [t.reference for t in transfers],
+            [json.dumps(dict(s.metadata)) for s in specs],
             _timestamps(s.effective_at or now for s in specs), [s.created_by for s in specs],
         ]),
         (_INSERT_ENTRIES, [

@@ -32,6 +32,9 @@ class Account(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     currency = models.CharField(max_length=3)
+    livemode = models.BooleanField(
+        default=True, help_text="Live money, or test money (a merchant's test keys); the two never mix."
+    )
     owner_type = models.CharField(max_length=16, choices=OwnerType.choices)
     merchant_id = models.UUIDField(null=True, blank=True, help_text="The merchant that owns or operates it.")
     code = models.CharField(max_length=32, choices=Code.choices)
@@ -53,7 +56,8 @@ class Account(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["id", "currency"], name="account_id_currency"),
+            # Target of the transfers' composite foreign keys (migration 0002).
+            models.UniqueConstraint(fields=["id", "currency", "livemode"], name="account_id_currency_mode"),
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="account_currency_iso"),
             models.CheckConstraint(
                 condition=models.Q(debits_pending__gte=0, debits_posted__gte=0, credits_pending__gte=0,
@@ -79,19 +83,19 @@ class Account(models.Model):
                 name="account_owned",
             ),
             models.UniqueConstraint(
-                fields=["currency", "code", "name"],
+                fields=["currency", "livemode", "code", "name"],
                 condition=models.Q(owner_type="system"),
                 name="account_one_system_account",
             ),
             models.UniqueConstraint(
-                fields=["merchant_id", "currency", "code"],
+                fields=["merchant_id", "currency", "livemode", "code"],
                 condition=models.Q(owner_type="merchant"),
                 name="account_one_merchant_account",
             ),
         ]
         indexes = [
-            models.Index(fields=["merchant_id", "reference"], name="account_merchant_reference"),
-            models.Index(fields=["merchant_id", "currency"], name="account_merchant_currency"),
+            models.Index(fields=["merchant_id", "livemode", "reference"], name="account_merchant_reference"),
+            models.Index(fields=["merchant_id", "livemode", "currency"], name="account_merchant_currency"),
         ]
 
     def __str__(self) -> str:
@@ -108,6 +112,7 @@ class Transfer(models.Model):
         EXPIRE_PENDING = "expire_pending", "Expiry of a pending transfer"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    livemode = models.BooleanField(default=True)
     merchant_id = models.UUIDField(null=True, blank=True, help_text="Whose request it was; scopes client_id.")
     client_id = models.CharField(
         max_length=255, help_text="The caller's id for it: a retry with the same one is a no-op."
@@ -157,7 +162,7 @@ class Transfer(models.Model):
                 name="transfer_reversal_is_immediate",
             ),
             models.UniqueConstraint(
-                fields=["merchant_id", "client_id"], nulls_distinct=False, name="transfer_client_id_once"
+                fields=["merchant_id", "livemode", "client_id"], nulls_distinct=False, name="transfer_client_id_once"
             ),
             # A pending transfer is posted, voided or expired once.
             models.UniqueConstraint(
@@ -170,13 +175,13 @@ class Transfer(models.Model):
             models.UniqueConstraint(fields=["id", "debit_account", "credit_account"], name="transfer_id_accounts"),
         ]
         indexes = [
-            models.Index(fields=["merchant_id", "created_at"], name="transfer_merchant_created"),
+            models.Index(fields=["merchant_id", "livemode", "created_at"], name="transfer_merchant_created"),
             models.Index(fields=["debit_account", "created_at"], name="transfer_debit_created"),
             models.Index(fields=["credit_account", "created_at"], name="transfer_credit_created"),
             models.Index(
                 fields=["expires_at"], condition=models.Q(kind="pending"), name="transfer_pending_expiry"
             ),
-            models.Index(fields=["merchant_id", "reference"], name="transfer_merchant_reference"),
+            models.Index(fields=["merchant_id", "livemode", "reference"], name="transfer_merchant_reference"),
         ]
 
     def __str__(self) -> str:

@@ -9,27 +9,29 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from apps.core import clock
 from apps.ledger.models import Account, Entry, Transfer, Verification
 
 # --- accounts and balances ---------------------------------------------------------------
 
 
-def customer_accounts(*, merchant_id: Any) -> QuerySet[Account]:
-    """The wallets and funding accounts a merchant opened through the API."""
-    return Account.objects.filter(merchant_id=merchant_id, owner_type=Account.OwnerType.CUSTOMER)
+def customer_accounts(*, merchant_id: Any, livemode: bool) -> QuerySet[Account]:
+    """The wallets and funding accounts a merchant opened through the API, in one mode."""
+    return Account.objects.filter(merchant_id=merchant_id, livemode=livemode, owner_type=Account.OwnerType.CUSTOMER)
 
 
-def customer_account_get(*, merchant_id: Any, account_id: UUID) -> Account | None:
-    return customer_accounts(merchant_id=merchant_id).filter(pk=account_id).first()
+def customer_account_get(*, merchant_id: Any, livemode: bool, account_id: UUID) -> Account | None:
+    return customer_accounts(merchant_id=merchant_id, livemode=livemode).filter(pk=account_id).first()
 
 
 def account_get(*, account_id: UUID) -> Account:
     return Account.objects.get(pk=account_id)
 
 
-def merchant_account_get(*, merchant_id: Any, code: str, currency: str) -> Account | None:
+def merchant_account_get(*, merchant_id: Any, code: str, currency: str, livemode: bool) -> Account | None:
     return Account.objects.filter(
-        merchant_id=merchant_id, owner_type=Account.OwnerType.MERCHANT, code=code, currency=currency
+        merchant_id=merchant_id, owner_type=Account.OwnerType.MERCHANT, code=code, currency=currency,
+        livemode=livemode,
     ).first()
 
 
@@ -97,8 +99,12 @@ STATUSES = ("pending", "posted", "voided", "expired")
 
 
 def transfer_status(transfer: Transfer, resolution_kind: str | None) -> str:
-    """posted, pending, voided or expired: a pending transfer's status is its resolution's."""
+    """posted, pending, voided or expired: a pending transfer's status is its resolution's. A
+    hold past its timeout reads expired at once (it can no longer be posted or voided), before
+    the expiry job has released it."""
     if transfer.kind == Transfer.Kind.PENDING:
+        if resolution_kind is None and transfer.expires_at is not None and transfer.expires_at <= clock.now():
+            return "expired"
         return {
             None: "pending",
             Transfer.Kind.POST_PENDING: "posted",
@@ -120,23 +126,24 @@ def reversals_of(transfer_ids: list[UUID]) -> dict[UUID, Transfer]:
     return {t.reverses_id: t for t in Transfer.objects.filter(reverses_id__in=transfer_ids)}
 
 
-def merchant_transfers(*, merchant_id: Any) -> QuerySet[Transfer]:
-    return Transfer.objects.filter(merchant_id=merchant_id)
+def merchant_transfers(*, merchant_id: Any, livemode: bool) -> QuerySet[Transfer]:
+    return Transfer.objects.filter(merchant_id=merchant_id, livemode=livemode)
 
 
-def merchant_transfer_get(*, merchant_id: Any, transfer_id: UUID) -> Transfer | None:
-    return merchant_transfers(merchant_id=merchant_id).filter(pk=transfer_id).first()
+def merchant_transfer_get(*, merchant_id: Any, livemode: bool, transfer_id: UUID) -> Transfer | None:
+    return merchant_transfers(merchant_id=merchant_id, livemode=livemode).filter(pk=transfer_id).first()
 
 
 def merchant_transfer_list(
     *,
     merchant_id: Any,
+    livemode: bool,
     account_id: UUID | None = None,
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Transfer]:
-    transfers = merchant_transfers(merchant_id=merchant_id)
+    transfers = merchant_transfers(merchant_id=merchant_id, livemode=livemode)
     if account_id is not None:
         transfers = transfers.filter(Q(debit_account_id=account_id) | Q(credit_account_id=account_id))
     if since is not None:
@@ -145,13 +152,15 @@ def merchant_transfer_list(
         transfers = transfers.filter(created_at__lt=until)
     if status is not None:
         resolution = Transfer.objects.filter(pending_id=OuterRef("pk"))
+        timed_out = Q(expires_at__lte=clock.now())
         by_status = {
-            "pending": Q(kind="pending") & ~Exists(resolution),
+            "pending": Q(kind="pending") & ~Exists(resolution) & ~timed_out,
             "posted": Q(kind__in=["immediate", "post_pending"])
             | (Q(kind="pending") & Exists(resolution.filter(kind="post_pending"))),
             "voided": Q(kind="void_pending") | (Q(kind="pending") & Exists(resolution.filter(kind="void_pending"))),
             "expired": Q(kind="expire_pending")
-            | (Q(kind="pending") & Exists(resolution.filter(kind="expire_pending"))),
+            | (Q(kind="pending") & Exists(resolution.filter(kind="expire_pending")))
+            | (Q(kind="pending") & ~Exists(resolution) & timed_out),
         }
         transfers = transfers.filter(by_status[status])
     return transfers
@@ -172,12 +181,15 @@ def latest_verification() -> Verification | None:
 
 # --- invariants --------------------------------------------------------------------------
 
-# The triggers migration 0002 installs, by table.
+# The triggers migrations 0002 and 0004 install, by table.
 TRIGGERS = (
     ("ledger_transfer", "ledger_transfer_append_only"),
     ("ledger_entry", "ledger_entry_append_only"),
+    ("ledger_entry", "ledger_entries_in_pairs"),
     ("ledger_account", "ledger_account_never_deleted"),
     ("ledger_account", "ledger_account_guard"),
+    ("ledger_account", "ledger_account_balanced"),
+    ("ledger_account", "ledger_account_starts_at_zero"),
 )
 
 # Each check is one query returning the first violation as (description,) or nothing.
@@ -185,11 +197,12 @@ _CHECKS: tuple[tuple[str, str], ...] = (
     (
         "each currency's debits equal its credits",
         """
-        SELECT format('%s: debits (pending %s, posted %s) <> credits (pending %s, posted %s)', currency,
+        SELECT format('%s (%s): debits (pending %s, posted %s) <> credits (pending %s, posted %s)', currency,
+                      CASE WHEN livemode THEN 'live' ELSE 'test' END,
                       SUM(debits_pending), SUM(debits_posted), SUM(credits_pending), SUM(credits_posted))
-        FROM ledger_account GROUP BY currency
+        FROM ledger_account GROUP BY currency, livemode
         HAVING SUM(debits_posted) <> SUM(credits_posted) OR SUM(debits_pending) <> SUM(credits_pending)
-        ORDER BY currency LIMIT 1
+        ORDER BY currency, livemode DESC LIMIT 1
         """,
     ),
     (
@@ -285,9 +298,9 @@ def ledger_verify() -> VerifyReport:
     return VerifyReport(accounts, transfers, None)
 
 
-def customer_account_list(*, merchant_id: Any, reference: str | None = None,
+def customer_account_list(*, merchant_id: Any, livemode: bool, reference: str | None = None,
                           currency: str | None = None) -> QuerySet[Account]:
-    accounts = customer_accounts(merchant_id=merchant_id)
+    accounts = customer_accounts(merchant_id=merchant_id, livemode=livemode)
     if reference is not None:
         accounts = accounts.filter(reference=reference)
     if currency is not None:

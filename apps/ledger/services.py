@@ -67,6 +67,7 @@ _REFUSAL_TITLES = {
     Result.PENDING_NOT_EXPIRED: "The pending transfer has not expired",
     Result.EXCEEDS_PENDING_AMOUNT: "The amount to post exceeds the pending amount",
     Result.TIMEOUT_REQUIRES_PENDING: "Only a pending transfer takes a timeout",
+    Result.TIMEOUT_MUST_BE_POSITIVE: "A timeout is a positive number of seconds",
     Result.REVERSED_NOT_FOUND: "No such transfer to reverse",
     Result.NOT_REVERSIBLE: "Only posted money can be reversed; void a pending transfer instead",
     Result.ALREADY_REVERSED: "The transfer was already reversed",
@@ -97,29 +98,43 @@ class Posted:
     created: bool
 
 
-def _debit_account_id(spec: data.TransferSpec) -> UUID | None:
-    """Which account a spec debits: named, or that of the pending it resolves, or the credit
-    account of the transfer it reverses."""
-    if spec.debit_account_id is not None:
-        return spec.debit_account_id
-    if spec.pending_id is not None:
-        return Transfer.objects.filter(pk=spec.pending_id).values_list("debit_account_id", flat=True).first()
-    if spec.reverses_id is not None:
-        return Transfer.objects.filter(pk=spec.reverses_id).values_list("credit_account_id", flat=True).first()
-    return None
+def _debit_account_ids(specs: Sequence[data.TransferSpec]) -> list[UUID | None]:
+    """Which account each spec debits: named, or that of the pending it resolves, or the credit
+    account of the transfer it reverses (one query for all of them)."""
+    referenced = Transfer.objects.in_bulk(
+        [spec.pending_id or spec.reverses_id for spec in specs if spec.debit_account_id is None]
+    )
+    debits = []
+    for spec in specs:
+        if spec.debit_account_id is not None:
+            debits.append(spec.debit_account_id)
+        elif spec.pending_id in referenced:
+            debits.append(referenced[spec.pending_id].debit_account_id)
+        elif spec.reverses_id in referenced:
+            debits.append(referenced[spec.reverses_id].credit_account_id)
+        else:
+            debits.append(None)
+    return debits
 
 
-def _refusal(result: Result, spec: data.TransferSpec) -> TransferRefused:
-    if result == Result.EXCEEDS_CREDITS:
-        debit_code = Account.objects.filter(pk=_debit_account_id(spec)).values_list("code", flat=True).first()
-        if debit_code == Account.Code.WALLET:
-            return InsufficientFunds()
-    return REFUSALS[result]()
+def _refusals(refused: Sequence[tuple[Result, data.TransferSpec]]) -> list[TransferRefused]:
+    """The error for each refused spec; exceeds_credits on a customer wallet reads insufficient_funds."""
+    overdrawn = [spec for result, spec in refused if result == Result.EXCEEDS_CREDITS]
+    debits = dict(zip(map(id, overdrawn), _debit_account_ids(overdrawn), strict=True))
+    wallets = set(
+        Account.objects.filter(pk__in=[d for d in debits.values() if d], code=Account.Code.WALLET)
+        .values_list("pk", flat=True)
+    )
+    return [
+        InsufficientFunds() if result == Result.EXCEEDS_CREDITS and debits[id(spec)] in wallets
+        else REFUSALS[result]()
+        for result, spec in refused
+    ]
 
 
 def _posted(outcome: data.Outcome, spec: data.TransferSpec) -> Posted:
     if outcome.result not in data.SUCCESSES:
-        raise _refusal(outcome.result, spec)
+        raise _refusals([(outcome.result, spec)])[0]
     return Posted(Transfer.objects.get(pk=outcome.transfer_id), created=outcome.result == Result.OK)
 
 
@@ -131,6 +146,7 @@ def customer_account_open(
     merchant_id: UUID,
     currency: str,
     actor: Actor,
+    livemode: bool = True,
     reference: str = "",
     metadata: Mapping[str, Any] | None = None,
     allow_overdraft: bool = False,
@@ -143,6 +159,7 @@ def customer_account_open(
     with transaction.atomic():
         account = Account.objects.create(
             currency=currency,
+            livemode=livemode,
             owner_type=Account.OwnerType.CUSTOMER,
             merchant_id=merchant_id,
             code=Account.Code.FUNDING if allow_overdraft else Account.Code.WALLET,
@@ -153,7 +170,8 @@ def customer_account_open(
         )
         audit_record(
             actor=actor, action="ledger.account_opened", object_type="ledger.account", object_id=str(account.pk),
-            after={"currency": currency, "code": account.code, "reference": reference}, merchant_id=str(merchant_id),
+            after={"currency": currency, "livemode": livemode, "code": account.code, "reference": reference},
+            merchant_id=str(merchant_id),
         )
     return account
 
@@ -170,30 +188,32 @@ def _get_or_create(**identity: Any) -> Account:
         return Account.objects.get(**identity)
 
 
-def system_account(*, code: str, currency: str, name: str = "") -> Account:
+def system_account(*, code: str, currency: str, name: str = "", livemode: bool = True) -> Account:
     """fincore's own account ``code`` (and ``name``: which connector, which bank account) in
-    ``currency``, opened on first use. Raises InvalidAccount for an unknown currency."""
+    ``currency`` and mode, opened on first use. Raises InvalidAccount for an unknown currency."""
     if not is_currency(currency):
         raise InvalidAccount(f"{currency!r} is not an ISO 4217 currency code")
-    return _get_or_create(owner_type=Account.OwnerType.SYSTEM, code=code, currency=currency, name=name)
+    return _get_or_create(
+        owner_type=Account.OwnerType.SYSTEM, code=code, currency=currency, name=name, livemode=livemode
+    )
 
 
 def merchant_accounts_open(*, merchant_id: UUID, currencies: Sequence[str]) -> list[Account]:
-    """A merchant's pending, available and reserve accounts in each currency (idempotent).
+    """A merchant's pending, available and reserve accounts in each currency, live and test
+    (idempotent).
 
     They hold what fincore owes the merchant and may never turn into a debt of the merchant's
     (``debits_must_not_exceed_credits``): a refund larger than the pending balance takes the
     rest from available, as a separate transfer, rather than driving pending negative."""
-    accounts = []
-    for currency in currencies:
-        for code in MERCHANT_ACCOUNT_CODES:
-            accounts.append(
-                _get_or_create(
-                    owner_type=Account.OwnerType.MERCHANT, merchant_id=merchant_id, code=code, currency=currency,
-                    debits_must_not_exceed_credits=True,
-                )
-            )
-    return accounts
+    return [
+        _get_or_create(
+            owner_type=Account.OwnerType.MERCHANT, merchant_id=merchant_id, code=code, currency=currency,
+            livemode=livemode, debits_must_not_exceed_credits=True,
+        )
+        for currency in currencies
+        for livemode in (True, False)
+        for code in MERCHANT_ACCOUNT_CODES
+    ]
 
 
 # --- transfers -----------------------------------------------------------------------------
@@ -205,37 +225,38 @@ def transfer_create(*, spec: data.TransferSpec) -> Posted:
     return _posted(committer.submit(spec), spec)
 
 
-def _resolution(*, kind: Kind, merchant_id: UUID | None, merchant_scope: bool, pending_id: UUID,
+def _resolution(*, kind: Kind, merchant_id: UUID | None, merchant_scope: bool, livemode: bool, pending_id: UUID,
                 client_id: str | None, actor: Actor, amount: int | None = None) -> Posted:
     spec = data.TransferSpec(
         client_id=client_id or new_client_id(), kind=kind, amount=amount, merchant_id=merchant_id,
-        merchant_scope=merchant_scope, pending_id=pending_id, created_by=actor.label,
+        merchant_scope=merchant_scope, livemode=livemode, pending_id=pending_id, created_by=actor.label,
     )
     return transfer_create(spec=spec)
 
 
 def transfer_post_pending(*, pending_id: UUID, actor: Actor, merchant_id: UUID | None = None,
-                          merchant_scope: bool = False, amount: int | None = None,
+                          merchant_scope: bool = False, livemode: bool = True, amount: int | None = None,
                           client_id: str | None = None) -> Posted:
     """Post a pending transfer in full, or ``amount`` of it (the rest of the hold ends)."""
     return _resolution(kind=Kind.POST_PENDING, merchant_id=merchant_id, merchant_scope=merchant_scope,
-                       pending_id=pending_id, client_id=client_id, actor=actor, amount=amount)
+                       livemode=livemode, pending_id=pending_id, client_id=client_id, actor=actor, amount=amount)
 
 
 def transfer_void_pending(*, pending_id: UUID, actor: Actor, merchant_id: UUID | None = None,
-                          merchant_scope: bool = False, client_id: str | None = None) -> Posted:
+                          merchant_scope: bool = False, livemode: bool = True, client_id: str | None = None) -> Posted:
     """End a hold without moving money."""
     return _resolution(kind=Kind.VOID_PENDING, merchant_id=merchant_id, merchant_scope=merchant_scope,
-                       pending_id=pending_id, client_id=client_id, actor=actor)
+                       livemode=livemode, pending_id=pending_id, client_id=client_id, actor=actor)
 
 
 def transfer_reverse(*, transfer_id: UUID, actor: Actor, merchant_id: UUID | None = None,
-                     merchant_scope: bool = False, client_id: str | None = None, reference: str = "") -> Posted:
+                     merchant_scope: bool = False, livemode: bool = True, client_id: str | None = None,
+                     reference: str = "") -> Posted:
     """Send posted money back with a new, opposite transfer that points at the original."""
     spec = data.TransferSpec(
         client_id=client_id or new_client_id(), kind=Kind.IMMEDIATE, merchant_id=merchant_id,
-        merchant_scope=merchant_scope, reverses_id=transfer_id, code="reversal", reference=reference,
-        created_by=actor.label,
+        merchant_scope=merchant_scope, livemode=livemode, reverses_id=transfer_id, code="reversal",
+        reference=reference, created_by=actor.label,
     )
     return transfer_create(spec=spec)
 
@@ -267,12 +288,14 @@ def transfers_batch(*, specs: Sequence[data.TransferSpec], atomic: bool) -> list
         specs = [replace(spec, linked=index < len(specs) - 1) for index, spec in enumerate(specs)]
     outcomes = engine.post(specs)
     transfers = Transfer.objects.in_bulk([o.transfer_id for o in outcomes if o.transfer_id])
+    refusals = iter(_refusals([(o.result, spec) for spec, o in zip(specs, outcomes, strict=True)
+                               if o.result not in data.SUCCESSES]))
     items = []
-    for spec, outcome in zip(specs, outcomes, strict=True):
+    for outcome in outcomes:
         if outcome.result in data.SUCCESSES:
             items.append(BatchItem(outcome.result.value, transfers[outcome.transfer_id], None))
         else:
-            refusal = _refusal(outcome.result, spec)
+            refusal = next(refusals)
             items.append(BatchItem(refusal.code, None, refusal))
     if atomic and any(item.refusal for item in items):
         raise BatchRefused(results=[{"index": i, "result": item.result} for i, item in enumerate(items)])
@@ -288,8 +311,11 @@ def pending_transfers_expire(*, limit: int = 1000) -> int:
     """Expire pending transfers past their timeout, releasing their holds. Returns how many."""
     due = selectors.pending_transfers_due(now=clock.now(), limit=limit)
     specs = [
-        data.TransferSpec(client_id=f"expire:{pending.id}", kind=Kind.EXPIRE_PENDING, pending_id=pending.id,
-                            merchant_id=pending.merchant_id, created_by="ledger.expire_pending")
+        data.TransferSpec(
+            client_id=f"{data.RESERVED_CLIENT_ID_PREFIX}expire:{pending.id}", kind=Kind.EXPIRE_PENDING,
+            pending_id=pending.id, merchant_id=pending.merchant_id, livemode=pending.livemode,
+            created_by="ledger.expire_pending",
+        )
         for pending in due
     ]
     return sum(outcome.result == Result.OK for outcome in engine.post(specs))

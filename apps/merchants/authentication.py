@@ -8,7 +8,7 @@ from apps.core import ids
 from apps.core.actors import Actor
 from apps.core.exceptions import FincoreError
 from apps.merchants import selectors, services
-from apps.merchants.models import Merchant
+from apps.merchants.models import ApiKey, Merchant
 
 
 class InvalidApiKey(FincoreError):
@@ -33,8 +33,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates a merchant by one of its secret keys.
 
     ``request.user`` is the :class:`Merchant`; ``request.auth`` is the key's
-    :class:`~apps.core.actors.Actor`, which scopes idempotency keys and rate limits and is
-    recorded in the audit journal.
+    :class:`~apps.core.actors.Actor`, which scopes idempotency keys and rate limits, says
+    whether the request is live or test, and is recorded in the audit journal.
     """
 
     keyword = "Bearer"
@@ -63,9 +63,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         services.api_key_mark_used(api_key=api_key)
         actor = Actor.api_key(
             key_id=ids.encode("key", api_key.id), label=f"{api_key.hint}… ({api_key.name})",
-            merchant_id=str(api_key.merchant_id),
+            merchant_id=str(api_key.merchant_id), livemode=api_key.mode == ApiKey.Mode.LIVE,
         )
-        request.api_key = api_key
         return api_key.merchant, actor
 
     def authenticate_header(self, request: Request) -> str:

@@ -42,7 +42,7 @@ def expected_link(prev_hash: str, seq: int, event_id: int, signature: str) -> st
 @pytest.mark.django_db
 def test_record_writes_a_signed_row_with_who_what_when_and_why(time_machine) -> None:
     time_machine.move_to(NOON, tick=False)
-    actor = Actor.api_key(key_id="key_01", label="checkout server", merchant_id="mer_42")
+    actor = Actor.api_key(key_id="key_01", label="checkout server", merchant_id="mer_42", livemode=True)
 
     with context.bound(request_id="req_5f1c", client_ip="203.0.113.9"), context.change_reason("customer asked"):
         event = audit_record(
@@ -95,7 +95,7 @@ def test_record_outside_a_request_has_no_request_id_address_or_reason() -> None:
 
 @pytest.mark.django_db
 def test_an_explicit_reason_and_merchant_win_over_the_context_and_the_actor() -> None:
-    actor = Actor.api_key(key_id="key_01", label="checkout server", merchant_id="mer_42")
+    actor = Actor.api_key(key_id="key_01", label="checkout server", merchant_id="mer_42", livemode=True)
     with context.change_reason("from the form"):
         event = audit_record(actor=actor, action="merchant.updated", object_type="merchants.merchant",
                              object_id="mer_7", reason="four-eyes approval 118", merchant_id="mer_7")

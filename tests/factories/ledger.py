@@ -24,18 +24,21 @@ def client_id(prefix: str = "t") -> str:
     return f"{prefix}-{next(_client_ids)}-{uuid.uuid4().hex[:8]}"
 
 
-def wallet(*, currency: str = "BHD", merchant_id: UUID | None = None, reference: str = "") -> Account:
-    """A customer wallet: ``debits_must_not_exceed_credits``."""
+def wallet(*, currency: str = "BHD", merchant_id: UUID | None = None, reference: str = "",
+           livemode: bool = True) -> Account:
+    """A customer wallet: ``debits_must_not_exceed_credits``; live money unless ``livemode=False``."""
     return services.customer_account_open(
-        merchant_id=merchant_id or uuid.uuid4(), currency=currency, actor=FACTORY_ACTOR, reference=reference
+        merchant_id=merchant_id or uuid.uuid4(), currency=currency, actor=FACTORY_ACTOR, reference=reference,
+        livemode=livemode,
     )
 
 
-def funding(*, currency: str = "BHD", merchant_id: UUID | None = None, reference: str = "") -> Account:
+def funding(*, currency: str = "BHD", merchant_id: UUID | None = None, reference: str = "",
+            livemode: bool = True) -> Account:
     """A customer funding account: no overdraft rule, so it can go negative."""
     return services.customer_account_open(
         merchant_id=merchant_id or uuid.uuid4(), currency=currency, actor=FACTORY_ACTOR, reference=reference,
-        allow_overdraft=True,
+        allow_overdraft=True, livemode=livemode,
     )
 
 
@@ -72,9 +75,10 @@ def post_one(debit: Account | UUID | None, credit: Account | UUID | None, amount
 
 
 def fund(target: Account, amount: int, *, source: Account | None = None) -> Account:
-    """Credit ``target`` with ``amount`` from ``source`` (a new funding account by default); returns the source."""
-    source = source or funding(currency=target.currency)
-    outcome = post_one(source, target, amount, currency=target.currency)
+    """Credit ``target`` with ``amount`` from ``source`` (a new funding account of its mode by default);
+    returns the source."""
+    source = source or funding(currency=target.currency, livemode=target.livemode)
+    outcome = post_one(source, target, amount, currency=target.currency, livemode=target.livemode)
     assert outcome.result == data.Result.OK, outcome
     return source
 

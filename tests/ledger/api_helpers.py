@@ -85,17 +85,20 @@ def balance(client: APIClient, account_id: str, **query: str) -> dict[str, Any]:
 
 
 def account_opened(merchant_id: UUID, *, currency: str = "BHD", reference: str = "",
-                   allow_overdraft: bool = False) -> Account:
+                   allow_overdraft: bool = False, livemode: bool = False) -> Account:
+    """A customer account opened by the service: in test mode unless asked, as the suite's
+    ``merchant_client`` holds a test key and sees test money only."""
     return services.customer_account_open(merchant_id=merchant_id, currency=currency, actor=SETUP_ACTOR,
-                                          reference=reference, allow_overdraft=allow_overdraft)
+                                          reference=reference, allow_overdraft=allow_overdraft, livemode=livemode)
 
 
 def transfer_posted(merchant_id: UUID, debit: Account, credit: Account, amount: int, *,
                     pending: bool = False, reference: str = "") -> Transfer:
+    """A transfer posted by the service, in the mode of its accounts."""
     spec = data.TransferSpec(
         client_id=services.new_client_id(), kind=data.Kind.PENDING if pending else data.Kind.IMMEDIATE,
         debit_account_id=debit.pk, credit_account_id=credit.pk, amount=amount, currency=debit.currency,
-        merchant_id=merchant_id, merchant_scope=True, reference=reference, code="transfer",
+        merchant_id=merchant_id, merchant_scope=True, livemode=debit.livemode, reference=reference, code="transfer",
         created_by=SETUP_ACTOR.label,
     )
     return services.transfer_create(spec=spec).transfer

@@ -33,13 +33,13 @@ def _change(model: str, pk: object) -> str:
 
 @pytest.fixture
 def book(merchant) -> dict:
-    """A funding account, a customer's wallet and a shop; a top-up, a hold posted in part, a hold
-    voided, a live hold, and a purchase reversed."""
+    """A funding account, a customer's wallet and a shop, in live money; a top-up, a hold posted in
+    part, a hold voided, a live hold, and a purchase reversed."""
     merchant_id = merchant.pk
     with time_machine.travel(T0, tick=False):
-        funding = account_opened(merchant_id, allow_overdraft=True, reference="treasury")
-        wallet = account_opened(merchant_id, reference="customer-alice")
-        shop = account_opened(merchant_id, reference="shop-bakery")
+        funding = account_opened(merchant_id, allow_overdraft=True, reference="treasury", livemode=True)
+        wallet = account_opened(merchant_id, reference="customer-alice", livemode=True)
+        shop = account_opened(merchant_id, reference="shop-bakery", livemode=True)
         topup = transfer_posted(merchant_id, funding, wallet, 12500, reference="top-up")
         posted_hold = transfer_posted(merchant_id, wallet, shop, 5000, pending=True, reference="order 1")
         capture = services.transfer_post_pending(pending_id=posted_hold.pk, actor=ACTOR, amount=3000,
@@ -148,12 +148,14 @@ def test_an_accounts_page_shows_its_balances_and_statement(admin_client, book):
     rows = _statement_rows(html)
     # Newest first: reversal, purchase, live hold, void, hold, capture, hold, top-up. Times in Manama.
     assert rows[0] == [
-        "2026-03-01 12:00:00", "Immediate", "Credit", "0", "1500", "9500", ""
+        "2026-03-01 12:00:00", "Immediate", "Credit", "0", "1500", "9500", "order 3"
     ]
     assert [row[1] for row in rows] == ["Immediate", "Immediate", "Pending (a hold)", "Voiding of a pending transfer",
                                         "Pending (a hold)", "Posting of a pending transfer", "Pending (a hold)",
                                         "Immediate"]
-    assert [row[6] for row in rows] == ["", "order 3", "order 4", "", "order 2", "", "order 1", "top-up"]
+    # The capture, the void and the reversal were sent without a reference: each took its original's.
+    assert [row[6] for row in rows] == ["order 3", "order 3", "order 4", "order 2", "order 2", "order 1", "order 1",
+                                        "top-up"]
     assert [row[5] for row in rows] == ["9500", "8000", "9500", "9500", "9500", "9500", "12500", "12500"]
     assert f"/admin/ledger/entry/?q={wallet.pk}" in html
 
@@ -221,6 +223,25 @@ def test_accounts_are_found_by_reference_public_id_and_merchant(admin_client, bo
     assert _found(admin_client, "account", "nobody") == []
 
 
+def test_accounts_and_transfers_are_filtered_by_mode(admin_client, book, merchant):
+    test_funding = account_opened(merchant.pk, allow_overdraft=True)
+    test_wallet = account_opened(merchant.pk)
+    test_topup = transfer_posted(merchant.pk, test_funding, test_wallet, 100)
+
+    def listed(model: str, livemode: bool) -> set:
+        page = admin_client.get(_changelist(model), {"q": str(merchant.pk), "livemode__exact": int(livemode)})
+        assert page.status_code == 200
+        return set(page.context["cl"].result_list)
+
+    settlement = Account.objects.filter(merchant_id=merchant.pk, owner_type="merchant")
+    assert listed("account", False) == {test_funding, test_wallet, *settlement.filter(livemode=False)}
+    assert listed("account", True) == {book["funding"], book["wallet"], book["shop"],
+                                       *settlement.filter(livemode=True)}
+    assert listed("transfer", False) == {test_topup}
+    assert listed("transfer", True) == set(Transfer.objects.filter(merchant_id=merchant.pk, livemode=True))
+    assert len(listed("transfer", True)) == 8
+
+
 def test_the_account_list_costs_the_same_queries_for_3_or_30_accounts(admin_client, merchant,
                                                                       django_assert_max_num_queries):
     for _ in range(3):
@@ -234,7 +255,7 @@ def test_the_account_list_costs_the_same_queries_for_3_or_30_accounts(admin_clie
     with django_assert_max_num_queries(len(few)):
         page = admin_client.get(_changelist("account"))
 
-    assert len(page.context["cl"].result_list) == 33  # the merchant's 3 settlement accounts too
+    assert len(page.context["cl"].result_list) == 36  # the merchant's 6 settlement accounts (live and test) too
     assert len(few) <= 8
 
 
@@ -284,7 +305,10 @@ def test_a_reversal_links_to_what_it_reverses(admin_client, book):
 def test_transfers_are_found_by_client_id_reference_public_id_and_merchant(admin_client, book, merchant):
     assert _found(admin_client, "transfer", book["topup"].client_id) == [book["topup"]]
     assert len(_found(admin_client, "transfer", str(merchant.pk))) == 8
-    assert _found(admin_client, "transfer", "order 3") == [book["purchase"]]
+    # The reversal, sent without a reference, took the purchase's.
+    found = _found(admin_client, "transfer", "order 3")
+    assert len(found) == 2
+    assert set(found) == {book["purchase"], book["reversal"]}
     assert _found(admin_client, "transfer", tr(book["void"].pk)) == [book["void"]]
     assert _found(admin_client, "transfer", "no such thing") == []
 

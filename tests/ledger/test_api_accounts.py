@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from apps.audit.models import AuditEvent
 from apps.core import ids
 from apps.ledger.models import Account
+from apps.merchants.models import ApiKey
 from tests.core.api.assertions import assert_problem
-from tests.factories.merchants import api_key_of, authenticated_client, merchant_with_key
+from tests.factories.merchants import api_key_issue, api_key_of, authenticated_client, merchant_with_key
 from tests.ledger.api_helpers import (
     ACCOUNTS,
     acc,
@@ -45,6 +46,12 @@ def theirs(other) -> dict:
     return open_account(other[1], reference="their customer")
 
 
+@pytest.fixture
+def live_client(merchant):
+    """A client holding a live key of the same merchant as ``merchant_client`` (a test key)."""
+    return authenticated_client(api_key_issue(merchant, mode=ApiKey.Mode.LIVE, name="live checkout server"))
+
+
 # --- opening ---------------------------------------------------------------------------------
 
 
@@ -61,6 +68,7 @@ def test_opening_a_wallet(merchant, merchant_client, secret):
     assert body == {
         "id": acc(account.pk),
         "currency": "BHD",
+        "livemode": False,  # opened with a test key
         "reference": "cust-42",
         "metadata": {"tier": "gold", "n": 1},
         "allow_overdraft": False,
@@ -70,7 +78,8 @@ def test_opening_a_wallet(merchant, merchant_client, secret):
         "created": "2026-03-01T12:00:00+03:00",
     }
     assert response["Location"] == f"/api/v1/accounts/{body['id']}"
-    assert (account.owner_type, account.code, account.merchant_id) == ("customer", "wallet", merchant.pk)
+    assert (account.owner_type, account.code, account.merchant_id, account.livemode) == (
+        "customer", "wallet", merchant.pk, False)
     assert (account.debits_must_not_exceed_credits, account.credits_must_not_exceed_debits) == (True, False)
     assert account.created_at == T0
     event = AuditEvent.objects.get(action="ledger.account_opened")
@@ -78,7 +87,7 @@ def test_opening_a_wallet(merchant, merchant_client, secret):
     assert (event.actor_type, event.actor_id) == ("api_key", ids.encode("key", caller.pk))
     assert event.merchant_id == str(merchant.pk)
     assert (event.object_type, event.object_id) == ("ledger.account", str(account.pk))
-    assert event.after == {"currency": "BHD", "code": "wallet", "reference": "cust-42"}
+    assert event.after == {"currency": "BHD", "livemode": False, "code": "wallet", "reference": "cust-42"}
     assert event.request_id == response["X-Request-Id"]
 
 
@@ -169,6 +178,7 @@ def test_an_account_is_shown_with_its_balance_now(merchant_client):
     assert response.json() == {
         "id": wallet["id"],
         "currency": "BHD",
+        "livemode": False,
         "reference": "cust-7",
         "metadata": {"kyc": "full"},
         "allow_overdraft": False,
@@ -196,10 +206,14 @@ def test_another_merchants_account_is_not_found(merchant_client, theirs, suffix)
     assert_problem(response, status=404, code="not_found", detail=f"No account {theirs['id']!r}.")
 
 
+@pytest.mark.parametrize("livemode", [False, True])
 @pytest.mark.parametrize("suffix", ["", "/balance", "/statement"])
-def test_the_merchants_own_settlement_accounts_are_not_customer_accounts(merchant, merchant_client, suffix):
-    # merchant_create opened them; they belong to fincore's books, not to the merchant's API.
-    settlement = Account.objects.get(merchant_id=merchant.pk, code="merchant_available", currency="BHD")
+def test_the_merchants_own_settlement_accounts_are_not_customer_accounts(merchant, merchant_client, suffix,
+                                                                         livemode):
+    # merchant_create opened them, in both modes; they belong to fincore's books, not to the
+    # merchant's API, even in the key's own mode.
+    settlement = Account.objects.get(merchant_id=merchant.pk, code="merchant_available", currency="BHD",
+                                     livemode=livemode)
 
     response = merchant_client.get(f"{ACCOUNTS}/{acc(settlement.pk)}{suffix}")
 
@@ -414,3 +428,82 @@ def test_a_statement_page_costs_the_same_queries_for_2_or_60_entries(merchant, m
     lines = page.json()["results"]
     assert [line["amount"] for line in lines] == list(range(1, 61))
     assert lines[-1]["balance"] == money(1830, 0, 1830)
+
+
+# --- test and live keys ---------------------------------------------------------------------------
+
+
+def test_a_live_key_opens_a_live_account(merchant, live_client):
+    body = open_account(live_client, reference="cust-1")
+
+    assert body["livemode"] is True
+    account = Account.objects.get(pk=pk_of(body["id"]))
+    assert (account.livemode, account.merchant_id) == (True, merchant.pk)
+    assert AuditEvent.objects.get(object_id=str(account.pk)).after == {
+        "currency": "BHD", "livemode": True, "code": "wallet", "reference": "cust-1"}
+
+
+@pytest.mark.parametrize("suffix", ["", "/balance", "/statement"])
+def test_a_key_never_sees_an_account_of_the_other_mode(merchant_client, live_client, suffix):
+    test_wallet = open_account(merchant_client)
+    live_wallet = open_account(live_client)
+
+    for client, theirs in ((merchant_client, live_wallet), (live_client, test_wallet)):
+        assert_problem(client.get(f"{ACCOUNTS}/{theirs['id']}{suffix}"), status=404, code="not_found",
+                       detail=f"No account {theirs['id']!r}.")
+    for client, own in ((merchant_client, test_wallet), (live_client, live_wallet)):
+        assert client.get(f"{ACCOUNTS}/{own['id']}{suffix}").status_code == 200
+
+
+def test_each_key_lists_the_accounts_of_its_mode(merchant_client, live_client):
+    test_alice = open_account(merchant_client, reference="alice")
+    test_bob = open_account(merchant_client, reference="bob")
+    live_alice = open_account(live_client, reference="alice")
+
+    def listed(client, **query: str) -> list[str]:
+        response = client.get(ACCOUNTS, query)
+        assert response.status_code == 200, response.content
+        return [account["id"] for account in response.json()["results"]]
+
+    assert listed(merchant_client) == [test_bob["id"], test_alice["id"]]
+    assert listed(live_client) == [live_alice["id"]]
+    assert listed(merchant_client, reference="alice") == [test_alice["id"]]
+    assert listed(live_client, reference="alice") == [live_alice["id"]]
+    assert listed(live_client, reference="bob") == []
+
+
+def test_the_same_idempotency_key_opens_one_account_in_each_mode(merchant_client, live_client):
+    test_first = merchant_client.post(ACCOUNTS, {"currency": "BHD"}, format="json", HTTP_IDEMPOTENCY_KEY="open-1")
+    live_first = live_client.post(ACCOUNTS, {"currency": "BHD"}, format="json", HTTP_IDEMPOTENCY_KEY="open-1")
+    test_again = merchant_client.post(ACCOUNTS, {"currency": "BHD"}, format="json", HTTP_IDEMPOTENCY_KEY="open-1")
+
+    assert (test_first.status_code, live_first.status_code, test_again.status_code) == (201, 201, 201)
+    assert "Idempotent-Replayed" not in live_first
+    assert test_again["Idempotent-Replayed"] == "true"
+    assert test_again.json() == test_first.json()
+    assert (test_first.json()["livemode"], live_first.json()["livemode"]) == (False, True)
+    assert live_first.json()["id"] != test_first.json()["id"]
+    assert sorted(Account.objects.filter(owner_type="customer").values_list("livemode", flat=True)) == [False, True]
+
+
+def test_a_transfer_across_modes_is_refused_through_the_api(merchant_client, live_client):
+    test_funding = open_account(merchant_client, allow_overdraft=True)
+    test_wallet = open_account(merchant_client)
+    live_funding = open_account(live_client, allow_overdraft=True)
+    live_wallet = open_account(live_client)
+    before = ledger_snapshot()
+
+    for client, debit, credit, code in (
+        (merchant_client, live_funding, test_wallet, "debit_account_not_found"),
+        (merchant_client, test_funding, live_wallet, "credit_account_not_found"),
+        (live_client, test_funding, live_wallet, "debit_account_not_found"),
+        (live_client, live_funding, test_wallet, "credit_account_not_found"),
+    ):
+        assert_problem(post_transfer(client, debit["id"], credit["id"], 100), status=422, code=code)
+    assert ledger_snapshot() == before
+
+    # Each key moves its own mode's money.
+    assert transfer(merchant_client, test_funding["id"], test_wallet["id"], 100)["livemode"] is False
+    assert transfer(live_client, live_funding["id"], live_wallet["id"], 100)["livemode"] is True
+    assert balance(merchant_client, test_wallet["id"]) == money(100, 0, 100)
+    assert balance(live_client, live_wallet["id"]) == money(100, 0, 100)

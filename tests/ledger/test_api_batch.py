@@ -7,8 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import IdempotencyRecord
 from apps.ledger.models import Transfer
+from apps.merchants.models import ApiKey
 from tests.core.api.assertions import assert_problem
-from tests.factories.merchants import authenticated_client, merchant_with_key
+from tests.factories.merchants import api_key_issue, authenticated_client, merchant_with_key
 from tests.ledger.api_helpers import (
     BATCH,
     balance,
@@ -158,8 +159,6 @@ def test_a_thousand_transfers_in_one_request_in_constant_queries(merchant_client
     assert many <= few
 
 
-@pytest.mark.xfail(strict=True, reason="services.transfers_batch reads the debit account of each refused "
-                   "transfer one at a time (_refusal, to tell insufficient_funds from exceeds_credits)")
 def test_refusals_cost_no_query_each(merchant_client, accounts):
     wallet, shop = accounts["wallet"], accounts["shop"]
     few, _response = _batch_queries(merchant_client, [transfer_body(wallet, shop, 1)] * 2)
@@ -297,3 +296,65 @@ def test_a_batch_may_use_a_client_id_posted_before(merchant_client, accounts):
 
     assert response.json()["results"] == [{"index": 0, "result": "exists", "transfer": earlier}]
     assert Transfer.objects.filter(pk=pk_of(earlier["id"])).count() == 1
+
+
+# --- reserved client ids and modes ----------------------------------------------------------------
+
+RESERVED = "Client ids starting with 'fincore:' are fincore's."
+
+
+def test_a_batch_with_a_client_id_in_fincores_namespace_is_refused_whole(merchant_client, accounts):
+    before = ledger_snapshot()
+
+    response = _batch(merchant_client, [
+        transfer_body(accounts["funding"], accounts["wallet"], 100),
+        transfer_body(accounts["funding"], accounts["wallet"], 100, client_id="fincore:expire:1"),
+    ])
+
+    problem = assert_problem(response, status=400, code="validation_error")
+    assert problem["errors"] == [{"field": "transfers.1.client_id", "code": "invalid", "detail": RESERVED}]
+    assert ledger_snapshot() == before
+
+
+def test_a_batch_with_an_idempotency_key_in_fincores_namespace_is_refused(merchant_client, accounts):
+    before = ledger_snapshot()
+
+    response = _batch(merchant_client, [transfer_body(accounts["funding"], accounts["wallet"], 100)],
+                      HTTP_IDEMPOTENCY_KEY="fincore:payday")
+
+    problem = assert_problem(response, status=400, code="validation_error")
+    assert problem["errors"] == [{"field": "Idempotency-Key", "code": "invalid", "detail": RESERVED}]
+    assert ledger_snapshot() == before
+
+
+def test_a_batch_moves_only_the_keys_modes_money(merchant, merchant_client, accounts):
+    live_client = authenticated_client(api_key_issue(merchant, mode=ApiKey.Mode.LIVE, name="live server"))
+    live_funding = open_account(live_client, allow_overdraft=True)["id"]
+    live_wallet = open_account(live_client)["id"]
+    test_funding, test_wallet = accounts["funding"], accounts["wallet"]
+    transfers = [
+        transfer_body(test_funding, test_wallet, 100),
+        transfer_body(live_funding, live_wallet, 100),
+        transfer_body(test_funding, live_wallet, 100),
+    ]
+
+    test_results = _batch(merchant_client, transfers).json()["results"]
+    live_results = _batch(live_client, transfers).json()["results"]
+
+    assert [item["result"] for item in test_results] == ["ok", "debit_account_not_found", "credit_account_not_found"]
+    assert [item["result"] for item in live_results] == ["debit_account_not_found", "ok", "debit_account_not_found"]
+    assert (test_results[0]["transfer"]["livemode"], live_results[1]["transfer"]["livemode"]) == (False, True)
+    assert balance(merchant_client, test_wallet) == money(100, 0, 100)
+    assert balance(live_client, live_wallet) == money(100, 0, 100)
+
+
+def test_a_batch_whose_idempotency_key_leaves_no_room_for_the_index_is_refused(merchant_client, accounts):
+    # The key itself is fine (255 characters); "<key>:0" would not fit a client id.
+    key = "k" * 254
+    response = _batch(merchant_client, [transfer_body(accounts["funding"], accounts["wallet"], 1)],
+                      HTTP_IDEMPOTENCY_KEY=key)
+
+    assert_problem(response, status=400, code="validation_error")
+    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert not Transfer.objects.exists()
+    assert not IdempotencyRecord.objects.filter(response_status__lt=400).exists()

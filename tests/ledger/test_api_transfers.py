@@ -17,8 +17,9 @@ from apps.core.actors import Actor
 from apps.core.models import IdempotencyRecord
 from apps.ledger import services
 from apps.ledger.models import Account, Transfer
+from apps.merchants.models import ApiKey
 from tests.core.api.assertions import assert_problem
-from tests.factories.merchants import authenticated_client, merchant_with_key
+from tests.factories.merchants import api_key_issue, authenticated_client, merchant_with_key
 from tests.ledger.api_helpers import (
     ACCOUNTS,
     TRANSFERS,
@@ -55,11 +56,11 @@ def _local(instant: datetime) -> str:
 
 
 def _transfer(**fields: Any) -> dict[str, Any]:
-    """A transfer's body with the defaults of an immediate transfer."""
+    """A transfer's body with the defaults of an immediate transfer made with a test key."""
     return {
-        "kind": "immediate", "status": "posted", "currency": "BHD", "pending_transfer": None, "resolved_by": None,
-        "reverses": None, "reversed_by": None, "expires_at": None, "code": "transfer", "reference": "",
-        "metadata": {}, **fields,
+        "livemode": False, "kind": "immediate", "status": "posted", "currency": "BHD", "pending_transfer": None,
+        "resolved_by": None, "reverses": None, "reversed_by": None, "expires_at": None, "code": "transfer",
+        "reference": "", "metadata": {}, **fields,
     }
 
 
@@ -124,7 +125,8 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
         "funding": money(-12500, 0, -12500), "wallet": money(12500, -5000, 7500), "shop": money(0, 5000, 0),
     }
 
-    # 3. It ships part of the order: 3.000 is posted, the rest of the hold released.
+    # 3. It ships part of the order: 3.000 is posted, the rest of the hold released. Sent without
+    #    code or reference, the capture takes the hold's.
     with time_machine.travel(T3, tick=False):
         response = act(client, made["hold"], "post", {"amount": 3000}, HTTP_IDEMPOTENCY_KEY="order-1-capture")
     assert response.status_code == 201, response.content
@@ -132,7 +134,7 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
     assert response["Location"] == f"/api/v1/transfers/{made['capture']}"
     assert response.json() == _transfer(
         id=made["capture"], client_id="order-1-capture", kind="post_pending", status="posted", debit_account=wallet,
-        credit_account=shop, amount=3000, pending_transfer=made["hold"], code="", created=_local(T3),
+        credit_account=shop, amount=3000, pending_transfer=made["hold"], reference="order 1", created=_local(T3),
     )
     assert get_transfer(client, made["hold"]) == {**hold, "status": "posted", "resolved_by": made["capture"]}
     assert _balances(client, accounts) == {
@@ -156,8 +158,8 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
     made["void"] = response.json()["id"]
     assert response.json() == _transfer(
         id=made["void"], client_id=response.json()["client_id"], kind="void_pending", status="voided",
-        debit_account=wallet, credit_account=shop, amount=2000, pending_transfer=made["second_hold"], code="",
-        created=_local(T5),
+        debit_account=wallet, credit_account=shop, amount=2000, pending_transfer=made["second_hold"],
+        reference="order 2", created=_local(T5),
     )
     assert get_transfer(client, made["second_hold"]) == {**second_hold, "status": "voided",
                                                            "resolved_by": made["void"]}
@@ -173,14 +175,15 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
         "funding": money(-12500, 0, -12500), "wallet": money(8000, 0, 8000), "shop": money(4500, 0, 4500),
     }
 
-    # 7. ... and the shop refunds it by reversal: a new transfer back, the original untouched.
+    # 7. ... and the shop refunds it by reversal: a new transfer back, the original untouched; its
+    #    reference is the purchase's.
     with time_machine.travel(T7, tick=False):
         response = act(client, made["purchase"], "reverse", HTTP_IDEMPOTENCY_KEY="order-3-refund")
     assert response.status_code == 201, response.content
     made["reversal"] = response.json()["id"]
     assert response.json() == _transfer(
         id=made["reversal"], client_id="order-3-refund", debit_account=shop, credit_account=wallet, amount=1500,
-        reverses=made["purchase"], code="reversal", created=_local(T7),
+        reverses=made["purchase"], code="reversal", reference="order 3", created=_local(T7),
     )
     assert get_transfer(client, made["purchase"]) == {**purchase, "reversed_by": made["reversal"]}
     assert _balances(client, accounts) == {
@@ -216,15 +219,15 @@ def test_the_wallets_statement_has_a_running_balance(merchant_client, accounts):
         {"transfer": made["hold"], "posted_at": _local(T2), "kind": "pending", "side": "debit",
          "amount": 0, "pending_amount": -5000, "balance": money(12500, -5000, 7500), "reference": "order 1"},
         {"transfer": made["capture"], "posted_at": _local(T3), "kind": "post_pending", "side": "debit",
-         "amount": -3000, "pending_amount": 5000, "balance": money(9500, 0, 9500), "reference": ""},
+         "amount": -3000, "pending_amount": 5000, "balance": money(9500, 0, 9500), "reference": "order 1"},
         {"transfer": made["second_hold"], "posted_at": _local(T4), "kind": "pending", "side": "debit",
          "amount": 0, "pending_amount": -2000, "balance": money(9500, -2000, 7500), "reference": "order 2"},
         {"transfer": made["void"], "posted_at": _local(T5), "kind": "void_pending", "side": "debit",
-         "amount": 0, "pending_amount": 2000, "balance": money(9500, 0, 9500), "reference": ""},
+         "amount": 0, "pending_amount": 2000, "balance": money(9500, 0, 9500), "reference": "order 2"},
         {"transfer": made["purchase"], "posted_at": _local(T6), "kind": "immediate", "side": "debit",
          "amount": -1500, "pending_amount": 0, "balance": money(8000, 0, 8000), "reference": "order 3"},
         {"transfer": made["reversal"], "posted_at": _local(T7), "kind": "immediate", "side": "credit",
-         "amount": 1500, "pending_amount": 0, "balance": money(9500, 0, 9500), "reference": ""},
+         "amount": 1500, "pending_amount": 0, "balance": money(9500, 0, 9500), "reference": "order 3"},
     ]
 
 
@@ -422,7 +425,9 @@ def test_currency_mismatch(api_client):
 
 
 def test_another_merchants_accounts_are_not_found(merchant, merchant_client, funded, other):
-    settlement = Account.objects.get(merchant_id=merchant.pk, code="merchant_available", currency="BHD")
+    # The settlement account of the key's own mode (test): still fincore's, not the merchant's.
+    settlement = Account.objects.get(merchant_id=merchant.pk, code="merchant_available", currency="BHD",
+                                     livemode=False)
     never_opened = SOME_ACCOUNT
     before = ledger_snapshot()
 
@@ -531,8 +536,10 @@ def test_an_expired_hold_can_be_neither_posted_nor_voided(merchant_client, funde
         before = ledger_snapshot()
         _refused(act(merchant_client, hold["id"], "post"), "pending_expired", before)
         _refused(act(merchant_client, hold["id"], "void"), "pending_expired", before)
-        # Until the expiry job runs, the hold still holds.
-        assert get_transfer(merchant_client, hold["id"])["status"] == "pending"
+        # It reads expired at once (it can no longer be posted or voided), though until the
+        # expiry job runs the hold still holds, and nothing resolved it yet.
+        early = get_transfer(merchant_client, hold["id"])
+        assert (early["status"], early["resolved_by"]) == ("expired", None)
         assert balance(merchant_client, funded["wallet"]) == money(10000, -4000, 6000)
 
         assert services.pending_transfers_expire() == 1
@@ -624,7 +631,8 @@ def test_every_refusal_code_is_in_the_problem_catalogue(api_client):
     for code in ("insufficient_funds", "same_account", "currency_mismatch", "debit_account_not_found",
                  "credit_account_not_found", "account_frozen", "account_closed", "exists_with_different_fields",
                  "overflows", "pending_already_resolved", "exceeds_pending_amount", "pending_expired", "not_pending",
-                 "not_reversible", "already_reversed", "batch_refused"):
+                 "not_reversible", "already_reversed", "batch_refused", "pending_not_found",
+                 "reversed_transfer_not_found", "timeout_must_be_positive"):
         assert catalogue[code]["status"] == 422, code
 
 
@@ -777,16 +785,19 @@ def test_a_malformed_list_filter_is_a_validation_error(merchant_client, query, f
 
 
 def _make_transfers(merchant_id, source: Account, wallet: Account, shop: Account, rounds: int) -> None:
-    """Each round: a held-and-posted, a held-and-voided, a live hold, and a reversed purchase."""
+    """Each round: a held-and-posted, a held-and-voided, a live hold, and a reversed purchase, in
+    the accounts' mode."""
+    livemode = source.livemode
     for _ in range(rounds):
         transfer_posted(merchant_id, source, wallet, 1000)
         posted = transfer_posted(merchant_id, wallet, shop, 100, pending=True)
-        services.transfer_post_pending(pending_id=posted.pk, actor=ACTOR, amount=60, merchant_id=merchant_id)
+        services.transfer_post_pending(pending_id=posted.pk, actor=ACTOR, amount=60, merchant_id=merchant_id,
+                                       livemode=livemode)
         voided = transfer_posted(merchant_id, wallet, shop, 100, pending=True)
-        services.transfer_void_pending(pending_id=voided.pk, actor=ACTOR, merchant_id=merchant_id)
+        services.transfer_void_pending(pending_id=voided.pk, actor=ACTOR, merchant_id=merchant_id, livemode=livemode)
         transfer_posted(merchant_id, wallet, shop, 100, pending=True)
         purchase = transfer_posted(merchant_id, wallet, shop, 100)
-        services.transfer_reverse(transfer_id=purchase.pk, actor=ACTOR, merchant_id=merchant_id)
+        services.transfer_reverse(transfer_id=purchase.pk, actor=ACTOR, merchant_id=merchant_id, livemode=livemode)
 
 
 def _list_queries(client, **query: Any) -> int:
@@ -815,6 +826,229 @@ def test_listing_costs_the_same_queries_however_long_the_page(merchant, merchant
     assert statuses == {"posted", "pending", "voided"}
     assert any(item["reversed_by"] for item in page.json()["results"])
     assert any(item["resolved_by"] for item in page.json()["results"])
+
+
+def test_a_hold_past_its_timeout_is_listed_as_expired_before_the_job_runs(merchant_client, funded):
+    with time_machine.travel(T1, tick=False):
+        short = transfer(merchant_client, funded["wallet"], funded["shop"], 100, pending=True, timeout=60)["id"]
+        long = transfer(merchant_client, funded["wallet"], funded["shop"], 100, pending=True, timeout=120)["id"]
+        endless = transfer(merchant_client, funded["wallet"], funded["shop"], 100, pending=True)["id"]
+
+    with time_machine.travel(T1 + timedelta(seconds=59), tick=False):
+        assert _listed(merchant_client, status="pending") == [endless, long, short]
+        assert _listed(merchant_client, status="expired") == []
+    with time_machine.travel(T1 + timedelta(seconds=60), tick=False):
+        assert _listed(merchant_client, status="pending") == [endless, long]
+        assert _listed(merchant_client, status="expired") == [short]
+        assert [item["status"] for item in merchant_client.get(TRANSFERS).json()["results"]] == [
+            "pending", "pending", "expired", "posted"]  # and the fixture's top-up
+    with time_machine.travel(T1 + timedelta(seconds=120), tick=False):
+        assert _listed(merchant_client, status="pending") == [endless]
+        assert _listed(merchant_client, status="expired") == [long, short]
+        # Still holding until the job releases them.
+        assert balance(merchant_client, funded["wallet"]) == money(10000, -300, 9700)
+        assert Transfer.objects.filter(kind="expire_pending").count() == 0
+
+        assert services.pending_transfers_expire() == 2
+
+        expiries = [get_transfer(merchant_client, hold)["resolved_by"] for hold in (long, short)]
+        assert set(_listed(merchant_client, status="expired")) == {*expiries, long, short}
+        assert _listed(merchant_client, status="pending") == [endless]
+        assert balance(merchant_client, funded["wallet"]) == money(10000, -100, 9900)
+
+
+# --- test and live keys ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def live(merchant) -> dict[str, Any]:
+    """A live key of the same merchant, its live funding account and wallet, a live payment of
+    3.000 into the wallet and a live hold of 500 from it."""
+    client = authenticated_client(api_key_issue(merchant, mode=ApiKey.Mode.LIVE, name="live checkout server"))
+    funding = open_account(client, allow_overdraft=True, reference="live treasury")["id"]
+    wallet = open_account(client, reference="live customer")["id"]
+    payment = transfer(client, funding, wallet, 3000)
+    hold = transfer(client, wallet, funding, 500, pending=True)
+    return {"client": client, "funding": funding, "wallet": wallet, "payment": payment, "hold": hold}
+
+
+def test_a_live_key_moves_live_money(merchant, live):
+    assert (live["payment"]["livemode"], live["hold"]["livemode"]) == (True, True)
+    stored = Transfer.objects.get(pk=pk_of(live["payment"]["id"]))
+    assert (stored.livemode, stored.merchant_id) == (True, merchant.pk)
+    assert balance(live["client"], live["wallet"]) == money(3000, -500, 2500)
+
+
+@pytest.mark.parametrize("action", ["", "post", "void", "reverse"])
+def test_a_key_never_sees_or_acts_on_a_transfer_of_the_other_mode(merchant_client, funded, live, action):
+    test_hold = transfer(merchant_client, funded["wallet"], funded["shop"], 100, pending=True)
+    test_payment = transfer(merchant_client, funded["wallet"], funded["shop"], 200)
+    before = ledger_snapshot()
+
+    for client, theirs in ((merchant_client, live["hold"]), (merchant_client, live["payment"]),
+                           (live["client"], test_hold), (live["client"], test_payment)):
+        response = client.get(f"{TRANSFERS}/{theirs['id']}") if not action else act(client, theirs["id"], action)
+        assert_problem(response, status=404, code="not_found", detail=f"No transfer {theirs['id']!r}.")
+
+    assert ledger_snapshot() == before
+    assert get_transfer(live["client"], live["hold"]["id"])["status"] == "pending"
+    assert get_transfer(merchant_client, test_hold["id"])["status"] == "pending"
+
+
+def test_a_key_cannot_move_money_of_the_other_mode(merchant_client, funded, live):
+    before = ledger_snapshot()
+
+    _refused(post_transfer(merchant_client, live["wallet"], funded["shop"], 100), "debit_account_not_found", before)
+    _refused(post_transfer(merchant_client, funded["funding"], live["wallet"], 100), "credit_account_not_found",
+             before)
+    _refused(post_transfer(live["client"], funded["wallet"], live["wallet"], 100), "debit_account_not_found", before)
+    _refused(post_transfer(live["client"], live["funding"], funded["wallet"], 100, pending=True),
+             "credit_account_not_found", before)
+
+
+def test_each_key_lists_the_transfers_of_its_mode(merchant_client, funded, live):
+    test_payment = transfer(merchant_client, funded["wallet"], funded["shop"], 200)["id"]
+    test_topup = tr(Transfer.objects.get(debit_account_id=pk_of(funded["funding"])).pk)  # the fixture's
+
+    assert _listed(merchant_client) == [test_payment, test_topup]
+    assert _listed(live["client"]) == [live["hold"]["id"], live["payment"]["id"]]
+    assert _listed(live["client"], status="pending") == [live["hold"]["id"]]
+    assert _listed(merchant_client, status="pending") == []
+    # Filtering by an account of the other mode finds nothing of one's own.
+    assert _listed(merchant_client, account=live["wallet"]) == []
+    assert _listed(live["client"], account=funded["wallet"]) == []
+
+
+def test_the_same_idempotency_key_in_test_and_live_makes_two_transfers(merchant, merchant_client, funded, live):
+    test_body = transfer_body(funded["wallet"], funded["shop"], 700)
+    live_body = transfer_body(live["wallet"], live["funding"], 700)
+
+    test_first = merchant_client.post(TRANSFERS, test_body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    live_first = live["client"].post(TRANSFERS, live_body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    test_retry = merchant_client.post(TRANSFERS, test_body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+    live_retry = live["client"].post(TRANSFERS, live_body, format="json", HTTP_IDEMPOTENCY_KEY="order-1")
+
+    assert (test_first.status_code, live_first.status_code) == (201, 201)
+    assert "Idempotent-Replayed" not in live_first
+    assert test_first.json()["id"] != live_first.json()["id"]
+    assert [(t["client_id"], t["livemode"]) for t in (test_first.json(), live_first.json())] == [
+        ("order-1", False), ("order-1", True)]
+    # Each retry replays its own mode's answer.
+    assert (test_retry.json(), test_retry["Idempotent-Replayed"]) == (test_first.json(), "true")
+    assert (live_retry.json(), live_retry["Idempotent-Replayed"]) == (live_first.json(), "true")
+    assert sorted(Transfer.objects.filter(client_id="order-1").values_list("livemode", flat=True)) == [False, True]
+    assert sorted(IdempotencyRecord.objects.filter(key="order-1").values_list("scope", flat=True)) == [
+        f"{merchant.pk}:live", f"{merchant.pk}:test"]
+
+
+def test_the_same_client_id_in_test_and_live_makes_two_transfers_even_without_the_key_records(
+    merchant_client, funded, live
+):
+    # With the idempotency records gone, the ledger's own client ids keep the modes apart too.
+    test_first = transfer(merchant_client, funded["wallet"], funded["shop"], 700, client_id="order-2")
+    IdempotencyRecord.objects.all().delete()
+    live_first = post_transfer(live["client"], live["wallet"], live["funding"], 700, client_id="order-2")
+
+    assert live_first.status_code == 201
+    assert live_first.json()["id"] != test_first["id"]
+
+
+# --- reserved client ids -----------------------------------------------------------------------
+
+RESERVED = "Client ids starting with 'fincore:' are fincore's."
+
+
+@pytest.mark.parametrize("client_id", ["fincore:", "fincore:expire:0195a000-0000-7000-8000-000000000001"])
+def test_a_client_id_in_fincores_namespace_is_refused(merchant_client, funded, client_id):
+    before = ledger_snapshot()
+
+    response = post_transfer(merchant_client, funded["wallet"], funded["shop"], 100, client_id=client_id)
+
+    problem = assert_problem(response, status=400, code="validation_error")
+    assert problem["errors"] == [{"field": "client_id", "code": "invalid", "detail": RESERVED}]
+    assert ledger_snapshot() == before
+
+
+@pytest.mark.parametrize("client_id", ["Fincore:1", "my-fincore:1", "fincore-1", "expire:order-1"])
+def test_client_ids_merely_like_fincores_are_the_merchants(merchant_client, funded, client_id):
+    assert transfer(merchant_client, funded["wallet"], funded["shop"], 100, client_id=client_id)["client_id"] == \
+        client_id
+
+
+@pytest.mark.parametrize("action", ["", "post", "void", "reverse"])
+def test_an_idempotency_key_in_fincores_namespace_is_refused(merchant_client, funded, action):
+    target = transfer(merchant_client, funded["wallet"], funded["shop"], 100, pending=action in ("post", "void"))
+    before = ledger_snapshot()
+    key = f"fincore:expire:{pk_of(target['id'])}"
+
+    if action:
+        response = act(merchant_client, target["id"], action, HTTP_IDEMPOTENCY_KEY=key)
+    else:
+        response = merchant_client.post(TRANSFERS, transfer_body(funded["wallet"], funded["shop"], 100),
+                                        format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    problem = assert_problem(response, status=400, code="validation_error")
+    assert problem["errors"] == [{"field": "Idempotency-Key", "code": "invalid", "detail": RESERVED}]
+    assert ledger_snapshot() == before
+
+
+def test_a_client_id_given_in_the_body_wins_over_a_reserved_idempotency_key(merchant_client, funded):
+    # The key is then only the request's idempotency key, never a client id.
+    body = transfer(merchant_client, funded["wallet"], funded["shop"], 100, client_id="order-3",
+                    headers={"HTTP_IDEMPOTENCY_KEY": "fincore:order-3"})
+
+    assert body["client_id"] == "order-3"
+
+
+def test_no_merchant_can_block_the_expiry_of_a_hold(merchant_client, funded):
+    with time_machine.travel(T1, tick=False):
+        hold = transfer(merchant_client, funded["wallet"], funded["shop"], 400, pending=True, timeout=60)
+        # The client id its expiry will take is out of the merchant's reach ...
+        squatted = post_transfer(merchant_client, funded["wallet"], funded["shop"], 1,
+                                 client_id=f"fincore:expire:{pk_of(hold['id'])}")
+        assert squatted.status_code == 400
+        # ... and the one it used to take is an ordinary client id now.
+        transfer(merchant_client, funded["wallet"], funded["shop"], 1, client_id=f"expire:{pk_of(hold['id'])}")
+
+    with time_machine.travel(T1 + timedelta(seconds=60), tick=False):
+        assert services.pending_transfers_expire() == 1
+
+    expiry = get_transfer(merchant_client, get_transfer(merchant_client, hold["id"])["resolved_by"])
+    assert (expiry["kind"], expiry["client_id"], expiry["livemode"]) == (
+        "expire_pending", f"fincore:expire:{pk_of(hold['id'])}", False)
+    assert balance(merchant_client, funded["wallet"]) == money(9999, 0, 9999)
+
+
+# --- code and reference of posts, voids and reversals -------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["post", "void", "reverse"])
+def test_a_resolution_or_reversal_takes_its_originals_reference(merchant_client, funded, action):
+    original = transfer(merchant_client, funded["wallet"], funded["shop"], 1000, pending=action != "reverse",
+                        reference="order 12")
+
+    made = act(merchant_client, original["id"], action, HTTP_IDEMPOTENCY_KEY=f"{action}-12")
+
+    assert made.status_code == 201
+    assert (made.json()["code"], made.json()["reference"]) == (
+        "reversal" if action == "reverse" else "transfer", "order 12")
+
+
+@pytest.mark.parametrize("action", ["post", "void", "reverse"])
+def test_a_resolution_or_reversal_retried_after_its_key_was_forgotten_is_found(merchant_client, funded, action):
+    original = transfer(merchant_client, funded["wallet"], funded["shop"], 1000, pending=action != "reverse",
+                        reference="order 13")
+    first = act(merchant_client, original["id"], action, HTTP_IDEMPOTENCY_KEY=f"{action}-13")
+    IdempotencyRecord.objects.all().delete()  # past its 24 hours
+    before = ledger_snapshot()
+
+    # Sent as the first was, without code or reference: the ledger finds the first by its
+    # client id (the key), though that one took the original's reference.
+    retry = act(merchant_client, original["id"], action, HTTP_IDEMPOTENCY_KEY=f"{action}-13")
+
+    assert first.status_code == 201
+    assert (retry.status_code, retry.json()) == (200, first.json())
+    assert ledger_snapshot() == before
 
 
 # --- the OpenAPI description --------------------------------------------------------------------
@@ -957,3 +1191,15 @@ def test_concurrent_requests_never_overdraw_a_wallet(merchant_client, secret, id
     assert balance(merchant_client, shop) == money(5000, 0, 5000)
     assert Transfer.objects.filter(client_id__startswith="spend-").count() == 5
     assert services.ledger_check(actor=ACTOR).ok
+
+
+def test_the_schema_shows_each_account_and_transfers_mode(schema):
+    components = schema["components"]["schemas"]
+
+    for name in ("Account", "Transfer"):
+        livemode = components[name]["properties"]["livemode"]
+        assert (livemode["type"], livemode["readOnly"]) == ("boolean", True), name
+        assert "livemode" in components[name]["required"], name
+    # It follows the key: nobody sends it.
+    for name in ("AccountCreateRequest", "TransferCreateRequest"):
+        assert "livemode" not in components[name]["properties"], name

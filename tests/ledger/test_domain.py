@@ -22,15 +22,17 @@ def uid(n: int) -> UUID:
     return UUID(int=n)
 
 
-# Accounts, by id: 1-3 BHD wallets of MERCHANT (debits_must_not_exceed_credits), 4 a BHD funding
-# account of MERCHANT, 5 a USD funding account of MERCHANT, 6 a BHD system account that may not
-# hold more than it owes, 7 a BHD funding account of OTHER_MERCHANT, 8 a BHD system account.
+# Accounts, by id, all live unless said: 1-3 BHD wallets of MERCHANT (debits_must_not_exceed_credits),
+# 4 a BHD funding account of MERCHANT, 5 a USD funding account of MERCHANT, 6 a BHD system account
+# that may not hold more than it owes, 7 a BHD funding account of OTHER_MERCHANT, 8 a BHD system
+# account; 9 a BHD wallet and 10 a BHD funding account of MERCHANT in test mode, 11 a BHD system
+# account in test mode.
 def accounts(**overrides: dict) -> dict[UUID, AccountState]:
     def state(n: int, currency: str, *, merchant: UUID | None = MERCHANT, customer: bool = True,
               wallet: bool = False, credits_limited: bool = False, credits_posted: int = 0,
-              debits_posted: int = 0) -> AccountState:
+              debits_posted: int = 0, livemode: bool = True) -> AccountState:
         return AccountState(
-            id=uid(n), currency=currency, merchant_id=merchant, customer_owned=customer,
+            id=uid(n), currency=currency, livemode=livemode, merchant_id=merchant, customer_owned=customer,
             debits_must_not_exceed_credits=wallet, credits_must_not_exceed_debits=credits_limited,
             frozen=False, closed=False, debits_pending=0, debits_posted=debits_posted, credits_pending=0,
             credits_posted=credits_posted,
@@ -45,6 +47,9 @@ def accounts(**overrides: dict) -> dict[UUID, AccountState]:
         uid(6): state(6, "BHD", merchant=None, customer=False, credits_limited=True, debits_posted=50),
         uid(7): state(7, "BHD", merchant=OTHER_MERCHANT),
         uid(8): state(8, "BHD", merchant=None, customer=False, credits_posted=50),
+        uid(9): state(9, "BHD", wallet=True, credits_posted=1_000, livemode=False),
+        uid(10): state(10, "BHD", debits_posted=1_000, livemode=False),
+        uid(11): state(11, "BHD", merchant=None, customer=False, livemode=False),
     }
     for key, fields in overrides.items():
         number = int(key.removeprefix("a"))
@@ -54,20 +59,27 @@ def accounts(**overrides: dict) -> dict[UUID, AccountState]:
 
 def known(n: int, kind: Kind, debit: int, credit: int, amount: int, **fields) -> KnownTransfer:
     defaults = dict(
-        id=uid(1000 + n), merchant_id=MERCHANT, client_id=f"known-{n}", kind=kind, debit_account_id=uid(debit),
-        credit_account_id=uid(credit), currency="BHD", amount=amount, pending_id=None, reverses_id=None,
-        expires_at=None, code="", reference="",
+        id=uid(1000 + n), livemode=True, merchant_id=MERCHANT, client_id=f"known-{n}", kind=kind,
+        debit_account_id=uid(debit), credit_account_id=uid(credit), currency="BHD", amount=amount, pending_id=None,
+        reverses_id=None, expires_at=None, code="", reference="",
     )
     return KnownTransfer(**{**defaults, **fields})
 
 
 # Transfers already in the ledger: 1001 a hold of 200 from wallet 1 to wallet 2 (expires in an
-# hour), 1002 an immediate 100 from 1 to 2, 1003 a hold that expired a second ago, 1004 a void.
+# hour), 1002 an immediate 100 from 1 to 2, 1003 a hold that expired a second ago, 1004 a void;
+# 1005 a hold of 50 (expires in an hour) and 1006 an immediate 100, both from wallet 1 to wallet 2
+# with a code and a reference; in test mode, 1007 a hold of 30 and 1008 an immediate 40, from wallet 9 to account 10.
 HOLD = known(1, Kind.PENDING, 1, 2, 200, expires_at=NOW + timedelta(hours=1))
 PAID = known(2, Kind.IMMEDIATE, 1, 2, 100)
 STALE_HOLD = known(3, Kind.PENDING, 1, 2, 70, expires_at=NOW - timedelta(seconds=1))
 VOID = known(4, Kind.VOID_PENDING, 1, 2, 70, pending_id=uid(1003))
-KNOWN = {t.id: t for t in (HOLD, PAID, STALE_HOLD, VOID)}
+TAGGED_HOLD = known(5, Kind.PENDING, 1, 2, 50, code="order", reference="order 5",
+                    expires_at=NOW + timedelta(hours=1))
+TAGGED_PAID = known(6, Kind.IMMEDIATE, 1, 2, 100, code="purchase", reference="order 6")
+TEST_HOLD = known(7, Kind.PENDING, 9, 10, 30, livemode=False)
+TEST_PAID = known(8, Kind.IMMEDIATE, 9, 10, 40, livemode=False)
+KNOWN = {t.id: t for t in (HOLD, PAID, STALE_HOLD, VOID, TAGGED_HOLD, TAGGED_PAID, TEST_HOLD, TEST_PAID)}
 
 
 def spec(debit: int | None = 4, credit: int | None = 1, amount: int | None = 10, **fields) -> TransferSpec:
@@ -207,7 +219,7 @@ EXISTING_SAME = known(9, Kind.IMMEDIATE, 4, 1, 10, client_id="retry")
 REFUSALS = [
     # (result, specs, batch arguments); each refusal is the batch's only outcome
     (Result.EXISTS_WITH_DIFFERENT_FIELDS, spec(4, 1, 11, client_id="retry"),
-     {"existing": {(MERCHANT, "retry"): EXISTING_SAME}}),
+     {"existing": {(MERCHANT, True, "retry"): EXISTING_SAME}}),
     (Result.AMOUNT_MUST_BE_POSITIVE, spec(4, 1, 0), {}),
     (Result.AMOUNT_MUST_BE_POSITIVE, spec(4, 1, -5), {}),
     (Result.AMOUNT_MUST_BE_POSITIVE, spec(4, 1, None), {}),
@@ -220,6 +232,14 @@ REFUSALS = [
     (Result.DEBIT_ACCOUNT_NOT_FOUND, spec(7, 1, 10, merchant_scope=True), {}),
     (Result.CREDIT_ACCOUNT_NOT_FOUND, spec(4, 8, 10, merchant_scope=True), {}),
     (Result.DEBIT_ACCOUNT_NOT_FOUND, spec(4, 1, 10, merchant_id=OTHER_MERCHANT, merchant_scope=True), {}),
+    # Test and live money never meet: an account of the other mode does not exist, with or without
+    # merchant scope, for a customer's account or fincore's own.
+    (Result.DEBIT_ACCOUNT_NOT_FOUND, spec(10, 1, 10), {}),
+    (Result.CREDIT_ACCOUNT_NOT_FOUND, spec(4, 9, 10), {}),
+    (Result.DEBIT_ACCOUNT_NOT_FOUND, spec(4, 9, 10, livemode=False), {}),
+    (Result.CREDIT_ACCOUNT_NOT_FOUND, spec(10, 1, 10, livemode=False, merchant_scope=True), {}),
+    (Result.CREDIT_ACCOUNT_NOT_FOUND, spec(10, 8, 10, livemode=False), {}),
+    (Result.DEBIT_ACCOUNT_NOT_FOUND, spec(11, 2, 10, merchant_id=None), {}),
     (Result.CURRENCY_MISMATCH, spec(5, 1, 10, currency="USD"), {}),
     (Result.CURRENCY_MISMATCH, spec(4, 1, 10, currency="USD"), {}),
     (Result.ACCOUNT_FROZEN, spec(4, 1, 10), {"states": accounts(a4={"frozen": True})}),
@@ -237,6 +257,15 @@ REFUSALS = [
     (Result.PENDING_NOT_FOUND,
      spec(None, None, None, currency=None, kind=Kind.VOID_PENDING, pending_id=HOLD.id, merchant_id=OTHER_MERCHANT,
           merchant_scope=True), {"states": held()}),
+    # A hold of the other mode does not exist, for a post, a void or an expiry.
+    (Result.PENDING_NOT_FOUND,
+     spec(None, None, None, currency=None, kind=Kind.POST_PENDING, pending_id=HOLD.id, livemode=False),
+     {"states": held()}),
+    (Result.PENDING_NOT_FOUND,
+     spec(None, None, None, currency=None, kind=Kind.VOID_PENDING, pending_id=TEST_HOLD.id), {}),
+    (Result.PENDING_NOT_FOUND,
+     spec(None, None, None, currency=None, kind=Kind.EXPIRE_PENDING, pending_id=STALE_HOLD.id, livemode=False),
+     {}),
     (Result.NOT_PENDING, spec(None, None, None, currency=None, kind=Kind.POST_PENDING, pending_id=PAID.id), {}),
     (Result.PENDING_ALREADY_RESOLVED,
      spec(None, None, None, currency=None, kind=Kind.POST_PENDING, pending_id=HOLD.id), {"resolved": {HOLD.id}}),
@@ -263,12 +292,18 @@ REFUSALS = [
     (Result.EXCEEDS_PENDING_AMOUNT,
      spec(None, None, 201, currency=None, kind=Kind.POST_PENDING, pending_id=HOLD.id), {"states": held()}),
     (Result.TIMEOUT_REQUIRES_PENDING, spec(4, 1, 10, timeout_seconds=30), {}),
+    (Result.TIMEOUT_MUST_BE_POSITIVE, spec(4, 1, 10, kind=Kind.PENDING, timeout_seconds=0), {}),
+    (Result.TIMEOUT_MUST_BE_POSITIVE, spec(4, 1, 10, kind=Kind.PENDING, timeout_seconds=-30), {}),
+    # Checked first: a non-positive timeout on a transfer that takes none at all says so.
+    (Result.TIMEOUT_MUST_BE_POSITIVE, spec(4, 1, 10, timeout_seconds=0), {}),
     (Result.TIMEOUT_REQUIRES_PENDING,
      spec(None, None, None, currency=None, kind=Kind.VOID_PENDING, pending_id=HOLD.id, timeout_seconds=30),
      {"states": held()}),
     (Result.REVERSED_NOT_FOUND, spec(None, None, None, currency=None, reverses_id=uid(77)), {}),
     (Result.REVERSED_NOT_FOUND,
      spec(None, None, None, currency=None, reverses_id=PAID.id, merchant_id=OTHER_MERCHANT, merchant_scope=True), {}),
+    (Result.REVERSED_NOT_FOUND, spec(None, None, None, currency=None, reverses_id=PAID.id, livemode=False), {}),
+    (Result.REVERSED_NOT_FOUND, spec(None, None, None, currency=None, reverses_id=TEST_PAID.id), {}),
     (Result.NOT_REVERSIBLE, spec(None, None, None, currency=None, reverses_id=HOLD.id), {"states": held()}),
     (Result.NOT_REVERSIBLE, spec(None, None, None, currency=None, reverses_id=VOID.id), {}),
     (Result.NOT_REVERSIBLE, spec(None, None, 10, currency=None, kind=Kind.PENDING, reverses_id=PAID.id), {}),
@@ -290,7 +325,7 @@ def test_a_refused_transfer_has_its_exact_result_and_changes_nothing(result, req
 
 
 def test_a_retry_with_the_same_fields_returns_the_first_transfer_and_changes_nothing():
-    retried = plan([spec(4, 1, 10, client_id="retry")], existing={(MERCHANT, "retry"): EXISTING_SAME})
+    retried = plan([spec(4, 1, 10, client_id="retry")], existing={(MERCHANT, True, "retry"): EXISTING_SAME})
     assert retried.outcomes == [Outcome(Result.EXISTS, EXISTING_SAME.id)]
     assert (retried.transfers, retried.entries, retried.accounts) == ([], [], {})
 
@@ -298,8 +333,154 @@ def test_a_retry_with_the_same_fields_returns_the_first_transfer_and_changes_not
 def test_client_ids_are_scoped_by_merchant():
     # The same client id under another merchant is another transfer.
     other = plan([spec(4, 1, 10, client_id="retry", merchant_id=None)],
-                 existing={(MERCHANT, "retry"): EXISTING_SAME})
+                 existing={(MERCHANT, True, "retry"): EXISTING_SAME})
     assert other.outcomes == [Outcome(Result.OK, uid(5000))]
+
+
+def test_client_ids_are_scoped_by_mode():
+    # The same merchant's client id in test mode is another transfer than its live one.
+    test_spec = spec(10, 9, 10, client_id="retry", livemode=False)
+    assert domain.client_key(test_spec) == (MERCHANT, False, "retry")
+    assert domain.client_key(spec(4, 1, 10, client_id="retry")) == (MERCHANT, True, "retry")
+
+    other = plan([test_spec], existing={(MERCHANT, True, "retry"): EXISTING_SAME})
+
+    assert other.outcomes == [Outcome(Result.OK, uid(5000))]
+    assert [(t.spec.livemode, t.debit_account_id, t.credit_account_id) for t in other.transfers] == [
+        (False, uid(10), uid(9))
+    ]
+
+
+# --- test mode ------------------------------------------------------------------------------
+
+
+def test_test_money_moves_between_test_accounts_like_live_money():
+    states = accounts(a9={"debits_pending": 30, "debits_posted": 40}, a10={"credits_pending": 30,
+                                                                           "credits_posted": 40})
+    result = plan([
+        spec(10, 9, 25, livemode=False, client_id="top-up"),
+        spec(None, None, 20, currency=None, kind=Kind.POST_PENDING, pending_id=TEST_HOLD.id, livemode=False,
+             client_id="capture"),
+        spec(None, None, None, currency=None, reverses_id=TEST_PAID.id, code="reversal", livemode=False,
+             client_id="refund"),
+        spec(9, 11, 5, livemode=False, merchant_id=None, client_id="fee"),
+    ], states=states)
+
+    assert result.outcomes == [Outcome(Result.OK, uid(5000 + n)) for n in range(4)]
+    # 1,000 + 25 + 40 credited; 40 + 20 + 5 debited; the hold ended.
+    assert counters(result.accounts[uid(9)]) == (0, 65, 0, 1_065)
+    assert counters(result.accounts[uid(10)]) == (0, 1_065, 0, 60)
+    assert counters(result.accounts[uid(11)]) == (0, 0, 0, 5)
+    assert {t.spec.livemode for t in result.transfers} == {False}
+
+
+def test_a_mode_mismatch_anywhere_in_a_chain_fails_the_chain():
+    result = plan([spec(10, 9, 5, livemode=False, linked=True, client_id="a"),
+                   spec(10, 1, 5, livemode=False, client_id="b")])
+
+    # The second pays a live wallet from test money: no such account, and the first fails with it.
+    assert result.outcomes == [Outcome(Result.LINKED_EVENT_FAILED), Outcome(Result.CREDIT_ACCOUNT_NOT_FOUND)]
+    assert (result.transfers, result.entries, result.accounts) == ([], [], {})
+
+
+# --- code and reference of resolutions and reversals -------------------------------------------
+
+
+def _post(pending: KnownTransfer, kind: Kind = Kind.POST_PENDING, **fields) -> TransferSpec:
+    fields.setdefault("client_id", f"{kind}-{pending.id}")
+    return spec(None, None, None, currency=None, kind=kind, pending_id=pending.id, **fields)
+
+
+@pytest.mark.parametrize(
+    ("kind", "now"),
+    [(Kind.POST_PENDING, NOW), (Kind.VOID_PENDING, NOW), (Kind.EXPIRE_PENDING, NOW + timedelta(hours=1))],
+)
+def test_a_resolution_without_code_or_reference_takes_its_pendings(kind, now):
+    states = accounts(a1={"debits_pending": 50}, a2={"credits_pending": 50})
+
+    blank = plan([_post(TAGGED_HOLD, kind)], states=states, now=now)
+    given = plan([_post(TAGGED_HOLD, kind, code="capture", reference="shipment 1")], states=states, now=now)
+    code_only = plan([_post(TAGGED_HOLD, kind, code="capture")], states=states, now=now)
+
+    assert blank.outcomes == given.outcomes == code_only.outcomes == [Outcome(Result.OK, uid(5000))]
+    assert [(t.code, t.reference) for t in blank.transfers] == [("order", "order 5")]
+    assert [(t.code, t.reference) for t in given.transfers] == [("capture", "shipment 1")]
+    assert [(t.code, t.reference) for t in code_only.transfers] == [("capture", "order 5")]
+    # What the spec asked stays as asked: only the transfer written fills the blanks.
+    assert (blank.transfers[0].spec.code, blank.transfers[0].spec.reference) == ("", "")
+
+
+def test_a_reversal_without_reference_takes_the_reversed_transfers():
+    states = accounts(a1={"debits_posted": 100}, a2={"credits_posted": 100})
+
+    blank = plan([spec(None, None, None, currency=None, reverses_id=TAGGED_PAID.id, code="reversal")], states=states)
+    given = plan([spec(None, None, None, currency=None, reverses_id=TAGGED_PAID.id, code="reversal",
+                       reference="refund 6")], states=states)
+
+    assert [(t.code, t.reference) for t in blank.transfers] == [("reversal", "order 6")]
+    assert [(t.code, t.reference) for t in given.transfers] == [("reversal", "refund 6")]
+
+
+def _posted_before(client_id: str, **fields) -> KnownTransfer:
+    """The post of TAGGED_HOLD as the ledger holds it: with the code and reference it took."""
+    return known(20, Kind.POST_PENDING, 1, 2, 50, client_id=client_id, pending_id=TAGGED_HOLD.id,
+                 **{"code": "order", "reference": "order 5", **fields})
+
+
+@pytest.mark.parametrize(
+    ("retry", "result"),
+    [
+        ({}, Result.EXISTS),  # blank, as first sent: it took the pending's
+        ({"code": "order", "reference": "order 5"}, Result.EXISTS),  # what it took, spelled out
+        ({"reference": "order 5"}, Result.EXISTS),
+        ({"reference": "another order"}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        ({"code": "capture"}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+    ],
+)
+def test_a_retried_resolution_with_blank_code_or_reference_is_the_same_request(retry, result):
+    existing = {(MERCHANT, True, "capture-5"): _posted_before("capture-5")}
+    states = accounts(a1={"debits_pending": 50}, a2={"credits_pending": 50})
+
+    retried = plan([_post(TAGGED_HOLD, client_id="capture-5", **retry)], states=states, existing=existing,
+                   resolved={TAGGED_HOLD.id})
+
+    expected = Outcome(Result.EXISTS, uid(1020)) if result == Result.EXISTS else Outcome(result)
+    assert retried.outcomes == [expected]
+    assert (retried.transfers, retried.entries, retried.accounts) == ([], [], {})
+
+
+def test_a_retried_reversal_with_blank_reference_is_the_same_request():
+    reversal = known(21, Kind.IMMEDIATE, 2, 1, 100, client_id="refund-6", reverses_id=TAGGED_PAID.id,
+                     code="reversal", reference="order 6")
+    existing = {(MERCHANT, True, "refund-6"): reversal}
+    retry = spec(None, None, None, currency=None, reverses_id=TAGGED_PAID.id, code="reversal", client_id="refund-6")
+
+    assert plan([retry], existing=existing, reversed_={TAGGED_PAID.id}).outcomes == [
+        Outcome(Result.EXISTS, reversal.id)]
+    assert plan([replace(retry, reference="other")], existing=existing, reversed_={TAGGED_PAID.id}).outcomes == [
+        Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
+
+
+def test_a_retry_in_the_same_batch_with_blanks_finds_the_resolution_it_just_made():
+    states = accounts(a1={"debits_pending": 50}, a2={"credits_pending": 50})
+
+    result = plan([_post(TAGGED_HOLD, client_id="twice"), _post(TAGGED_HOLD, client_id="twice")], states=states)
+
+    assert result.outcomes == [Outcome(Result.OK, uid(5000)), Outcome(Result.EXISTS, uid(5000))]
+    assert [(t.code, t.reference) for t in result.transfers] == [("order", "order 5")]
+
+
+def test_blanks_match_only_for_resolutions_and_reversals():
+    # An immediate transfer's code and reference are what it was sent with: a retry without them differs.
+    first = known(22, Kind.IMMEDIATE, 4, 1, 10, client_id="sale", code="sale", reference="till 3")
+    existing = {(MERCHANT, True, "sale"): first}
+
+    assert plan([spec(4, 1, 10, client_id="sale", code="sale", reference="till 3")], existing=existing).outcomes == [
+        Outcome(Result.EXISTS, first.id)]
+    assert plan([spec(4, 1, 10, client_id="sale")], existing=existing).outcomes == [
+        Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
+    assert plan([spec(4, 1, 10, client_id="sale", code="sale")], existing=existing).outcomes == [
+        Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
 
 
 def test_every_result_code_is_covered():
@@ -368,7 +549,7 @@ def test_a_failed_chain_releases_the_pending_it_resolved_and_the_client_ids_it_c
 
 
 def test_an_existing_member_does_not_break_its_chain_but_fails_with_it():
-    existing = {(MERCHANT, "retry"): EXISTING_SAME}
+    existing = {(MERCHANT, True, "retry"): EXISTING_SAME}
     ok = plan([spec(4, 1, 10, client_id="retry", linked=True), spec(4, 2, 5, client_id="new")], existing=existing)
     assert ok.outcomes == [Outcome(Result.EXISTS, EXISTING_SAME.id), Outcome(Result.OK, uid(5000))]
 

@@ -168,3 +168,142 @@ def test_a_frozen_or_closed_account_refuses_money_but_lets_its_holds_end(books, 
     void = factories.post_one(None, None, None, currency=None, kind=Kind.VOID_PENDING, pending_id=books.hold.pk)
     assert void.result == Result.OK
     assert factories.balances(books.wallet) == (0, 0, 0, 1_000)
+
+
+# --- test and live money ------------------------------------------------------------------------
+
+
+def test_a_transfer_sees_only_accounts_and_transfers_of_its_own_mode(books):
+    merchant = books.funding.merchant_id
+    test_funding = factories.funding(merchant_id=merchant, livemode=False)
+    test_wallet = factories.wallet(merchant_id=merchant, livemode=False)
+    test_payment = factories.post_one(test_funding, test_wallet, 300, livemode=False)
+    test_hold = factories.post_one(test_wallet, test_funding, 30, kind=Kind.PENDING, livemode=False)
+    assert (test_payment.result, test_hold.result) == (Result.OK, Result.OK)
+    accounts = (books.funding, books.wallet, test_funding, test_wallet)
+    before = (Transfer.objects.count(), Entry.objects.count(), [factories.balances(a) for a in accounts])
+
+    def resolve(kind: Kind, pending_id, **fields):
+        return factories.spec(None, None, None, currency=None, kind=kind, pending_id=pending_id, **fields)
+
+    def reverse(transfer_id, **fields):
+        return factories.spec(None, None, None, currency=None, reverses_id=transfer_id, code="reversal", **fields)
+
+    outcomes = engine.post([
+        factories.spec(test_funding, books.wallet, 1),  # live: the test account is not there
+        factories.spec(books.funding, test_wallet, 1),
+        factories.spec(books.funding, test_wallet, 1, livemode=False),  # test: the live account is not there
+        factories.spec(test_funding, books.wallet, 1, livemode=False),
+        factories.spec(test_funding, test_wallet, 1, merchant_id=merchant, merchant_scope=True),
+        resolve(Kind.POST_PENDING, books.hold.pk, livemode=False),
+        resolve(Kind.VOID_PENDING, test_hold.transfer_id),
+        reverse(books.payment.pk, livemode=False),
+        reverse(test_payment.transfer_id),
+    ])
+
+    assert [o.result for o in outcomes] == [
+        Result.DEBIT_ACCOUNT_NOT_FOUND, Result.CREDIT_ACCOUNT_NOT_FOUND, Result.DEBIT_ACCOUNT_NOT_FOUND,
+        Result.CREDIT_ACCOUNT_NOT_FOUND, Result.DEBIT_ACCOUNT_NOT_FOUND, Result.PENDING_NOT_FOUND,
+        Result.PENDING_NOT_FOUND, Result.REVERSED_NOT_FOUND, Result.REVERSED_NOT_FOUND,
+    ]
+    assert (Transfer.objects.count(), Entry.objects.count(), [factories.balances(a) for a in accounts]) == before
+
+    # In its own mode, each goes through.
+    own = engine.post([
+        factories.spec(test_funding, test_wallet, 1, livemode=False, merchant_id=merchant, merchant_scope=True),
+        resolve(Kind.VOID_PENDING, test_hold.transfer_id, livemode=False),
+        reverse(test_payment.transfer_id, livemode=False),
+        resolve(Kind.VOID_PENDING, books.hold.pk),
+    ])
+    assert [o.result for o in own] == [Result.OK] * 4
+    assert [Transfer.objects.get(pk=o.transfer_id).livemode for o in own] == [False, False, False, True]
+    assert factories.balances(test_wallet) == (0, 300, 0, 301)
+    assert factories.balances(test_funding) == (0, 301, 0, 300)
+    assert factories.balances(books.wallet) == (0, 0, 0, 1_000)
+    assert selectors.ledger_verify().ok
+
+
+def test_client_ids_belong_to_their_mode(books):
+    merchant = books.funding.merchant_id
+    test_funding = factories.funding(merchant_id=merchant, livemode=False)
+    test_wallet = factories.wallet(merchant_id=merchant, livemode=False)
+
+    def both(client_id: str, merchant_id):
+        return [
+            factories.spec(books.funding, books.wallet, 1, client_id=client_id, merchant_id=merchant_id),
+            factories.spec(test_funding, test_wallet, 1, client_id=client_id, merchant_id=merchant_id,
+                           livemode=False),
+        ]
+
+    # A merchant's and fincore's own (no merchant): each mode has its own namespace.
+    first = engine.post([*both("order-1", merchant), *both("own-1", None)])
+    again = engine.post([*both("order-1", merchant), *both("own-1", None)])
+
+    assert [o.result for o in first] == [Result.OK] * 4
+    assert len({o.transfer_id for o in first}) == 4
+    assert again == [Outcome(Result.EXISTS, o.transfer_id) for o in first]
+    assert sorted(Transfer.objects.filter(client_id__in=["order-1", "own-1"]).values_list(
+        "client_id", "livemode", "merchant_id")) == [
+        ("order-1", False, merchant), ("order-1", True, merchant), ("own-1", False, None), ("own-1", True, None),
+    ]
+
+
+# --- code and reference ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [Kind.POST_PENDING, Kind.VOID_PENDING])
+def test_a_resolution_without_code_or_reference_is_written_with_its_pendings(books, kind):
+    hold = factories.post_one(books.wallet, books.funding, 200, kind=Kind.PENDING, code="order",
+                              reference="order 9")
+    resolution = factories.post_one(None, None, None, currency=None, kind=kind, pending_id=hold.transfer_id,
+                                    client_id="resolve-9")
+
+    stored = Transfer.objects.get(pk=resolution.transfer_id)
+    assert (stored.kind, stored.code, stored.reference) == (kind, "order", "order 9")
+    # A retry as first sent, with blanks, is the same request; with another reference it is not.
+    rows = (Transfer.objects.count(), Entry.objects.count())
+    retry = factories.post_one(None, None, None, currency=None, kind=kind, pending_id=hold.transfer_id,
+                               client_id="resolve-9")
+    assert retry == Outcome(Result.EXISTS, resolution.transfer_id)
+    spelled_out = factories.post_one(None, None, None, currency=None, kind=kind, pending_id=hold.transfer_id,
+                                     client_id="resolve-9", code="order", reference="order 9")
+    assert spelled_out == Outcome(Result.EXISTS, resolution.transfer_id)
+    changed = factories.post_one(None, None, None, currency=None, kind=kind, pending_id=hold.transfer_id,
+                                 client_id="resolve-9", reference="order 10")
+    assert changed == Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)
+    assert (Transfer.objects.count(), Entry.objects.count()) == rows
+
+
+def test_a_resolution_keeps_the_code_and_reference_it_is_given(books):
+    hold = factories.post_one(books.wallet, books.funding, 200, kind=Kind.PENDING, code="order",
+                              reference="order 9")
+    post = factories.post_one(None, None, 50, currency=None, kind=Kind.POST_PENDING, pending_id=hold.transfer_id,
+                              code="capture", reference="shipment 1")
+
+    stored = Transfer.objects.get(pk=post.transfer_id)
+    assert (stored.code, stored.reference, stored.amount) == ("capture", "shipment 1", 50)
+
+
+def test_a_reversal_without_reference_is_written_with_the_reversed_transfers(books):
+    purchase = factories.post_one(books.wallet, books.funding, 300, code="purchase", reference="order 11")
+    reversal = factories.post_one(None, None, None, currency=None, reverses_id=purchase.transfer_id,
+                                  code="reversal", client_id="refund-11")
+
+    stored = Transfer.objects.get(pk=reversal.transfer_id)
+    assert (stored.code, stored.reference, stored.debit_account_id, stored.amount) == (
+        "reversal", "order 11", books.funding.pk, 300)
+    assert factories.post_one(None, None, None, currency=None, reverses_id=purchase.transfer_id, code="reversal",
+                              client_id="refund-11") == Outcome(Result.EXISTS, reversal.transfer_id)
+
+
+# --- timeouts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [0, -1])
+def test_a_timeout_must_be_a_positive_number_of_seconds(books, timeout):
+    before = (Transfer.objects.count(), Entry.objects.count(), factories.balances(books.wallet))
+
+    outcome = factories.post_one(books.wallet, books.funding, 10, kind=Kind.PENDING, timeout_seconds=timeout)
+
+    assert outcome == Outcome(Result.TIMEOUT_MUST_BE_POSITIVE)
+    assert (Transfer.objects.count(), Entry.objects.count(), factories.balances(books.wallet)) == before

@@ -4,10 +4,12 @@ Hypothesis drives random operations — immediate and pending transfers, posts (
 voids, expiry (a frozen clock moved past the timeout), reversals, linked chains (some failing in
 the middle, some left open), retries of a client id, transfers between currencies, frozen and
 closed accounts, over-limit debits and credits, another merchant's accounts under merchant
-scope — through ``engine.post`` and the services. The model is TigerBeetle's account model kept
+scope, test-mode accounts and callers beside live ones, timeouts that are not positive — through
+``engine.post`` and the services. The model is TigerBeetle's account model kept
 as four plain counters per account; it does not use ``apps.ledger.domain``. After every step,
-every result and every balance must agree with it, and ``ledger_verify`` must pass; balances as
-of any earlier instant must equal what the model had then.
+every result and every balance must agree with it (and every new transfer's mode, code and
+reference), and ``ledger_verify`` must pass; balances as of any earlier instant must equal what
+the model had then.
 
 Each example runs inside a savepoint of the test's transaction, rolled back at its end.
 """
@@ -27,7 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from apps.core import clock
 from apps.ledger import engine, selectors, services
-from apps.ledger.data import Kind, Outcome, Result, TransferSpec
+from apps.ledger.data import RESERVED_CLIENT_ID_PREFIX, Kind, Outcome, Result, TransferSpec
 from apps.ledger.models import Account, Transfer
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -35,17 +37,21 @@ MERCHANT = uuid.UUID("0195a000-0000-7000-8000-000000000001")
 OTHER_MERCHANT = uuid.UUID("0195a000-0000-7000-8000-000000000002")
 BIG = 2**63 - 1
 
-# name: (currency, merchant (None: a system account), wallet rule, credit rule)
+# name: (currency, merchant (None: a system account), wallet rule, credit rule, livemode)
 ACCOUNTS = {
-    "wallet_a": ("BHD", MERCHANT, True, False),
-    "wallet_b": ("BHD", MERCHANT, True, False),
-    "funding": ("BHD", MERCHANT, False, False),
-    "other_wallet": ("BHD", OTHER_MERCHANT, True, False),
-    "other_funding": ("BHD", OTHER_MERCHANT, False, False),
-    "clearing": ("BHD", None, False, False),
-    "liability": ("BHD", None, False, True),  # credits_must_not_exceed_debits
-    "usd_wallet": ("USD", MERCHANT, True, False),
-    "usd_funding": ("USD", MERCHANT, False, False),
+    "wallet_a": ("BHD", MERCHANT, True, False, True),
+    "wallet_b": ("BHD", MERCHANT, True, False, True),
+    "funding": ("BHD", MERCHANT, False, False, True),
+    "other_wallet": ("BHD", OTHER_MERCHANT, True, False, True),
+    "other_funding": ("BHD", OTHER_MERCHANT, False, False, True),
+    "clearing": ("BHD", None, False, False, True),
+    "liability": ("BHD", None, False, True, True),  # credits_must_not_exceed_debits
+    "usd_wallet": ("USD", MERCHANT, True, False, True),
+    "usd_funding": ("USD", MERCHANT, False, False, True),
+    # The same merchant's test money, and fincore's own test account.
+    "test_wallet": ("BHD", MERCHANT, True, False, False),
+    "test_funding": ("BHD", MERCHANT, False, False, False),
+    "test_clearing": ("BHD", None, False, False, False),
 }
 NAMES = sorted(ACCOUNTS)
 
@@ -59,6 +65,7 @@ class ModelAccount:
     merchant: UUID | None
     wallet: bool  # debits (pending + posted) may not exceed posted credits
     limited_credits: bool  # credits (pending + posted) may not exceed posted debits
+    livemode: bool
     frozen: bool = False
     closed: bool = False
     balances: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # dp, dpo, cp, cpo
@@ -79,6 +86,9 @@ class ModelTransfer:
     merchant: UUID | None
     expires_at: datetime | None
     request: tuple
+    livemode: bool
+    code: str  # as written: a post, void, expiry or reversal sent without one takes its original's
+    reference: str
 
 
 class Refused(Exception):
@@ -87,41 +97,61 @@ class Refused(Exception):
 
 
 def request_fields(spec: TransferSpec) -> tuple:
-    """What a retry must repeat to be the same request."""
+    """What a retry must repeat to be the same request (besides code and reference: see
+    ``same_request``)."""
     return (spec.kind, spec.debit_account_id, spec.credit_account_id, spec.amount, spec.currency, spec.pending_id,
-            spec.reverses_id, spec.code, spec.reference)
+            spec.reverses_id)
+
+
+def inherits(spec: TransferSpec) -> bool:
+    """Whether a blank code or reference of the spec takes its original's (a resolution or reversal)."""
+    return spec.kind in (Kind.POST_PENDING, Kind.VOID_PENDING, Kind.EXPIRE_PENDING) or spec.reverses_id is not None
+
+
+def same_request(first: ModelTransfer, spec: TransferSpec) -> bool:
+    return first.request == request_fields(spec) and all(
+        asked == written or (inherits(spec) and not asked)
+        for asked, written in ((spec.code, first.code), (spec.reference, first.reference))
+    )
 
 
 @dataclass
 class Ledger:
     accounts: dict[UUID, ModelAccount]
     transfers: dict[UUID, ModelTransfer] = field(default_factory=dict)
-    client_ids: dict[tuple[UUID | None, str], UUID] = field(default_factory=dict)
+    client_ids: dict[tuple[UUID | None, bool, str], UUID] = field(default_factory=dict)
     resolved: dict[UUID, Kind] = field(default_factory=dict)  # pending id: how its hold ended
     reversed: set[UUID] = field(default_factory=set)
 
     def _visible_account(self, account_id: UUID | None, spec: TransferSpec, missing: Result) -> ModelAccount:
         account = self.accounts.get(account_id)
-        if account is None or (spec.merchant_scope and (not account.customer or account.merchant != spec.merchant_id)):
+        if account is None or account.livemode != spec.livemode or (
+            spec.merchant_scope and (not account.customer or account.merchant != spec.merchant_id)
+        ):
             raise Refused(missing)
         return account
 
     def _visible_transfer(self, transfer_id: UUID | None, spec: TransferSpec, missing: Result) -> ModelTransfer:
         transfer = self.transfers.get(transfer_id)
-        if transfer is None or (spec.merchant_scope and transfer.merchant != spec.merchant_id):
+        if transfer is None or transfer.livemode != spec.livemode or (
+            spec.merchant_scope and transfer.merchant != spec.merchant_id
+        ):
             raise Refused(missing)
         return transfer
 
     def apply(self, spec: TransferSpec, new_id: UUID | None, now: datetime) -> Outcome:
         """One transfer: its outcome, with its effect on this ledger (raises Refused, changing nothing)."""
-        key = (spec.merchant_id, spec.client_id)
+        key = (spec.merchant_id, spec.livemode, spec.client_id)
         if key in self.client_ids:
             first = self.transfers[self.client_ids[key]]
-            if first.request == request_fields(spec):
+            if same_request(first, spec):
                 return Outcome(Result.EXISTS, first.id)
             raise Refused(Result.EXISTS_WITH_DIFFERENT_FIELDS)
+        if spec.timeout_seconds is not None and spec.timeout_seconds <= 0:
+            raise Refused(Result.TIMEOUT_MUST_BE_POSITIVE)
 
         held = 0  # the hold a resolution ends
+        code, reference = spec.code, spec.reference
         if spec.kind in (Kind.POST_PENDING, Kind.VOID_PENDING, Kind.EXPIRE_PENDING):
             pending = self._visible_transfer(spec.pending_id, spec, Result.PENDING_NOT_FOUND)
             if pending.kind != Kind.PENDING:
@@ -143,6 +173,7 @@ class Ledger:
                     raise Refused(Result.EXCEEDS_PENDING_AMOUNT)
                 amount = spec.amount
             debit_id, credit_id, currency = pending.debit, pending.credit, pending.currency
+            code, reference = code or pending.code, reference or pending.reference
         elif spec.reverses_id is not None:
             original = self._visible_transfer(spec.reverses_id, spec, Result.REVERSED_NOT_FOUND)
             if original.kind not in (Kind.IMMEDIATE, Kind.POST_PENDING):
@@ -150,6 +181,7 @@ class Ledger:
             if original.id in self.reversed:
                 raise Refused(Result.ALREADY_REVERSED)
             debit_id, credit_id, currency, amount = original.credit, original.debit, original.currency, original.amount
+            code, reference = code or original.code, reference or original.reference
         else:
             if spec.amount is None or spec.amount <= 0:
                 raise Refused(Result.AMOUNT_MUST_BE_POSITIVE)
@@ -187,7 +219,8 @@ class Ledger:
         expires_at = now + timedelta(seconds=spec.timeout_seconds) if spec.kind == Kind.PENDING and \
             spec.timeout_seconds else None
         self.transfers[new_id] = ModelTransfer(new_id, spec.kind, debit_id, credit_id, amount, currency,
-                                               spec.merchant_id, expires_at, request_fields(spec))
+                                               spec.merchant_id, expires_at, request_fields(spec), spec.livemode,
+                                               code, reference)
         self.client_ids[key] = new_id
         if spec.pending_id is not None:
             self.resolved[spec.pending_id] = spec.kind
@@ -231,9 +264,13 @@ class Ledger:
 
 amounts = st.integers(min_value=-1, max_value=600)
 account_names = st.sampled_from(NAMES)
-timeouts = st.one_of(st.none(), st.integers(min_value=1, max_value=120))
-# Who asks: fincore itself, or a merchant, with or without merchant scope.
-callers = st.sampled_from([(None, False)] * 3 + [(MERCHANT, False)] * 2 + [(MERCHANT, True), (OTHER_MERCHANT, True)])
+timeouts = st.one_of(st.none(), st.integers(min_value=-1, max_value=120))  # now and then not positive
+# Who asks: fincore itself, or a merchant, with or without merchant scope; in live or test mode.
+callers = st.sampled_from(
+    [(None, False, True)] * 3 + [(MERCHANT, False, True)] * 2 + [(MERCHANT, True, True), (OTHER_MERCHANT, True, True)]
+    + [(None, False, False), (MERCHANT, False, False), (MERCHANT, True, False)]
+)
+LIVE = (None, False, True)  # fincore itself, in live money
 picks = st.integers(min_value=0, max_value=10_000)
 
 
@@ -245,9 +282,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.traveller = time_machine.travel(START, tick=False)
         self.clock = self.traveller.start()
         self.ids: dict[str, UUID] = {}
-        for name, (currency, merchant, wallet, limited_credits) in ACCOUNTS.items():
+        for name, (currency, merchant, wallet, limited_credits, livemode) in ACCOUNTS.items():
             self.ids[name] = Account.objects.create(
-                currency=currency, merchant_id=merchant, created_at=START,
+                currency=currency, merchant_id=merchant, created_at=START, livemode=livemode,
                 owner_type=Account.OwnerType.CUSTOMER if merchant else Account.OwnerType.SYSTEM,
                 code=(Account.Code.WALLET if wallet else Account.Code.FUNDING) if merchant else Account.Code.SUSPENSE,
                 name="" if merchant else name, debits_must_not_exceed_credits=wallet,
@@ -255,19 +292,21 @@ class LedgerMachine(RuleBasedStateMachine):
             ).pk
         self.names = {account_id: name for name, account_id in self.ids.items()}
         self.model = Ledger({
-            self.ids[name]: ModelAccount(currency, merchant, wallet, limited_credits)
-            for name, (currency, merchant, wallet, limited_credits) in ACCOUNTS.items()
+            self.ids[name]: ModelAccount(currency, merchant, wallet, limited_credits, livemode)
+            for name, (currency, merchant, wallet, limited_credits, livemode) in ACCOUNTS.items()
         })
         self.sent: list[TransferSpec] = []
+        self.resolutions: list[TransferSpec] = []  # posts, voids and reversals that went through
         self.history: list[tuple[datetime, dict[UUID, list[int]]]] = []
         self.serial = 0
         # Money to move from the start: each wallet funded, the liability account owing.
         self.post([
-            self.transfer_spec("funding", "wallet_a", 1_000, (None, False)),
-            self.transfer_spec("funding", "wallet_b", 300, (None, False)),
-            self.transfer_spec("other_funding", "other_wallet", 500, (None, False)),
-            self.transfer_spec("usd_funding", "usd_wallet", 500, (None, False)),
-            self.transfer_spec("liability", "clearing", 800, (None, False)),
+            self.transfer_spec("funding", "wallet_a", 1_000, LIVE),
+            self.transfer_spec("funding", "wallet_b", 300, LIVE),
+            self.transfer_spec("other_funding", "other_wallet", 500, LIVE),
+            self.transfer_spec("usd_funding", "usd_wallet", 500, LIVE),
+            self.transfer_spec("liability", "clearing", 800, LIVE),
+            self.transfer_spec("test_funding", "test_wallet", 700, (None, False, False)),
         ])
         self.sent.clear()
 
@@ -286,11 +325,15 @@ class LedgerMachine(RuleBasedStateMachine):
         return f"op-{self.serial}"
 
     def transfer_spec(self, debit: str, credit: str, amount: int, caller, **fields) -> TransferSpec:
-        merchant_id, scope = caller
+        merchant_id, scope, livemode = caller
         currency = fields.pop("currency", None) or ACCOUNTS[debit][0]
+        client_id = self.client_id()
+        # Most carry a reference, for the posts, voids and reversals sent without one to take.
+        fields.setdefault("reference", "" if self.serial % 3 == 0 else f"ref {client_id}")
         return TransferSpec(
-            client_id=self.client_id(), debit_account_id=self.ids[debit], credit_account_id=self.ids[credit],
-            amount=amount, currency=currency, merchant_id=merchant_id, merchant_scope=scope, **fields,
+            client_id=client_id, debit_account_id=self.ids[debit], credit_account_id=self.ids[credit],
+            amount=amount, currency=currency, merchant_id=merchant_id, merchant_scope=scope, livemode=livemode,
+            code="transfer" if self.serial % 2 else "", **fields,
         )
 
     def pick_transfer(self, pick: int, kinds: tuple[Kind, ...] | None = None) -> UUID:
@@ -321,6 +364,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert got.transfer_id == wanted.transfer_id
             elif wanted.result != Result.OK:
                 assert got.transfer_id is None
+        self.resolutions += [s for s, o in zip(specs, reported, strict=True) if o.result == Result.OK and inherits(s)]
+        created = [o.transfer_id for o in reported if o.result == Result.OK]
+        written = Transfer.objects.in_bulk(created)
+        assert {
+            t: (written[t].livemode, written[t].code, written[t].reference) for t in created
+        } == {
+            t: (self.model.transfers[t].livemode, self.model.transfers[t].code, self.model.transfers[t].reference)
+            for t in created
+        }
         self.sent += specs
         return reported
 
@@ -335,8 +387,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(debit=account_names, amount=amounts, timeout=st.integers(min_value=1, max_value=90))
     def hold_that_expires(self, debit, amount, timeout):
-        credit = "clearing" if ACCOUNTS[debit][0] == "BHD" and debit != "clearing" else "usd_funding"
-        self.post([self.transfer_spec(debit, credit, amount, (None, False), kind=Kind.PENDING,
+        currency, livemode = ACCOUNTS[debit][0], ACCOUNTS[debit][4]
+        if not livemode:
+            credit = "test_clearing" if debit != "test_clearing" else "test_funding"
+        else:
+            credit = "clearing" if currency == "BHD" and debit != "clearing" else "usd_funding"
+        self.post([self.transfer_spec(debit, credit, amount, (None, False, livemode), kind=Kind.PENDING,
                                       timeout_seconds=timeout)])
 
     @rule(debit=account_names, amount=amounts, timeout=st.integers(min_value=1, max_value=60),
@@ -344,10 +400,12 @@ class LedgerMachine(RuleBasedStateMachine):
           resolution=st.sampled_from([Kind.POST_PENDING, Kind.VOID_PENDING]))
     def hold_then_time_passes_then_resolve(self, debit, amount, timeout, wait, job_first, resolution):
         self.hold_that_expires(debit, amount, timeout)
-        created = self.model.client_ids.get((None, f"op-{self.serial}"))
+        livemode = ACCOUNTS[debit][4]
+        created = self.model.client_ids.get((None, livemode, f"op-{self.serial}"))
         if wait:
             self.time_passes(wait, job_first)
-        self.post([TransferSpec(client_id=self.client_id(), kind=resolution, pending_id=created or uuid.uuid4())])
+        self.post([TransferSpec(client_id=self.client_id(), kind=resolution, pending_id=created or uuid.uuid4(),
+                                livemode=livemode)])
 
     @rule(debit=account_names, credit=account_names, amount=amounts, caller=callers,
           currency=st.sampled_from(["BHD", "USD"]))
@@ -357,24 +415,26 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(pick=picks, caller=callers, part=st.one_of(st.none(), st.integers(min_value=-1, max_value=450)),
           via=st.booleans())
     def post_pending(self, pick, caller, part, via):
-        merchant_id, scope = caller
+        merchant_id, scope, livemode = caller
         spec = TransferSpec(client_id=self.client_id(), kind=Kind.POST_PENDING, amount=part, merchant_id=merchant_id,
-                            merchant_scope=scope, pending_id=self.pick_transfer(pick, (Kind.PENDING,)))
+                            merchant_scope=scope, livemode=livemode,
+                            pending_id=self.pick_transfer(pick, (Kind.PENDING,)))
         self.post([spec], through_service=via)
 
     @rule(pick=picks, caller=callers)
     def void_pending(self, pick, caller):
-        merchant_id, scope = caller
+        merchant_id, scope, livemode = caller
         spec = TransferSpec(client_id=self.client_id(), kind=Kind.VOID_PENDING, merchant_id=merchant_id,
-                            merchant_scope=scope, pending_id=self.pick_transfer(pick, (Kind.PENDING,)))
+                            merchant_scope=scope, livemode=livemode,
+                            pending_id=self.pick_transfer(pick, (Kind.PENDING,)))
         self.post([spec])
 
     @rule(pick=picks, caller=callers, via=st.booleans())
     def reverse(self, pick, caller, via):
-        merchant_id, scope = caller
+        merchant_id, scope, livemode = caller
         spec = TransferSpec(client_id=self.client_id(), merchant_id=merchant_id, merchant_scope=scope,
-                            reverses_id=self.pick_transfer(pick, (Kind.IMMEDIATE, Kind.POST_PENDING)),
-                            code="reversal")
+                            livemode=livemode, code="reversal",
+                            reverses_id=self.pick_transfer(pick, (Kind.IMMEDIATE, Kind.POST_PENDING)))
         self.post([spec], through_service=via)
 
     @rule(members=st.lists(st.tuples(account_names, account_names, amounts, st.booleans()), min_size=2, max_size=4),
@@ -390,7 +450,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         specs[-1] = replace(specs[-1], linked=False)
         # A transfer of its own after the chain: a failed chain must not take it down.
-        tail = self.transfer_spec("funding", "wallet_a", 1, (None, False))
+        tail = self.transfer_spec("funding", "wallet_a", 1, LIVE)
         self.post([*specs, tail])
 
     @precondition(lambda self: self.sent)
@@ -401,6 +461,18 @@ class LedgerMachine(RuleBasedStateMachine):
         if changed:
             again = replace(again, reference="changed") if first.amount is None else replace(again,
                                                                                             amount=first.amount + 1)
+        self.post([again])
+
+    @precondition(lambda self: self.resolutions)
+    @rule(pick=picks, spelled_out=st.booleans())
+    def retry_a_resolution(self, pick, spelled_out):
+        """Again a post, void or reversal that went through: as sent (its blanks took its original's
+        code and reference), or with what it took spelled out."""
+        first = self.resolutions[pick % len(self.resolutions)]
+        again = replace(first, linked=False)
+        if spelled_out:
+            written = self.model.transfers[self.model.client_ids[(first.merchant_id, first.livemode, first.client_id)]]
+            again = replace(again, code=written.code, reference=written.reference)
         self.post([again])
 
     @rule(name=account_names, flags=st.sampled_from([(True, False), (False, True), (False, False), (True, True)]))
@@ -430,9 +502,12 @@ class LedgerMachine(RuleBasedStateMachine):
                                                                       pending_id__in=[p.id for p in due])}
         for pending in due:
             expiry = expiries[pending.id]
-            spec = TransferSpec(client_id=f"expire:{pending.id}", kind=Kind.EXPIRE_PENDING, pending_id=pending.id,
-                                merchant_id=pending.merchant)
+            spec = TransferSpec(client_id=f"{RESERVED_CLIENT_ID_PREFIX}expire:{pending.id}", kind=Kind.EXPIRE_PENDING,
+                                pending_id=pending.id, merchant_id=pending.merchant, livemode=pending.livemode)
             assert self.model.apply(spec, expiry.pk, self.now) == Outcome(Result.OK, expiry.pk)
+            model_expiry = self.model.transfers[expiry.pk]
+            assert (expiry.client_id, expiry.livemode, expiry.code, expiry.reference) == (
+                spec.client_id, model_expiry.livemode, model_expiry.code, model_expiry.reference)
 
     @precondition(lambda self: self.history)
     @rule(pick=picks)

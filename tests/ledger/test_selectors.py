@@ -1,11 +1,12 @@
 """Balances now and as of any instant, and statements with their running balances."""
 
+import uuid
 from datetime import timedelta
 
 from apps.core import clock
 from apps.ledger import selectors
 from apps.ledger.data import Kind, Result
-from apps.ledger.models import Account
+from apps.ledger.models import Account, Transfer
 from tests.factories import ledger as factories
 
 
@@ -66,3 +67,50 @@ def test_a_statement_lists_entries_oldest_first_each_with_the_running_balance(db
     window = selectors.account_statement(account=wallet, since=start + timedelta(minutes=1),
                                          until=start + timedelta(minutes=3))
     assert [e.posted_change for e in window] == [30, 5]
+
+
+def test_a_hold_reads_expired_from_its_deadline_even_before_the_job_releases_it(db, time_machine):
+    start = clock.now().replace(microsecond=0) + timedelta(days=1)
+    time_machine.move_to(start, tick=False)
+    wallet = factories.wallet()
+    source = factories.fund(wallet, 500)
+    timed = Transfer.objects.get(pk=factories.post_one(wallet, source, 100, kind=Kind.PENDING,
+                                                       timeout_seconds=60).transfer_id)
+    endless = Transfer.objects.get(pk=factories.post_one(wallet, source, 100, kind=Kind.PENDING).transfer_id)
+
+    def statuses(resolution_kind=None) -> tuple[str, str]:
+        return selectors.transfer_status(timed, resolution_kind), selectors.transfer_status(endless, resolution_kind)
+
+    time_machine.move_to(start + timedelta(seconds=59), tick=False)
+    assert statuses() == ("pending", "pending")
+    time_machine.move_to(start + timedelta(seconds=60), tick=False)  # at its deadline a hold has expired
+    assert statuses() == ("expired", "pending")
+    # What ended a hold in time still names its status, past the deadline too.
+    assert statuses(Transfer.Kind.POST_PENDING) == ("posted", "posted")
+    assert statuses(Transfer.Kind.VOID_PENDING) == ("voided", "voided")
+    assert statuses(Transfer.Kind.EXPIRE_PENDING) == ("expired", "expired")
+    assert factories.balances(wallet) == (200, 0, 0, 500)  # still held until the job runs
+
+
+def test_a_merchants_transfers_and_accounts_are_read_one_mode_at_a_time(db):
+    merchant_id = uuid.uuid4()
+    live_wallet = factories.wallet(merchant_id=merchant_id)
+    test_wallet = factories.wallet(merchant_id=merchant_id, livemode=False)
+    # fund() posts as fincore (no merchant); then one transfer of the merchant's in each mode.
+    live_source = factories.fund(live_wallet, 100)
+    test_source = factories.fund(test_wallet, 100)
+    live_ids = {factories.post_one(live_wallet, live_source, 10, merchant_id=merchant_id).transfer_id}
+    test_ids = {factories.post_one(test_wallet, test_source, 10, merchant_id=merchant_id, livemode=False).transfer_id}
+
+    for livemode, own, other in ((True, live_ids, test_ids), (False, test_ids, live_ids)):
+        assert set(selectors.merchant_transfers(merchant_id=merchant_id, livemode=livemode).values_list(
+            "pk", flat=True)) == own
+        assert set(selectors.merchant_transfer_list(merchant_id=merchant_id, livemode=livemode,
+                                                    status="posted").values_list("pk", flat=True)) == own
+        [own_id], [other_id] = own, other
+        assert selectors.merchant_transfer_get(merchant_id=merchant_id, livemode=livemode,
+                                               transfer_id=own_id).pk == own_id
+        assert selectors.merchant_transfer_get(merchant_id=merchant_id, livemode=livemode,
+                                               transfer_id=other_id) is None
+    assert list(selectors.customer_account_list(merchant_id=merchant_id, livemode=True)) == [live_wallet]
+    assert list(selectors.customer_account_list(merchant_id=merchant_id, livemode=False)) == [test_wallet]

@@ -1,14 +1,19 @@
-"""Opening accounts: customer accounts, a merchant's settlement accounts per currency (through
-the merchants app), and fincore's own system accounts, race-safe."""
+"""Opening accounts: customer accounts, a merchant's settlement accounts per currency and mode
+(through the merchants app), and fincore's own system accounts, race-safe; and the transfer
+services' refusals and modes."""
 
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
-from apps.ledger import services
-from apps.ledger.models import Account
+from apps.ledger import selectors, services
+from apps.ledger.data import Kind, Result, TransferSpec
+from apps.ledger.models import Account, Transfer
 from apps.merchants import services as merchant_services
+from tests.factories import ledger as factories
 from tests.factories.ledger import FACTORY_ACTOR
 from tests.factories.merchants import MerchantFactory
 from tests.ledger.conftest import in_threads
@@ -17,14 +22,16 @@ from tests.ledger.conftest import in_threads
 def merchant_accounts(merchant_id) -> list[tuple]:
     return sorted(
         Account.objects.filter(merchant_id=merchant_id).values_list(
-            "currency", "code", "owner_type", "debits_must_not_exceed_credits", "credits_must_not_exceed_debits",
-            "debits_posted", "credits_posted",
+            "currency", "livemode", "code", "owner_type", "debits_must_not_exceed_credits",
+            "credits_must_not_exceed_debits", "debits_posted", "credits_posted",
         )
     )
 
 
 def settlement_accounts(currency: str) -> list[tuple]:
-    return [(currency, code, "merchant", True, False, 0, 0)
+    """A merchant's three settlement accounts in ``currency``, in test mode and in live mode."""
+    return [(currency, livemode, code, "merchant", True, False, 0, 0)
+            for livemode in (False, True)
             for code in ("merchant_available", "merchant_pending", "merchant_reserve")]
 
 
@@ -52,7 +59,27 @@ def test_opening_settlement_accounts_again_opens_nothing_new():
     first = services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])
     again = services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])
     assert [a.pk for a in again] == [a.pk for a in first]
-    assert Account.objects.filter(merchant_id=merchant_id).count() == 3
+    assert Account.objects.filter(merchant_id=merchant_id).count() == 6
+    assert [(a.livemode, a.code) for a in first] == [
+        (livemode, code) for livemode in (True, False)
+        for code in ("merchant_pending", "merchant_available", "merchant_reserve")
+    ]
+
+
+@pytest.mark.django_db
+def test_each_mode_has_its_own_settlement_accounts():
+    merchant_id = uuid.uuid4()
+    services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])
+
+    live = selectors.merchant_account_get(merchant_id=merchant_id, code="merchant_available", currency="BHD",
+                                          livemode=True)
+    test = selectors.merchant_account_get(merchant_id=merchant_id, code="merchant_available", currency="BHD",
+                                          livemode=False)
+
+    assert (live.livemode, test.livemode) == (True, False)
+    assert live.pk != test.pk
+    assert selectors.merchant_account_get(merchant_id=merchant_id, code="merchant_available", currency="USD",
+                                          livemode=True) is None
 
 
 @pytest.mark.django_db
@@ -65,9 +92,32 @@ def test_a_customer_account_is_a_wallet_unless_it_may_go_negative_and_its_openin
     assert (wallet.owner_type, wallet.code, wallet.debits_must_not_exceed_credits, wallet.reference,
             wallet.metadata) == ("customer", "wallet", True, "cust-1", {"tier": "gold"})
     assert (funding.code, funding.debits_must_not_exceed_credits) == ("funding", False)
+    assert (wallet.livemode, funding.livemode) == (True, True)
     event = AuditEvent.objects.get(object_id=str(wallet.pk))
     assert (event.action, event.merchant_id, event.after) == (
-        "ledger.account_opened", str(merchant_id), {"currency": "BHD", "code": "wallet", "reference": "cust-1"})
+        "ledger.account_opened", str(merchant_id),
+        {"currency": "BHD", "livemode": True, "code": "wallet", "reference": "cust-1"},
+    )
+
+
+@pytest.mark.django_db
+def test_a_customer_account_opened_in_test_mode_is_seen_only_in_test_mode():
+    merchant_id = uuid.uuid4()
+    test_wallet = services.customer_account_open(merchant_id=merchant_id, currency="BHD", actor=FACTORY_ACTOR,
+                                                 livemode=False, reference="cust-1")
+    live_wallet = services.customer_account_open(merchant_id=merchant_id, currency="BHD", actor=FACTORY_ACTOR,
+                                                 reference="cust-1")
+
+    assert test_wallet.livemode is False
+    assert AuditEvent.objects.get(object_id=str(test_wallet.pk)).after == {
+        "currency": "BHD", "livemode": False, "code": "wallet", "reference": "cust-1"}
+    for livemode, own, other in ((False, test_wallet, live_wallet), (True, live_wallet, test_wallet)):
+        assert list(selectors.customer_accounts(merchant_id=merchant_id, livemode=livemode)) == [own]
+        assert list(selectors.customer_account_list(merchant_id=merchant_id, livemode=livemode,
+                                                    reference="cust-1")) == [own]
+        assert selectors.customer_account_get(merchant_id=merchant_id, livemode=livemode, account_id=own.pk) == own
+        assert selectors.customer_account_get(merchant_id=merchant_id, livemode=livemode,
+                                              account_id=other.pk) is None
 
 
 @pytest.mark.django_db
@@ -86,8 +136,19 @@ def test_a_system_account_is_opened_on_first_use_and_found_after():
     again = services.system_account(code=Account.Code.CONNECTOR_CLEARING, currency="BHD", name="benefit")
     other = services.system_account(code=Account.Code.CONNECTOR_CLEARING, currency="BHD", name="card")
     assert again.pk == first.pk != other.pk
-    assert (first.owner_type, first.merchant_id, first.code, first.name, first.debits_must_not_exceed_credits) == (
-        "system", None, "connector_clearing", "benefit", False)
+    assert (first.owner_type, first.merchant_id, first.code, first.name, first.debits_must_not_exceed_credits,
+            first.livemode) == ("system", None, "connector_clearing", "benefit", False, True)
+
+
+@pytest.mark.django_db
+def test_each_mode_has_its_own_system_account():
+    live = services.system_account(code=Account.Code.FEE_REVENUE, currency="BHD")
+    test = services.system_account(code=Account.Code.FEE_REVENUE, currency="BHD", livemode=False)
+    test_again = services.system_account(code=Account.Code.FEE_REVENUE, currency="BHD", livemode=False)
+
+    assert (live.livemode, test.livemode) == (True, False)
+    assert live.pk != test.pk == test_again.pk
+    assert Account.objects.filter(code="fee_revenue", currency="BHD").count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -108,3 +169,84 @@ def test_two_first_uses_at_once_open_one_system_account(monkeypatch):
 
     assert accounts[0].pk == accounts[1].pk
     assert Account.objects.filter(code="fee_revenue", currency="BHD").count() == 1
+
+
+# --- transfers -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("timeout", [0, -60])
+def test_a_hold_with_a_timeout_that_is_not_positive_is_refused(timeout):
+    wallet = factories.wallet()
+    source = factories.fund(wallet, 100)
+    before = (Transfer.objects.count(), factories.balances(wallet))
+
+    with pytest.raises(services.TransferRefused) as refused:
+        services.transfer_create(spec=factories.spec(wallet, source, 10, kind=Kind.PENDING, timeout_seconds=timeout))
+
+    assert (refused.value.code, refused.value.result, refused.value.status) == (
+        "timeout_must_be_positive", Result.TIMEOUT_MUST_BE_POSITIVE, 422)
+    assert refused.value.title == "A timeout is a positive number of seconds"
+    assert (Transfer.objects.count(), factories.balances(wallet)) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("livemode", [True, False])
+def test_resolutions_and_reversals_act_in_the_mode_they_are_asked_in(livemode):
+    merchant_id = uuid.uuid4()
+    wallet = factories.wallet(merchant_id=merchant_id, livemode=livemode)
+    source = factories.fund(wallet, 1_000)
+    hold = factories.post_one(wallet, source, 100, kind=Kind.PENDING, livemode=livemode, code="order",
+                              reference="order 1")
+    purchase = factories.post_one(wallet, source, 200, livemode=livemode, reference="order 2")
+    other_mode = not livemode
+
+    # Asked in the other mode, each is not found ...
+    with pytest.raises(services.TransferRefused) as not_found:
+        services.transfer_post_pending(pending_id=hold.transfer_id, actor=FACTORY_ACTOR, livemode=other_mode)
+    assert not_found.value.code == "pending_not_found"
+    with pytest.raises(services.TransferRefused) as not_found:
+        services.transfer_void_pending(pending_id=hold.transfer_id, actor=FACTORY_ACTOR, livemode=other_mode)
+    assert not_found.value.code == "pending_not_found"
+    with pytest.raises(services.TransferRefused) as not_found:
+        services.transfer_reverse(transfer_id=purchase.transfer_id, actor=FACTORY_ACTOR, livemode=other_mode)
+    assert not_found.value.code == "reversed_transfer_not_found"
+
+    # ... and in their own, done, with the code and reference of what they act on.
+    post = services.transfer_post_pending(pending_id=hold.transfer_id, actor=FACTORY_ACTOR, livemode=livemode,
+                                          amount=60)
+    reversal = services.transfer_reverse(transfer_id=purchase.transfer_id, actor=FACTORY_ACTOR, livemode=livemode)
+    assert (post.transfer.livemode, post.transfer.code, post.transfer.reference, post.transfer.amount) == (
+        livemode, "order", "order 1", 60)
+    assert (reversal.transfer.livemode, reversal.transfer.code, reversal.transfer.reference) == (
+        livemode, "reversal", "order 2")
+    assert factories.balances(wallet) == (0, 260, 0, 1_200)
+
+
+@pytest.mark.django_db
+def test_batch_refusals_are_told_apart_in_a_fixed_number_of_queries():
+    # Reversals of purchases whose money the shop (a wallet) spent: insufficient_funds, found
+    # through the transfers they reverse; a merchant's settlement account (not a wallet) that
+    # may not owe: exceeds_credits.
+    wallet = factories.wallet()
+    shop = factories.wallet(merchant_id=wallet.merchant_id)
+    source = factories.fund(wallet, 1_000)
+    purchases = [factories.post_one(wallet, shop, 10).transfer_id for _ in range(22)]
+    assert factories.post_one(shop, source, 220).result == Result.OK
+    available = services.merchant_accounts_open(merchant_id=wallet.merchant_id, currencies=["BHD"])[1]
+    assert (available.code, available.livemode) == ("merchant_available", True)
+
+    def refused(purchase_ids) -> list:
+        return [TransferSpec(client_id=factories.client_id(), reverses_id=p, code="reversal") for p in purchase_ids] \
+            + [factories.spec(available, source, 5)]
+
+    with CaptureQueriesContext(connection) as few:
+        items = services.transfers_batch(specs=refused(purchases[:2]), atomic=False)
+    assert [item.result for item in items] == ["insufficient_funds"] * 2 + ["exceeds_credits"]
+    with CaptureQueriesContext(connection) as many:
+        items = services.transfers_batch(specs=refused(purchases[2:]), atomic=False)
+
+    assert [item.result for item in items] == ["insufficient_funds"] * 20 + ["exceeds_credits"]
+    assert [type(item.refusal) for item in items] == [services.InsufficientFunds] * 20 + [
+        services.REFUSALS[Result.EXCEEDS_CREDITS]]
+    assert len(many) <= len(few)

@@ -5,11 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.test import APIClient
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
 from apps.audit.models import AuditEvent
 from apps.core import ids
+from apps.core.actors import ActorType
 from apps.merchants import services
+from apps.merchants.authentication import ApiKeyAuthentication
 from apps.merchants.models import ApiKey
 from tests.core.api.assertions import assert_problem
 from tests.factories.merchants import FACTORY_ACTOR, api_key_of, authenticated_client, merchant_with_key
@@ -141,6 +144,22 @@ def test_a_live_key_is_livemode(db):
     assert response.json()["id"] == ids.encode("mer", merchant.pk)
     assert response.json()["currencies"] == ["BHD", "USD"]
     assert response.json()["country"] == "AE"
+
+
+@pytest.mark.parametrize(("mode", "livemode"), [("test", False), ("live", True)])
+def test_the_keys_actor_names_its_merchant_and_its_mode(mode, livemode):
+    # request.auth decides whose data, and which mode's, a request sees and creates.
+    merchant, secret = merchant_with_key(mode=mode)
+    request = Request(APIRequestFactory().get("/api/v1/merchant", HTTP_AUTHORIZATION=f"Bearer {secret}"))
+
+    user, actor = ApiKeyAuthentication().authenticate(request)
+
+    api_key = api_key_of(secret)
+    assert user == merchant
+    assert (actor.type, actor.id, actor.label, actor.merchant_id, actor.livemode) == (
+        ActorType.API_KEY, ids.encode("key", api_key.pk), f"{api_key.hint}… (checkout server)", str(merchant.pk),
+        livemode,
+    )
 
 
 def test_last_used_is_written_at_most_once_a_minute(merchant_client, secret):

@@ -60,3 +60,26 @@ def test_demo_setup_prints_where_to_go(tmp_path):
     assert "http://localhost:9000/admin/" in printed
     assert "http://localhost:9000/api/v1/docs/" in printed
     assert "fc_test_" in printed
+
+
+def test_the_demo_wallets_are_test_money_the_demo_key_can_use(tmp_path, api_client):
+    credentials = _demo(tmp_path / "demo.json")
+    _demo(tmp_path / "demo.json")  # again: nothing new, alice funded once
+    first = next(iter(credentials["merchants"].values()))
+    accounts = credentials["accounts"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {first['secret_key']}")
+
+    listed = api_client.get("/api/v1/accounts").json()["results"]
+
+    assert first["secret_key"].startswith("fc_test_")
+    assert {account["reference"]: (account["id"], account["livemode"]) for account in listed} == {
+        "demo-funding": (accounts["demo-funding"], False), "alice": (accounts["alice"], False),
+        "bob": (accounts["bob"], False),
+    }
+    assert api_client.get(f"/api/v1/accounts/{accounts['alice']}/balance").json() == {
+        "currency": "BHD", "posted": 100_000, "pending": 0, "available": 100_000}
+    # The transfers API can be tried at once: alice pays bob.
+    response = api_client.post("/api/v1/transfers", {"debit_account": accounts["alice"], "credit_account":
+                                                     accounts["bob"], "amount": 2500, "currency": "BHD"},
+                               format="json")
+    assert (response.status_code, response.json()["livemode"]) == (201, False)

@@ -54,9 +54,12 @@ class IdempotentPostMixin:
         self._idempotency_record = claimed
 
     def idempotency_scope(self, request: Request) -> str | None:
-        """Whose keys these are: the merchant's. A public endpoint has no scope and no replay."""
+        """Whose keys these are: the merchant's, in test or live mode (a test key's request never
+        replays a live one's). A public endpoint has no scope and no replay."""
         merchant_id = getattr(request.auth, "merchant_id", None)
-        return str(merchant_id) if merchant_id else None
+        if not merchant_id:
+            return None
+        return f"{merchant_id}:{'live' if request.auth.livemode else 'test'}"
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, _Replay):

@@ -6,12 +6,18 @@ from rest_framework import serializers
 from apps.core import ids
 from apps.core.api.fields import AmountField, PublicIdField
 from apps.core.currencies import is_currency
-from apps.ledger import selectors
+from apps.ledger import data, selectors
 from apps.ledger.models import Account, Entry, Transfer
 
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
 MAX_BATCH = 1000
 _METADATA_HELP = "Your own key-value data, returned as given (at most 50 keys)."
+
+
+def validate_client_id(value: str) -> str:
+    if value.startswith(data.RESERVED_CLIENT_ID_PREFIX):
+        raise serializers.ValidationError(f"Client ids starting with {data.RESERVED_CLIENT_ID_PREFIX!r} are fincore's.")
+    return value
 
 
 def _validate_metadata(value: Any) -> dict[str, Any]:
@@ -37,8 +43,8 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Account
-        fields = ("id", "currency", "reference", "metadata", "allow_overdraft", "frozen", "closed", "balance",
-                  "created")
+        fields = ("id", "currency", "livemode", "reference", "metadata", "allow_overdraft", "frozen", "closed",
+                  "balance", "created")
         read_only_fields = fields
 
     def get_allow_overdraft(self, account: Account) -> bool:
@@ -146,7 +152,8 @@ class TransferSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Transfer
-        fields = ("id", "client_id", "kind", "status", "debit_account", "credit_account", "amount", "currency",
+        fields = ("id", "livemode", "client_id", "kind", "status", "debit_account", "credit_account", "amount",
+                  "currency",
                   "pending_transfer", "resolved_by", "reverses", "reversed_by", "expires_at", "code", "reference",
                   "metadata", "created")
         read_only_fields = fields
@@ -185,7 +192,7 @@ class TransferCreateSerializer(serializers.Serializer):
                                        "transfer) until it is posted, voided or times out.")
     timeout = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_TIMEOUT_SECONDS,
                                        help_text="Seconds until a pending transfer expires by itself.")
-    client_id = serializers.CharField(required=False, max_length=255,
+    client_id = serializers.CharField(required=False, max_length=255, validators=[validate_client_id],
                                       help_text="Your id for the transfer; a retry with it never posts twice. "
                                       "Defaults to the Idempotency-Key.")
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)

@@ -1,8 +1,8 @@
 from typing import Any
-from uuid import UUID
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,27 +12,33 @@ from apps.core.api.problems import NotFound
 from apps.core.api.views import IDEMPOTENCY_HEADER, ApiView, GenericApiView
 from apps.ledger import data, selectors, services
 from apps.ledger.api import serializers as s
-from apps.ledger.models import Account
+from apps.ledger.models import Account, Transfer
 
 ACCOUNTS = ["accounts"]
+MAX_CLIENT_ID_LENGTH = Transfer._meta.get_field("client_id").max_length
 TRANSFERS = ["transfers"]
 
 
 def _own_account(request: Request, public_id: str) -> Account:
     """The caller's account with that id; anybody else's, or a malformed id, is not found."""
     account_id = ids.decode("acc", public_id)
-    account = selectors.customer_account_get(merchant_id=request.user.pk, account_id=account_id) if account_id else None
+    account = selectors.customer_account_get(
+        merchant_id=request.user.pk, livemode=request.auth.livemode, account_id=account_id
+    ) if account_id else None
     if account is None:
         raise NotFound(f"No account {public_id!r}.")
     return account
 
 
-def _own_transfer_id(request: Request, public_id: str) -> UUID:
+def _own_transfer(request: Request, public_id: str) -> Transfer:
+    """The caller's transfer with that id (in the key's mode); anything else is not found."""
     transfer_id = ids.decode("tr", public_id)
-    if transfer_id is None or selectors.merchant_transfer_get(merchant_id=request.user.pk,
-                                                              transfer_id=transfer_id) is None:
+    transfer = selectors.merchant_transfer_get(
+        merchant_id=request.user.pk, livemode=request.auth.livemode, transfer_id=transfer_id
+    ) if transfer_id else None
+    if transfer is None:
         raise NotFound(f"No transfer {public_id!r}.")
-    return transfer_id
+    return transfer
 
 
 def _client_id(request: Request, given: str | None = None, suffix: str = "") -> str:
@@ -40,7 +46,18 @@ def _client_id(request: Request, given: str | None = None, suffix: str = "") -> 
     if given:
         return given
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    return f"{key}{suffix}" if key else services.new_client_id()
+    if not key:
+        return services.new_client_id()
+    client_id = f"{key}{suffix}"
+    if len(client_id) > MAX_CLIENT_ID_LENGTH:
+        raise ValidationError({IDEMPOTENCY_HEADER: [
+            f"Too long to name the transfers of this request (at most {MAX_CLIENT_ID_LENGTH - len(suffix)} "
+            "characters here); send a shorter key or a client_id per transfer."
+        ]})
+    try:
+        return s.validate_client_id(client_id)
+    except ValidationError as reserved:
+        raise ValidationError({IDEMPOTENCY_HEADER: reserved.detail}) from reserved
 
 
 def _transfer_response(posted: services.Posted) -> Response:
@@ -65,8 +82,9 @@ class AccountListCreateApi(GenericApiView):
                    responses=s.AccountSerializer(many=True), tags=ACCOUNTS)
     def get(self, request: Request) -> Response:
         """Your customer accounts, newest first; filter by `reference` or `currency`."""
-        accounts = selectors.customer_account_list(merchant_id=request.user.pk, **_query(s.AccountListQuerySerializer,
-                                                                                          request))
+        accounts = selectors.customer_account_list(
+            merchant_id=request.user.pk, livemode=request.auth.livemode, **_query(s.AccountListQuerySerializer, request)
+        )
         page = self.paginate_queryset(accounts)
         return self.get_paginated_response(s.AccountSerializer(page, many=True).data)
 
@@ -77,8 +95,10 @@ class AccountListCreateApi(GenericApiView):
         serializer = s.AccountCreateSerializer(data=request.data,
                                                context={"merchant_currencies": request.user.currencies})
         serializer.is_valid(raise_exception=True)
-        account = services.customer_account_open(merchant_id=request.user.pk, actor=request.auth,
-                                                 **serializer.validated_data)
+        account = services.customer_account_open(
+            merchant_id=request.user.pk, livemode=request.auth.livemode, actor=request.auth,
+            **serializer.validated_data,
+        )
         body = s.AccountSerializer(account).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": f"/api/v1/accounts/{body['id']}"})
 
@@ -129,7 +149,8 @@ class TransferListCreateApi(GenericApiView):
         """Your transfers, newest first; filter by `account`, `status`, `from` and `to`."""
         query = _query(s.TransferListQuerySerializer, request)
         transfers = selectors.merchant_transfer_list(
-            merchant_id=request.user.pk, account_id=query.get("account"), status=query.get("status"),
+            merchant_id=request.user.pk, livemode=request.auth.livemode, account_id=query.get("account"),
+            status=query.get("status"),
             since=query.get("from"), until=query.get("to"),
         )
         page = self.paginate_queryset(transfers)
@@ -153,7 +174,8 @@ class TransferListCreateApi(GenericApiView):
             debit_account_id=fields["debit_account"], credit_account_id=fields["credit_account"],
             amount=fields["amount"], currency=fields["currency"], timeout_seconds=fields.get("timeout"),
             reference=fields["reference"], metadata=fields["metadata"], code="transfer",
-            merchant_id=request.user.pk, merchant_scope=True, created_by=request.auth.label,
+            merchant_id=request.user.pk, merchant_scope=True, livemode=request.auth.livemode,
+            created_by=request.auth.label,
         )
         return _transfer_response(services.transfer_create(spec=spec))
 
@@ -162,8 +184,7 @@ class TransferRetrieveApi(ApiView):
     @extend_schema(operation_id="transfers_retrieve", responses=s.TransferSerializer, tags=TRANSFERS)
     def get(self, request: Request, transfer_id: str) -> Response:
         """One of your transfers; a pending transfer's `status` says whether it was posted, voided or expired."""
-        transfer = selectors.merchant_transfer_get(merchant_id=request.user.pk,
-                                                   transfer_id=_own_transfer_id(request, transfer_id))
+        transfer = _own_transfer(request, transfer_id)
         return Response(s.TransferSerializer(transfer, context=s.transfer_context([transfer])).data)
 
 
@@ -175,8 +196,9 @@ class TransferPostApi(ApiView):
         serializer = s.TransferPostSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return _transfer_response(services.transfer_post_pending(
-            pending_id=_own_transfer_id(request, transfer_id), amount=serializer.validated_data.get("amount"),
-            merchant_id=request.user.pk, merchant_scope=True, actor=request.auth, client_id=_client_id(request),
+            pending_id=_own_transfer(request, transfer_id).pk, amount=serializer.validated_data.get("amount"),
+            merchant_id=request.user.pk, merchant_scope=True,
+            livemode=request.auth.livemode, actor=request.auth, client_id=_client_id(request),
         ))
 
 
@@ -186,8 +208,8 @@ class TransferVoidApi(ApiView):
     def post(self, request: Request, transfer_id: str) -> Response:
         """Release a pending transfer's hold without moving money; returns the voiding transfer."""
         return _transfer_response(services.transfer_void_pending(
-            pending_id=_own_transfer_id(request, transfer_id), merchant_id=request.user.pk, merchant_scope=True,
-            actor=request.auth, client_id=_client_id(request),
+            pending_id=_own_transfer(request, transfer_id).pk, merchant_id=request.user.pk, merchant_scope=True,
+            livemode=request.auth.livemode, actor=request.auth, client_id=_client_id(request),
         ))
 
 
@@ -197,8 +219,8 @@ class TransferReverseApi(ApiView):
     def post(self, request: Request, transfer_id: str) -> Response:
         """Send posted money back with a new, opposite transfer (the original is never changed)."""
         return _transfer_response(services.transfer_reverse(
-            transfer_id=_own_transfer_id(request, transfer_id), merchant_id=request.user.pk, merchant_scope=True,
-            actor=request.auth, client_id=_client_id(request),
+            transfer_id=_own_transfer(request, transfer_id).pk, merchant_id=request.user.pk, merchant_scope=True,
+            livemode=request.auth.livemode, actor=request.auth, client_id=_client_id(request),
         ))
 
 
@@ -217,7 +239,8 @@ class TransferBatchApi(ApiView):
                 debit_account_id=item["debit_account"], credit_account_id=item["credit_account"],
                 amount=item["amount"], currency=item["currency"], timeout_seconds=item.get("timeout"),
                 reference=item["reference"], metadata=item["metadata"], code="transfer",
-                merchant_id=request.user.pk, merchant_scope=True, created_by=request.auth.label,
+                merchant_id=request.user.pk, merchant_scope=True, livemode=request.auth.livemode,
+            created_by=request.auth.label,
             )
             for index, item in enumerate(serializer.validated_data["transfers"])
         ]

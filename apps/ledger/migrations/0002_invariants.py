@@ -5,7 +5,8 @@ negative; no-overdraft rules (a wallet's debits, holds included, never exceed it
 one resolution per pending transfer; one reversal per transfer; client ids unique.
 
 Added here:
-- a transfer and both its accounts share one currency (composite foreign keys);
+- a transfer and both its accounts share one currency and one mode, live or test (composite
+  foreign keys);
 - a post, void or expiry has the same accounts as its pending transfer, and a reversal the
   mirrored accounts of what it reverses (composite foreign keys);
 - transfers and entries are append-only; accounts are never deleted;
@@ -17,10 +18,10 @@ from django.db import migrations
 
 FORWARD = """
 ALTER TABLE ledger_transfer
-    ADD CONSTRAINT transfer_debit_account_currency FOREIGN KEY (debit_account_id, currency)
-        REFERENCES ledger_account (id, currency),
-    ADD CONSTRAINT transfer_credit_account_currency FOREIGN KEY (credit_account_id, currency)
-        REFERENCES ledger_account (id, currency),
+    ADD CONSTRAINT transfer_debit_account_currency FOREIGN KEY (debit_account_id, currency, livemode)
+        REFERENCES ledger_account (id, currency, livemode),
+    ADD CONSTRAINT transfer_credit_account_currency FOREIGN KEY (credit_account_id, currency, livemode)
+        REFERENCES ledger_account (id, currency, livemode),
     ADD CONSTRAINT transfer_resolution_same_accounts
         FOREIGN KEY (pending_id, debit_account_id, credit_account_id)
         REFERENCES ledger_transfer (id, debit_account_id, credit_account_id),
@@ -44,7 +45,8 @@ CREATE TRIGGER ledger_account_never_deleted BEFORE DELETE ON ledger_account
 
 CREATE FUNCTION ledger_account_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.id <> OLD.id OR NEW.currency <> OLD.currency OR NEW.owner_type <> OLD.owner_type
+    IF NEW.id <> OLD.id OR NEW.currency <> OLD.currency OR NEW.livemode <> OLD.livemode
+       OR NEW.owner_type <> OLD.owner_type
        OR NEW.merchant_id IS DISTINCT FROM OLD.merchant_id OR NEW.code <> OLD.code
        OR NEW.debits_must_not_exceed_credits <> OLD.debits_must_not_exceed_credits
        OR NEW.credits_must_not_exceed_debits <> OLD.credits_must_not_exceed_debits THEN

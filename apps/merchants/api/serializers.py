@@ -15,7 +15,7 @@ class MerchantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_livemode(self, merchant: Merchant) -> bool:
-        return self.context["request"].api_key.mode == ApiKey.Mode.LIVE
+        return self.context["request"].auth.livemode
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

@@ -65,8 +65,9 @@ def test_a_retry_with_the_same_key_and_body_replays_the_first_response(merchant,
     assert target.revoked_at == revoked_at
     assert _revocations() == 1
     record = IdempotencyRecord.objects.get()
+    # A test key's keys: the merchant's, in test mode.
     assert (record.scope, record.key, record.method, record.path) == (
-        str(merchant.pk), "revoke-1", "POST", _revoke_url(target)
+        f"{merchant.pk}:test", "revoke-1", "POST", _revoke_url(target)
     )
     assert record.response_status == 200
     assert record.response_body == first.json()
@@ -211,8 +212,29 @@ def test_keys_are_scoped_to_the_merchant(merchant, merchant_client, target):
     other_target.refresh_from_db()
     assert other_target.revoked_at is not None
     assert sorted(IdempotencyRecord.objects.values_list("scope", "key")) == sorted(
-        [(str(merchant.pk), "shared-key"), (str(other_merchant.pk), "shared-key")]
+        [(f"{merchant.pk}:test", "shared-key"), (f"{other_merchant.pk}:test", "shared-key")]
     )
+
+
+def test_keys_are_scoped_to_the_keys_mode(merchant, merchant_client, target):
+    # The same merchant's live key reusing a test key's Idempotency-Key, on another request: in
+    # one scope that would be idempotency_key_reused; in its own mode's scope it simply runs.
+    live_client = authenticated_client(api_key_issue(merchant, mode=ApiKey.Mode.LIVE, name="live server"))
+    live_target = api_key_of(api_key_issue(merchant, mode=ApiKey.Mode.LIVE, name="old live server"))
+    assert _revoke(merchant_client, target, key="shared-key").status_code == 200
+
+    response = _revoke(live_client, live_target, key="shared-key")
+
+    assert response.status_code == 200
+    assert "Idempotent-Replayed" not in response
+    assert response.json()["id"] == ids.encode("key", live_target.pk)
+    live_target.refresh_from_db()
+    assert live_target.revoked_at is not None
+    assert _revocations() == 2
+    assert sorted(IdempotencyRecord.objects.values_list("scope", "key", "path")) == sorted([
+        (f"{merchant.pk}:test", "shared-key", _revoke_url(target)),
+        (f"{merchant.pk}:live", "shared-key", _revoke_url(live_target)),
+    ])
 
 
 # --- failures release the key ------------------------------------------------------------
@@ -300,7 +322,7 @@ def test_a_stale_claim_of_a_crashed_request_is_taken_over(merchant, merchant_cli
     with time_machine.travel(T0, tick=False):
         # The first request claimed the key, then its process died before answering.
         idempotency.idempotency_claim(
-            scope=str(merchant.pk), key="crashed", method="POST", path=path,
+            scope=f"{merchant.pk}:test", key="crashed", method="POST", path=path,
             request_fingerprint=idempotency.fingerprint(method="POST", path=path, body={"reason": "leaked in a log"}),
         )
 
@@ -323,7 +345,7 @@ def test_a_stale_claim_with_another_body_is_still_refused(merchant, merchant_cli
     path = _revoke_url(target)
     with time_machine.travel(T0, tick=False):
         idempotency.idempotency_claim(
-            scope=str(merchant.pk), key="crashed", method="POST", path=path,
+            scope=f"{merchant.pk}:test", key="crashed", method="POST", path=path,
             request_fingerprint=idempotency.fingerprint(method="POST", path=path, body={"reason": "other"}),
         )
 

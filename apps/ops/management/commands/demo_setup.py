@@ -80,17 +80,20 @@ class Command(BaseCommand):
 
     def _wallets(self, legal_name: str) -> dict[str, str]:
         """A funding account and two customer wallets for the first merchant, Alice's funded with
-        100.000 BHD, so the transfers API can be tried at once."""
+        100.000 BHD, so the transfers API can be tried at once: in test mode, as its demo key is."""
         merchant = selectors.merchant_by_legal_name(legal_name)
         accounts = {}
         for reference, allow_overdraft in (("demo-funding", True), ("alice", False), ("bob", False)):
-            account = ledger_selectors.customer_account_list(merchant_id=merchant.pk, reference=reference).first()
+            account = ledger_selectors.customer_account_list(
+                merchant_id=merchant.pk, livemode=False, reference=reference
+            ).first()
             accounts[reference] = account or ledger_services.customer_account_open(
-                merchant_id=merchant.pk, currency="BHD", reference=reference, allow_overdraft=allow_overdraft,
-                actor=ACTOR,
+                merchant_id=merchant.pk, livemode=False, currency="BHD", reference=reference,
+                allow_overdraft=allow_overdraft, actor=ACTOR,
             )
         ledger_services.transfer_create(spec=ledger_data.TransferSpec(
-            client_id="demo: fund alice", merchant_id=merchant.pk, debit_account_id=accounts["demo-funding"].pk,
+            client_id="demo: fund alice", merchant_id=merchant.pk, livemode=False,
+            debit_account_id=accounts["demo-funding"].pk,
             credit_account_id=accounts["alice"].pk, amount=100_000, currency="BHD", code="transfer",
             reference="demo funding", created_by=ACTOR.label,
         ))
