@@ -21,9 +21,9 @@ nothing.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from apps.ledger.data import RESOLUTIONS, REVERSIBLE, Kind, Outcome, Result, TransferSpec
@@ -68,8 +68,7 @@ class KnownTransfer:
     reference: str
 
 
-@dataclass(frozen=True, slots=True)
-class NewTransfer:
+class NewTransfer(NamedTuple):
     id: UUID
     spec: TransferSpec
     debit_account_id: UUID
@@ -81,8 +80,7 @@ class NewTransfer:
     reference: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Parties:
+class _Parties(NamedTuple):
     """What a spec moves, once its pending or reversed transfer has filled in the blanks."""
 
     debit_account_id: UUID | None
@@ -94,8 +92,7 @@ class _Parties:
     reference: str
 
 
-@dataclass(frozen=True, slots=True)
-class NewEntry:
+class NewEntry(NamedTuple):
     account_id: UUID
     transfer_id: UUID
     side: str  # "D" or "C"
@@ -161,8 +158,12 @@ class _Batch:
         expired_pending_ids: set[UUID],
     ) -> None:
         self.accounts = dict(accounts)
+        # Account states this batch has copied and may change in place (the caller's never are).
+        self.owned: set[UUID] = set()
         self.known = dict(known)
         self.existing = dict(existing)
+        # Transfers this batch has posted, by client key, for a later duplicate in the batch.
+        self.claimed: dict[ClientKey, NewTransfer] = {}
         self.resolved = set(resolved_pending_ids)
         self.expired = set(expired_pending_ids)
         self.reversed = set(reversed_ids)
@@ -172,11 +173,9 @@ class _Batch:
         self.entries: list[NewEntry] = []
 
     # --- one transfer ------------------------------------------------------------------
-    def _account(
-        self, account_id: UUID | None, spec: TransferSpec, missing: Result, working: dict[UUID, AccountState]
-    ) -> AccountState:
-        """The account as the chain so far left it."""
-        account = (working.get(account_id) or self.accounts.get(account_id)) if account_id is not None else None
+    def _account(self, account_id: UUID | None, spec: TransferSpec, missing: Result) -> AccountState:
+        """The account as the batch so far left it."""
+        account = self.accounts.get(account_id) if account_id is not None else None
         # Test and live money never meet: an account of the other mode is not found.
         if account is None or account.livemode != spec.livemode or (
             spec.merchant_scope and (not account.customer_owned or account.merchant_id != spec.merchant_id)
@@ -238,68 +237,82 @@ class _Batch:
         return _Parties(spec.debit_account_id, spec.credit_account_id, spec.currency, spec.amount, 0, spec.code,
                         spec.reference)
 
-    def _apply(self, spec: TransferSpec, accounts: dict[UUID, AccountState], staged: list) -> UUID:
-        """Apply one spec to ``accounts`` (a chain's working copy); returns the new transfer id."""
+    def _own(self, account: AccountState) -> AccountState:
+        """This batch's own copy of the account, made on first change."""
+        if account.id in self.owned:
+            return account
+        copy = AccountState(
+            account.id, account.currency, account.livemode, account.merchant_id, account.customer_owned,
+            account.debits_must_not_exceed_credits, account.credits_must_not_exceed_debits, account.frozen,
+            account.closed, account.debits_pending, account.debits_posted, account.credits_pending,
+            account.credits_posted,
+        )
+        self.accounts[account.id] = copy
+        self.owned.add(account.id)
+        return copy
+
+    def _apply(self, spec: TransferSpec, undo: list, staged: list) -> UUID:
+        """Apply one spec to the batch's accounts; returns the new transfer id. Everything is
+        checked before anything changes; what changes is noted in ``undo`` for the chain."""
         parties = self._resolve_parties(spec)
         debit_id, credit_id, currency = parties.debit_account_id, parties.credit_account_id, parties.currency
         amount, released = parties.amount, parties.released
         if debit_id is not None and debit_id == credit_id:
             raise _Refused(Result.SAME_ACCOUNT)
-        debit = self._account(debit_id, spec, Result.DEBIT_ACCOUNT_NOT_FOUND, accounts)
-        credit = self._account(credit_id, spec, Result.CREDIT_ACCOUNT_NOT_FOUND, accounts)
+        debit = self._account(debit_id, spec, Result.DEBIT_ACCOUNT_NOT_FOUND)
+        credit = self._account(credit_id, spec, Result.CREDIT_ACCOUNT_NOT_FOUND)
         if not (debit.currency == credit.currency == currency):
             raise _Refused(Result.CURRENCY_MISMATCH)
-        releasing_only = spec.kind in (Kind.VOID_PENDING, Kind.EXPIRE_PENDING)
-        if not releasing_only:
+        kind = spec.kind
+        if kind is not Kind.VOID_PENDING and kind is not Kind.EXPIRE_PENDING:
             # Ending a hold moves no money, so it is allowed on a closed or frozen account.
             if debit.closed or credit.closed:
                 raise _Refused(Result.ACCOUNT_CLOSED)
             if debit.frozen or credit.frozen:
                 raise _Refused(Result.ACCOUNT_FROZEN)
 
-        pending_change, posted_change = {
-            Kind.IMMEDIATE: (0, amount),
-            Kind.PENDING: (amount, 0),
-            Kind.POST_PENDING: (-released, amount),
-            Kind.VOID_PENDING: (-released, 0),
-            Kind.EXPIRE_PENDING: (-released, 0),
-        }[spec.kind]
-        new_debit = replace(
-            debit,
-            debits_pending=debit.debits_pending + pending_change,
-            debits_posted=debit.debits_posted + posted_change,
-        )
-        new_credit = replace(
-            credit,
-            credits_pending=credit.credits_pending + pending_change,
-            credits_posted=credit.credits_posted + posted_change,
-        )
-        debit_total = new_debit.debits_pending + new_debit.debits_posted
-        credit_total = new_credit.credits_pending + new_credit.credits_posted
-        if max(debit_total, credit_total) > MAX_BALANCE:
+        if kind is Kind.IMMEDIATE:
+            pending_change, posted_change = 0, amount
+        elif kind is Kind.PENDING:
+            pending_change, posted_change = amount, 0
+        elif kind is Kind.POST_PENDING:
+            pending_change, posted_change = -released, amount
+        else:  # void or expiry
+            pending_change, posted_change = -released, 0
+        debits_pending = debit.debits_pending + pending_change
+        debits_posted = debit.debits_posted + posted_change
+        credits_pending = credit.credits_pending + pending_change
+        credits_posted = credit.credits_posted + posted_change
+        debit_total = debits_pending + debits_posted
+        credit_total = credits_pending + credits_posted
+        if debit_total > MAX_BALANCE or credit_total > MAX_BALANCE:
             raise _Refused(Result.OVERFLOWS)
         # Ending a hold only lowers a side's total, so it can never break these rules.
-        if new_debit.debits_must_not_exceed_credits and debit_total > new_debit.credits_posted:
+        if debit.debits_must_not_exceed_credits and debit_total > debit.credits_posted:
             raise _Refused(Result.EXCEEDS_CREDITS)
-        if new_credit.credits_must_not_exceed_debits and credit_total > new_credit.debits_posted:
+        if credit.credits_must_not_exceed_debits and credit_total > credit.debits_posted:
             raise _Refused(Result.EXCEEDS_DEBITS)
+
+        debit, credit = self._own(debit), self._own(credit)
+        undo.append((debit, debit.debits_pending, debit.debits_posted, credit, credit.credits_pending,
+                     credit.credits_posted))
+        debit.debits_pending, debit.debits_posted = debits_pending, debits_posted
+        credit.credits_pending, credit.credits_posted = credits_pending, credits_posted
 
         transfer_id = self.new_id()
         expires_at = (
             self.now + timedelta(seconds=spec.timeout_seconds)
-            if spec.kind == Kind.PENDING and spec.timeout_seconds
+            if kind is Kind.PENDING and spec.timeout_seconds
             else None
         )
-        accounts[debit.id] = new_debit
-        accounts[credit.id] = new_credit
         staged.append(
             (
                 NewTransfer(transfer_id, spec, debit.id, credit.id, currency, amount, expires_at, parties.code,
                             parties.reference),
-                NewEntry(debit.id, transfer_id, "D", pending_change, posted_change, new_debit.debits_pending,
-                         new_debit.debits_posted, new_debit.credits_pending, new_debit.credits_posted),
-                NewEntry(credit.id, transfer_id, "C", pending_change, posted_change, new_credit.debits_pending,
-                         new_credit.debits_posted, new_credit.credits_pending, new_credit.credits_posted),
+                NewEntry(debit.id, transfer_id, "D", pending_change, posted_change, debits_pending,
+                         debits_posted, debit.credits_pending, debit.credits_posted),
+                NewEntry(credit.id, transfer_id, "C", pending_change, posted_change, credit.debits_pending,
+                         credit.debits_posted, credits_pending, credits_posted),
             )
         )
         return transfer_id
@@ -307,63 +320,63 @@ class _Batch:
     # --- chains ------------------------------------------------------------------------
     def run_chain(self, chain: Sequence[TransferSpec], *, open_chain: bool) -> list[Outcome]:
         """Apply a chain (one spec, or linked specs): all of it, or none of it."""
-        working: dict[UUID, AccountState] = {}
+        if open_chain:
+            return self._failed(chain, len(chain) - 1, Result.LINKED_EVENT_CHAIN_OPEN)
+        undo: list = []
         staged: list = []
         outcomes: list[Outcome] = []
-        claimed: list[tuple[ClientKey, KnownTransfer]] = []
+        claimed: dict[ClientKey, NewTransfer] = {}
         marked: list[tuple[set[UUID], UUID]] = []
-        failure: tuple[int, Result] | None = None
-        if open_chain:
-            failure = (len(chain) - 1, Result.LINKED_EVENT_CHAIN_OPEN)
         for index, spec in enumerate(chain):
-            if failure is not None:
-                break
             key = client_key(spec)
-            known = self.existing.get(key) or next((k for c, k in claimed if c == key), None)
+            known = self.existing.get(key)
+            if known is None:
+                earlier = claimed.get(key) or self.claimed.get(key)
+                known = self._known(earlier) if earlier is not None else None
+            failure = None
             if known is not None:
                 if _same_request(spec, known):
                     outcomes.append(Outcome(Result.EXISTS, known.id))
                     continue
-                failure = (index, Result.EXISTS_WITH_DIFFERENT_FIELDS)
-                break
-            try:
-                transfer_id = self._apply(spec, working, staged)
-            except _Refused as refused:
-                failure = (index, refused.result)
-                break
-            new = staged[-1][0]
-            claimed.append((key, self._known(new)))
+                failure = Result.EXISTS_WITH_DIFFERENT_FIELDS
+            else:
+                try:
+                    transfer_id = self._apply(spec, undo, staged)
+                except _Refused as refused:
+                    failure = refused.result
+            if failure is not None:
+                # Undo the chain: balances first, then what it marked resolved or reversed.
+                for debit, debits_pending, debits_posted, credit, credits_pending, credits_posted in reversed(undo):
+                    debit.debits_pending, debit.debits_posted = debits_pending, debits_posted
+                    credit.credits_pending, credit.credits_posted = credits_pending, credits_posted
+                for consumed, transfer_ref in marked:
+                    consumed.discard(transfer_ref)
+                return self._failed(chain, index, failure)
+            claimed[key] = staged[-1][0]
             # Later members of the chain (and later chains) see the pending as resolved, the
             # transfer as reversed.
-            consumed = []
             if spec.kind in RESOLUTIONS:
-                consumed.append((self.resolved, spec.pending_id))
-            if spec.kind == Kind.EXPIRE_PENDING:
-                consumed.append((self.expired, spec.pending_id))
+                marked.append((self.resolved, spec.pending_id))
+                if spec.kind is Kind.EXPIRE_PENDING:
+                    marked.append((self.expired, spec.pending_id))
             if spec.reverses_id is not None:
-                consumed.append((self.reversed, spec.reverses_id))
-            for ids, transfer_ref in consumed:
-                ids.add(transfer_ref)
-            marked += consumed
+                marked.append((self.reversed, spec.reverses_id))
+            for consumed, transfer_ref in marked:
+                consumed.add(transfer_ref)
             outcomes.append(Outcome(Result.OK, transfer_id))
 
-        if failure is None:
-            self.accounts.update(working)
-            for transfer, debit_entry, credit_entry in staged:
-                self.transfers.append(transfer)
-                self.entries += (debit_entry, credit_entry)
-                self.known[transfer.id] = self._known(transfer)
-            self.existing.update(claimed)
-            return outcomes
+        for transfer, debit_entry, credit_entry in staged:
+            self.transfers.append(transfer)
+            self.entries += (debit_entry, credit_entry)
+        self.claimed.update(claimed)
+        return outcomes
 
-        # Undo what the chain's applied members marked as resolved or reversed.
-        for consumed, transfer_ref in marked:
-            consumed.discard(transfer_ref)
-        failed_at, result = failure
+    @staticmethod
+    def _failed(chain: Sequence[TransferSpec], failed_at: int, result: Result) -> list[Outcome]:
+        """The failing spec gets its own result, the rest of its chain linked_event_failed."""
         return [
-            Outcome(result if index == failed_at else Result.LINKED_EVENT_FAILED)
-            for index in range(len(chain))
-        ] if len(chain) > 1 else [Outcome(result)]
+            Outcome(result if index == failed_at else Result.LINKED_EVENT_FAILED) for index in range(len(chain))
+        ]
 
     @staticmethod
     def _known(transfer: NewTransfer) -> KnownTransfer:

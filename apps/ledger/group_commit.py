@@ -11,6 +11,7 @@ with throughput spread over many.
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 500
 # Longer than any batch can take; a request never waits forever on a stuck committer.
 WAIT_SECONDS = 30
+CONNECTION_RECYCLE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class GroupCommitter:
                 self._thread.start()
 
     def _run(self) -> None:
+        recycled_at = 0.0
         while True:
             batch = [self._queue.get()]
             while len(batch) < MAX_BATCH:
@@ -67,11 +70,15 @@ class GroupCommitter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            # Django's per-request connection upkeep (age, health check), done now and then
+            # rather than costing each batch a round trip; a failed batch closes it at once.
+            if time.monotonic() - recycled_at > CONNECTION_RECYCLE_SECONDS:
+                close_old_connections()
+                recycled_at = time.monotonic()
             self._post(batch)
 
     @classmethod
     def _post(cls, batch: list[_Request]) -> None:
-        close_old_connections()
         try:
             outcomes = engine.post([request.spec for request in batch])
         except Exception as error:

@@ -145,7 +145,10 @@ def merchant_transfer_list(
 ) -> QuerySet[Transfer]:
     transfers = merchant_transfers(merchant_id=merchant_id, livemode=livemode)
     if account_id is not None:
-        transfers = transfers.filter(Q(debit_account_id=account_id) | Q(credit_account_id=account_id))
+        # Through the account's entries: indexed by account, where transfers are not.
+        transfers = transfers.filter(
+            pk__in=Entry.objects.filter(account_id=account_id).values("transfer_id")
+        )
     if since is not None:
         transfers = transfers.filter(created_at__gte=since)
     if until is not None:

@@ -177,6 +177,9 @@ class TransferSerializer(serializers.ModelSerializer):
         return _public("tr", reversal.pk if reversal else None)
 
 
+NOTHING_RESOLVED: dict[str, Any] = {"resolutions": {}, "reversals": {}}
+
+
 def transfer_context(transfers: list[Transfer]) -> dict[str, Any]:
     """What TransferSerializer needs for these transfers, in two queries however many."""
     transfer_ids = [transfer.pk for transfer in transfers]

@@ -61,7 +61,9 @@ def _client_id(request: Request, given: str | None = None, suffix: str = "") -> 
 
 
 def _transfer_response(posted: services.Posted) -> Response:
-    body = s.TransferSerializer(posted.transfer, context=s.transfer_context([posted.transfer])).data
+    # A transfer just posted has no resolution or reversal yet: no need to look for them.
+    context = s.NOTHING_RESOLVED if posted.created else s.transfer_context([posted.transfer])
+    body = s.TransferSerializer(posted.transfer, context=context).data
     return Response(
         body,
         status=status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK,
