@@ -3,8 +3,8 @@
     read what the batch refers to   (existing client ids, pending and reversed transfers)
     lock the accounts, in id order   (SELECT ... ORDER BY id FOR UPDATE: no deadlocks)
     apply the rules in memory        (apps.ledger.domain: an outcome per transfer)
-    insert transfers and entries     (one multi-row INSERT each)
-    update each touched account once (one UPDATE ... FROM VALUES)
+    insert transfers and entries,    (three statements in one round trip, each column sent
+    update each touched account once  as one array and unnested by PostgreSQL)
     commit
 
 The locks are held for the posting only: nothing else happens inside the transaction. A

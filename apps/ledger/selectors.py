@@ -24,8 +24,14 @@ def customer_account_get(*, merchant_id: Any, livemode: bool, account_id: UUID) 
     return customer_accounts(merchant_id=merchant_id, livemode=livemode).filter(pk=account_id).first()
 
 
-def account_get(*, account_id: UUID) -> Account:
-    return Account.objects.get(pk=account_id)
+def customer_account_list(*, merchant_id: Any, livemode: bool, reference: str | None = None,
+                          currency: str | None = None) -> QuerySet[Account]:
+    accounts = customer_accounts(merchant_id=merchant_id, livemode=livemode)
+    if reference is not None:
+        accounts = accounts.filter(reference=reference)
+    if currency is not None:
+        accounts = accounts.filter(currency=currency)
+    return accounts
 
 
 def merchant_account_get(*, merchant_id: Any, code: str, currency: str, livemode: bool) -> Account | None:
@@ -299,13 +305,3 @@ def ledger_verify() -> VerifyReport:
             if violation:
                 return VerifyReport(accounts, transfers, f"{invariant}: violated by {violation[0]}")
     return VerifyReport(accounts, transfers, None)
-
-
-def customer_account_list(*, merchant_id: Any, livemode: bool, reference: str | None = None,
-                          currency: str | None = None) -> QuerySet[Account]:
-    accounts = customer_accounts(merchant_id=merchant_id, livemode=livemode)
-    if reference is not None:
-        accounts = accounts.filter(reference=reference)
-    if currency is not None:
-        accounts = accounts.filter(currency=currency)
-    return accounts

@@ -261,11 +261,6 @@ def transfer_reverse(*, transfer_id: UUID, actor: Actor, merchant_id: UUID | Non
     return transfer_create(spec=spec)
 
 
-def transfers_post(*, specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
-    """Post a batch in one transaction; an outcome per spec (refusals are outcomes here)."""
-    return engine.post(specs)
-
-
 class BatchRefused(FincoreError):
     """An atomic batch was refused as a whole; ``results`` says which transfer failed and why."""
 

@@ -19,9 +19,5 @@ def api_key_get(*, merchant_id: Any, api_key_id: Any) -> ApiKey | None:
     return ApiKey.objects.filter(merchant_id=merchant_id, pk=api_key_id).first()
 
 
-def merchant_get(*, merchant_id: Any) -> Merchant:
-    return Merchant.objects.get(pk=merchant_id)
-
-
 def merchant_by_legal_name(legal_name: str) -> Merchant | None:
     return Merchant.objects.filter(legal_name=legal_name).order_by("created_at").first()
