@@ -26,8 +26,12 @@ app.conf.update(
     task_default_exchange=topology.TASK_EXCHANGE.name,
     task_default_routing_key="default",
     # A task runs on the queue its name starts with ("payments.capture" on payments);
-    # housekeeping (audit.*, events.*, core.*) and the rest run on default.
-    task_routes={f"{name}.*": {"queue": name} for name in topology.QUEUE_NAMES if name != "default"},
+    # housekeeping (audit.*, events.*, core.*) and the rest run on default. The nightly ledger
+    # proof is long and not realtime: it stays off the ledger queue's workers.
+    task_routes={
+        "ledger.verify": {"queue": "default"},
+        **{f"{name}.*": {"queue": name} for name in topology.QUEUE_NAMES if name != "default"},
+    },
     task_create_missing_queues=False,
     task_queue_max_priority=topology.MAX_PRIORITY,
     task_default_priority=topology.DEFAULT_PRIORITY,

@@ -7,7 +7,8 @@ bind = os.environ.get("FINCORE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("FINCORE_WEB_THREADS", "4"))
-# The idempotency layer lets a retry take over a request after 60 s: requests must end sooner.
+# For gthread workers this bounds a worker's heartbeat, not one request; requests are bounded by
+# the database's statement timeout and the ledger's group-commit wait (apps.core.idempotency).
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.audit.models import AuditEvent
-from apps.core.admin_readonly import ReadOnlyModelAdmin
+from apps.core.admin_readonly import CappedCountPaginator, ReadOnlyModelAdmin
 
 
 @admin.register(AuditEvent)
@@ -13,6 +13,7 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     search_fields = ("=object_id", "=request_id", "=merchant_id", "actor_label", "action", "reason")
     list_select_related = ("seal",)
     # The journal only grows: no full COUNT(*) or date drill-down over all of it per page view.
+    paginator = CappedCountPaginator
     show_full_result_count = False
     readonly_fields = [field.name for field in AuditEvent._meta.fields] + ["seal_position"]
 

@@ -1,11 +1,15 @@
 """Admin building blocks: read-only screens (journals, ledgers, message logs nobody edits by
-hand) and search by public id."""
+hand), search by public id, and pages that stay cheap on tables that only grow."""
 
 from django.contrib import admin
-from django.db.models import Model
+from django.core.paginator import Paginator
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.functional import cached_property
 
 from apps.core import ids
+
+COUNT_CAP = 10_000
 
 
 class ReadOnlyAdminMixin:
@@ -37,3 +41,21 @@ class PublicIdSearchMixin:
     @admin.display(description="Id")
     def public_id(self, obj: Model) -> str:
         return ids.encode(self.public_id_prefix, obj.pk) if obj.pk else "-"
+
+
+class CappedCountPaginator(Paginator):
+    """A paginator that counts at most ``count_cap`` rows: ``SELECT COUNT(*) FROM (... LIMIT
+    cap + 1)``, which stops reading there, instead of a COUNT(*) over the whole table on every page
+    view. Past the cap it reports ``count_cap`` rows, so the last pages are out of reach: staff
+    narrow a list that long with search or filters. Use with ``show_full_result_count = False``,
+    or the admin counts the whole table once more."""
+
+    count_cap = COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            # Unordered: any cap + 1 rows tell "at least that many", without sorting them first.
+            return min(rows.order_by()[: self.count_cap + 1].count(), self.count_cap)
+        return min(len(rows), self.count_cap)

@@ -6,9 +6,10 @@ it has answered, a retry with the same body gets the same status and body back, 
 with a different body is refused. A 5xx answer releases the key: the services behind every
 endpoint own their transactions, so a failed request changed nothing and may be retried.
 
-A request that crashed mid-way leaves its claim behind; after ``IN_PROGRESS_LEASE`` (twice the
-web server's request timeout) a retry may take it over. The money-moving services underneath
-deduplicate on the same key, so even that retry cannot act twice.
+A request that crashed mid-way leaves its claim behind; after ``IN_PROGRESS_LEASE`` a retry
+may take it over. The lease outlasts any request: database statements stop at
+``FINCORE_DB_STATEMENT_TIMEOUT_MS`` and the ledger's group commit at 30 s. The money-moving
+services underneath deduplicate on the same key, so even a retry that took over cannot act twice.
 """
 
 import hashlib
@@ -25,7 +26,7 @@ from apps.core.exceptions import FincoreError
 from apps.core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
-IN_PROGRESS_LEASE = timedelta(seconds=60)
+IN_PROGRESS_LEASE = timedelta(seconds=120)
 
 
 class IdempotencyKeyInvalid(FincoreError):

@@ -66,6 +66,8 @@ class KnownTransfer:
     expires_at: datetime | None
     code: str
     reference: str
+    metadata: Mapping[str, Any]
+    created_at: datetime
 
 
 class NewTransfer(NamedTuple):
@@ -127,20 +129,51 @@ class _Refused(Exception):
         self.result = result
 
 
-def _same_request(spec: TransferSpec, known: KnownTransfer) -> bool:
-    """Whether a retried spec asks for what the transfer with its client id already did. A post,
-    void or reversal sent without code or reference took its original's: blanks match."""
+def _timeout_seconds(known: KnownTransfer) -> int | None:
+    """The timeout a transfer was asked with: its expiry less its creation, in whole seconds."""
+    if known.expires_at is None:
+        return None
+    return round((known.expires_at - known.created_at).total_seconds())
+
+
+def _same_json(asked: Any, stored: Any) -> bool:
+    """JSON equality as jsonb keeps values: numbers by value (jsonb may write back 1e+20 as
+    100000000000000000000), but ``true`` is not ``1`` as it is to Python's ``==``."""
+    if isinstance(asked, Mapping):
+        return isinstance(stored, Mapping) and asked.keys() == stored.keys() and all(
+            _same_json(value, stored[key]) for key, value in asked.items()
+        )
+    if isinstance(asked, list | tuple):
+        return isinstance(stored, list | tuple) and len(asked) == len(stored) and all(map(_same_json, asked, stored))
+    if isinstance(asked, bool) or isinstance(stored, bool):
+        return asked is stored
+    return asked == stored
+
+
+def _same_request(spec: TransferSpec, known: KnownTransfer, transfers: Mapping[UUID, KnownTransfer]) -> bool:
+    """Whether a retried spec asks for what the transfer with its client id already did: the same
+    accounts, amount, timeout, metadata, code and reference. A post, void or reversal sent without
+    code or reference took its original's: blanks match. A post without amount asked for the
+    whole hold (``transfers`` holds the pending), so it does not match an earlier partial post."""
     inherits = spec.kind in RESOLUTIONS or spec.reverses_id is not None
+    amount = spec.amount
+    if spec.kind == Kind.POST_PENDING and amount is None:
+        pending = transfers.get(spec.pending_id) if spec.pending_id is not None else None
+        if pending is None:
+            return False
+        amount = pending.amount
     return (
         spec.kind == known.kind
         and spec.debit_account_id in (None, known.debit_account_id)
         and spec.credit_account_id in (None, known.credit_account_id)
-        and spec.amount in (None, known.amount)
+        and amount in (None, known.amount)
         and spec.currency in (None, known.currency)
         and spec.pending_id == known.pending_id
         and spec.reverses_id == known.reverses_id
+        and spec.timeout_seconds == _timeout_seconds(known)
         and (spec.code == known.code or (inherits and not spec.code))
         and (spec.reference == known.reference or (inherits and not spec.reference))
+        and _same_json(spec.metadata, known.metadata)
     )
 
 
@@ -335,7 +368,7 @@ class _Batch:
                 known = self._known(earlier) if earlier is not None else None
             failure = None
             if known is not None:
-                if _same_request(spec, known):
+                if _same_request(spec, known, self.known):
                     outcomes.append(Outcome(Result.EXISTS, known.id))
                     continue
                 failure = Result.EXISTS_WITH_DIFFERENT_FIELDS
@@ -378,8 +411,7 @@ class _Batch:
             Outcome(result if index == failed_at else Result.LINKED_EVENT_FAILED) for index in range(len(chain))
         ]
 
-    @staticmethod
-    def _known(transfer: NewTransfer) -> KnownTransfer:
+    def _known(self, transfer: NewTransfer) -> KnownTransfer:
         spec = transfer.spec
         return KnownTransfer(
             id=transfer.id, livemode=spec.livemode, merchant_id=spec.merchant_id, client_id=spec.client_id,
@@ -387,7 +419,7 @@ class _Batch:
             debit_account_id=transfer.debit_account_id, credit_account_id=transfer.credit_account_id,
             currency=transfer.currency, amount=transfer.amount, pending_id=spec.pending_id,
             reverses_id=spec.reverses_id, expires_at=transfer.expires_at, code=transfer.code,
-            reference=transfer.reference,
+            reference=transfer.reference, metadata=spec.metadata, created_at=self.now,
         )
 
 

@@ -40,7 +40,7 @@ _ACCOUNT_COLUMNS = (
 )
 _TRANSFER_COLUMNS = (
     "id, livemode, merchant_id, client_id, kind, debit_account_id, credit_account_id, currency, amount, pending_id, "
-    "reverses_id, expires_at, code, reference"
+    "reverses_id, expires_at, code, reference, metadata, created_at"
 )
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
@@ -66,11 +66,13 @@ def post(specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
 
 def _known(row: Sequence[Any]) -> domain.KnownTransfer:
     (transfer_id, livemode, merchant_id, client_id, kind, debit, credit, currency, amount, pending_id,
-     reverses_id, expires_at, code, reference) = row
+     reverses_id, expires_at, code, reference, metadata, created_at) = row
     return domain.KnownTransfer(
         id=transfer_id, livemode=livemode, merchant_id=merchant_id, client_id=client_id, kind=data.Kind(kind),
         debit_account_id=debit, credit_account_id=credit, currency=currency, amount=amount,
         pending_id=pending_id, reverses_id=reverses_id, expires_at=expires_at, code=code, reference=reference,
+        # Django has psycopg2 hand jsonb over as text (its JSONField decodes it itself).
+        metadata=json.loads(metadata) if isinstance(metadata, str) else metadata, created_at=created_at,
     )
 
 

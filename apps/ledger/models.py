@@ -244,3 +244,13 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"{'passed' if self.ok else 'FAILED'} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Watermark(models.Model):
+    """How far a sweep has read, so each run looks only at what is new (the hold-expiry sweep)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    value = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.value:%Y-%m-%d %H:%M:%S}"

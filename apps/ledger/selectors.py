@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.core import clock
-from apps.ledger.models import Account, Entry, Transfer, Verification
+from apps.ledger.models import Account, Entry, Transfer, Verification, Watermark
 
 # --- accounts and balances ---------------------------------------------------------------
 
@@ -175,13 +175,20 @@ def merchant_transfer_list(
     return transfers
 
 
-def pending_transfers_due(*, now: datetime, limit: int) -> list[Transfer]:
-    """Pending transfers past their timeout and not yet resolved, oldest deadline first."""
+def pending_transfers_due(*, now: datetime, since: datetime | None, limit: int) -> list[Transfer]:
+    """Pending transfers whose timeout passed in ``[since, now]`` and not yet resolved, oldest
+    deadline first. ``since`` keeps the read to recent deadlines: holds are never deleted, so
+    without it every run would walk every timed hold there ever was."""
+    due = Transfer.objects.filter(kind=Transfer.Kind.PENDING, expires_at__lte=now)
+    if since is not None:
+        due = due.filter(expires_at__gte=since)
     return list(
-        Transfer.objects.filter(kind=Transfer.Kind.PENDING, expires_at__lte=now)
-        .exclude(Exists(Transfer.objects.filter(pending_id=OuterRef("pk"))))
-        .order_by("expires_at")[:limit]
+        due.exclude(Exists(Transfer.objects.filter(pending_id=OuterRef("pk")))).order_by("expires_at")[:limit]
     )
+
+
+def watermark(name: str) -> datetime | None:
+    return Watermark.objects.filter(name=name).values_list("value", flat=True).first()
 
 
 def latest_verification() -> Verification | None:
@@ -287,8 +294,13 @@ class VerifyReport:
 
 
 def ledger_verify() -> VerifyReport:
-    """Prove the ledger's invariants over all data; the report names the first violation."""
-    with connection.cursor() as cursor:
+    """Prove the ledger's invariants over all data; the report names the first violation.
+
+    It reads every row, so it runs without the connection's statement timeout (its Celery time
+    limit bounds it instead).
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute(
             "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
             "WHERE NOT t.tgisinternal AND t.tgenabled = 'O'"

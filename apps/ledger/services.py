@@ -6,8 +6,9 @@ then. A retry with the same client id returns the first transfer instead of post
 """
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from apps.core.exceptions import FincoreError
 from apps.core.ids import uuid7
 from apps.ledger import data, engine, selectors
 from apps.ledger.group_commit import committer
-from apps.ledger.models import Account, Transfer, Verification
+from apps.ledger.models import Account, Transfer, Verification, Watermark
 
 Kind = data.Kind
 Result = data.Result
@@ -81,6 +82,16 @@ REFUSALS: dict[Result, type[TransferRefused]] = {
     )
     for result, title in _REFUSAL_TITLES.items()
 }
+
+
+class LedgerBusy(FincoreError):
+    """The transfer waited longer than its request may for its batch. It may still be posted:
+    retry with the same client id or Idempotency-Key, which never posts twice."""
+
+    code = "ledger_busy"
+    title = "The ledger did not answer in time"
+    status = 503
+    retry_after = 1
 
 
 class InsufficientFunds(TransferRefused):
@@ -221,8 +232,15 @@ def merchant_accounts_open(*, merchant_id: UUID, currencies: Sequence[str]) -> l
 
 def transfer_create(*, spec: data.TransferSpec) -> Posted:
     """Post one transfer. Concurrent callers outside a transaction share a batch (group
-    commit). Raises a TransferRefused subclass."""
-    return _posted(committer.submit(spec), spec)
+    commit). Raises a TransferRefused subclass, or LedgerBusy when its batch is late."""
+    try:
+        outcome = committer.submit(spec)
+    except FutureTimeoutError as late:
+        raise LedgerBusy(
+            "The transfer is still queued and may yet be posted; retry with the same client_id or "
+            "Idempotency-Key, which never posts twice."
+        ) from late
+    return _posted(outcome, spec)
 
 
 def _resolution(*, kind: Kind, merchant_id: UUID | None, merchant_scope: bool, livemode: bool, pending_id: UUID,
@@ -302,9 +320,21 @@ def new_client_id() -> str:
     return str(uuid7())
 
 
+# The expiry sweep re-reads this much before where it last finished, for holds committed late
+# (a slow transaction, a web host whose clock runs behind the worker's).
+EXPIRY_OVERLAP = timedelta(minutes=10)
+_EXPIRY_WATERMARK = "ledger.hold_expiry"
+
+
 def pending_transfers_expire(*, limit: int = 1000) -> int:
-    """Expire pending transfers past their timeout, releasing their holds. Returns how many."""
-    due = selectors.pending_transfers_due(now=clock.now(), limit=limit)
+    """Expire pending transfers past their timeout, releasing their holds. Returns how many.
+
+    Reads only deadlines since the last complete run (less EXPIRY_OVERLAP), so its cost follows
+    the holds now expiring, not all holds ever made.
+    """
+    now = clock.now()
+    last = selectors.watermark(_EXPIRY_WATERMARK)
+    due = selectors.pending_transfers_due(now=now, since=last - EXPIRY_OVERLAP if last else None, limit=limit)
     specs = [
         data.TransferSpec(
             client_id=f"{data.RESERVED_CLIENT_ID_PREFIX}expire:{pending.id}", kind=Kind.EXPIRE_PENDING,
@@ -313,7 +343,11 @@ def pending_transfers_expire(*, limit: int = 1000) -> int:
         )
         for pending in due
     ]
-    return sum(outcome.result == Result.OK for outcome in engine.post(specs))
+    expired = sum(outcome.result == Result.OK for outcome in engine.post(specs))
+    if len(due) < limit:
+        # Everything due up to ``now`` is resolved: the next run may start from here.
+        Watermark.objects.update_or_create(name=_EXPIRY_WATERMARK, defaults={"value": now})
+    return expired
 
 
 def ledger_check(*, actor: Actor) -> Verification:

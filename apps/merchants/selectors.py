@@ -1,4 +1,4 @@
-"""Reading merchants and keys. API callers always pass their own merchant id."""
+"""Reading merchants and keys. API callers always pass their own merchant id and mode."""
 
 from typing import Any
 
@@ -7,16 +7,22 @@ from django.db.models import QuerySet
 from apps.merchants.models import ApiKey, Merchant
 
 
+def api_key_mode(*, livemode: bool) -> str:
+    """The mode of the keys a caller in ``livemode`` may see: test keys see test keys only."""
+    return ApiKey.Mode.LIVE if livemode else ApiKey.Mode.TEST
+
+
 def api_key_by_secret_hash(secret_hash: str) -> ApiKey | None:
     return ApiKey.objects.select_related("merchant").filter(secret_hash=secret_hash).first()
 
 
-def api_key_list(*, merchant_id: Any) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(merchant_id=merchant_id)
+def api_key_list(*, merchant_id: Any, livemode: bool) -> QuerySet[ApiKey]:
+    """The merchant's keys of one mode; the other mode's keys are as if they did not exist."""
+    return ApiKey.objects.filter(merchant_id=merchant_id, mode=api_key_mode(livemode=livemode))
 
 
-def api_key_get(*, merchant_id: Any, api_key_id: Any) -> ApiKey | None:
-    return ApiKey.objects.filter(merchant_id=merchant_id, pk=api_key_id).first()
+def api_key_get(*, merchant_id: Any, livemode: bool, api_key_id: Any) -> ApiKey | None:
+    return api_key_list(merchant_id=merchant_id, livemode=livemode).filter(pk=api_key_id).first()
 
 
 def merchant_by_legal_name(legal_name: str) -> Merchant | None:

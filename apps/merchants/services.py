@@ -17,6 +17,7 @@ from apps.core.currencies import is_currency
 from apps.core.exceptions import FincoreError
 from apps.core.rates import parse_rate
 from apps.ledger import services as ledger_services
+from apps.merchants import selectors
 from apps.merchants.models import ApiKey, Merchant
 
 SECRET_PREFIXES = {ApiKey.Mode.TEST: "fc_test_", ApiKey.Mode.LIVE: "fc_live_"}
@@ -202,17 +203,22 @@ def merchant_onboard(
     return merchant, issued
 
 
-def api_key_revoke(*, api_key_id: Any, actor: Actor, reason: str, merchant_id: Any = None) -> ApiKey:
+def api_key_revoke(
+    *, api_key_id: Any, actor: Actor, reason: str, merchant_id: Any = None, livemode: bool | None = None
+) -> ApiKey:
     """Revoke a key for good; requests with it are refused from now on.
 
-    ``merchant_id`` scopes the lookup when a merchant revokes its own key (another merchant's
-    key is then not found). Raises ApiKey.DoesNotExist, ApiKeyAlreadyRevoked.
+    ``merchant_id`` and ``livemode`` scope the lookup when a merchant revokes its own key
+    through the API: another merchant's key, or a key of the other mode (a test key revoking a
+    live one), is then not found. Raises ApiKey.DoesNotExist, ApiKeyAlreadyRevoked.
     """
     if not reason.strip():
         raise InvalidMerchant("a reason is required to revoke a key")
     keys = ApiKey.objects.select_for_update()
     if merchant_id is not None:
         keys = keys.filter(merchant_id=merchant_id)
+    if livemode is not None:
+        keys = keys.filter(mode=selectors.api_key_mode(livemode=livemode))
     with transaction.atomic():
         api_key = keys.get(pk=api_key_id)
         if api_key.is_revoked:

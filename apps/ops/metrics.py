@@ -48,49 +48,81 @@ def _task_finished(task_id: str, task: Any, state: str | None = None, **kwargs: 
         TASK_DURATION.labels(task=task.name).observe(time.perf_counter() - started)
 
 
+def _queue_gauges() -> list[GaugeMetricFamily]:
+    queues = GaugeMetricFamily("fincore_queue_messages", "Messages ready in a RabbitMQ queue.", labels=["queue"])
+    for name, depth in queue_depths().items():
+        queues.add_metric([name], depth)
+    return [queues]
+
+
+def _outbox_gauges() -> list[GaugeMetricFamily]:
+    backlog = outbox_backlog()
+    age = (clock.now() - backlog.oldest_created_at).total_seconds() if backlog.oldest_created_at else 0
+    return [
+        GaugeMetricFamily(
+            "fincore_outbox_unpublished_messages", "Outbox messages not yet published.", value=backlog.unpublished
+        ),
+        GaugeMetricFamily(
+            "fincore_outbox_oldest_unpublished_seconds", "Age of the oldest unpublished outbox message.", value=age
+        ),
+    ]
+
+
+def _dead_letter_gauges() -> list[GaugeMetricFamily]:
+    return [
+        GaugeMetricFamily(
+            "fincore_dead_letters_open", "Dead letters awaiting an operator.", value=dead_letters_open_count()
+        )
+    ]
+
+
+def _audit_gauges() -> list[GaugeMetricFamily]:
+    return [
+        GaugeMetricFamily(
+            "fincore_audit_unsealed_events", "Audit events not yet sealed into the chain.", value=audit_unsealed_count()
+        )
+    ]
+
+
+def _ledger_verification_gauges() -> list[GaugeMetricFamily]:
+    verification = latest_verification()
+    ok = GaugeMetricFamily(
+        "fincore_ledger_verification_ok", "1 if the last ledger invariant check passed, 0 if it failed."
+    )
+    age = GaugeMetricFamily("fincore_ledger_verification_age_seconds", "Time since the last ledger invariant check.")
+    if verification is not None:
+        ok.add_metric([], 1 if verification.ok else 0)
+        age.add_metric([], (clock.now() - verification.finished_at).total_seconds())
+    return [ok, age]
+
+
+# Each entry reads one source on its own, so an outage (RabbitMQ, PostgreSQL, one slow table)
+# drops only the gauges it feeds and the scrape still answers with the rest.
+GAUGES = {
+    "queue depths": _queue_gauges,
+    "outbox backlog": _outbox_gauges,
+    "open dead letters": _dead_letter_gauges,
+    "unsealed audit events": _audit_gauges,
+    "ledger verification": _ledger_verification_gauges,
+}
+
+
 class BacklogCollector(Collector):
-    """Queue depths, outbox backlog, open dead letters and unsealed audit rows, read now."""
+    """Queue depths, outbox backlog, open dead letters, unsealed audit rows and the last ledger
+    verification, read now; a source that fails is left out, with a warning in the log."""
 
     def describe(self) -> list[GaugeMetricFamily]:
         # Without this, registering would call collect(), querying the database at import time.
         return []
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        queues = GaugeMetricFamily("fincore_queue_messages", "Messages ready in a RabbitMQ queue.", labels=["queue"])
-        try:
-            for name, depth in queue_depths().items():
-                queues.add_metric([name], depth)
-        except Exception as error:  # noqa: BLE001 - a broker outage must not break the scrape
-            logger.warning("queue depths unavailable", extra={"error": repr(error)})
-        yield queues
-
-        backlog = outbox_backlog()
-        yield GaugeMetricFamily(
-            "fincore_outbox_unpublished_messages", "Outbox messages not yet published.", value=backlog.unpublished
-        )
-        age = (clock.now() - backlog.oldest_created_at).total_seconds() if backlog.oldest_created_at else 0
-        yield GaugeMetricFamily(
-            "fincore_outbox_oldest_unpublished_seconds", "Age of the oldest unpublished outbox message.", value=age
-        )
-        yield GaugeMetricFamily(
-            "fincore_dead_letters_open", "Dead letters awaiting an operator.", value=dead_letters_open_count()
-        )
-        yield GaugeMetricFamily(
-            "fincore_audit_unsealed_events", "Audit events not yet sealed into the chain.", value=audit_unsealed_count()
-        )
-
-        verification = latest_verification()
-        ok = GaugeMetricFamily(
-            "fincore_ledger_verification_ok", "1 if the last ledger invariant check passed, 0 if it failed."
-        )
-        age = GaugeMetricFamily(
-            "fincore_ledger_verification_age_seconds", "Time since the last ledger invariant check."
-        )
-        if verification is not None:
-            ok.add_metric([], 1 if verification.ok else 0)
-            age.add_metric([], (clock.now() - verification.finished_at).total_seconds())
-        yield ok
-        yield age
+        for source, gauges in GAUGES.items():
+            try:
+                families = gauges()
+            except Exception as error:  # noqa: BLE001 - an outage must not break the whole scrape
+                logger.warning("metrics source unavailable", extra={"source": source, "error": repr(error)})
+                continue
+            yield from families
 
 
 _BACKLOG = BacklogCollector()

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
+from apps.core.rates import parse_rate
 from fincore.settings.environment import Environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -112,7 +114,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["apps.merchants.throttling.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.CursorPagination",
     # Lists filter in their selectors, from a validated query serializer: no filter backends.
     "DEFAULT_FILTER_BACKENDS": [],
@@ -163,9 +165,18 @@ def from_environment(env: Environment) -> dict[str, Any]:
     proxy_hops = env.int("FINCORE_PROXY_HOPS")
     idempotency_ttl_hours = env.int("FINCORE_IDEMPOTENCY_TTL_HOURS")
     if idempotency_ttl_hours < 24:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("FINCORE_IDEMPOTENCY_TTL_HOURS must be at least 24")
+    api_rate_limit = env.str("FINCORE_API_RATE_LIMIT")
+    try:
+        parse_rate(api_rate_limit)
+    except ValueError as error:
+        # Refused at start-up, not by a 500 on every API request.
+        raise ImproperlyConfigured(f"FINCORE_API_RATE_LIMIT: {error}") from None
+    statement_timeout_ms = env.int("FINCORE_DB_STATEMENT_TIMEOUT_MS")
+    lock_timeout_ms = env.int("FINCORE_DB_LOCK_TIMEOUT_MS")
+    if statement_timeout_ms < 0 or lock_timeout_ms < 0:
+        raise ImproperlyConfigured("FINCORE_DB_STATEMENT_TIMEOUT_MS and FINCORE_DB_LOCK_TIMEOUT_MS must be 0 or more")
+    payment_priorities = _payment_priorities(env.str("FINCORE_PAYMENT_PRIORITIES"))
     settings: dict[str, Any] = {
         "SECRET_KEY": env.str("FINCORE_SECRET_KEY"),
         "ALLOWED_HOSTS": env.list("FINCORE_ALLOWED_HOSTS"),
@@ -176,6 +187,11 @@ def from_environment(env: Environment) -> dict[str, Any]:
                     env.str("FINCORE_DATABASE_URL"), conn_max_age=60, conn_health_checks=True
                 ),
                 "ATOMIC_REQUESTS": False,
+                # A runaway statement or a lock wait ends with an error, not a stuck worker
+                # holding a connection; 0 turns a limit off (migrations on a big table).
+                "OPTIONS": {
+                    "options": f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={lock_timeout_ms}"
+                },
             }
         },
         "CACHES": {
@@ -189,14 +205,37 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_REDIS_URL": redis_url,
         "FINCORE_AUDIT_KEY": env.str("FINCORE_AUDIT_KEY"),
         "FINCORE_PROXY_HOPS": proxy_hops,
-        "FINCORE_API_RATE_LIMIT": env.str("FINCORE_API_RATE_LIMIT"),
+        "FINCORE_API_RATE_LIMIT": api_rate_limit,
         "FINCORE_IDEMPOTENCY_TTL": timedelta(hours=idempotency_ttl_hours),
         "FINCORE_TASK_MAX_DELIVERIES": env.int("FINCORE_TASK_MAX_DELIVERIES"),
+        "FINCORE_METRICS_TOKEN": env.str("FINCORE_METRICS_TOKEN"),
+        "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),
+        "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": env.str("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1",
+        "FINCORE_PAYMENT_PRIORITIES": payment_priorities,
         "LOGGING": logging_config(env.str("FINCORE_LOG_LEVEL")),
     }
     if proxy_hops:
         settings["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
     return settings
+
+
+PAYMENT_METHODS = ("card", "instant", "wire", "wallet")
+
+
+def _payment_priorities(raw: str) -> dict[str, int]:
+    """``"instant=9,card=6,..."`` → {"instant": 9, ...}; every payment method, each 0..9."""
+    priorities: dict[str, int] = {}
+    for item in raw.split(","):
+        method, _, priority = item.strip().partition("=")
+        if method not in PAYMENT_METHODS or not priority.isascii() or not priority.isdigit() or int(priority) > 9:
+            raise ImproperlyConfigured(
+                f"FINCORE_PAYMENT_PRIORITIES: {item.strip()!r} is not <method>=<0-9> "
+                f"for one of {', '.join(PAYMENT_METHODS)}"
+            )
+        priorities[method] = int(priority)
+    if missing := [method for method in PAYMENT_METHODS if method not in priorities]:
+        raise ImproperlyConfigured(f"FINCORE_PAYMENT_PRIORITIES: no priority for {', '.join(missing)}")
+    return priorities
 
 
 def logging_config(level: str) -> dict[str, Any]:
@@ -216,6 +255,10 @@ def logging_config(level: str) -> dict[str, Any]:
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
             "django.db.backends": {"level": "INFO"},
+            # Django logs each 4xx/5xx response after the middleware returned, outside the
+            # request's context (request_id null). fincore.request already logs every response
+            # with its id, and a crash is logged by the exception handler inside the context.
+            "django.request": {"level": "ERROR"},
             "django.server": {"level": "WARNING"},
             "amqp": {"level": "WARNING"},
             "kombu": {"level": "WARNING"},

@@ -13,10 +13,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 @dataclass(frozen=True)
 class Variable:
+    """One variable. Production refuses a required variable that still holds its development
+    default: those defaults are public (they are in this file), so they are never secrets and
+    never production's services."""
+
     name: str
     description: str
     development_default: str | None = None
     required_in_production: bool = False
+    # Production refuses a shorter value: a short key can be guessed.
+    min_length_in_production: int = 0
 
 
 # The README's configuration table lists exactly these; keep the two in step.
@@ -26,6 +32,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Django's secret key (sessions, CSRF, password reset tokens).",
         "development-only-secret-key-do-not-use-in-production-0123456789",
         required_in_production=True,
+        min_length_in_production=32,
     ),
     Variable(
         "FINCORE_DATABASE_URL",
@@ -56,6 +63,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Key of the HMAC that signs every audit journal row; keep it apart from the database.",
         "development-only-audit-key",
         required_in_production=True,
+        min_length_in_production=32,
     ),
     Variable(
         "FINCORE_CSRF_TRUSTED_ORIGINS",
@@ -84,7 +92,42 @@ VARIABLES: tuple[Variable, ...] = (
         "Deliveries of one message before it is dead-lettered (poison message bound).",
         "5",
     ),
+    Variable(
+        "FINCORE_DB_STATEMENT_TIMEOUT_MS",
+        "PostgreSQL statement_timeout of every connection, in ms (0: none, e.g. for a long migration).",
+        "60000",
+    ),
+    Variable(
+        "FINCORE_DB_LOCK_TIMEOUT_MS",
+        "PostgreSQL lock_timeout of every connection, in ms (0: none).",
+        "10000",
+    ),
     Variable("FINCORE_LOG_LEVEL", "Level of the JSON logs (DEBUG, INFO, WARNING, ...).", "INFO"),
+    Variable(
+        "FINCORE_WEBHOOK_KEY",
+        "Master key the webhook endpoints' signing secrets are derived from (none is stored); "
+        "changing it changes every endpoint's secret.",
+        "development-only-webhook-key",
+        required_in_production=True,
+        min_length_in_production=32,
+    ),
+    Variable(
+        "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+        "1 lets webhook endpoints point at loopback and private addresses (development, tests); "
+        "0 refuses them, so a merchant cannot make fincore call into its own network.",
+        "0",
+    ),
+    Variable(
+        "FINCORE_PAYMENT_PRIORITIES",
+        "RabbitMQ priority (0-9) of a payment's messages on the payments queue, per payment method.",
+        "instant=9,wallet=8,card=6,wire=3",
+    ),
+    Variable(
+        "FINCORE_METRICS_TOKEN",
+        "Bearer token /metrics requires (Authorization: Bearer <token>) when set; "
+        "unset, /metrics is open, so expose it to the monitoring network only.",
+        "",
+    ),
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
@@ -104,6 +147,22 @@ class Environment:
             for variable in VARIABLES
             if variable.required_in_production and not self._environ.get(variable.name)
         ]
+
+    def refused_in_production(self) -> list[str]:
+        """Why each set variable is unfit for production: a public development default, a short key."""
+        problems = []
+        for variable in VARIABLES:
+            value = self._environ.get(variable.name, "").strip()
+            if not value:
+                continue
+            if variable.required_in_production and value == variable.development_default:
+                problems.append(f"{variable.name} is its public development default")
+            elif len(value) < variable.min_length_in_production:
+                problems.append(
+                    f"{variable.name} must be at least {variable.min_length_in_production} characters, "
+                    f"not {len(value)}"
+                )
+        return problems
 
     def str(self, name: str) -> str:
         variable = _BY_NAME[name]

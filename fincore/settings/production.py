@@ -1,5 +1,8 @@
 """Production: nothing falls back to a default; a missing variable stops the process.
 
+So does a required variable that holds its (public) development default, or a secret key or
+audit key shorter than 32 characters.
+
 ``manage.py check --deploy --fail-level WARNING`` passes with these settings.
 """
 
@@ -16,6 +19,8 @@ if _missing := _environment.missing():
     raise ImproperlyConfigured(
         "fincore.settings.production needs these environment variables: " + ", ".join(_missing)
     )
+if _refused := _environment.refused_in_production():
+    raise ImproperlyConfigured("fincore.settings.production refuses these values: " + "; ".join(_refused))
 
 globals().update(from_environment(_environment))
 

@@ -9,6 +9,8 @@ import tempfile
 
 os.environ.setdefault("FINCORE_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/fincore_test")
 os.environ.setdefault("FINCORE_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Tests run their webhook receivers on loopback.
+os.environ.setdefault("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "1")
 # Task metrics from worker processes reach /metrics through prometheus_client's
 # multiprocess files, exactly as under `make run`; this must be set before it is imported.
 os.environ.setdefault(

@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-from fincore.settings.environment import VARIABLES
+from fincore.settings.base import from_environment
+from fincore.settings.environment import VARIABLES, Environment
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PRODUCTION_ENVIRONMENT = {
@@ -17,6 +19,7 @@ PRODUCTION_ENVIRONMENT = {
     "FINCORE_REDIS_URL": "rediss://cache.internal:6380/0",
     "FINCORE_ALLOWED_HOSTS": "api.fincore.example,admin.fincore.example",
     "FINCORE_AUDIT_KEY": "a-long-random-audit-key-kept-in-the-secret-store",
+    "FINCORE_WEBHOOK_KEY": "another-long-random-key-for-webhook-secrets",
 }
 
 
@@ -48,6 +51,91 @@ def test_production_refuses_to_start_without_each_required_variable(missing):
     assert f"fincore.settings.production needs these environment variables: {missing}" in result.stderr
 
 
+REQUIRED_WITH_A_DEVELOPMENT_DEFAULT = sorted(
+    variable.name for variable in VARIABLES if variable.required_in_production and variable.development_default
+)
+
+
+def _refused(result: subprocess.CompletedProcess[str]) -> str:
+    """The ImproperlyConfigured message that stopped the process."""
+    assert result.returncode != 0
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("django.core.exceptions.Improperly")]
+    return line.removeprefix("django.core.exceptions.ImproperlyConfigured: ")
+
+
+@pytest.mark.parametrize("name", REQUIRED_WITH_A_DEVELOPMENT_DEFAULT)
+def test_production_refuses_each_public_development_default(name):
+    [variable] = [variable for variable in VARIABLES if variable.name == name]
+
+    result = _manage("check", environment={**PRODUCTION_ENVIRONMENT, name: variable.development_default})
+
+    assert _refused(result) == (
+        f"fincore.settings.production refuses these values: {name} is its public development default"
+    )
+
+
+def test_every_required_variable_has_a_development_default_to_refuse():
+    assert sorted(PRODUCTION_ENVIRONMENT) == REQUIRED_WITH_A_DEVELOPMENT_DEFAULT
+
+
+def test_production_names_every_refused_variable_at_once():
+    environment = {
+        **PRODUCTION_ENVIRONMENT,
+        "FINCORE_SECRET_KEY": "development-only-secret-key-do-not-use-in-production-0123456789",
+        "FINCORE_AUDIT_KEY": "development-only-audit-key",
+    }
+
+    result = _manage("check", environment=environment)
+
+    assert _refused(result) == (
+        "fincore.settings.production refuses these values: FINCORE_SECRET_KEY is its public development default; "
+        "FINCORE_AUDIT_KEY is its public development default"
+    )
+
+
+@pytest.mark.parametrize("name", ["FINCORE_SECRET_KEY", "FINCORE_AUDIT_KEY", "FINCORE_WEBHOOK_KEY"])
+def test_production_refuses_a_key_shorter_than_32_characters(name):
+    result = _manage("check", environment={**PRODUCTION_ENVIRONMENT, name: "k3#Vq9!xT2@wZ7$mR4^pL8&nB6*cY1("})
+
+    assert _refused(result) == (
+        f"fincore.settings.production refuses these values: {name} must be at least 32 characters, not 31"
+    )
+
+
+def test_production_accepts_an_audit_key_of_32_characters():
+    # The secret key needs 50 for Django's own deployment check (security.W009), so it is not tried at 32.
+    environment = {**PRODUCTION_ENVIRONMENT, "FINCORE_AUDIT_KEY": "k3#Vq9!xT2@wZ7$mR4^pL8&nB6*cY1(e"}
+
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_accepts_optional_variables_set_to_their_defaults():
+    environment = {
+        **PRODUCTION_ENVIRONMENT,
+        **{
+            variable.name: variable.development_default
+            for variable in VARIABLES
+            if not variable.required_in_production and variable.development_default
+        },
+    }
+
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("rate", ["100/sx", "fast", "0/second"])
+def test_an_unusable_default_api_rate_is_refused_at_start_up(rate):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        from_environment(Environment({"FINCORE_API_RATE_LIMIT": rate}, use_defaults=True))
+
+    assert str(refused.value) == f"FINCORE_API_RATE_LIMIT: {rate!r} is not a rate like '100/second' or '5000/hour'"
+
+
 def test_every_required_variable_is_tested():
     required = {variable.name for variable in VARIABLES if variable.required_in_production}
     assert required == set(PRODUCTION_ENVIRONMENT)
@@ -57,3 +145,26 @@ def test_readme_documents_every_variable():
     readme = (PROJECT_DIR / "README.md").read_text()
     for variable in VARIABLES:
         assert f"`{variable.name}`" in readme, variable.name
+
+
+def test_payment_priorities_are_read_per_method():
+    settings = from_environment(Environment({"FINCORE_PAYMENT_PRIORITIES": "wire=0, card=4,instant=9,wallet=7"},
+                                            use_defaults=True))
+
+    assert settings["FINCORE_PAYMENT_PRIORITIES"] == {"wire": 0, "card": 4, "instant": 9, "wallet": 7}
+
+
+@pytest.mark.parametrize(
+    ("raw", "refusal"),
+    [
+        ("instant=9,card=6,wire=3", "no priority for wallet"),
+        ("instant=10,card=6,wire=3,wallet=8", "'instant=10' is not <method>=<0-9>"),
+        ("instant=9,card=six,wire=3,wallet=8", "'card=six' is not <method>=<0-9>"),
+        ("instant=9,cash=6,wire=3,wallet=8", "'cash=6' is not <method>=<0-9>"),
+    ],
+)
+def test_payment_priorities_refuse_a_bad_setting_at_start_up(raw, refusal):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        from_environment(Environment({"FINCORE_PAYMENT_PRIORITIES": raw}, use_defaults=True))
+
+    assert refusal in str(refused.value)

@@ -486,10 +486,11 @@ def test_the_same_idempotency_key_opens_one_account_in_each_mode(merchant_client
     assert sorted(Account.objects.filter(owner_type="customer").values_list("livemode", flat=True)) == [False, True]
 
 
-def test_a_transfer_across_modes_is_refused_through_the_api(merchant_client, live_client):
+def test_a_transfer_across_modes_is_refused_through_the_api(merchant, merchant_client, live_client):
     test_funding = open_account(merchant_client, allow_overdraft=True)
     test_wallet = open_account(merchant_client)
-    live_funding = open_account(live_client, allow_overdraft=True)
+    # A live key opens no funding account: fincore's own services do.
+    live_funding = {"id": acc(account_opened(merchant.pk, allow_overdraft=True, livemode=True).pk)}
     live_wallet = open_account(live_client)
     before = ledger_snapshot()
 

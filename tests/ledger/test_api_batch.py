@@ -12,6 +12,8 @@ from tests.core.api.assertions import assert_problem
 from tests.factories.merchants import api_key_issue, authenticated_client, merchant_with_key
 from tests.ledger.api_helpers import (
     BATCH,
+    acc,
+    account_opened,
     balance,
     get_transfer,
     ledger_snapshot,
@@ -329,7 +331,8 @@ def test_a_batch_with_an_idempotency_key_in_fincores_namespace_is_refused(mercha
 
 def test_a_batch_moves_only_the_keys_modes_money(merchant, merchant_client, accounts):
     live_client = authenticated_client(api_key_issue(merchant, mode=ApiKey.Mode.LIVE, name="live server"))
-    live_funding = open_account(live_client, allow_overdraft=True)["id"]
+    # A live key opens no funding account: fincore's own services do.
+    live_funding = acc(account_opened(merchant.pk, allow_overdraft=True, livemode=True).pk)
     live_wallet = open_account(live_client)["id"]
     test_funding, test_wallet = accounts["funding"], accounts["wallet"]
     transfers = [

@@ -61,7 +61,7 @@ def known(n: int, kind: Kind, debit: int, credit: int, amount: int, **fields) ->
     defaults = dict(
         id=uid(1000 + n), livemode=True, merchant_id=MERCHANT, client_id=f"known-{n}", kind=kind,
         debit_account_id=uid(debit), credit_account_id=uid(credit), currency="BHD", amount=amount, pending_id=None,
-        reverses_id=None, expires_at=None, code="", reference="",
+        reverses_id=None, expires_at=None, code="", reference="", metadata={}, created_at=NOW,
     )
     return KnownTransfer(**{**defaults, **fields})
 
@@ -388,7 +388,8 @@ def test_a_mode_mismatch_anywhere_in_a_chain_fails_the_chain():
 
 def _post(pending: KnownTransfer, kind: Kind = Kind.POST_PENDING, **fields) -> TransferSpec:
     fields.setdefault("client_id", f"{kind}-{pending.id}")
-    return spec(None, None, None, currency=None, kind=kind, pending_id=pending.id, **fields)
+    amount = fields.pop("amount", None)  # None: post (or void) the whole hold
+    return spec(None, None, amount, currency=None, kind=kind, pending_id=pending.id, **fields)
 
 
 @pytest.mark.parametrize(
@@ -481,6 +482,112 @@ def test_blanks_match_only_for_resolutions_and_reversals():
         Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
     assert plan([spec(4, 1, 10, client_id="sale", code="sale")], existing=existing).outcomes == [
         Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
+
+
+# --- what a retry must repeat: timeout, metadata, and "post all" --------------------------------
+
+
+def _hold_made(client_id: str, *, timeout: int | None, **fields) -> KnownTransfer:
+    """A hold of 200 from wallet 1 to wallet 2 as the ledger holds it, made 10 minutes ago (with
+    ``timeout``: expiring that many seconds after it was made)."""
+    made = NOW - timedelta(minutes=10)
+    return known(30, Kind.PENDING, 1, 2, 200, client_id=client_id, created_at=made,
+                 expires_at=made + timedelta(seconds=timeout) if timeout is not None else None, **fields)
+
+
+@pytest.mark.parametrize(
+    ("first_timeout", "retry_timeout", "result"),
+    [
+        (60, 60, Result.EXISTS),
+        (None, None, Result.EXISTS),
+        (60, 86_400, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        (60, 59, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        (60, None, Result.EXISTS_WITH_DIFFERENT_FIELDS),  # no timeout: a hold that never expires
+        (None, 60, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+    ],
+)
+def test_a_retried_hold_must_ask_for_the_same_timeout(first_timeout, retry_timeout, result):
+    first = _hold_made("hold-1", timeout=first_timeout)
+    retry = spec(1, 2, 200, kind=Kind.PENDING, timeout_seconds=retry_timeout, client_id="hold-1")
+
+    retried = plan([retry], states=held(), existing={(MERCHANT, True, "hold-1"): first})
+
+    assert retried.outcomes == [Outcome(result, first.id if result == Result.EXISTS else None)]
+    assert (retried.transfers, retried.entries, retried.accounts) == ([], [], {})
+
+
+def test_a_retry_in_the_same_batch_must_ask_for_the_same_timeout():
+    result = plan([spec(1, 2, 10, kind=Kind.PENDING, timeout_seconds=60, client_id="h"),
+                   spec(1, 2, 10, kind=Kind.PENDING, timeout_seconds=60, client_id="h"),
+                   spec(1, 2, 10, kind=Kind.PENDING, timeout_seconds=86_400, client_id="h")])
+
+    assert result.outcomes == [Outcome(Result.OK, uid(5000)), Outcome(Result.EXISTS, uid(5000)),
+                               Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
+
+
+@pytest.mark.parametrize(
+    ("first", "retry", "result"),
+    [
+        ({"order": "A-1", "lines": [1, 2]}, {"lines": [1, 2], "order": "A-1"}, Result.EXISTS),
+        ({}, {}, Result.EXISTS),
+        ({"order": "A-1"}, {"order": "A-2"}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        ({"order": "A-1"}, {}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        ({}, {"order": "A-1"}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        ({"lines": [1, 2]}, {"lines": [2, 1]}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        # JSON, not Python: true is not 1, nor false 0 ...
+        ({"gift": True}, {"gift": 1}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        ({"n": [0]}, {"n": [False]}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        ({"n": "1"}, {"n": 1}, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        # ... but a number is its value, however jsonb writes it back (1e+20 as 100000000000000000000).
+        ({"n": 10**20}, {"n": 1e20}, Result.EXISTS),
+        ({"n": 2}, {"n": 2.0}, Result.EXISTS),
+    ],
+)
+def test_a_retry_must_send_the_same_metadata(first, retry, result):
+    stored = known(31, Kind.IMMEDIATE, 4, 1, 10, client_id="sale", metadata=first)
+
+    retried = plan([spec(4, 1, 10, client_id="sale", metadata=retry)],
+                   existing={(MERCHANT, True, "sale"): stored})
+
+    assert retried.outcomes == [Outcome(result, stored.id if result == Result.EXISTS else None)]
+    assert (retried.transfers, retried.entries, retried.accounts) == ([], [], {})
+
+
+def test_a_retry_in_the_same_batch_must_send_the_same_metadata():
+    result = plan([spec(4, 1, 10, client_id="m", metadata={"a": 1}), spec(4, 1, 10, client_id="m", metadata={"a": 1}),
+                   spec(4, 1, 10, client_id="m", metadata={"a": 2})])
+
+    assert result.outcomes == [Outcome(Result.OK, uid(5000)), Outcome(Result.EXISTS, uid(5000)),
+                               Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
+
+
+@pytest.mark.parametrize(
+    ("posted", "retry_amount", "result"),
+    [
+        (200, None, Result.EXISTS),  # posted in full, retried as "post all"
+        (200, 200, Result.EXISTS),
+        (75, 75, Result.EXISTS),
+        (75, None, Result.EXISTS_WITH_DIFFERENT_FIELDS),  # "post all" is not the earlier partial post
+        (75, 200, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+        (200, 75, Result.EXISTS_WITH_DIFFERENT_FIELDS),
+    ],
+)
+def test_a_retried_post_must_ask_for_the_amount_posted(posted, retry_amount, result):
+    capture = known(32, Kind.POST_PENDING, 1, 2, posted, client_id="capture-1", pending_id=HOLD.id)
+
+    retried = plan([_post(HOLD, client_id="capture-1", amount=retry_amount)],
+                   existing={(MERCHANT, True, "capture-1"): capture}, resolved={HOLD.id})
+
+    assert retried.outcomes == [Outcome(result, capture.id if result == Result.EXISTS else None)]
+    assert (retried.transfers, retried.entries, retried.accounts) == ([], [], {})
+
+
+def test_post_all_retried_in_the_same_batch_after_a_partial_post_differs():
+    result = plan([_post(HOLD, client_id="c", amount=75), _post(HOLD, client_id="c", amount=75),
+                   _post(HOLD, client_id="c")], states=held())
+
+    assert result.outcomes == [Outcome(Result.OK, uid(5000)), Outcome(Result.EXISTS, uid(5000)),
+                               Outcome(Result.EXISTS_WITH_DIFFERENT_FIELDS)]
 
 
 def test_every_result_code_is_covered():

@@ -33,9 +33,15 @@ def _revoke(client, api_key: ApiKey, body: object = None, **headers: str):
 
 
 @pytest.fixture
+def merchant_and_secret(db) -> tuple[Merchant, str]:
+    """The calling merchant and its live key: a key manages only the keys of its own mode."""
+    return merchant_with_key(mode=ApiKey.Mode.LIVE)
+
+
+@pytest.fixture
 def other() -> tuple[Merchant, str]:
-    """Merchant B, with its own key."""
-    return merchant_with_key(legal_name="Other Shop B.S.C.")
+    """Merchant B, with its own live key (the caller's mode, so only the merchant differs)."""
+    return merchant_with_key(legal_name="Other Shop B.S.C.", mode=ApiKey.Mode.LIVE)
 
 
 @pytest.fixture
@@ -101,6 +107,81 @@ def test_another_merchants_key_cannot_be_revoked(merchant_client, other):
     assert their_key.revoked_at is None
     assert AuditEvent.objects.count() == events
     assert authenticated_client(other_secret).get("/api/v1/merchant").status_code == 200
+
+
+# --- test and live keys never see each other ------------------------------------------------
+
+
+@pytest.fixture
+def keys_of_both_modes(merchant) -> dict[str, dict[str, str]]:
+    """Two keys of each mode for one merchant: ``{mode: {"caller": secret, "target": secret}}``."""
+    return {
+        mode: {
+            "caller": api_key_issue(merchant, mode=mode, name=f"{mode} server"),
+            "target": api_key_issue(merchant, mode=mode, name=f"old {mode} server"),
+        }
+        for mode in (ApiKey.Mode.TEST, ApiKey.Mode.LIVE)
+    }
+
+
+BOTH_DIRECTIONS = pytest.mark.parametrize(
+    ("caller_mode", "other_mode"),
+    [(ApiKey.Mode.TEST, ApiKey.Mode.LIVE), (ApiKey.Mode.LIVE, ApiKey.Mode.TEST)],
+)
+
+
+@BOTH_DIRECTIONS
+def test_the_list_shows_only_the_keys_of_the_callers_mode(secret, keys_of_both_modes, caller_mode, other_mode):
+    own = keys_of_both_modes[caller_mode]
+    callers_first_key = [_public(api_key_of(secret))] if caller_mode == ApiKey.Mode.LIVE else []
+
+    response = authenticated_client(own["caller"]).get("/api/v1/api_keys")
+
+    assert response.status_code == 200
+    listed = response.json()["results"]
+    assert [api_key["id"] for api_key in listed] == [
+        _public(api_key_of(own["target"])), _public(api_key_of(own["caller"])), *callers_first_key
+    ]
+    assert {api_key["mode"] for api_key in listed} == {caller_mode}
+
+
+@BOTH_DIRECTIONS
+def test_a_key_of_the_other_mode_is_not_found(keys_of_both_modes, caller_mode, other_mode):
+    theirs = api_key_of(keys_of_both_modes[other_mode]["target"])
+
+    response = authenticated_client(keys_of_both_modes[caller_mode]["caller"]).get(
+        f"/api/v1/api_keys/{_public(theirs)}"
+    )
+
+    assert_problem(response, status=404, code="not_found", detail=f"No API key {_public(theirs)!r}.")
+
+
+@BOTH_DIRECTIONS
+def test_a_key_of_the_other_mode_cannot_be_revoked(keys_of_both_modes, caller_mode, other_mode):
+    their_secret = keys_of_both_modes[other_mode]["target"]
+    theirs = api_key_of(their_secret)
+    events = AuditEvent.objects.count()
+
+    response = _revoke(authenticated_client(keys_of_both_modes[caller_mode]["caller"]), theirs)
+
+    assert_problem(response, status=404, code="not_found", detail=f"No API key {_public(theirs)!r}.")
+    theirs.refresh_from_db()
+    assert (theirs.revoked_at, theirs.revoked_by, theirs.revoke_reason) == (None, "", "")
+    assert AuditEvent.objects.count() == events
+    assert authenticated_client(their_secret).get("/api/v1/merchant").status_code == 200
+
+
+@BOTH_DIRECTIONS
+def test_a_key_of_the_callers_mode_is_revoked(keys_of_both_modes, caller_mode, other_mode):
+    ours = api_key_of(keys_of_both_modes[caller_mode]["target"])
+
+    response = _revoke(authenticated_client(keys_of_both_modes[caller_mode]["caller"]), ours)
+
+    assert response.status_code == 200
+    assert (response.json()["id"], response.json()["mode"], response.json()["revoked"]) == (
+        _public(ours), caller_mode, True
+    )
+    assert not ApiKey.objects.filter(mode=other_mode, revoked_at__isnull=False).exists()
 
 
 def test_the_merchant_id_cannot_be_used_as_a_key_id(merchant, merchant_client):

@@ -290,6 +290,20 @@ def test_revoking_scoped_to_another_merchant_finds_nothing():
     assert api_key.revoked_at is None
 
 
+@pytest.mark.parametrize(("mode", "livemode"), [("live", False), ("test", True)])
+def test_revoking_scoped_to_the_other_mode_finds_nothing(mode, livemode):
+    merchant = _create()
+    api_key = services.api_key_create(merchant_id=merchant.pk, name="k", mode=mode, actor=STAFF).api_key
+
+    with pytest.raises(ApiKey.DoesNotExist):
+        services.api_key_revoke(api_key_id=api_key.pk, merchant_id=merchant.pk, livemode=livemode, actor=STAFF,
+                                reason="r")
+
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is None
+    assert not AuditEvent.objects.filter(action="api_key.revoked").exists()
+
+
 def test_mark_used_writes_at_most_once_a_minute(django_assert_num_queries):
     merchant = MerchantFactory()
     api_key = services.api_key_create(merchant_id=merchant.pk, name="k", mode="test", actor=STAFF).api_key

@@ -1,3 +1,4 @@
+import hmac
 import io
 import json
 import logging
@@ -10,7 +11,7 @@ from django.test import override_settings
 
 from apps.core import context
 from apps.core.logging import ContextFilter, JsonFormatter
-from apps.ops import health
+from apps.ops import health, metrics
 from tests.support.workers import purge_all_queues, recorded, running_worker, wait_until
 
 CLOSED_PORT_REDIS = {
@@ -47,39 +48,71 @@ def test_readyz_reports_each_dependency(client):
     assert response.json() == {"status": "ready", "checks": {"postgresql": "ok", "rabbitmq": "ok", "redis": "ok"}}
 
 
+def _warnings(caplog, logger: str, message: str) -> list[logging.LogRecord]:
+    return [
+        record for record in caplog.records
+        if (record.name, record.levelno, record.getMessage()) == (logger, logging.WARNING, message)
+    ]
+
+
 @pytest.mark.django_db
-def test_readyz_names_redis_when_it_is_down(client):
-    with override_settings(CACHES=CLOSED_PORT_REDIS):
+def test_readyz_names_redis_when_it_is_down(client, caplog):
+    with override_settings(CACHES=CLOSED_PORT_REDIS), caplog.at_level(logging.WARNING, logger="apps.ops.health"):
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert body["code"] == "service_unavailable"
     assert body["detail"] == "Not ready: redis down."
-    assert body["checks"]["postgresql"] == "ok"
-    assert body["checks"]["rabbitmq"] == "ok"
-    assert body["checks"]["redis"].startswith("down: ConnectionError")
+    assert body["checks"] == {"postgresql": "ok", "rabbitmq": "ok", "redis": "down"}
+    # Why it is down is for the operators' log, not for whoever asks the probe.
+    assert "127.0.0.1:1" not in response.content.decode()
+    [warning] = _warnings(caplog, "apps.ops.health", "dependency down")
+    assert warning.dependency == "redis"
+    assert warning.error.startswith("ConnectionError: ") and "127.0.0.1:1" in warning.error
 
 
 @pytest.mark.django_db
-def test_readyz_names_rabbitmq_when_it_is_down(client, broker_down):
-    response = client.get("/readyz")
+def test_readyz_names_rabbitmq_when_it_is_down(client, broker_down, caplog):
+    with caplog.at_level(logging.WARNING, logger="apps.ops.health"):
+        response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["detail"] == "Not ready: rabbitmq down."
-    assert body["checks"]["rabbitmq"].startswith("down: ")
-    assert body["checks"]["redis"] == "ok"
+    assert body["checks"] == {"postgresql": "ok", "rabbitmq": "down", "redis": "ok"}
+    [warning] = _warnings(caplog, "apps.ops.health", "dependency down")
+    assert warning.dependency == "rabbitmq"
+    assert warning.error
 
 
 @pytest.mark.django_db
-def test_readyz_names_postgresql_when_it_is_down(client, monkeypatch):
+def test_readyz_names_postgresql_when_it_is_down(client, monkeypatch, caplog):
     def refused():
-        raise OperationalError("connection to server at 127.0.0.1 failed")
+        raise OperationalError('connection to server at "db.internal" (10.0.0.7), port 5432 failed: FATAL')
 
     monkeypatch.setitem(health.CHECKS, "postgresql", refused)
-    response = client.get("/readyz")
+    with caplog.at_level(logging.WARNING, logger="apps.ops.health"):
+        response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["detail"] == "Not ready: postgresql down."
+    body = response.json()
+    assert body["detail"] == "Not ready: postgresql down."
+    assert body["checks"] == {"postgresql": "down", "rabbitmq": "ok", "redis": "ok"}
+    assert "db.internal" not in response.content.decode()
+    [warning] = _warnings(caplog, "apps.ops.health", "dependency down")
+    assert warning.dependency == "postgresql"
+    assert warning.error == (
+        'OperationalError: connection to server at "db.internal" (10.0.0.7), port 5432 failed: FATAL'
+    )
+
+
+@pytest.mark.django_db
+def test_readyz_names_every_dependency_that_is_down(client, broker_down):
+    with override_settings(CACHES=CLOSED_PORT_REDIS):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["detail"] == "Not ready: rabbitmq, redis down."
+    assert body["checks"] == {"postgresql": "ok", "rabbitmq": "down", "redis": "down"}
 
 
 def _metric(text: str, name: str, **labels: str) -> float | None:
@@ -110,11 +143,166 @@ def test_metrics_expose_backlogs_and_request_latency(client):
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
 
 
+DATABASE_GAUGES = (
+    "fincore_outbox_unpublished_messages",
+    "fincore_outbox_oldest_unpublished_seconds",
+    "fincore_dead_letters_open",
+    "fincore_audit_unsealed_events",
+    "fincore_ledger_verification_ok",
+)
+
+
+def _families(text: str) -> set[str]:
+    """The metric families a scrape declares (``# TYPE name gauge``)."""
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+
+def _metric_sources_unavailable(caplog) -> list[str]:
+    return [record.source for record in _warnings(caplog, "apps.ops.metrics", "metrics source unavailable")]
+
+
 @pytest.mark.django_db
-def test_metrics_survive_a_broker_outage(client, broker_down):
+def test_metrics_survive_a_broker_outage(client, broker_down, caplog):
+    with caplog.at_level(logging.WARNING, logger="apps.ops.metrics"):
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert _metric(text, "fincore_outbox_unpublished_messages") == 0
+    assert _metric(text, "fincore_dead_letters_open") == 0
+    assert _metric(text, "fincore_audit_unsealed_events") is not None
+    assert "fincore_queue_messages" not in _families(text)
+    assert _metric_sources_unavailable(caplog) == ["queue depths"]
+
+
+@pytest.fixture
+def postgresql_down(monkeypatch):
+    """Every database read of the metrics collector fails as it would with PostgreSQL down."""
+
+    def refused(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1, port 5432 failed: Connection refused")
+
+    for selector in ("outbox_backlog", "dead_letters_open_count", "audit_unsealed_count", "latest_verification"):
+        monkeypatch.setattr(metrics, selector, refused)
+
+
+@pytest.mark.django_db
+def test_metrics_survive_a_postgresql_outage(client, postgresql_down, caplog):
+    with caplog.at_level(logging.WARNING, logger="apps.ops.metrics"):
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert _families(text).isdisjoint(DATABASE_GAUGES)
+    assert _metric(text, "fincore_queue_messages", queue="payments") is not None
+    assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
+    assert _metric_sources_unavailable(caplog) == [
+        "outbox backlog", "open dead letters", "unsealed audit events", "ledger verification"
+    ]
+
+
+@pytest.mark.django_db
+def test_metrics_survive_both_outages_with_the_request_metrics(client, postgresql_down, broker_down):
+    client.get("/healthz")
     response = client.get("/metrics")
     assert response.status_code == 200
+    text = response.content.decode()
+    assert _families(text).isdisjoint({*DATABASE_GAUGES, "fincore_queue_messages"})
+    assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
+
+
+@pytest.mark.django_db
+def test_one_failing_gauge_drops_only_itself(client, monkeypatch, caplog):
+    def refused():
+        raise OperationalError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(metrics, "audit_unsealed_count", refused)
+    with caplog.at_level(logging.WARNING, logger="apps.ops.metrics"):
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "fincore_audit_unsealed_events" not in _families(text)
+    assert _metric(text, "fincore_outbox_unpublished_messages") == 0
+    assert _metric(text, "fincore_dead_letters_open") == 0
+    assert _metric(text, "fincore_queue_messages", queue="payments") is not None
+    [warning] = _warnings(caplog, "apps.ops.metrics", "metrics source unavailable")
+    assert (warning.source, warning.error) == (
+        "unsealed audit events", "OperationalError('canceling statement due to statement timeout')"
+    )
+
+
+# --- the metrics token -------------------------------------------------------------------
+
+METRICS_TOKEN = "mZ4t0Kq7vX2pR9sL6wB1nC8yD3fG5hJ0"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", ["", None])
+def test_metrics_are_open_without_a_token_configured(client, token):
+    with override_settings(FINCORE_METRICS_TOKEN=token or ""):
+        response = client.get("/metrics") if token is None else client.get(
+            "/metrics", HTTP_AUTHORIZATION="Bearer anything"
+        )
+    assert response.status_code == 200
     assert _metric(response.content.decode(), "fincore_outbox_unpublished_messages") == 0
+
+
+@pytest.mark.django_db
+@override_settings(FINCORE_METRICS_TOKEN=METRICS_TOKEN)
+@pytest.mark.parametrize("authorization", [f"Bearer {METRICS_TOKEN}", f"bearer {METRICS_TOKEN}"])
+def test_metrics_answer_a_scraper_with_the_token(client, authorization):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=authorization)
+    assert response.status_code == 200
+    assert _metric(response.content.decode(), "fincore_outbox_unpublished_messages") == 0
+
+
+@pytest.mark.django_db
+@override_settings(FINCORE_METRICS_TOKEN=METRICS_TOKEN)
+def test_metrics_without_a_token_are_401_not_authenticated(client):
+    response = client.get("/metrics")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    body = response.json()
+    assert (body["code"], body["detail"]) == (
+        "not_authenticated", "Send the metrics token as 'Authorization: Bearer <token>'."
+    )
+    assert "fincore_" not in response.content.decode()
+
+
+@pytest.mark.django_db
+@override_settings(FINCORE_METRICS_TOKEN=METRICS_TOKEN)
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        f"Bearer {METRICS_TOKEN[:-1]}",
+        f"Bearer {METRICS_TOKEN}x",
+        f"Bearer {METRICS_TOKEN.lower()}",
+        f"Basic {METRICS_TOKEN}",
+        METRICS_TOKEN,
+        "Bearer fc_test_not-the-metrics-token",
+    ],
+)
+def test_metrics_with_a_wrong_token_are_401_authentication_failed(client, authorization):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=authorization)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    body = response.json()
+    assert (body["code"], body["detail"]) == ("authentication_failed", "The metrics token is not valid.")
+    assert "fincore_" not in response.content.decode()
+
+
+def test_the_token_is_compared_in_constant_time(client, monkeypatch):
+    compared = []
+    real_compare_digest = hmac.compare_digest
+
+    def compare_digest(presented, expected):
+        compared.append((presented, expected))
+        return real_compare_digest(presented, expected)
+
+    monkeypatch.setattr(hmac, "compare_digest", compare_digest)
+    with override_settings(FINCORE_METRICS_TOKEN=METRICS_TOKEN):
+        response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer guess")
+    assert response.status_code == 401
+    assert compared == [(b"guess", METRICS_TOKEN.encode())]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 """Cursor pagination: ``{"results": [...], "next": url, "previous": url}``, newest first.
 
 Primary keys are UUIDv7, ordered by creation time, so the cursor is a position in that order:
-stable while new objects arrive, and one index range scan per page.
+stable while new objects arrive, read along the primary key's index.
 """
 
 from rest_framework import pagination

@@ -60,6 +60,21 @@ def _client_id(request: Request, given: str | None = None, suffix: str = "") -> 
         raise ValidationError({IDEMPOTENCY_HEADER: reserved.detail}) from reserved
 
 
+def _transfer_spec(request: Request, fields: dict[str, Any], *, suffix: str = "") -> data.TransferSpec:
+    """The transfer a merchant asked for, from a TransferCreateSerializer's validated fields:
+    between its own accounts, in its key's mode. ``suffix`` tells apart the transfers of one
+    request named by its Idempotency-Key (a batch's index)."""
+    return data.TransferSpec(
+        client_id=_client_id(request, fields.get("client_id"), suffix),
+        kind=data.Kind.PENDING if fields["pending"] else data.Kind.IMMEDIATE,
+        debit_account_id=fields["debit_account"], credit_account_id=fields["credit_account"],
+        amount=fields["amount"], currency=fields["currency"], timeout_seconds=fields.get("timeout"),
+        reference=fields["reference"], metadata=fields["metadata"], code="transfer",
+        merchant_id=request.user.pk, merchant_scope=True, livemode=request.auth.livemode,
+        created_by=request.auth.label,
+    )
+
+
 def _transfer_response(posted: services.Posted) -> Response:
     # A transfer just posted has no resolution or reversal yet: no need to look for them.
     context = s.NOTHING_RESOLVED if posted.created else s.transfer_context([posted.transfer])
@@ -93,9 +108,12 @@ class AccountListCreateApi(GenericApiView):
     @extend_schema(operation_id="accounts_create", request=s.AccountCreateSerializer,
                    responses={201: s.AccountSerializer}, tags=ACCOUNTS)
     def post(self, request: Request) -> Response:
-        """Open a customer wallet (or, with `allow_overdraft`, a funding account that may go negative)."""
-        serializer = s.AccountCreateSerializer(data=request.data,
-                                               context={"merchant_currencies": request.user.currencies})
+        """Open a customer wallet (or, with `allow_overdraft` in test mode, a funding account that may go
+        negative)."""
+        serializer = s.AccountCreateSerializer(
+            data=request.data,
+            context={"merchant_currencies": request.user.currencies, "livemode": request.auth.livemode},
+        )
         serializer.is_valid(raise_exception=True)
         account = services.customer_account_open(
             merchant_id=request.user.pk, livemode=request.auth.livemode, actor=request.auth,
@@ -169,17 +187,7 @@ class TransferListCreateApi(GenericApiView):
         A refusal is a 422 whose `code` says why, e.g. `insufficient_funds`."""
         serializer = s.TransferCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fields = serializer.validated_data
-        spec = data.TransferSpec(
-            client_id=_client_id(request, fields.get("client_id")),
-            kind=data.Kind.PENDING if fields["pending"] else data.Kind.IMMEDIATE,
-            debit_account_id=fields["debit_account"], credit_account_id=fields["credit_account"],
-            amount=fields["amount"], currency=fields["currency"], timeout_seconds=fields.get("timeout"),
-            reference=fields["reference"], metadata=fields["metadata"], code="transfer",
-            merchant_id=request.user.pk, merchant_scope=True, livemode=request.auth.livemode,
-            created_by=request.auth.label,
-        )
-        return _transfer_response(services.transfer_create(spec=spec))
+        return _transfer_response(services.transfer_create(spec=_transfer_spec(request, serializer.validated_data)))
 
 
 class TransferRetrieveApi(ApiView):
@@ -235,15 +243,7 @@ class TransferBatchApi(ApiView):
         serializer = s.TransferBatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         specs = [
-            data.TransferSpec(
-                client_id=_client_id(request, item.get("client_id"), f":{index}"),
-                kind=data.Kind.PENDING if item["pending"] else data.Kind.IMMEDIATE,
-                debit_account_id=item["debit_account"], credit_account_id=item["credit_account"],
-                amount=item["amount"], currency=item["currency"], timeout_seconds=item.get("timeout"),
-                reference=item["reference"], metadata=item["metadata"], code="transfer",
-                merchant_id=request.user.pk, merchant_scope=True, livemode=request.auth.livemode,
-            created_by=request.auth.label,
-            )
+            _transfer_spec(request, item, suffix=f":{index}")
             for index, item in enumerate(serializer.validated_data["transfers"])
         ]
         items = services.transfers_batch(specs=specs, atomic=serializer.validated_data["atomic"])

@@ -14,7 +14,7 @@ TASKS = [
     dict(
         name="ledger: verify the invariants",
         task="ledger.verify",
-        queue="ledger",
+        queue="default",
         crontab={"minute": "0", "hour": "2", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
         description="Nightly proof that each currency balances and every balance equals its entries.",
     ),

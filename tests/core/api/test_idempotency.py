@@ -326,18 +326,19 @@ def test_a_stale_claim_of_a_crashed_request_is_taken_over(merchant, merchant_cli
             request_fingerprint=idempotency.fingerprint(method="POST", path=path, body={"reason": "leaked in a log"}),
         )
 
-    with time_machine.travel(T0 + timedelta(seconds=59), tick=False):
+    # The lease is two minutes: longer than any request may run.
+    with time_machine.travel(T0 + timedelta(seconds=119), tick=False):
         too_soon = _revoke(merchant_client, target, key="crashed")
-    with time_machine.travel(T0 + timedelta(seconds=61), tick=False):
+    with time_machine.travel(T0 + timedelta(seconds=121), tick=False):
         taken_over = _revoke(merchant_client, target, key="crashed")
 
     assert_problem(too_soon, status=409, code="idempotency_key_in_use")
     assert too_soon["Retry-After"] == "1"
     assert taken_over.status_code == 200
     target.refresh_from_db()
-    assert target.revoked_at == T0 + timedelta(seconds=61)
+    assert target.revoked_at == T0 + timedelta(seconds=121)
     record = IdempotencyRecord.objects.get()
-    assert (record.locked_at, record.response_status) == (T0 + timedelta(seconds=61), 200)
+    assert (record.locked_at, record.response_status) == (T0 + timedelta(seconds=121), 200)
     assert _revocations() == 1
 
 
