@@ -1,0 +1,353 @@
+"""Routing and connectors in the admin: connector settings (with live breaker state and success
+rate), ordered routing rules, the sandbox networks' operations, and a dry-run that shows where a
+described payment would go. Every change asks why, goes through a service and is journaled."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.postgres.forms import SimpleArrayField
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
+
+from apps.core import context, ids
+from apps.core.actors import Actor
+from apps.core.admin import AuditedAdminMixin, reasoned_action
+from apps.core.admin_readonly import ReadOnlyModelAdmin
+from apps.routing import selectors, services
+from apps.routing.data import Method, PaymentDescription
+from apps.routing.models import Connector, RoutingRule, SandboxOperation
+
+
+def _codes_field(label: str, *, required: bool = False, max_length: int = 3, help_text: str = "") -> SimpleArrayField:
+    return SimpleArrayField(
+        forms.CharField(max_length=max_length), required=required, label=label, help_text=help_text,
+    )
+
+
+def _upper(values: list[str]) -> list[str]:
+    return [value.strip().upper() for value in values]
+
+
+class ServiceValidatedForm(forms.ModelForm):
+    """A form whose ``clean`` asks the service to validate: the model's database constraints,
+    checked again by Django afterwards, then only repeat what the service already said."""
+
+    def _post_clean(self) -> None:
+        said = list(self.errors.get(NON_FIELD_ERRORS, []))
+        super()._post_clean()
+        if said:
+            self._errors[NON_FIELD_ERRORS] = self.error_class(said, error_class="nonfield")
+
+
+# --- connectors ---------------------------------------------------------------------------
+
+
+class ConnectorForm(ServiceValidatedForm):
+    currencies = _codes_field("Currencies", required=True, help_text="ISO 4217 codes, comma-separated: BHD,USD.")
+    countries = _codes_field("Countries", max_length=2, help_text="ISO 3166 codes, comma-separated; empty: any.")
+
+    class Meta:
+        model = Connector
+        fields = services.CONNECTOR_FIELDS
+
+    def clean_currencies(self) -> list[str]:
+        return _upper(self.cleaned_data["currencies"])
+
+    def clean_countries(self) -> list[str]:
+        return _upper(self.cleaned_data["countries"])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors:
+            current = {field: getattr(self.instance, field) for field in services.CONNECTOR_FIELDS}
+            proposed = {**current, **{k: v for k, v in cleaned.items() if k in services.CONNECTOR_FIELDS}}
+            try:
+                services.connector_validate(proposed)
+            except services.InvalidConnector as invalid:
+                raise forms.ValidationError(invalid.detail) from invalid
+        return cleaned
+
+
+class ConnectorChangeList(ChangeList):
+    """Attaches each connector's health (one Redis round trip for the page) to its row."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        statuses = selectors.connector_statuses([connector.name for connector in self.result_list])
+        for connector in self.result_list:
+            connector.health = statuses.get(connector.name)
+
+
+def _reset_breaker(request: HttpRequest, connector: Connector, reason: str) -> None:
+    services.breaker_reset(name=connector.name, actor=Actor.staff(request.user), reason=reason)
+
+
+def _open_until(status: selectors.ConnectorStatus) -> str:
+    moment = datetime.fromtimestamp(status.open_until_ms / 1000, tz=UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+@admin.register(Connector)
+class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = ConnectorForm
+    list_display = ("name", "display_name", "method", "enabled", "currency_list", "breaker", "recent_success_rate",
+                    "latency_ms", "decline_rate", "timeout_rate", "outage_rate")
+    list_filter = ("method", "enabled")
+    search_fields = ("name", "display_name")
+    actions = [reasoned_action(description="Reset the circuit breaker (close it)", perform=_reset_breaker)]
+    fieldsets = (
+        (None, {"fields": ("name", "display_name", "adapter", "method", "enabled")}),
+        ("Eligibility", {"fields": ("currencies", "countries", "amount_limits")}),
+        ("Failover", {"fields": ("error_codes",)}),
+        ("Circuit breaker", {"fields": ("breaker", "recent_success_rate", "breaker_window_seconds",
+                                        "breaker_min_samples", "breaker_failure_ratio", "breaker_open_seconds")}),
+        ("Sandbox simulator", {"fields": ("latency_ms", "decline_rate", "timeout_rate", "outage_rate",
+                                          "confirm_after_seconds")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Connector | None = None) -> tuple[str, ...]:
+        fixed = ("name", "adapter", "method") if obj is not None else ()
+        return (*fixed, "breaker", "recent_success_rate")
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ConnectorChangeList
+
+    def _status(self, connector: Connector) -> selectors.ConnectorStatus | None:
+        if connector._state.adding:
+            return None
+        if not hasattr(connector, "health"):
+            connector.health = selectors.connector_statuses([connector.name]).get(connector.name)
+        return connector.health
+
+    @admin.display(description="Currencies")
+    def currency_list(self, connector: Connector) -> str:
+        return ", ".join(connector.currencies)
+
+    @admin.display(description="Circuit breaker")
+    def breaker(self, connector: Connector) -> str:
+        status = self._status(connector)
+        if status is None:
+            return "-"
+        if status.breaker == "closed":
+            return "closed"
+        label = status.breaker.replace("_", "-")
+        return format_html("<strong>{}</strong> (open until {})", label, _open_until(status))
+
+    @admin.display(description="Success rate (10 min)")
+    def recent_success_rate(self, connector: Connector) -> str:
+        status = self._status(connector)
+        if status is None or status.success_rate is None:
+            return "no attempts"
+        return f"{status.success_rate * 100:.1f}% of {status.attempts}"
+
+    def save_model(self, request: HttpRequest, obj: Connector, form: forms.Form, change: bool) -> None:
+        actor, reason = Actor.staff(request.user), self.change_reason_of(form)
+        with context.change_reason(reason):
+            if change:
+                changes = {f: form.cleaned_data[f] for f in form.changed_data if f in services.CONNECTOR_EDITABLE}
+                saved = services.connector_update(name=obj.name, changes=changes, actor=actor, reason=reason)
+            else:
+                fields = {f: form.cleaned_data[f] for f in services.CONNECTOR_FIELDS if f in form.cleaned_data}
+                saved = services.connector_create(fields=fields, actor=actor, reason=reason)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+
+# --- routing rules ------------------------------------------------------------------------
+
+
+class MerchantIdsField(SimpleArrayField):
+    """Merchant ids, comma-separated, as merchants see them (mer_...) or as UUIDs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(forms.CharField(), **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return ",".join(ids.encode("mer", item) if isinstance(item, uuid.UUID) else str(item) for item in value)
+        return value
+
+    def clean(self, value: Any) -> list[uuid.UUID]:
+        merchant_ids = []
+        for text in super().clean(value):
+            text = text.strip()
+            merchant_id = ids.decode("mer", text)
+            if merchant_id is None:
+                try:
+                    merchant_id = uuid.UUID(text)
+                except ValueError as invalid:
+                    raise forms.ValidationError(f"{text!r} is not a merchant id (mer_...)") from invalid
+            merchant_ids.append(merchant_id)
+        return merchant_ids
+
+
+class RoutingRuleForm(ServiceValidatedForm):
+    methods = _codes_field("Methods", max_length=10, help_text="card, instant, wire, wallet; empty: any.")
+    currencies = _codes_field("Currencies", help_text="ISO 4217, comma-separated; empty: any.")
+    countries = _codes_field("Countries", max_length=2, help_text="ISO 3166, comma-separated; empty: any.")
+    merchant_ids = MerchantIdsField(required=False, label="Merchants", help_text="mer_... ids; empty: any merchant.")
+    connectors = SimpleArrayField(forms.CharField(max_length=50), label="Connectors",
+                                  help_text="Connector names in order, comma-separated.")
+    weights = SimpleArrayField(forms.IntegerField(min_value=0), required=False, label="Weights",
+                               help_text="Volume split only: one per connector, e.g. 70,30.")
+
+    class Meta:
+        model = RoutingRule
+        fields = services.RULE_FIELDS
+
+    def clean_methods(self) -> list[str]:
+        return [value.strip().lower() for value in self.cleaned_data["methods"]]
+
+    def clean_currencies(self) -> list[str]:
+        return _upper(self.cleaned_data["currencies"])
+
+    def clean_countries(self) -> list[str]:
+        return _upper(self.cleaned_data["countries"])
+
+    def clean_connectors(self) -> list[str]:
+        return [value.strip() for value in self.cleaned_data["connectors"]]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors:
+            current = {field: getattr(self.instance, field) for field in services.RULE_FIELDS}
+            proposed = {**current, **{k: v for k, v in cleaned.items() if k in services.RULE_FIELDS}}
+            try:
+                services.routing_rule_validate(proposed)
+            except services.InvalidRoutingRule as invalid:
+                raise forms.ValidationError(invalid.detail) from invalid
+        return cleaned
+
+
+class DryRunForm(forms.Form):
+    method = forms.ChoiceField(choices=[(m.value, m.value) for m in Method], initial=Method.CARD)
+    amount = forms.IntegerField(min_value=1, initial=12_500, help_text="Minor units: 12500 BHD is 12.500 BHD.")
+    currency = forms.CharField(max_length=3, initial="BHD")
+    country = forms.CharField(max_length=2, initial="BH", help_text="The payer's country.")
+    merchant = forms.CharField(required=False, help_text="mer_... (optional).")
+    metadata = forms.JSONField(required=False, initial=dict, help_text='e.g. {"channel": "pos"}')
+    payment_id = forms.UUIDField(required=False, help_text="Optional: splits and exploration draw from it. "
+                                                          "Empty: a new random id.")
+    exclude = SimpleArrayField(forms.CharField(), required=False, help_text="Connectors already tried.")
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].strip().upper()
+
+    def clean_merchant(self) -> uuid.UUID | None:
+        text = self.cleaned_data["merchant"].strip()
+        if not text:
+            return None
+        merchant_id = ids.decode("mer", text)
+        if merchant_id is None:
+            raise forms.ValidationError("Not a merchant id (mer_...).")
+        return merchant_id
+
+    def clean_metadata(self) -> dict:
+        metadata = self.cleaned_data["metadata"] or {}
+        if not isinstance(metadata, dict):
+            raise forms.ValidationError("An object of keys to values, e.g. {\"channel\": \"pos\"}.")
+        return metadata
+
+    def description(self) -> PaymentDescription:
+        data = self.cleaned_data
+        return PaymentDescription(
+            payment_id=data["payment_id"] or uuid.uuid4(), merchant_id=data["merchant"], amount=data["amount"],
+            currency=data["currency"], method=Method(data["method"]), country=data["country"],
+            metadata=data["metadata"],
+        )
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = RoutingRuleForm
+    list_display = ("position", "name", "enabled", "conditions", "strategy", "output")
+    list_display_links = ("position", "name")
+    list_filter = ("enabled", "strategy")
+    search_fields = ("name", "description")
+    ordering = ("position",)
+    change_list_template = "admin/routing/routingrule/change_list.html"
+    fieldsets = (
+        (None, {"fields": ("name", "position", "enabled", "description")}),
+        ("Conditions (all must hold; empty matches anything)", {
+            "fields": ("methods", "currencies", "countries", "merchant_ids", "min_amount", "max_amount", "metadata"),
+        }),
+        ("Output", {"fields": ("strategy", "connectors", "weights", "exploration_share")}),
+    )
+
+    @admin.display(description="Conditions")
+    def conditions(self, rule: RoutingRule) -> str:
+        parts = []
+        for label, values in (("method", rule.methods), ("currency", rule.currencies), ("country", rule.countries)):
+            if values:
+                parts.append(f"{label} in {', '.join(values)}")
+        if rule.merchant_ids:
+            parts.append(f"{len(rule.merchant_ids)} merchant(s)")
+        if rule.min_amount is not None or rule.max_amount is not None:
+            parts.append(f"amount {rule.min_amount if rule.min_amount is not None else ''}"
+                         f"..{rule.max_amount if rule.max_amount is not None else ''}")
+        parts += [f"metadata {key}={value}" for key, value in (rule.metadata or {}).items()]
+        return "; ".join(parts) or "any payment"
+
+    @admin.display(description="Connectors")
+    def output(self, rule: RoutingRule) -> str:
+        if rule.strategy == RoutingRule.Strategy.VOLUME_SPLIT:
+            return ", ".join(f"{name} ({weight})" for name, weight in zip(rule.connectors, rule.weights, strict=False))
+        if rule.strategy == RoutingRule.Strategy.SUCCESS_RATE:
+            return f"{', '.join(rule.connectors)} (exploring {rule.exploration_share * 100:.0f}%)"
+        return " → ".join(rule.connectors)
+
+    def save_model(self, request: HttpRequest, obj: RoutingRule, form: forms.Form, change: bool) -> None:
+        actor, reason = Actor.staff(request.user), self.change_reason_of(form)
+        with context.change_reason(reason):
+            if change:
+                changes = {f: form.cleaned_data[f] for f in form.changed_data if f in services.RULE_FIELDS}
+                saved = services.routing_rule_update(rule_id=obj.pk, changes=changes, actor=actor, reason=reason)
+            else:
+                fields = {f: form.cleaned_data[f] for f in services.RULE_FIELDS if f in form.cleaned_data}
+                saved = services.routing_rule_create(fields=fields, actor=actor, reason=reason)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def get_urls(self):
+        return [
+            path("dry-run/", self.admin_site.admin_view(self.dry_run_view), name="routing_routingrule_dry_run"),
+            *super().get_urls(),
+        ]
+
+    def dry_run_view(self, request: HttpRequest) -> HttpResponse:
+        """Where a described payment would go now: changes nothing (no breaker probe is taken)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = DryRunForm(request.POST or None)
+        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Routing dry-run",
+                "form": form}
+        if request.method == "POST" and form.is_valid():
+            description = form.description()
+            decision = services.route(description=description, exclude=form.cleaned_data["exclude"] or (),
+                                      claim_probes=False)
+            page.update(
+                description=description, decision=decision,
+                candidates=[(name, decision.scores.get(name)) for name in decision.candidates],
+                decision_json=json.dumps(decision.as_dict(), indent=2),
+            )
+        return TemplateResponse(request, "admin/routing/dry_run.html", page)
+
+
+@admin.register(SandboxOperation)
+class SandboxOperationAdmin(ReadOnlyModelAdmin):
+    list_display = ("created_at", "connector", "kind", "outcome", "error_code", "amount", "currency", "reference",
+                    "payment_id")
+    list_filter = ("connector", "kind", "outcome")
+    search_fields = ("=reference", "=idempotency_key", "=parent_reference")
+    show_full_result_count = False

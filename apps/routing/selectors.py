@@ -1,0 +1,118 @@
+"""Reads: connectors, their adapters and health, and the routing rules."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from apps.routing import health
+from apps.routing.adapters import ErrorCodeMappedAdapter, SimulatorSettings, adapter_build
+from apps.routing.data import ConnectorAdapter, Method
+from apps.routing.domain import BreakerPolicy, BreakerState, ConnectorProfile, Rule, Strategy
+from apps.routing.exceptions import UnknownConnector
+from apps.routing.models import Connector, RoutingRule
+from apps.routing.network import DatabaseNetwork
+
+__all__ = [
+    "ConnectorStatus",
+    "UnknownConnector",
+    "connector_adapter",
+    "connector_get",
+    "connector_method",
+    "connector_names",
+    "connector_statuses",
+]
+
+
+def connector_get(name: str) -> Connector:
+    """Raises UnknownConnector."""
+    connector = Connector.objects.filter(name=name).first()
+    if connector is None:
+        raise UnknownConnector(f"There is no connector named {name!r}.")
+    return connector
+
+
+def connector_names() -> list[str]:
+    return list(Connector.objects.order_by("name").values_list("name", flat=True))
+
+
+def connector_adapter(name: str) -> ConnectorAdapter:
+    """The adapter of connector ``name``, with its settings as they are now and its error-code
+    map filling ``ConnectorResult.retryable``. Raises UnknownConnector.
+
+    A disabled connector still has an adapter: the janitor must be able to ask it about
+    operations made before it was disabled.
+    """
+    return connector_adapter_of(connector_get(name))
+
+
+def connector_adapter_of(connector: Connector) -> ErrorCodeMappedAdapter:
+    settings = SimulatorSettings(
+        name=connector.name, latency_ms=connector.latency_ms, decline_rate=connector.decline_rate,
+        timeout_rate=connector.timeout_rate, outage_rate=connector.outage_rate,
+        confirm_after_seconds=connector.confirm_after_seconds,
+    )
+    return adapter_build(kind=connector.adapter, settings=settings, network=DatabaseNetwork(),
+                         error_codes=connector.error_codes)
+
+
+def connector_method(name: str) -> Method:
+    """Which rail connector ``name`` is. Raises UnknownConnector."""
+    method = Connector.objects.filter(name=name).values_list("method", flat=True).first()
+    if method is None:
+        raise UnknownConnector(f"There is no connector named {name!r}.")
+    return Method(method)
+
+
+def connector_profile(connector: Connector) -> ConnectorProfile:
+    limits = {
+        currency: (bounds.get("min"), bounds.get("max")) for currency, bounds in (connector.amount_limits or {}).items()
+    }
+    return ConnectorProfile(
+        name=connector.name, method=Method(connector.method), currencies=frozenset(connector.currencies),
+        countries=frozenset(connector.countries), amount_limits=limits, enabled=connector.enabled,
+    )
+
+
+def breaker_policy(connector: Connector) -> BreakerPolicy:
+    return BreakerPolicy(
+        window_seconds=connector.breaker_window_seconds, min_samples=connector.breaker_min_samples,
+        failure_ratio=connector.breaker_failure_ratio, open_seconds=connector.breaker_open_seconds,
+    )
+
+
+def rule_spec(rule: RoutingRule) -> Rule:
+    return Rule(
+        name=rule.name, connectors=tuple(rule.connectors), strategy=Strategy(rule.strategy),
+        weights=tuple(rule.weights), exploration_share=rule.exploration_share, enabled=rule.enabled,
+        methods=frozenset(rule.methods), currencies=frozenset(rule.currencies), countries=frozenset(rule.countries),
+        merchant_ids=frozenset(rule.merchant_ids), min_amount=rule.min_amount, max_amount=rule.max_amount,
+        metadata=dict(rule.metadata or {}),
+    )
+
+
+def routing_rules() -> list[Rule]:
+    """The enabled rules, in the order they are tried."""
+    return [rule_spec(rule) for rule in RoutingRule.objects.filter(enabled=True).order_by("position")]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatus:
+    """A connector's health as the admin shows it."""
+
+    name: str
+    breaker: BreakerState
+    open_until_ms: int
+    approved: int
+    attempts: int
+    success_rate: Decimal | None  # approvals / attempts in the scoring window; None without attempts
+
+
+def connector_statuses(names: list[str]) -> dict[str, ConnectorStatus]:
+    """Breaker state and recent success rate (all currencies) of each connector, one Redis round trip."""
+    found = health.health_read(names)
+    return {
+        name: ConnectorStatus(
+            name=name, breaker=state.breaker, open_until_ms=state.open_until_ms, approved=state.counts.approved,
+            attempts=state.counts.attempts, success_rate=health.rate(state.counts),
+        )
+        for name, state in found.items()
+    }
