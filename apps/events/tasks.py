@@ -19,3 +19,15 @@ def dead_letters_collect() -> int:
 def purge() -> tuple[int, int]:
     """Forget old published outbox rows and inbox claims (nightly, from beat)."""
     return services.messaging_purge()
+
+
+@shared_task(name="webhooks.deliver", soft_time_limit=30, time_limit=40)
+def webhook_deliver(*, delivery_id: str, attempt: int | None = None) -> str:
+    """Make one attempt at a webhook delivery (published through the outbox)."""
+    return services.webhook_deliveries.webhook_delivery_send(delivery_id=delivery_id, attempt=attempt)
+
+
+@shared_task(name="webhooks.deliver_due", soft_time_limit=50, time_limit=60)
+def webhook_deliver_due() -> int:
+    """Hand the webhook deliveries whose retry is due to workers (every 10 s, from beat)."""
+    return services.webhook_deliveries.webhook_deliveries_dispatch_due()

@@ -2,14 +2,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html, format_html_join
 
 from apps.core import context
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
 from apps.core.admin_readonly import PublicIdSearchMixin, ReadOnlyAdminMixin
+from apps.events import selectors as events_selectors
 from apps.merchants import services
 from apps.merchants.models import ApiKey, Merchant
 
@@ -54,14 +57,28 @@ def _activate(request: HttpRequest, merchant: Merchant, reason: str) -> None:
     services.merchant_activate(merchant_id=merchant.pk, actor=Actor.staff(request.user), reason=reason)
 
 
+class WebhookEndpointDisabledFilter(admin.SimpleListFilter):
+    title = "webhooks"
+    parameter_name = "webhooks"
+
+    def lookups(self, request, model_admin):
+        return [("disabled", "Webhook endpoint disabled (failing)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "disabled":
+            return queryset.filter(webhook_endpoint_disabled=True)
+        return queryset
+
+
 @admin.register(Merchant)
 class MerchantAdmin(PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
     public_id_prefix = "mer"
-    list_display = ("legal_name", "public_id", "country", "status", "currency_list", "created_at")
-    list_filter = ("status", "country")
+    list_display = ("legal_name", "public_id", "country", "status", "currency_list", "webhooks_flag", "created_at")
+    list_filter = ("status", "country", WebhookEndpointDisabledFilter)
     search_fields = ("legal_name",)
-    readonly_fields = ("public_id", "status", "created_at", "updated_at")
-    fields = ("public_id", "legal_name", "country", "currencies", "rate_limit", "status", "created_at", "updated_at")
+    readonly_fields = ("public_id", "status", "webhook_endpoints_disabled", "created_at", "updated_at")
+    fields = ("public_id", "legal_name", "country", "currencies", "rate_limit", "status", "webhook_endpoints_disabled",
+              "created_at", "updated_at")
     form = MerchantForm
     inlines = (ApiKeyInline,)
     actions = [
@@ -73,6 +90,29 @@ class MerchantAdmin(PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="Currencies")
     def currency_list(self, merchant: Merchant) -> str:
         return ", ".join(merchant.currencies)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Merchant]:
+        # One EXISTS per row in the list's own query, not a query per row.
+        failing = events_selectors.merchant_ids_with_failing_webhook_endpoints().filter(merchant_id=OuterRef("pk"))
+        return super().get_queryset(request).annotate(webhook_endpoint_disabled=Exists(failing))
+
+    @admin.display(description="Webhooks", ordering="webhook_endpoint_disabled")
+    def webhooks_flag(self, merchant: Merchant) -> str:
+        return "webhook endpoint disabled" if getattr(merchant, "webhook_endpoint_disabled", False) else ""
+
+    @admin.display(description="Webhook endpoints disabled for failing")
+    def webhook_endpoints_disabled(self, merchant: Merchant) -> str:
+        endpoints = events_selectors.webhook_endpoints_disabled_for_failing(merchant_id=merchant.pk)
+        if not endpoints:
+            return "None"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{} ({} mode), since {} UTC: {}</li>", (
+                (endpoint.url, "live" if endpoint.livemode else "test", f"{endpoint.disabled_at:%Y-%m-%d %H:%M}",
+                 endpoint.disabled_reason)
+                for endpoint in endpoints
+            )),
+        )
 
     def save_model(self, request: HttpRequest, obj: Merchant, form: forms.Form, change: bool) -> None:
         actor, reason = Actor.staff(request.user), self.change_reason_of(form)

@@ -1,5 +1,7 @@
 """Dead letters: collected from RabbitMQ once, inspected, replayed or discarded in the admin."""
 
+from datetime import timedelta
+
 import pytest
 from celery import current_app
 from django.contrib.auth.models import Permission, User
@@ -210,3 +212,24 @@ def test_a_message_that_cannot_be_decoded_is_collected_undecoded_instead_of_bloc
     assert "ContentDisallowed" in undecoded.headers["undecodable_body"]
     assert failed.task_name == "tests.always_fail"
     assert queue_depth("ledger.dead") == 0
+
+
+@pytest.mark.django_db
+def test_a_dead_letter_older_than_the_consumers_memory_is_not_replayed(admin_client):
+    # Consumers forget the messages they acted on after INBOX_RETENTION; a replay after that
+    # could act twice, so it is refused and the row stays open for a person to discard.
+    old = _dead_letter_row("from last quarter")
+    too_old = clock.now() - services.REPLAY_WINDOW - timedelta(hours=1)
+    DeadLetter.objects.filter(pk=old.pk).update(dead_lettered_at=too_old)
+    recent = _dead_letter_row("from yesterday")
+    DeadLetter.objects.filter(pk=recent.pk).update(dead_lettered_at=too_old + timedelta(hours=2))
+
+    with pytest.raises(services.DeadLetterTooOld):
+        dead_letter_replay(dead_letter_id=old.pk, actor=Actor.system("test"), reason="retry")
+    assert _resolution(old)[0] == ""
+    assert not OutboxMessage.objects.exists()
+    assert not AuditEvent.objects.filter(action="dead_letter.replayed").exists()
+
+    dead_letter_replay(dead_letter_id=recent.pk, actor=Actor.system("test"), reason="retry")
+    assert _resolution(recent)[0] == "replayed"
+    assert services.REPLAY_WINDOW < services.INBOX_RETENTION

@@ -38,6 +38,17 @@ logger = logging.getLogger(__name__)
 
 SWEEP_GRACE = timedelta(seconds=5)
 SWEEP_LEASE = timedelta(seconds=60)
+# How long consumers remember the messages they acted on (their inbox claims).
+INBOX_RETENTION = timedelta(days=30)
+# A dead letter may be replayed only while its consumers would still recognise it, had they
+# acted on it before it died (they did so before it was dead-lettered): with a margin.
+REPLAY_WINDOW = INBOX_RETENTION - timedelta(days=2)
+
+
+class DeadLetterTooOld(FincoreError):
+    code = "dead_letter_too_old"
+    title = "This dead letter is too old to replay safely"
+    status = 422
 
 
 class DeadLetterAlreadyResolved(FincoreError):
@@ -266,8 +277,15 @@ def _resolve(*, dead_letter_id: int, resolution: str, actor: Actor, reason: str)
 
 def dead_letter_replay(*, dead_letter_id: int, actor: Actor, reason: str) -> DeadLetter:
     """Publish the message again to its queue, with its original id (so a consumer that did
-    act on it before still deduplicates). Raises DeadLetterAlreadyResolved."""
+    act on it before still deduplicates). Raises DeadLetterAlreadyResolved, or DeadLetterTooOld
+    past REPLAY_WINDOW, when consumers may have forgotten that they acted on it."""
     with transaction.atomic():
+        died = DeadLetter.objects.select_for_update().values_list("dead_lettered_at", flat=True).get(pk=dead_letter_id)
+        if died < clock.now() - REPLAY_WINDOW:
+            raise DeadLetterTooOld(
+                f"Dead-lettered on {died:%Y-%m-%d}, more than {REPLAY_WINDOW.days} days ago: its consumers no longer "
+                "remember whether they acted on it. Discard it and redo the work it carried by hand if needed."
+            )
         dead_letter = _resolve(
             dead_letter_id=dead_letter_id, resolution=DeadLetter.Resolution.REPLAYED, actor=actor, reason=reason
         )
@@ -291,10 +309,26 @@ def dead_letter_discard(*, dead_letter_id: int, actor: Actor, reason: str) -> De
 
 
 def messaging_purge(*, published_before: timedelta = timedelta(days=7),
-                    processed_before: timedelta = timedelta(days=30)) -> tuple[int, int]:
-    """Forget published outbox rows after a week and inbox claims after a month (longer than
-    any message can wait in a queue, so a late duplicate is still recognised)."""
+                    processed_before: timedelta = INBOX_RETENTION) -> tuple[int, int]:
+    """Forget published outbox rows after a week and inbox claims after INBOX_RETENTION (longer
+    than any message can wait in a queue, so a late duplicate is still recognised; dead
+    letters older than that are no longer replayed)."""
     now = clock.now()
     outbox, _ = OutboxMessage.objects.filter(published_at__lt=now - published_before).delete()
     inbox, _ = ProcessedMessage.objects.filter(processed_at__lt=now - processed_before).delete()
     return outbox, inbox
+
+
+# Webhooks live in their own module; outer apps reach them here, like everything of events.
+# (Imported last: they use outbox_enqueue, defined above.)
+from apps.events.services.webhook_deliveries import webhook_event_emit, webhook_event_redeliver  # noqa: E402, F401
+from apps.events.services.webhooks import (  # noqa: E402, F401
+    IssuedWebhookEndpoint,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+    webhook_endpoint_disable,
+    webhook_endpoint_enable,
+    webhook_endpoint_rotate_secret,
+    webhook_endpoint_update,
+    webhook_event_types_register,
+)
