@@ -17,6 +17,8 @@ api_v1 = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.merchants.api.urls")),
     path("", include("apps.ledger.api.urls")),
+    path("", include("apps.payments.api.urls")),
+    path("", include("apps.events.api.urls")),
 ]
 
 urlpatterns = [

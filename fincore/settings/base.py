@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.audit",
     "apps.merchants",
+    "apps.routing",
+    "apps.payments",
     "apps.ops",
 ]
 

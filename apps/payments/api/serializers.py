@@ -1,0 +1,179 @@
+"""What merchants send to the payments API. Responses are in apps.payments.representations."""
+
+import json
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.core import ids
+from apps.core.api.fields import AmountField, PublicIdField
+from apps.core.countries import is_country
+from apps.core.currencies import is_currency
+from apps.payments import domain
+from apps.payments.models import Payment, Refund
+
+MAX_METADATA_KEYS = 50
+MAX_METADATA_BYTES = 8 * 1024
+_TOKEN_HELP = "A card token from your card vault, e.g. tok_success in the sandbox. Never a card number."
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "Keys and values may not contain the NUL character (\\u0000)."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Keys and values may not contain unpaired surrogates."
+    return None
+
+
+class MetadataField(serializers.JSONField):
+    """Flat key-value data of the merchant's, returned as given (strings, numbers, booleans)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Send an object of keys and values.")
+        if len(data) > MAX_METADATA_KEYS:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_KEYS} keys.")
+        for key, value in data.items():
+            if not isinstance(value, str | int | bool):
+                raise serializers.ValidationError(f"{key}: values are strings, integers or booleans.")
+            for text in (key, value) if isinstance(value, str) else (key,):
+                problem = _text_problem(text)
+                if problem:
+                    raise serializers.ValidationError(problem)
+        if len(json.dumps(data, ensure_ascii=False).encode("utf-8")) > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+        return data
+
+
+@extend_schema_field({"type": "string", "enum": Payment.Method.values})
+class MethodTypeField(serializers.ChoiceField):
+    """card, instant, wire or wallet (an inline enum: "type" is a common field name)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=Payment.Method.choices, **kwargs)
+
+
+class PaymentMethodSerializer(serializers.Serializer):
+    """One of: card {token}; instant {iban, name?}; wire {iban, bic, name?}; wallet {account}."""
+
+    FIELDS = {
+        "card": {"type", "token"},
+        "instant": {"type", "iban", "name"},
+        "wire": {"type", "iban", "bic", "name"},
+        "wallet": {"type", "account"},
+    }
+
+    type = MethodTypeField()
+    token = serializers.CharField(required=False, max_length=255, help_text=_TOKEN_HELP)
+    iban = serializers.CharField(required=False, max_length=42, help_text="instant and wire: the payer's IBAN.")
+    bic = serializers.CharField(required=False, max_length=11, help_text="wire: the payer's bank's BIC.")
+    name = serializers.CharField(required=False, max_length=140, help_text="instant and wire: the account holder.")
+    account = PublicIdField("acc", required=False, help_text="wallet: one of your customer wallets (acc_...).")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict) and data.get("type") in self.FIELDS:
+            unknown = sorted(set(data) - self.FIELDS[data["type"]])
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: f"Not a field of a {data['type']} payment method." for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        method = attrs["type"]
+        required = {"card": ["token"], "instant": ["iban"], "wire": ["iban", "bic"], "wallet": ["account"]}[method]
+        missing = {name: f"Required for a {method} payment." for name in required if not attrs.get(name)}
+        if missing:
+            raise serializers.ValidationError(missing)
+        if "iban" in attrs:
+            attrs["iban"] = domain.normalize_iban(attrs["iban"])
+            if not domain.iban_valid(attrs["iban"]):
+                raise serializers.ValidationError({"iban": "Not a valid IBAN (its check digits do not match)."})
+        if "bic" in attrs:
+            attrs["bic"] = attrs["bic"].upper()
+            if not domain.bic_valid(attrs["bic"]):
+                raise serializers.ValidationError({"bic": "Not a valid BIC (8 or 11 letters and digits)."})
+        return attrs
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return instance
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    amount = AmountField()
+    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. BHD.")
+    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2 of the payer, e.g. BH.")
+    payment_method = PaymentMethodSerializer()
+    capture_method = serializers.ChoiceField(
+        choices=Payment.CaptureMethod.choices, default=Payment.CaptureMethod.AUTOMATIC,
+        help_text="automatic (captured at once) or manual (authorized; capture or cancel later; cards and wallets).",
+    )
+    reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=255,
+                                      help_text="Your id for the payment, e.g. your order number.")
+    metadata = MetadataField(required=False, default=dict,
+                             help_text=f"Up to {MAX_METADATA_KEYS} keys of your own; strings, integers, booleans.")
+
+    def validate_currency(self, currency: str) -> str:
+        if not is_currency(currency):
+            raise serializers.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
+        merchant_currencies = self.context["merchant_currencies"]
+        if currency not in merchant_currencies:
+            raise serializers.ValidationError(
+                f"Your account is set up for {', '.join(merchant_currencies)}; ask us to add {currency}."
+            )
+        return currency
+
+    def validate_country(self, country: str) -> str:
+        if not is_country(country):
+            raise serializers.ValidationError(f"{country!r} is not an ISO 3166 country code.")
+        return country
+
+    def validated_payment_method(self) -> dict[str, Any]:
+        """The payment method as stored: a wallet's account as its public id."""
+        method = dict(self.validated_data["payment_method"])
+        if "account" in method:
+            method["account"] = ids.encode("acc", method["account"])
+        return method
+
+
+class PaymentListQuerySerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "status": serializers.ChoiceField(choices=Payment.Status.choices, required=False),
+            "currency": serializers.CharField(required=False, min_length=3, max_length=3),
+            "method": serializers.ChoiceField(choices=Payment.Method.choices, required=False),
+            "reference": serializers.CharField(required=False, max_length=255),
+            "created[gte]": serializers.DateTimeField(required=False, help_text="ISO-8601, inclusive."),
+            "created[lte]": serializers.DateTimeField(required=False, help_text="ISO-8601, inclusive."),
+        }
+
+
+class CaptureSerializer(serializers.Serializer):
+    amount = AmountField(required=False, help_text="Capture part of the authorization; the rest is released. "
+                                                   "Default: all of it.")
+
+
+class RefundCreateSerializer(serializers.Serializer):
+    payment = PublicIdField("pay", help_text="The succeeded payment to refund (pay_...).")
+    amount = AmountField(required=False, help_text="Default: all that is left to refund.")
+    reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
+
+
+class RefundListQuerySerializer(serializers.Serializer):
+    payment = PublicIdField("pay", required=False)
+    status = serializers.ChoiceField(choices=Refund.Status.choices, required=False)
+
+
+class MerchantBalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    pending = serializers.IntegerField(help_text="Captured and not yet settled, less refunds in flight.")
+    available = serializers.IntegerField(help_text="Settled and payable to you, less refunds in flight.")
+    reserve = serializers.IntegerField(help_text="Held back as a reserve.")
+
+
+class BalanceListSerializer(serializers.Serializer):
+    livemode = serializers.BooleanField()
+    balances = MerchantBalanceSerializer(many=True)

@@ -1,0 +1,81 @@
+"""Why the payments services refuse an operation: each a stable problem ``code``."""
+
+from apps.core.exceptions import FincoreError
+
+
+class InvalidPayment(FincoreError):
+    code = "invalid_payment"
+    title = "The payment's details are not valid"
+    status = 400
+
+
+class CardNumberRefused(FincoreError):
+    """fincore never sees card numbers: send the token your card vault gave you."""
+
+    code = "card_number_refused"
+    title = "A card number was sent; send a card token instead"
+    status = 400
+
+
+class WalletNotFound(FincoreError):
+    code = "wallet_not_found"
+    title = "No such wallet of yours in this mode and currency"
+    status = 422
+
+
+class PaymentNotCapturable(FincoreError):
+    code = "payment_not_capturable"
+    title = "Only a payment in requires_capture can be captured"
+    status = 409
+
+
+class PaymentNotCancelable(FincoreError):
+    code = "payment_not_cancelable"
+    title = "Only an uncaptured payment (requires_capture) can be canceled"
+    status = 409
+
+
+class CaptureExceedsAuthorized(FincoreError):
+    code = "capture_exceeds_authorized"
+    title = "The capture is larger than the amount authorized"
+    status = 422
+
+
+class CaptureAlreadyRequested(FincoreError):
+    """A payment is captured once (or canceled once): the first request decides."""
+
+    code = "capture_already_requested"
+    title = "A capture or cancellation of this payment is already in progress or done"
+    status = 409
+
+
+class CaptureDeclined(FincoreError):
+    code = "capture_declined"
+    title = "The connector refused the capture"
+    status = 422
+
+
+class CancelDeclined(FincoreError):
+    code = "cancel_declined"
+    title = "The connector refused to void the authorization"
+    status = 422
+
+
+class PaymentNotRefundable(FincoreError):
+    code = "payment_not_refundable"
+    title = "Only a succeeded payment can be refunded"
+    status = 409
+
+
+class RefundExceedsCaptured(FincoreError):
+    code = "refund_exceeds_captured"
+    title = "The refund is larger than what is left to refund on the payment"
+    status = 422
+
+
+class InsufficientBalance(FincoreError):
+    """Refunds are paid from your pending balance, then your available balance."""
+
+    code = "insufficient_balance"
+    title = "Your balance is too low to pay this refund"
+    status = 422

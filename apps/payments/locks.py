@@ -1,0 +1,29 @@
+"""Row locks of the payments app, in one fixed order: the payment first, then its attempt,
+capture or refund. Every writer that touches a payment's money takes the payment's lock, so
+captures, cancels, refunds and connector results for one payment are applied one at a time."""
+
+from uuid import UUID
+
+from apps.payments.models import Capture, Payment, PaymentAttempt, Refund
+
+
+def payment_lock(payment_id: UUID) -> Payment:
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
+def attempt_lock(attempt_id: UUID) -> tuple[Payment, PaymentAttempt]:
+    payment_id = PaymentAttempt.objects.values_list("payment_id", flat=True).get(pk=attempt_id)
+    payment = payment_lock(payment_id)
+    return payment, PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+
+
+def capture_lock(capture_id: UUID) -> tuple[Payment, Capture]:
+    payment_id = Capture.objects.values_list("payment_id", flat=True).get(pk=capture_id)
+    payment = payment_lock(payment_id)
+    return payment, Capture.objects.select_for_update().get(pk=capture_id)
+
+
+def refund_lock(refund_id: UUID) -> tuple[Payment, Refund]:
+    payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
+    payment = payment_lock(payment_id)
+    return payment, Refund.objects.select_for_update().get(pk=refund_id)

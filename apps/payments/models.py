@@ -1,0 +1,297 @@
+"""Payments, their attempts (one per connector try), captures and voids, and refunds.
+
+Amounts are integer minor units of the payment's currency. The money invariants of a payment
+are CHECK constraints, so they hold for every writer:
+
+    0 <= amount_refunded <= amount_refund_reserved <= amount_captured <= amount_authorized <= amount
+
+``amount_refund_reserved`` counts pending and succeeded refunds: a new refund must fit in
+``amount_captured - amount_refund_reserved``, under the payment's row lock and in the database.
+Ledger money moves only through ``apps.ledger.services`` (client ids derived from the public
+ids, so no replay can post twice); these rows keep the state machines.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+
+from apps.core.ids import uuid7
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        REQUIRES_CAPTURE = "requires_capture", "Requires capture"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class CaptureMethod(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic"
+        MANUAL = "manual", "Manual"
+
+    class Method(models.TextChoices):
+        CARD = "card", "Card"
+        INSTANT = "instant", "Instant (local rail)"
+        WIRE = "wire", "Wire"
+        WALLET = "wallet", "Wallet"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    merchant_id = models.UUIDField()
+    livemode = models.BooleanField()
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    country = models.CharField(max_length=2)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    payment_method = models.JSONField(help_text="A card token, an IBAN or a wallet; never a card number.")
+    capture_method = models.CharField(max_length=16, choices=CaptureMethod.choices, default=CaptureMethod.AUTOMATIC)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PROCESSING)
+    amount_authorized = models.BigIntegerField(default=0)
+    amount_captured = models.BigIntegerField(default=0)
+    amount_refund_reserved = models.BigIntegerField(
+        default=0, help_text="Refunds pending or succeeded: what can no longer be refunded."
+    )
+    amount_refunded = models.BigIntegerField(default=0)
+    reference = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    priority = models.PositiveSmallIntegerField(help_text="RabbitMQ priority of its messages on the payments queue.")
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    connector = models.CharField(max_length=64, blank=True, help_text="The connector whose attempt succeeded.")
+    # The ledger hold a wallet payment with manual capture keeps on the customer's wallet.
+    wallet_hold_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0)
+                & Q(amount_refunded__lte=F("amount_refund_reserved"))
+                & Q(amount_refund_reserved__lte=F("amount_captured"))
+                & Q(amount_captured__lte=F("amount_authorized"))
+                & Q(amount_authorized__lte=F("amount")),
+                name="payment_amounts_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["processing", "requires_capture", "succeeded", "failed", "canceled"]),
+                name="payment_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(method__in=["card", "instant", "wire", "wallet"]),
+                                   name="payment_method_valid"),
+            models.CheckConstraint(condition=Q(capture_method__in=["automatic", "manual"]),
+                                   name="payment_capture_method_valid"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="payment_currency_iso"),
+            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="payment_country_iso"),
+            # What each status implies about the money: a failed or processing payment holds
+            # nothing; one awaiting capture is authorized and not captured; a succeeded one is
+            # captured; only a succeeded payment has refunds.
+            models.CheckConstraint(
+                condition=~Q(status__in=["processing", "failed"]) | Q(amount_authorized=0),
+                name="payment_unauthorized_holds_nothing",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="requires_capture") | (Q(amount_authorized__gt=0) & Q(amount_captured=0)),
+                name="payment_requires_capture_authorized",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(amount_captured__gt=0), name="payment_succeeded_captured"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="succeeded") | Q(amount_captured=0, amount_refund_reserved=0),
+                name="payment_only_succeeded_captured",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["succeeded", "requires_capture"]) | ~Q(connector=""),
+                name="payment_authorized_by_a_connector",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant_id", "livemode", "-id"], name="payment_merchant_newest"),
+            models.Index(fields=["merchant_id", "livemode", "reference"], name="payment_merchant_reference"),
+            models.Index(fields=["updated_at"], condition=Q(status="processing"), name="payment_processing_since"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} {self.method} ({self.status})"
+
+
+class PaymentAttempt(models.Model):
+    """One try of a payment at one connector, with the routing decision that chose it.
+
+    ``unknown`` (no answer) and ``pending`` (a rail that confirms later) are never retried:
+    the janitor asks the connector (``inquire`` with ``idempotency_key``) on a backoff
+    schedule until the outcome is final.
+    """
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing (the connector is being called)"
+        AUTHORIZED = "authorized", "Authorized"
+        CAPTURED = "captured", "Captured"
+        DECLINED = "declined", "Declined"
+        FAILED = "failed", "Failed (technical error)"
+        UNKNOWN = "unknown", "Unknown (the connector did not say)"
+        PENDING = "pending", "Pending (confirmed later by the rail)"
+        CANCELED = "canceled", "Canceled (authorization voided)"
+
+    IN_FLIGHT = (Status.PROCESSING, Status.UNKNOWN, Status.PENDING)
+    UNRESOLVED = (Status.UNKNOWN, Status.PENDING)
+    APPROVED = (Status.AUTHORIZED, Status.CAPTURED, Status.CANCELED)
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="attempts")
+    sequence = models.PositiveSmallIntegerField()
+    connector = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
+    error_code = models.CharField(max_length=64, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    retryable = models.BooleanField(default=False)
+    connector_reference = models.CharField(max_length=255, blank=True)
+    routing = models.JSONField(
+        default=dict, help_text="The routing decision: candidates, scores, excluded, strategy, rule, reason, explored."
+    )
+    idempotency_key = models.CharField(max_length=255, unique=True, help_text="Our key for the connector call.")
+    next_inquiry_at = models.DateTimeField(null=True, blank=True)
+    inquiries = models.PositiveIntegerField(default=0)
+    needs_review = models.BooleanField(
+        default=False, help_text="The connector has not told the outcome for days: a person must find out."
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "sequence"], name="attempt_sequence_once"),
+            # One connector call at a time per payment, and at most one that took the money.
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(status__in=["processing", "unknown", "pending"]),
+                name="attempt_one_in_flight",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(status__in=["authorized", "captured", "canceled"]),
+                name="attempt_one_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["processing", "authorized", "captured", "declined", "failed", "unknown",
+                                        "pending", "canceled"]),
+                name="attempt_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["unknown", "pending"]) | Q(next_inquiry_at__isnull=True),
+                name="attempt_only_unresolved_inquired",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["next_inquiry_at"], condition=Q(status__in=["unknown", "pending"]),
+                         name="attempt_inquiry_due"),
+            models.Index(fields=["updated_at"], condition=Q(status="processing"), name="attempt_processing_since"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.connector} ({self.status})"
+
+
+class Capture(models.Model):
+    """A request to settle a payment's authorization: capture it (all or ``amount`` of it; the
+    rest is released) or void it. At most one per payment that is not failed, so a payment is
+    never captured twice, nor captured and voided."""
+
+    class Kind(models.TextChoices):
+        CAPTURE = "capture", "Capture"
+        VOID = "void", "Void (cancel)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="captures")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount = models.BigIntegerField(help_text="Captured amount; for a void, the authorization released.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    connector = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    connector_reference = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Connector calls made for it.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="capture_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=["capture", "void"]), name="capture_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "succeeded", "failed"]),
+                                   name="capture_status_valid"),
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(status__in=["pending", "succeeded"]), name="capture_once_per_payment"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="capture_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} ({self.status})"
+
+
+class Refund(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    merchant_id = models.UUIDField()
+    livemode = models.BooleanField()
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    connector = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    connector_reference = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Connector calls made for it.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The ledger holds reserving the money: from merchant pending, then merchant available.
+    pending_hold_id = models.UUIDField(null=True, blank=True)
+    available_hold_id = models.UUIDField(null=True, blank=True)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "succeeded", "failed"]),
+                                   name="refund_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(next_attempt_at__isnull=True), name="refund_only_pending_retried"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant_id", "livemode", "-id"], name="refund_merchant_newest"),
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="refund_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} {self.currency} ({self.status})"
+
+
+class AttemptNeedingReview(PaymentAttempt):
+    """Attempts whose outcome a connector has not told for days (the admin's review queue)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "attempt needing review"
+        verbose_name_plural = "attempts needing review"

@@ -1,0 +1,219 @@
+"""The ledger transfers of each payment step (DESIGN.md's chart of accounts).
+
+    capture                  connector clearing(connector) -> merchant pending
+    wallet payment           customer wallet -> connector clearing(wallet)   (a hold when captured later)
+    refund reserved          merchant pending, then merchant available -> connector clearing (holds)
+    refund paid              the holds posted; for a wallet payment also clearing(wallet) -> wallet
+
+Every transfer's client id is derived from the payment's or refund's public id with the
+ledger's reserved prefix: a replay of a step finds the first transfer instead of posting again.
+Called inside the caller's transaction, so the money moves with the state change or not at all.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import transaction
+
+from apps.core import ids
+from apps.core.actors import Actor
+from apps.ledger import data as ledger_data
+from apps.ledger import selectors as ledger_selectors
+from apps.ledger import services as ledger_services
+from apps.ledger.services import TransferRefused
+from apps.payments.exceptions import InsufficientBalance
+from apps.payments.models import Payment, Refund
+
+CREATED_BY = "payments"
+CONNECTOR_CLEARING = "connector_clearing"
+MERCHANT_PENDING = "merchant_pending"
+MERCHANT_AVAILABLE = "merchant_available"
+MERCHANT_RESERVE = "merchant_reserve"
+WALLET_CONNECTOR = "wallet"
+ACTOR = Actor.system(CREATED_BY)
+
+
+def payment_client_id(payment: Payment, step: str) -> str:
+    return f"{ledger_data.RESERVED_CLIENT_ID_PREFIX}{ids.encode('pay', payment.pk)}:{step}"
+
+
+def refund_client_id(refund: Refund, step: str) -> str:
+    return f"{ledger_data.RESERVED_CLIENT_ID_PREFIX}{ids.encode('re', refund.pk)}:{step}"
+
+
+def merchant_account_id(*, merchant_id: UUID, code: str, currency: str, livemode: bool) -> UUID:
+    """The merchant's account, opened now if the merchant has none in this currency yet."""
+    account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
+                                                    livemode=livemode)
+    if account is None:
+        ledger_services.merchant_accounts_open(merchant_id=merchant_id, currencies=[currency])
+        account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
+                                                        livemode=livemode)
+    assert account is not None
+    return account.pk
+
+
+def clearing_account_id(*, connector: str, currency: str, livemode: bool) -> UUID:
+    return ledger_services.system_account(code=CONNECTOR_CLEARING, name=connector, currency=currency,
+                                          livemode=livemode).pk
+
+
+def wallet_account_id(payment: Payment) -> UUID:
+    account_id = ids.decode("acc", payment.payment_method.get("account", ""))
+    assert account_id is not None, "a wallet payment names its wallet"
+    return account_id
+
+
+def _spec(payment: Payment, *, client_id: str, **fields: object) -> ledger_data.TransferSpec:
+    return ledger_data.TransferSpec(
+        client_id=client_id, merchant_id=payment.merchant_id, livemode=payment.livemode,
+        currency=payment.currency, reference=ids.encode("pay", payment.pk), created_by=CREATED_BY,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def capture_post(payment: Payment, *, amount: int) -> UUID:
+    """What the connector captured becomes the merchant's pending balance."""
+    spec = _spec(
+        payment, client_id=payment_client_id(payment, "capture"), kind=ledger_data.Kind.IMMEDIATE,
+        debit_account_id=clearing_account_id(connector=payment.connector, currency=payment.currency,
+                                             livemode=payment.livemode),
+        credit_account_id=merchant_account_id(merchant_id=payment.merchant_id, code=MERCHANT_PENDING,
+                                              currency=payment.currency, livemode=payment.livemode),
+        amount=amount, code="capture",
+    )
+    return ledger_services.transfer_create(spec=spec).transfer.pk
+
+
+def _wallet_to_clearing(payment: Payment, *, kind: ledger_data.Kind, step: str) -> UUID:
+    spec = _spec(
+        payment, client_id=payment_client_id(payment, step), kind=kind,
+        debit_account_id=wallet_account_id(payment),
+        credit_account_id=clearing_account_id(connector=WALLET_CONNECTOR, currency=payment.currency,
+                                              livemode=payment.livemode),
+        amount=payment.amount, code="wallet_payment",
+    )
+    return ledger_services.transfer_create(spec=spec).transfer.pk
+
+
+def wallet_collect(payment: Payment) -> UUID:
+    """Take the payment from the customer's wallet. Raises InsufficientFunds (a TransferRefused)."""
+    return _wallet_to_clearing(payment, kind=ledger_data.Kind.IMMEDIATE, step="wallet_debit")
+
+
+def wallet_hold(payment: Payment) -> UUID:
+    """Hold the payment on the customer's wallet until it is captured or canceled."""
+    return _wallet_to_clearing(payment, kind=ledger_data.Kind.PENDING, step="wallet_hold")
+
+
+def wallet_hold_post(payment: Payment, *, amount: int) -> None:
+    """Take ``amount`` of the hold; the rest goes back to the wallet."""
+    ledger_services.transfer_post_pending(
+        pending_id=payment.wallet_hold_id, amount=amount, merchant_id=payment.merchant_id,
+        livemode=payment.livemode, client_id=payment_client_id(payment, "wallet_hold_post"),
+        actor=ACTOR,
+    )
+
+
+def wallet_hold_void(payment: Payment) -> None:
+    ledger_services.transfer_void_pending(
+        pending_id=payment.wallet_hold_id, merchant_id=payment.merchant_id, livemode=payment.livemode,
+        client_id=payment_client_id(payment, "wallet_hold_void"), actor=ACTOR,
+    )
+
+
+@dataclass(frozen=True)
+class RefundHolds:
+    pending_hold_id: UUID | None
+    available_hold_id: UUID | None
+
+
+def _unheld(*, merchant_id: UUID, currency: str, livemode: bool, code: str) -> int:
+    """The account's posted balance less its outgoing holds, as it stands now."""
+    account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
+                                                    livemode=livemode)
+    return max(ledger_selectors.account_balances(account=account).available, 0) if account else 0
+
+
+# A refund of another payment of the same merchant may take the pending balance between our read
+# and our hold; the split is then read again.
+_HOLD_TRIES = 3
+
+
+def refund_holds(payment: Payment, refund: Refund) -> RefundHolds:
+    """Reserve the refund's money: from the merchant's pending balance first, the rest from
+    available. Raises InsufficientBalance when the two together do not cover it."""
+    clearing = clearing_account_id(connector=refund.connector, currency=refund.currency, livemode=refund.livemode)
+    scope = {"merchant_id": payment.merchant_id, "currency": payment.currency, "livemode": payment.livemode}
+    pending_account = merchant_account_id(code=MERCHANT_PENDING, **scope)
+    available_account = merchant_account_id(code=MERCHANT_AVAILABLE, **scope)
+    for _ in range(_HOLD_TRIES):
+        from_pending = min(refund.amount, _unheld(code=MERCHANT_PENDING, **scope))
+        holds: dict[str, UUID | None] = {"pending_hold_id": None, "available_hold_id": None}
+        try:
+            with transaction.atomic():
+                for field, account_id, amount, step in (
+                    ("pending_hold_id", pending_account, from_pending, "hold_pending"),
+                    ("available_hold_id", available_account, refund.amount - from_pending, "hold_available"),
+                ):
+                    if amount:
+                        spec = _spec(
+                            payment, client_id=refund_client_id(refund, step), kind=ledger_data.Kind.PENDING,
+                            debit_account_id=account_id, credit_account_id=clearing, amount=amount, code="refund",
+                            metadata={"refund": ids.encode("re", refund.pk)},
+                        )
+                        holds[field] = ledger_services.transfer_create(spec=spec).transfer.pk
+        except TransferRefused as refused:
+            if refused.code != "exceeds_credits":
+                raise
+            continue
+        return RefundHolds(**holds)
+    raise InsufficientBalance(
+        f"Refunds are paid from your pending balance, then your available balance, in {payment.currency} "
+        f"({'live' if payment.livemode else 'test'} mode): together they are below {refund.amount}."
+    )
+
+
+def _holds(refund: Refund) -> list[tuple[str, UUID]]:
+    return [(step, hold) for step, hold in (("pending", refund.pending_hold_id),
+                                            ("available", refund.available_hold_id)) if hold]
+
+
+def refund_holds_post(payment: Payment, refund: Refund) -> None:
+    """Pay the refund: post its holds; a wallet payment's refund goes on to the wallet."""
+    for step, hold in _holds(refund):
+        ledger_services.transfer_post_pending(
+            pending_id=hold, merchant_id=payment.merchant_id, livemode=payment.livemode,
+            client_id=refund_client_id(refund, f"post_{step}"), actor=ACTOR,
+        )
+    if payment.method == Payment.Method.WALLET:
+        spec = _spec(
+            payment, client_id=refund_client_id(refund, "wallet_credit"), kind=ledger_data.Kind.IMMEDIATE,
+            debit_account_id=clearing_account_id(connector=WALLET_CONNECTOR, currency=payment.currency,
+                                                 livemode=payment.livemode),
+            credit_account_id=wallet_account_id(payment), amount=refund.amount, code="refund",
+            metadata={"refund": ids.encode("re", refund.pk)},
+        )
+        ledger_services.transfer_create(spec=spec)
+
+
+def refund_holds_void(payment: Payment, refund: Refund) -> None:
+    for step, hold in _holds(refund):
+        ledger_services.transfer_void_pending(
+            pending_id=hold, merchant_id=payment.merchant_id, livemode=payment.livemode,
+            client_id=refund_client_id(refund, f"void_{step}"), actor=ACTOR,
+        )
+
+
+def merchant_balances(*, merchant_id: UUID, livemode: bool, currencies: list[str]) -> list[dict[str, object]]:
+    """Per currency: pending, available and reserve, each net of outgoing holds (refunds in flight)."""
+    rows = []
+    for currency in currencies:
+        row: dict[str, object] = {"currency": currency}
+        for code, key in ((MERCHANT_PENDING, "pending"), (MERCHANT_AVAILABLE, "available"),
+                          (MERCHANT_RESERVE, "reserve")):
+            account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
+                                                            livemode=livemode)
+            row[key] = ledger_selectors.account_balances(account=account).available if account else 0
+        rows.append(row)
+    return rows

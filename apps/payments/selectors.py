@@ -1,0 +1,60 @@
+"""Reading payments and refunds. API callers always pass their own merchant id and mode."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Prefetch, QuerySet
+
+from apps.payments import postings
+from apps.payments.models import Payment, PaymentAttempt, Refund
+
+
+def _with_attempts(payments: QuerySet[Payment]) -> QuerySet[Payment]:
+    return payments.prefetch_related(Prefetch("attempts", queryset=PaymentAttempt.objects.order_by("sequence")))
+
+
+def payment_list(
+    *,
+    merchant_id: Any,
+    livemode: bool,
+    status: str | None = None,
+    currency: str | None = None,
+    method: str | None = None,
+    reference: str | None = None,
+    created_gte: datetime | None = None,
+    created_lte: datetime | None = None,
+) -> QuerySet[Payment]:
+    payments = Payment.objects.filter(merchant_id=merchant_id, livemode=livemode)
+    filters = {"status": status, "currency": currency, "method": method, "reference": reference,
+               "created_at__gte": created_gte, "created_at__lte": created_lte}
+    payments = payments.filter(**{name: value for name, value in filters.items() if value is not None})
+    return _with_attempts(payments)
+
+
+def payment_get(*, merchant_id: Any, livemode: bool, payment_id: UUID) -> Payment | None:
+    return _with_attempts(Payment.objects.filter(merchant_id=merchant_id, livemode=livemode, pk=payment_id)).first()
+
+
+def payment_by_id(payment_id: UUID) -> Payment:
+    return _with_attempts(Payment.objects.filter(pk=payment_id)).get()
+
+
+def refund_list(*, merchant_id: Any, livemode: bool, payment_id: UUID | None = None,
+                status: str | None = None) -> QuerySet[Refund]:
+    refunds = Refund.objects.filter(merchant_id=merchant_id, livemode=livemode)
+    if payment_id is not None:
+        refunds = refunds.filter(payment_id=payment_id)
+    if status is not None:
+        refunds = refunds.filter(status=status)
+    return refunds
+
+
+def refund_get(*, merchant_id: Any, livemode: bool, refund_id: UUID) -> Refund | None:
+    return Refund.objects.filter(merchant_id=merchant_id, livemode=livemode, pk=refund_id).first()
+
+
+def merchant_balance(*, merchant_id: UUID, livemode: bool, currencies: list[str]) -> list[dict[str, object]]:
+    """Per currency: ``pending`` (captured, not yet settled), ``available`` (settled, payable),
+    ``reserve`` (held back); each net of money held for refunds in flight."""
+    return postings.merchant_balances(merchant_id=merchant_id, livemode=livemode, currencies=currencies)

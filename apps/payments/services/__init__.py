@@ -1,0 +1,47 @@
+"""Every write of the payments app; each function owns its transaction (see each module)."""
+
+from apps.payments.services.captures import (
+    capture_execute,
+    capture_request,
+    capture_result_record,
+    payment_cancel,
+    payment_capture,
+)
+from apps.payments.services.common import WEBHOOK_EVENT_TYPES
+from apps.payments.services.janitor import JanitorReport, payments_janitor
+from apps.payments.services.payments import (
+    payment_attempt_inquire,
+    payment_attempt_inquire_now,
+    payment_attempt_inquiry_record,
+    payment_attempt_interrupted_mark,
+    payment_attempt_record,
+    payment_attempt_resolve_declined,
+    payment_create,
+    payment_process,
+    payment_redrive,
+)
+from apps.payments.services.refunds import payment_refund, refund_create, refund_execute, refund_result_record
+
+__all__ = [
+    "WEBHOOK_EVENT_TYPES",
+    "JanitorReport",
+    "capture_execute",
+    "capture_request",
+    "capture_result_record",
+    "payment_attempt_inquire",
+    "payment_attempt_inquire_now",
+    "payment_attempt_inquiry_record",
+    "payment_attempt_interrupted_mark",
+    "payment_attempt_record",
+    "payment_attempt_resolve_declined",
+    "payment_cancel",
+    "payment_capture",
+    "payment_create",
+    "payment_process",
+    "payment_redrive",
+    "payment_refund",
+    "payments_janitor",
+    "refund_create",
+    "refund_execute",
+    "refund_result_record",
+]

@@ -1,0 +1,154 @@
+"""Capturing or canceling an authorized payment (manual capture).
+
+Each is three steps, so that no transaction is open while the connector is called:
+
+    capture_request          the intent: a Capture row (pending), under the payment's lock
+    capture_execute          the connector call, with the row's idempotency key
+    capture_result_record    the answer: state + ledger + events + audit, in one transaction
+
+An answer the connector did not give (an error or a timeout) leaves the row pending; the
+janitor calls again with the same key (so the connector acts once) until it answers. At most
+one capture or void per payment is pending or succeeded (a unique index), and the ledger's
+capture transfer has a client id derived from the payment: a payment is never captured twice.
+"""
+
+from uuid import UUID
+
+from django.db import transaction
+
+from apps.core import clock, ids
+from apps.core.actors import Actor
+from apps.payments import domain, locks, postings
+from apps.payments.exceptions import (
+    CaptureAlreadyRequested,
+    CaptureExceedsAuthorized,
+    PaymentNotCancelable,
+    PaymentNotCapturable,
+)
+from apps.payments.models import Capture, Payment, PaymentAttempt
+from apps.payments.services.common import SYSTEM, announce, call_connector, journal, snapshot, touch
+from apps.routing import data as routing_data
+
+Outcome = routing_data.Outcome
+# Until the first answer, the janitor leaves a just-requested capture to its requester.
+FIRST_RETRY_AFTER = domain.INQUIRY_SCHEDULE[2]
+
+
+def capture_request(*, payment_id: UUID, kind: str, actor: Actor, amount: int | None = None) -> Capture:
+    """Record the intent to capture (``amount`` or all that was authorized) or void a payment
+    awaiting capture. The same request again returns the first one. Raises
+    PaymentNotCapturable / PaymentNotCancelable, CaptureExceedsAuthorized, CaptureAlreadyRequested."""
+    with transaction.atomic():
+        payment = locks.payment_lock(payment_id)
+        existing = payment.captures.filter(status__in=[Capture.Status.PENDING, Capture.Status.SUCCEEDED]).first()
+        if existing is not None and existing.kind == kind and amount in (None, existing.amount):
+            return existing
+        if payment.status != Payment.Status.REQUIRES_CAPTURE:
+            refusal = PaymentNotCapturable if kind == Capture.Kind.CAPTURE else PaymentNotCancelable
+            raise refusal(f"The payment is {payment.status}.")
+        if existing is not None:
+            raise CaptureAlreadyRequested(f"A {existing.kind} of {existing.amount} is {existing.status}.")
+        if amount is None:
+            amount = payment.amount_authorized
+        if kind == Capture.Kind.CAPTURE and amount > payment.amount_authorized:
+            raise CaptureExceedsAuthorized(f"At most {payment.amount_authorized} was authorized.")
+        now = clock.now()
+        sequence = payment.captures.count() + 1
+        capture = Capture.objects.create(
+            payment=payment, kind=kind, amount=amount if kind == Capture.Kind.CAPTURE else payment.amount_authorized,
+            connector=payment.connector, idempotency_key=f"{ids.encode('pay', payment.pk)}:{kind}:{sequence}",
+            next_attempt_at=now + FIRST_RETRY_AFTER, created_by=actor.label, created_at=now, updated_at=now,
+        )
+        journal(actor=actor, action=f"payment.{kind}_requested", obj=capture, payment=payment,
+                after={"kind": kind, "amount": capture.amount})
+    return capture
+
+
+def capture_execute(*, capture_id: UUID) -> Capture:
+    """Call the connector for a pending capture or void and record its answer."""
+    capture = Capture.objects.select_related("payment").get(pk=capture_id)
+    if capture.status != Capture.Status.PENDING:
+        return capture
+    payment = capture.payment
+    authorization = payment.attempts.get(status__in=PaymentAttempt.APPROVED)
+    if capture.kind == Capture.Kind.CAPTURE:
+        result = call_connector(capture.connector, "capture", idempotency_key=capture.idempotency_key,
+                                reference=authorization.connector_reference, amount=capture.amount,
+                                currency=payment.currency)
+    else:
+        result = call_connector(capture.connector, "void", idempotency_key=capture.idempotency_key,
+                                reference=authorization.connector_reference)
+    return capture_result_record(capture_id=capture_id, result=result)
+
+
+def payment_capture(*, payment_id: UUID, actor: Actor, amount: int | None = None) -> Capture:
+    """Capture a payment awaiting capture, all or ``amount`` of it (the rest is released)."""
+    capture = capture_request(payment_id=payment_id, kind=Capture.Kind.CAPTURE, amount=amount, actor=actor)
+    return capture_execute(capture_id=capture.pk)
+
+
+def payment_cancel(*, payment_id: UUID, actor: Actor) -> Capture:
+    """Cancel a payment awaiting capture: the connector voids the authorization."""
+    capture = capture_request(payment_id=payment_id, kind=Capture.Kind.VOID, actor=actor)
+    return capture_execute(capture_id=capture.pk)
+
+
+def capture_result_record(*, capture_id: UUID, result: routing_data.ConnectorResult) -> Capture:
+    """Apply the connector's answer to a capture or void, in one transaction.
+
+    Approved: a capture posts clearing -> merchant pending (and takes a wallet's hold) and the
+    payment succeeds; a void releases a wallet's hold and the payment is canceled. Declined:
+    the request failed and the payment still awaits capture. No answer: called again later.
+    """
+    with transaction.atomic():
+        payment, capture = locks.capture_lock(capture_id)
+        if capture.status != Capture.Status.PENDING:
+            return capture
+        now = clock.now()
+        capture.attempts += 1
+        capture.error_code = result.error_code[:64]
+        capture.message = result.message[:500]
+        if result.outcome == Outcome.APPROVED:
+            capture.status = Capture.Status.SUCCEEDED
+            capture.connector_reference = result.reference[:255]
+            capture.next_attempt_at = None
+            capture.resolved_at = now
+            touch(capture, "status", "attempts", "error_code", "message", "connector_reference", "next_attempt_at",
+                  "resolved_at")
+            _settled(payment, capture)
+        elif result.outcome == Outcome.DECLINED or capture.attempts >= domain.MAX_OPERATION_ERRORS:
+            capture.status = Capture.Status.FAILED
+            capture.next_attempt_at = None
+            capture.resolved_at = now
+            touch(capture, "status", "attempts", "error_code", "message", "next_attempt_at", "resolved_at")
+            journal(actor=SYSTEM, action=f"payment.{capture.kind}_failed", obj=capture, payment=payment,
+                    after={"error_code": capture.error_code, "attempts": capture.attempts})
+        else:
+            capture.next_attempt_at = now + domain.next_inquiry_delay(capture.attempts - 1)
+            touch(capture, "attempts", "error_code", "message", "next_attempt_at")
+    return capture
+
+
+def _settled(payment: Payment, capture: Capture) -> None:
+    before = snapshot(payment)
+    authorization = payment.attempts.select_for_update().get(status__in=PaymentAttempt.APPROVED)
+    if capture.kind == Capture.Kind.CAPTURE:
+        if payment.wallet_hold_id:
+            postings.wallet_hold_post(payment, amount=capture.amount)
+        postings.capture_post(payment, amount=capture.amount)
+        payment.amount_captured = capture.amount
+        payment.status = Payment.Status.SUCCEEDED
+        authorization.status = PaymentAttempt.Status.CAPTURED
+        events = ("payment.captured", "payment.succeeded")
+    else:
+        if payment.wallet_hold_id:
+            postings.wallet_hold_void(payment)
+        payment.status = Payment.Status.CANCELED
+        authorization.status = PaymentAttempt.Status.CANCELED
+        events = ("payment.canceled",)
+    touch(authorization, "status")
+    touch(payment, "status", "amount_captured")
+    journal(actor=SYSTEM, action=f"payment.{payment.status}", obj=payment, payment=payment, before=before,
+            after=snapshot(payment))
+    for event_type in events:
+        announce(event_type=event_type, payment=payment)

@@ -1,0 +1,157 @@
+"""Fixtures of the payments tests: scripted connectors (for the state machines, independent of
+routing's scoring) and helpers to read what the ledger, the journal and the outbox got."""
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from apps.audit.models import AuditEvent
+from apps.core import ids
+from apps.events.models import OutboxMessage, WebhookEvent
+from apps.ledger.models import Account, Transfer
+from apps.merchants.models import Merchant
+from apps.payments import connectors, services
+from apps.payments.models import Payment
+from apps.routing.data import ConnectorResult, Outcome, PaymentDescription, RoutingDecision
+from tests.factories.merchants import FACTORY_ACTOR
+
+APPROVED = ConnectorResult(Outcome.APPROVED, reference="ref-1")
+
+
+def declined(code: str = "do_not_honor", retryable: bool = False) -> ConnectorResult:
+    return ConnectorResult(Outcome.DECLINED, error_code=code, message=f"declined: {code}", retryable=retryable)
+
+
+def error(code: str = "connector_unavailable", retryable: bool = True) -> ConnectorResult:
+    return ConnectorResult(Outcome.ERROR, error_code=code, message=f"error: {code}", retryable=retryable)
+
+
+UNKNOWN = ConnectorResult(Outcome.UNKNOWN, error_code="timeout", message="no answer")
+PENDING = ConnectorResult(Outcome.PENDING, reference="wire-1")
+
+
+@dataclass
+class FakeConnector:
+    """Answers each operation from its script (first in, first out), approving by default;
+    records every call."""
+
+    name: str
+    scripts: dict[str, list[ConnectorResult]] = field(default_factory=lambda: defaultdict(list))
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def answer(self, operation: str, *results: ConnectorResult) -> None:
+        self.scripts[operation].extend(results)
+
+    def _next(self, operation: str, arguments: dict[str, Any]) -> ConnectorResult:
+        self.calls.append((operation, arguments))
+        script = self.scripts[operation]
+        return script.pop(0) if script else APPROVED
+
+    def authorize(self, **arguments: Any) -> ConnectorResult:
+        return self._next("authorize", arguments)
+
+    def capture(self, **arguments: Any) -> ConnectorResult:
+        return self._next("capture", arguments)
+
+    def void(self, **arguments: Any) -> ConnectorResult:
+        return self._next("void", arguments)
+
+    def refund(self, **arguments: Any) -> ConnectorResult:
+        return self._next("refund", arguments)
+
+    def inquire(self, **arguments: Any) -> ConnectorResult:
+        return self._next("inquire", arguments)
+
+    def operations(self, operation: str) -> list[dict[str, Any]]:
+        return [arguments for name, arguments in self.calls if name == operation]
+
+
+@dataclass
+class FakeRouting:
+    connectors: dict[str, FakeConnector]
+    order: list[str]
+    decisions: list[tuple[PaymentDescription, frozenset[str]]] = field(default_factory=list)
+    reports: list[tuple[str, Outcome]] = field(default_factory=list)
+
+    def decide(self, *, description: PaymentDescription, exclude: Any = ()) -> RoutingDecision:
+        self.decisions.append((description, frozenset(exclude)))
+        candidates = tuple(name for name in self.order if name not in exclude)
+        return RoutingDecision(
+            candidates=candidates, strategy="priority", rule="test", reason="in the test's order" if candidates
+            else "no connector is eligible", scores={name: 0.9 for name in candidates},
+            excluded={name: "already tried" for name in exclude},
+        )
+
+    def adapter(self, name: str) -> FakeConnector:
+        return self.connectors[name]
+
+    def report(self, *, connector: str, description: PaymentDescription, result: ConnectorResult) -> None:
+        self.reports.append((connector, result.outcome))
+
+    def __getitem__(self, name: str) -> FakeConnector:
+        return self.connectors[name]
+
+
+@pytest.fixture
+def routing(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRouting]:
+    fake = FakeRouting({name: FakeConnector(name) for name in ("alpha", "beta", "wallet")}, ["alpha", "beta"])
+    monkeypatch.setattr(connectors, "decide", fake.decide)
+    monkeypatch.setattr(connectors, "adapter", fake.adapter)
+    monkeypatch.setattr(connectors, "report", fake.report)
+    yield fake
+
+
+CARD = {"type": "card", "token": "tok_success"}
+
+
+def create_payment(merchant: Merchant, *, livemode: bool = False, amount: int = 12500, currency: str = "BHD",
+                   payment_method: dict[str, Any] | None = None, capture_method: str = "automatic",
+                   **fields: Any) -> Payment:
+    return services.payment_create(
+        merchant_id=merchant.pk, livemode=livemode, amount=amount, currency=currency, country="BH",
+        payment_method=payment_method or CARD, capture_method=capture_method, actor=FACTORY_ACTOR, **fields,
+    )
+
+
+def processed(merchant: Merchant, **fields: Any) -> Payment:
+    payment = create_payment(merchant, **fields)
+    services.payment_process(payment_id=payment.pk)
+    payment.refresh_from_db()
+    return payment
+
+
+def merchant_account(payment: Payment, code: str) -> Account:
+    return Account.objects.get(merchant_id=payment.merchant_id, owner_type="merchant", code=code,
+                               currency=payment.currency, livemode=payment.livemode)
+
+
+def posted(account: Account) -> int:
+    account.refresh_from_db()
+    return account.credits_posted - account.debits_posted
+
+
+def clearing(connector: str, currency: str = "BHD", livemode: bool = False) -> Account:
+    return Account.objects.get(owner_type="system", code="connector_clearing", name=connector, currency=currency,
+                               livemode=livemode)
+
+
+def payment_transfers(payment: Payment) -> list[Transfer]:
+    return list(Transfer.objects.filter(reference=ids.encode("pay", payment.pk)).order_by("created_at", "id"))
+
+
+def webhook_types(payment: Payment) -> list[str]:
+    public = ids.encode("pay", payment.pk)
+    return [event.type for event in WebhookEvent.objects.order_by("created_at", "id")
+            if event.data["object"].get("id") == public or event.data["object"].get("payment") == public]
+
+
+def journal(object_id: UUID) -> list[str]:
+    return list(AuditEvent.objects.filter(object_id=str(object_id)).order_by("id").values_list("action", flat=True))
+
+
+def outbox_tasks() -> list[tuple[str, dict[str, Any], int]]:
+    return list(OutboxMessage.objects.order_by("id").values_list("task_name", "kwargs", "priority"))
