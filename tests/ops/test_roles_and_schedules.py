@@ -41,6 +41,16 @@ def test_only_the_treasury_operator_replays_dead_letters():
     assert holders == ["Treasury operator"]
 
 
+def test_every_role_sees_webhooks_and_only_the_treasury_operator_acts_on_them():
+    webhook_views = {"events.view_webhookendpoint", "events.view_webhookevent", "events.view_webhookdelivery",
+                     "events.view_webhookdeliveryattempt"}
+    for role in ROLES:
+        assert webhook_views <= _permissions(role), role
+    actors = [role for role in ROLES if {"events.change_webhookendpoint", "events.change_webhookdelivery"}
+              <= _permissions(role)]
+    assert actors == ["Treasury operator"]
+
+
 def test_migrations_install_the_platform_schedules_once():
     schedules = {task.task: task for task in PeriodicTask.objects.all()}
     assert {"audit.seal", "audit.verify", "events.outbox_sweep", "events.dead_letters_collect", "events.purge",
