@@ -47,6 +47,9 @@ class Payment(models.Model):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PROCESSING)
     amount_authorized = models.BigIntegerField(default=0)
     amount_captured = models.BigIntegerField(default=0)
+    captured_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the capture succeeded: the moment settlement counts it from."
+    )
     amount_refund_reserved = models.BigIntegerField(
         default=0, help_text="Refunds pending or succeeded: what can no longer be refunded."
     )
@@ -65,6 +68,11 @@ class Payment(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_captured=0, captured_at__isnull=True)
+                | Q(amount_captured__gt=0, captured_at__isnull=False),
+                name="payment_captured_at_with_capture",
+            ),
             models.CheckConstraint(
                 condition=Q(amount_refunded__gte=0)
                 & Q(amount_refunded__lte=F("amount_refund_reserved"))

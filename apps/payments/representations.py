@@ -61,6 +61,7 @@ class PaymentSerializer(serializers.ModelSerializer):
     amount_refundable = serializers.SerializerMethodField(help_text="What refunds may still return.")
     attempts = AttemptSerializer(many=True, read_only=True, help_text="One per connector try, oldest first.")
     failure = serializers.SerializerMethodField()
+    captured = serializers.DateTimeField(source="captured_at", help_text="When the capture succeeded; null before.")
     created = serializers.DateTimeField(source="created_at")
     updated = serializers.DateTimeField(source="updated_at")
 
@@ -69,7 +70,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         fields = ("id", "object", "livemode", "status", "amount", "currency", "country", "method", "payment_method",
                   "capture_method", "amount_authorized", "amount_capturable", "amount_captured",
                   "amount_refunded", "amount_refundable", "connector", "reference", "metadata", "failure",
-                  "attempts", "created", "updated")
+                  "attempts", "captured", "created", "updated")
         read_only_fields = fields
 
     @extend_schema_field({"type": "string", "enum": ["payment"]})

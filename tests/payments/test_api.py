@@ -41,11 +41,12 @@ def test_a_payment_is_accepted_with_202_processing(merchant_client, routing):
     assert payment["id"].startswith("pay_")
     assert {key: payment[key] for key in ("object", "status", "amount", "currency", "country", "method",
                                           "capture_method", "amount_captured", "amount_refunded", "reference",
-                                          "metadata", "livemode", "attempts", "failure", "payment_method")} == {
+                                          "metadata", "livemode", "attempts", "failure", "payment_method",
+                                          "captured")} == {
         "object": "payment", "status": "processing", "amount": 12500, "currency": "BHD", "country": "BH",
         "method": "card", "capture_method": "automatic", "amount_captured": 0, "amount_refunded": 0,
         "reference": "order-1", "metadata": {"customer": "c-7"}, "livemode": False, "attempts": [], "failure": None,
-        "payment_method": CARD,
+        "payment_method": CARD, "captured": None,
     }
     assert [task for task, _, _ in outbox_tasks()] == ["payments.process"]
 
@@ -58,6 +59,7 @@ def test_a_processed_payment_shows_its_amounts_and_attempts_with_the_routing_rea
 
     assert (shown["status"], shown["amount_captured"], shown["amount_refundable"], shown["connector"]) == (
         "succeeded", 12500, 12500, "beta")
+    assert shown["created"] <= shown["captured"] <= shown["updated"]  # one offset (+03:00): ordered as text
     assert [(a["connector"], a["status"], a["error_code"], a["retryable"]) for a in shown["attempts"]] == [
         ("alpha", "declined", "processor_unavailable", True), ("beta", "captured", "", False)]
     assert shown["attempts"][0]["routing"] == {
@@ -159,7 +161,7 @@ def test_the_list_filters_and_pages_newest_first_with_few_queries(merchant_clien
 def test_manual_capture_partial_then_the_rest_is_released(merchant_client, routing):
     payment = process(create(merchant_client, capture_method="manual", amount=250000))
     shown = merchant_client.get(f"{PAYMENTS}/{payment['id']}").json()
-    assert (shown["status"], shown["amount_capturable"]) == ("requires_capture", 250000)
+    assert (shown["status"], shown["amount_capturable"], shown["captured"]) == ("requires_capture", 250000, None)
 
     too_much = merchant_client.post(f"{PAYMENTS}/{payment['id']}/capture", {"amount": 250001}, format="json")
     assert (too_much.status_code, too_much.json()["code"]) == (422, "capture_exceeds_authorized")
@@ -168,6 +170,7 @@ def test_manual_capture_partial_then_the_rest_is_released(merchant_client, routi
     assert captured.status_code == 200
     assert {k: captured.json()[k] for k in ("status", "amount_captured", "amount_capturable")} == {
         "status": "succeeded", "amount_captured": 200000, "amount_capturable": 0}
+    assert captured.json()["captured"] is not None
 
     again = merchant_client.post(f"{PAYMENTS}/{payment['id']}/capture", {"amount": 100}, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "payment_not_capturable")

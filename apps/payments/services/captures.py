@@ -137,6 +137,7 @@ def _settled(payment: Payment, capture: Capture) -> None:
             postings.wallet_hold_post(payment, amount=capture.amount)
         postings.capture_post(payment, amount=capture.amount)
         payment.amount_captured = capture.amount
+        payment.captured_at = clock.now()
         payment.status = Payment.Status.SUCCEEDED
         authorization.status = PaymentAttempt.Status.CAPTURED
         events = ("payment.captured", "payment.succeeded")
@@ -147,7 +148,7 @@ def _settled(payment: Payment, capture: Capture) -> None:
         authorization.status = PaymentAttempt.Status.CANCELED
         events = ("payment.canceled",)
     touch(authorization, "status")
-    touch(payment, "status", "amount_captured")
+    touch(payment, "status", "amount_captured", "captured_at")
     journal(actor=SYSTEM, action=f"payment.{payment.status}", obj=payment, payment=payment, before=before,
             after=snapshot(payment))
     for event_type in events:

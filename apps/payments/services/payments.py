@@ -214,11 +214,12 @@ def _payment_approved(payment: Payment, attempt: PaymentAttempt, result: routing
     payment.amount_authorized = payment.amount
     if automatic:
         payment.amount_captured = payment.amount
+        payment.captured_at = attempt.resolved_at
         postings.capture_post(payment, amount=payment.amount)
         payment.status = Payment.Status.SUCCEEDED
     else:
         payment.status = Payment.Status.REQUIRES_CAPTURE
-    touch(payment, "status", "connector", "amount_authorized", "amount_captured", "wallet_hold_id")
+    touch(payment, "status", "connector", "amount_authorized", "amount_captured", "captured_at", "wallet_hold_id")
     journal(actor=SYSTEM, action=f"payment.{payment.status}", obj=payment, payment=payment, before=before,
             after=snapshot(payment))
     announce(event_type=f"payment.{payment.status}", payment=payment)
