@@ -17,9 +17,9 @@ from typing import Any
 
 from celery import Task
 from celery.exceptions import Reject
-from celery.signals import before_task_publish
+from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
@@ -103,6 +103,15 @@ class FincoreTask(Task):
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         _record_failure_note(task_id, f"{type(exc).__name__}: {exc}\n\n{einfo}"[:8000])
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_checked(**kwargs: Any) -> None:
+    """Around each task, as Django does around each request: a connection that broke (or
+    outlived CONN_MAX_AGE) is closed, and the next query checks the connection is alive
+    (CONN_HEALTH_CHECKS) before it is used. The connection itself is reused between tasks."""
+    close_old_connections()
 
 
 @before_task_publish.connect
