@@ -1,6 +1,7 @@
 # fincore: `make run` brings the whole stack up with demo data; `make test` checks everything;
-# `make bench` measures the ledger. All start from nothing: they create the virtualenv, start the
-# services and the database (the benchmark a database of its own, never development's or the tests').
+# `make bench` measures the ledger and the payment path. All start from nothing: they create the
+# virtualenv, start the services and the database (the benchmark a database of its own, never
+# development's or the tests').
 
 PYTHON ?= python3
 VENV := .venv
@@ -48,12 +49,15 @@ check-migrations: $(INSTALLED)
 pytest: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## bench: the ledger benchmark (bench/ledger.py) on a fresh database of its own; BENCH_QUICK=1 for a short run
+## bench: the ledger benchmark (bench/ledger.py), then the payments one (bench/payments.py: gunicorn and
+## Celery workers it starts and stops itself), on a fresh database, Redis database and RabbitMQ vhost
+## of their own; BENCH_QUICK=1 for a short run, BENCH_ONLY=<figures> for some (bench/README.md)
 bench: $(INSTALLED) services
 	bench/tools.sh
 	$(BENCH) $(BIN)/python -m bench.database
 	$(BENCH) $(BIN)/python manage.py migrate --no-input -v 0
 	$(BENCH) $(BIN)/python -m bench.ledger
+	$(BENCH) $(BIN)/python -m bench.payments
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

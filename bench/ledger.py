@@ -25,24 +25,17 @@ figure names), BENCH_BATCH, BENCH_BATCH_CALLERS, BENCH_SINGLE_CALLERS, BENCH_API
 BENCH_PROFILE=1 (py-spy profiles into var/bench/, needs ``py-spy`` on PATH or BENCH_PYSPY).
 """
 
-import json
 import multiprocessing
 import os
 import random
 import re
 import secrets
 import shutil
-import signal
-import statistics
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -51,7 +44,6 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
 from apps.core import clock  # noqa: E402
@@ -59,19 +51,31 @@ from apps.core.actors import Actor  # noqa: E402
 from apps.ledger import data, engine  # noqa: E402
 from apps.ledger.models import Account  # noqa: E402
 from apps.merchants import services as merchant_services  # noqa: E402
-from bench import database  # noqa: E402
+from bench import database, harness  # noqa: E402
+from bench.harness import (  # noqa: E402
+    RUNS,
+    SECONDS,
+    VAR,
+    Sample,
+    Server,
+    Target,
+    backends_cpu,
+    checkpoint,
+    http,
+    log,
+    pg_args,
+    pg_params,
+    process_cpu,
+    table_rows,
+    wrk_rps,
+    wrk_script,
+)
 from bench.urls import PING_TABLE  # noqa: E402
 
-ROOT = Path(settings.BASE_DIR)
-VAR = ROOT / "var" / "bench"
-PYTHON = sys.executable
-QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "4" if QUICK else "12"))
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
 BATCH_CALLERS = int(os.environ.get("BENCH_BATCH_CALLERS", "2"))
 SINGLE_CALLERS = int(os.environ.get("BENCH_SINGLE_CALLERS", "8"))
-API_CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "16"))
+API_CLIENTS = harness.API_CLIENTS
 WALLETS = int(os.environ.get("BENCH_WALLETS", "10000"))
 API_FUNDING_ACCOUNTS = 20
 API_WALLETS = 200
@@ -79,92 +83,11 @@ PGBENCH_SCALE = 10
 PGBENCH_DATABASE = "fincore_bench_pgbench"
 WALLET_FUNDS = 10**12  # minor units per wallet: no transfer of the benchmark is ever refused
 CURRENCY = "BHD"
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
-BASE_URL = f"http://127.0.0.1:{PORT}"
 ACTOR = Actor.system("bench.ledger")
 
 FIGURES = ("pgbench_tpcb_tps", "engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps",
            "api_ceiling_rps")
-ONLY = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name] or list(FIGURES)
-
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
-
-
-# --- CPU accounting ----------------------------------------------------------------------------
-# What bounds a figure on 2 cores: CPU seconds per operation, of the clients (Python, gunicorn,
-# pgbench) and of their PostgreSQL backends, read from /proc (Linux).
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a live process has used; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def backends_cpu(database: str) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL backend connected to ``database`` (by process title)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if title.startswith("postgres: ") and f" {database} " in title:
-            found[int(entry.name)] = process_cpu(int(entry.name))
-    return found
-
-
-def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
-
-
-@dataclass
-class Sample:
-    """One measurement: operations per second, and CPU milliseconds per operation."""
-
-    rate: float
-    client_ms: float | None = None
-    server_ms: float | None = None
-
-
-# --- PostgreSQL helpers ------------------------------------------------------------------------
-
-
-def _pg_params() -> dict[str, Any]:
-    return database.maintenance_params(os.environ["FINCORE_DATABASE_URL"])[1]
-
-
-def database_name() -> str:
-    return database.maintenance_params(os.environ["FINCORE_DATABASE_URL"])[0]
-
-
-def _pg_args() -> list[str]:
-    params = _pg_params()
-    args = ["-h", str(params.get("host", "127.0.0.1")), "-U", str(params.get("user", "postgres"))]
-    if params.get("port"):
-        args += ["-p", str(params["port"])]
-    return args
-
-
-def checkpoint() -> None:
-    """Flush the previous figure's dirty pages now, not during the next figure."""
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-    connection.close()
+ONLY = harness.selected(FIGURES)
 
 
 # --- pgbench -----------------------------------------------------------------------------------
@@ -173,15 +96,15 @@ def checkpoint() -> None:
 def pgbench_prepare() -> None:
     url = os.environ["FINCORE_DATABASE_URL"].rsplit("/", 1)[0] + "/" + PGBENCH_DATABASE
     database.recreate_database(url)
-    env = {**os.environ, "PGPASSWORD": str(_pg_params().get("password", ""))}
-    subprocess.run(["pgbench", *_pg_args(), "-i", "-q", "-s", str(PGBENCH_SCALE), PGBENCH_DATABASE],
+    env = {**os.environ, "PGPASSWORD": str(pg_params().get("password", ""))}
+    subprocess.run(["pgbench", *pg_args(), "-i", "-q", "-s", str(PGBENCH_SCALE), PGBENCH_DATABASE],
                    check=True, capture_output=True, env=env)
 
 
 def pgbench_tps(seconds: float) -> Sample:
-    env = {**os.environ, "PGPASSWORD": str(_pg_params().get("password", ""))}
+    env = {**os.environ, "PGPASSWORD": str(pg_params().get("password", ""))}
     duration = max(1, round(seconds))
-    command = ["pgbench", *_pg_args(), "-c", "8", "-j", "2", "-T", str(duration), PGBENCH_DATABASE]
+    command = ["pgbench", *pg_args(), "-c", "8", "-j", "2", "-T", str(duration), PGBENCH_DATABASE]
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     # pgbench's backends end with it: their CPU is read shortly before the end.
@@ -358,63 +281,6 @@ def engine_tps(make: SpecMaker, *, batch: int, callers: int, seconds: float, lab
 # --- the API -----------------------------------------------------------------------------------
 
 
-class Server:
-    """gunicorn with the production-ish settings of deploy/gunicorn.conf.py, on bench.settings."""
-
-    def __init__(self) -> None:
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        metrics = VAR / "prometheus"
-        shutil.rmtree(metrics, ignore_errors=True)
-        metrics.mkdir(parents=True)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "FINCORE_BIND": f"127.0.0.1:{PORT}",
-               "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
-        self.log_path = VAR / "gunicorn.log"
-        with open(self.log_path, "wb") as output:
-            self.process = subprocess.Popen(
-                [str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "fincore.wsgi"],
-                cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{BASE_URL}/healthz", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not answer within 60 s; see {self.log_path}")
-
-    def workers_cpu(self) -> dict[int, float]:
-        assert self.process is not None
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return {int(pid): process_cpu(int(pid)) for pid in children}
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def http(method: str, path: str, secret: str, body: Any = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        f"{BASE_URL}{path}", method=method, data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json",
-                 "Idempotency-Key": secrets.token_hex(16)},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 @dataclass
 class ApiFixture:
     secret: str
@@ -424,20 +290,7 @@ class ApiFixture:
 
 def api_prepare() -> ApiFixture:
     """A merchant made by ``manage.py merchant_create --json``, its accounts opened over HTTP."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {PING_TABLE} "
-                       "(id bigserial PRIMARY KEY, merchant_id uuid NOT NULL, created_at timestamptz NOT NULL)")
-    connection.close()
-    created = subprocess.run(
-        [PYTHON, "manage.py", "merchant_create", "--name", "Benchmark API W.L.L.", "--currency", CURRENCY, "--json"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"},
-    )
-    secret = json.loads(created.stdout.strip().splitlines()[-1])["secret_key"]
-    fixture = ApiFixture(secret=secret)
-    status, _ = http("POST", "/api/v1/bench/ping", secret, {})
-    if status != 201:
-        raise RuntimeError(f"POST /api/v1/bench/ping answered {status}")
+    fixture = ApiFixture(secret=harness.api_merchant("Benchmark API W.L.L.", CURRENCY))
     _api_transfer_fixture(fixture)
     return fixture
 
@@ -470,101 +323,14 @@ def _api_transfer_fixture(fixture: ApiFixture) -> None:
     if status != 201:
         raise RuntimeError(f"POST /api/v1/transfers answered {status}: {body}")
 
-    def lua_list(items: list[str]) -> str:
-        return "{" + ", ".join(f'"{item}"' for item in items) + "}"
-
     fixture.transfer_bodies = f"""
-local funding = {lua_list(funding)}
-local wallets = {lua_list(wallets)}
+local funding = {harness.lua_list(funding)}
+local wallets = {harness.lua_list(wallets)}
 function make_body(n)
   return '{{"debit_account": "' .. funding[math.random(#funding)] .. '", "credit_account": "' ..
     wallets[math.random(#wallets)] .. '", "amount": ' .. math.random(1, 10000) .. ', "currency": "{CURRENCY}"}}'
 end
 """
-
-
-def _lua(fixture: ApiFixture, path: str, body: str) -> Path:
-    """A wrk script: every request a new Idempotency-Key, as a well-behaved client sends."""
-    script = VAR / f"wrk-{path.strip('/').replace('/', '-')}.lua"
-    script.write_text(f"""
-local path = "{path}"
-local secret = "{fixture.secret}"
-local prefix = ""
-local counter = 0
-local threads_made = 0
-{body}
-
--- setup() runs in wrk's main Lua state, once per thread; thread_id becomes a global of that
--- thread's own state, so each thread's keys differ.
-function setup(thread)
-  threads_made = threads_made + 1
-  thread:set("thread_id", threads_made)
-end
-
--- Each wrk run passes a fresh prefix: keys never repeat from one run to the next.
-function init(args)
-  prefix = args[1] .. "-" .. thread_id
-  math.randomseed(os.time() * 1000 + thread_id)
-end
-
-function request()
-  counter = counter + 1
-  return wrk.format("POST", path, {{
-    ["Authorization"] = "Bearer " .. secret,
-    ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = prefix .. "-" .. counter,
-  }}, make_body(counter))
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK {{"requests": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, ' ..
-    '"timeout": %d, "p50_ms": %.2f, "p99_ms": %.2f}}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-""")
-    return script
-
-
-def table_rows(table: str) -> Callable[[], int]:
-    def count() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {table}")
-            (rows,) = cursor.fetchone()
-        connection.close()
-        return rows
-    return count
-
-
-def wrk_rps(script: Path, path: str, seconds: float, rows: Callable[[], int], server: "Server",
-            clients: int = API_CLIENTS) -> Sample:
-    """Successful requests per second. Any error fails the figure, and so does a replayed
-    request (fewer new rows than successes: the keys of the script must be unique)."""
-    rows_before = rows()
-    database = database_name()
-    workers, backends = server.workers_cpu(), backends_cpu(database)
-    result = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "-s",
-         str(script), f"{BASE_URL}{path}", "--", secrets.token_hex(8)],
-        check=True, capture_output=True, text=True,
-    )
-    line = next((line for line in result.stdout.splitlines() if line.startswith("WRK ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{result.stdout}\n{result.stderr}")
-    summary = json.loads(line[4:])
-    workers_used, backends_used = cpu_delta(workers, server.workers_cpu()), cpu_delta(backends, backends_cpu(database))
-    failed = sum(summary[key] for key in ("connect", "read", "write", "status", "timeout"))
-    if failed:
-        raise RuntimeError(f"wrk {path}: {failed} failed requests {summary}; see {VAR / 'gunicorn.log'}")
-    time.sleep(0.5)  # requests wrk gave up on at the deadline may still commit
-    written = rows() - rows_before
-    if written < summary["requests"]:
-        raise RuntimeError(f"wrk {path}: {summary['requests']} answers but {written} rows written (replays?)")
-    requests = summary["requests"]
-    return Sample(requests / (summary["duration_us"] / 1e6), 1000 * workers_used / requests,
-                  1000 * backends_used / requests)
 
 
 # --- profiles --------------------------------------------------------------------------------
@@ -599,7 +365,7 @@ class Profiler:
         return text
 
 
-def profile(name: str, measures: dict[str, Callable[..., float]], server: "Server") -> None:
+def profile(name: str, measures: dict[str, Callable[..., Sample]], server: Server) -> None:
     profiler = Profiler(name, SECONDS)
     if name.startswith("engine_"):
         measures[name](on_start=lambda pids: profiler.attach(pids[0]))
@@ -616,17 +382,6 @@ def profile(name: str, measures: dict[str, Callable[..., float]], server: "Serve
 # --- the run -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Target:
-    figure: str
-    baseline: str
-    factor: float
-
-    def ratio(self, medians: dict[str, float | None]) -> float | None:
-        figure, baseline = medians.get(self.figure), medians.get(self.baseline)
-        return figure / baseline if figure and baseline else None
-
-
 TARGETS = (
     Target("engine_batch_tps", "pgbench_tpcb_tps", 5.0),
     Target("engine_hot_tps", "engine_batch_tps", 0.8),
@@ -636,12 +391,10 @@ TARGETS = (
 
 
 def main() -> None:
-    if shutil.which("wrk") is None and {"api_tps", "api_ceiling_rps"} & set(ONLY):
-        raise SystemExit("bench: wrk is missing (Debian: apt-get install wrk); `make bench` installs it as root")
-    VAR.mkdir(parents=True, exist_ok=True)
-    log(f"load average {load()}; {RUNS} runs of {SECONDS:g} s per figure; figures: {', '.join(ONLY)}")
+    if not harness.begin("ledger", ONLY, wrk_figures={"api_tps", "api_ceiling_rps"}):
+        return
 
-    measures: dict[str, Callable[..., float]] = {}
+    measures: dict[str, Callable[..., Sample]] = {}
     server = Server()
     notes: list[str] = []
     try:
@@ -669,28 +422,16 @@ def main() -> None:
             server.start()
             api = api_prepare()
             notes += api.notes
-            ping = _lua(api, "/api/v1/bench/ping", 'function make_body(n) return \'{"n": \' .. n .. \'}\' end')
+            ping = wrk_script(harness.PING_PATH, api.secret, harness.PING_BODY)
             pings, transfers = table_rows(PING_TABLE), table_rows("ledger_transfer")
-            wrk_rps(ping, "/api/v1/bench/ping", 2, pings, server)  # every worker process loads its views
-            measures["api_ceiling_rps"] = lambda: wrk_rps(ping, "/api/v1/bench/ping", SECONDS, pings, server)
+            wrk_rps(ping, harness.PING_PATH, 2, pings, server)  # every worker process loads its views
+            measures["api_ceiling_rps"] = lambda: wrk_rps(ping, harness.PING_PATH, SECONDS, pings, server)
             if api.transfer_bodies:
-                transfer = _lua(api, "/api/v1/transfers", api.transfer_bodies)
+                transfer = wrk_script("/api/v1/transfers", api.secret, api.transfer_bodies)
                 wrk_rps(transfer, "/api/v1/transfers", 2, transfers, server)
                 measures["api_tps"] = lambda: wrk_rps(transfer, "/api/v1/transfers", SECONDS, transfers, server)
 
-        samples: dict[str, list[Sample]] = {name: [] for name in FIGURES}
-        loads: list[str] = []
-        for run in range(1, RUNS + 1):
-            loads.append(load())
-            log(f"run {run}/{RUNS}, load average {loads[-1]}")
-            for name in FIGURES:
-                if name not in measures:
-                    continue
-                checkpoint()
-                sample = measures[name]()
-                samples[name].append(sample)
-                log(f"  {name:<20} {sample.rate:>10,.0f}/s   CPU ms per operation: client {sample.client_ms:.2f}, "
-                    f"PostgreSQL {sample.server_ms:.2f}")
+        samples, loads = harness.rounds({name: measures[name] for name in FIGURES if name in measures}, FIGURES)
         if PROFILE:
             if PYSPY is None:
                 log("BENCH_PROFILE: py-spy not found (pip install py-spy, or set BENCH_PYSPY); no profiles")
@@ -703,60 +444,13 @@ def main() -> None:
     finally:
         server.stop()
 
-    medians: dict[str, float | None] = {
-        name: statistics.median(sample.rate for sample in values) if values else None
-        for name, values in samples.items()
-    }
-    report(samples, medians, notes, loads)
-
-
-def _median(values: list[float | None]) -> float | None:
-    known = [value for value in values if value is not None]
-    return statistics.median(known) if known else None
-
-
-def report(samples: dict[str, list[Sample]], medians: dict[str, float | None], notes: list[str],
-           loads: list[str]) -> None:
-    cpu = {
-        name: (_median([s.client_ms for s in runs]), _median([s.server_ms for s in runs]))
-        for name, runs in samples.items()
-    }
-    print()
-    print(f"{'figure':<20} {'median /s':>10}   {'CPU ms/op: client':>17} {'PostgreSQL':>10}   runs")
-    for name in FIGURES:
-        median, (client, server) = medians[name], cpu[name]
-        runs = "  ".join(f"{sample.rate:,.0f}" for sample in samples[name])
-        shown = "—" if median is None else f"{median:,.0f}"
-        client_shown = "—" if client is None else f"{client:.3f}"
-        server_shown = "—" if server is None else f"{server:.3f}"
-        print(f"{name:<20} {shown:>10}   {client_shown:>17} {server_shown:>10}   {runs or 'not measured'}")
-    print()
-    targets = {}
-    for target in TARGETS:
-        ratio = target.ratio(medians)
-        verdict = "not measured" if ratio is None else ("met" if ratio >= target.factor else "missed")
-        targets[f"{target.figure} >= {target.factor:g} x {target.baseline}"] = {
-            "ratio": None if ratio is None else round(ratio, 3), "verdict": verdict,
-        }
-        shown = "—" if ratio is None else f"{ratio:.2f}"
-        print(f"{target.figure} / {target.baseline} = {shown}  (target >= {target.factor:g}): {verdict}")
-    for note in notes:
-        print(f"note: {note}")
-    print(f"settings: batch {BATCH} x {BATCH_CALLERS} callers, single x {SINGLE_CALLERS} callers, "
-          f"{API_CLIENTS} HTTP clients, {RUNS} runs of {SECONDS:g} s; load averages {'; '.join(loads)}")
-    print(json.dumps({
-        **{name: None if medians[name] is None else round(medians[name], 1) for name in FIGURES},
-        "runs": {name: [round(sample.rate, 1) for sample in runs] for name, runs in samples.items()},
-        "cpu_ms_per_op": {
-            name: {"client": None if client is None else round(client, 3),
-                   "postgresql": None if server is None else round(server, 3)}
-            for name, (client, server) in cpu.items()
-        },
-        "targets": targets,
-        "settings": {"batch": BATCH, "batch_callers": BATCH_CALLERS, "single_callers": SINGLE_CALLERS,
-                     "api_clients": API_CLIENTS, "runs": RUNS, "seconds": SECONDS, "wallets": WALLETS},
-        "load_averages": loads,
-    }))
+    harness.report(
+        FIGURES, samples, TARGETS, notes=notes, loads=loads,
+        settings_line=f"batch {BATCH} x {BATCH_CALLERS} callers, single x {SINGLE_CALLERS} callers, "
+                      f"{API_CLIENTS} HTTP clients, {RUNS} runs of {SECONDS:g} s",
+        settings_json={"batch": BATCH, "batch_callers": BATCH_CALLERS, "single_callers": SINGLE_CALLERS,
+                       "api_clients": API_CLIENTS, "runs": RUNS, "seconds": SECONDS, "wallets": WALLETS},
+    )
 
 
 if __name__ == "__main__":

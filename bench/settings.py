@@ -20,3 +20,5 @@ from fincore.settings.development import *  # noqa: E402, F403
 
 DEBUG = False
 ROOT_URLCONF = "bench.urls"
+# The benchmark's own tasks (bulk settlement work for bench.payments), loaded by its workers.
+CELERY_IMPORTS = ["bench.tasks"]
