@@ -10,6 +10,7 @@ import os
 import threading
 import time
 import uuid
+from datetime import datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {character: value for value, character in enumerate(_ALPHABET)}
@@ -45,6 +46,13 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62  # variant
     value |= random_part & ((1 << 62) - 1)  # rand_b
     return uuid.UUID(int=value)
+
+
+def uuid7_floor(moment: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 of ``moment``'s millisecond: every id made at or after it is not
+    smaller, so ``pk < uuid7_floor(t)`` selects the rows created before ``t`` by their index."""
+    unix_ms = int(moment.timestamp() * 1000)
+    return uuid.UUID(int=((unix_ms & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62))
 
 
 def encode(prefix: str, value: uuid.UUID) -> str:

@@ -16,9 +16,10 @@ def dead_letters_collect() -> int:
 
 
 @shared_task(name="events.purge", soft_time_limit=600, time_limit=660)
-def purge() -> tuple[int, int]:
-    """Forget old published outbox rows and inbox claims (nightly, from beat)."""
-    return services.messaging_purge()
+def purge() -> dict[str, int]:
+    """Forget old published outbox rows, inbox claims and webhook events (nightly, from beat)."""
+    outbox, inbox = services.messaging_purge()
+    return {"outbox": outbox, "inbox": inbox, "webhook_events": services.webhook_events_purge()}
 
 
 @shared_task(name="webhooks.deliver", soft_time_limit=30, time_limit=40)

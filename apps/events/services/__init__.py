@@ -321,7 +321,11 @@ def messaging_purge(*, published_before: timedelta = timedelta(days=7),
 
 # Webhooks live in their own module; outer apps reach them here, like everything of events.
 # (Imported last: they use outbox_enqueue, defined above.)
-from apps.events.services.webhook_deliveries import webhook_event_emit, webhook_event_redeliver  # noqa: E402, F401
+from apps.events.services.webhook_deliveries import (  # noqa: E402, F401
+    webhook_event_emit,
+    webhook_event_redeliver,
+    webhook_events_purge,
+)
 from apps.events.services.webhooks import (  # noqa: E402, F401
     IssuedWebhookEndpoint,
     webhook_endpoint_create,

@@ -337,3 +337,30 @@ def webhook_deliveries_dispatch_due(*, batch_size: int = 500) -> int:
             _enqueue(delivery, priority=REDELIVERY_PRIORITY if delivery.manual else PRIORITY)
         WebhookDelivery.objects.bulk_update(due, ["next_attempt_at"])
     return len(due)
+
+
+# How long an event stays listed, inspectable and redeliverable (Stripe keeps 30 days): long
+# enough for a merchant to notice a gap at month end and replay it.
+EVENT_RETENTION = timedelta(days=90)
+
+
+def webhook_events_purge(*, retention: timedelta = EVENT_RETENTION, batch_size: int = 1000) -> int:
+    """Forget events older than ``retention`` whose deliveries are all final, with their
+    deliveries and attempts (nightly, from beat). An event still being retried is kept until it
+    ends. Returns how many events were forgotten."""
+    # Event ids are UUIDv7s: "created before the cutoff" is a range of the primary key's index.
+    oldest_kept = ids.uuid7_floor(clock.now() - retention)
+    forgotten = 0
+    while True:
+        with transaction.atomic():
+            event_ids = list(
+                WebhookEvent.objects.filter(pk__lt=oldest_kept)
+                .exclude(deliveries__status=WebhookDelivery.Status.PENDING)
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            WebhookDeliveryAttempt.objects.filter(delivery__event_id__in=event_ids).delete()
+            WebhookDelivery.objects.filter(event_id__in=event_ids).delete()
+            WebhookEvent.objects.filter(pk__in=event_ids).delete()
+        forgotten += len(event_ids)
+        if len(event_ids) < batch_size:
+            return forgotten
