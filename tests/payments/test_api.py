@@ -90,6 +90,9 @@ def test_a_failed_payment_says_why(merchant_client, routing):
     ({"payment_method": {"type": "cash"}}, "payment_method.type"),
     ({"capture_method": "later"}, "capture_method"),
     ({"metadata": {"nested": {"a": 1}}}, "metadata"),
+    ({"metadata": {"rate": 1.5}}, "metadata"),
+    ({"metadata": {"note": "a\x00b"}}, "metadata"),
+    ({"metadata": {f"k{n}": n for n in range(51)}}, "metadata"),
 ])
 def test_invalid_fields_are_a_400_naming_the_field(merchant_client, routing, fields, field):
     response = merchant_client.post(PAYMENTS, body(**fields), format="json")

@@ -1,26 +1,16 @@
-import json
-import math
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core import ids
-from apps.core.api.fields import AmountField, PublicIdField
+from apps.core.api.fields import AmountField, MetadataField, PublicIdField, merchant_currency
 from apps.core.currencies import is_currency
 from apps.ledger import data, selectors
 from apps.ledger.models import Account, Entry, Transfer
 
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
 MAX_BATCH = 1000
-MAX_METADATA_KEYS = 50
-MAX_METADATA_DEPTH = 5  # the metadata object itself is the first level
-MAX_METADATA_BYTES = 8 * 1024  # as compact JSON in UTF-8
-_METADATA_HELP = (
-    f"Your own key-value data, returned as given: at most {MAX_METADATA_KEYS} keys, "
-    f"{MAX_METADATA_DEPTH} levels of objects and arrays and {MAX_METADATA_BYTES // 1024} KB of JSON; "
-    "no NUL characters or unpaired surrogates."
-)
 LIVE_FUNDING_REFUSED = (
     "Funding accounts that may go negative exist in test mode only; live money enters through payments."
 )
@@ -30,65 +20,6 @@ def validate_client_id(value: str) -> str:
     if value.startswith(data.RESERVED_CLIENT_ID_PREFIX):
         raise serializers.ValidationError(f"Client ids starting with {data.RESERVED_CLIENT_ID_PREFIX!r} are fincore's.")
     return value
-
-
-def _text_problem(text: str) -> str | None:
-    """Why PostgreSQL's jsonb would refuse this string, if it would."""
-    if "\x00" in text:
-        return "Keys and values may not contain the NUL character (\\u0000)."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # json decodes a \ud83d\ude00 pair into one character: any surrogate left is unpaired.
-        return "Keys and values may not contain unpaired surrogates (\\ud800 to \\udfff)."
-    return None
-
-
-def _validate_metadata(value: Any) -> dict[str, Any]:
-    """Metadata PostgreSQL can store (jsonb refuses NUL and unpaired surrogates, and so would
-    answer a 500) and small enough to carry on every transfer. Walked without recursion, so no
-    nesting the JSON parser accepted can exhaust the stack here."""
-    if not isinstance(value, dict):
-        raise serializers.ValidationError("Send an object of keys and values.")
-    if len(value) > MAX_METADATA_KEYS:
-        raise serializers.ValidationError(f"At most {MAX_METADATA_KEYS} keys.")
-    unvisited: list[tuple[Any, int]] = [(value, 1)]
-    while unvisited:
-        node, depth = unvisited.pop()
-        if isinstance(node, dict | list):
-            if depth > MAX_METADATA_DEPTH:
-                raise serializers.ValidationError(
-                    f"At most {MAX_METADATA_DEPTH} levels of objects and arrays, counting metadata itself."
-                )
-            if isinstance(node, dict):
-                for key in node:
-                    problem = _text_problem(key) if isinstance(key, str) else "Keys must be strings."
-                    if problem:
-                        raise serializers.ValidationError(problem)
-                unvisited += ((child, depth + 1) for child in node.values())
-            else:
-                unvisited += ((child, depth + 1) for child in node)
-        elif isinstance(node, str):
-            problem = _text_problem(node)
-            if problem:
-                raise serializers.ValidationError(problem)
-        elif isinstance(node, float):
-            # JSON has no infinity, but Python's parser reads 1e999 as one; jsonb would refuse it.
-            if not math.isfinite(node):
-                raise serializers.ValidationError("Numbers must be finite (1e999 is too large).")
-        elif node is not None and not isinstance(node, bool | int):
-            raise serializers.ValidationError("Send only JSON objects, arrays, strings, numbers, booleans and null.")
-    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    if size > MAX_METADATA_BYTES:
-        raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON; this is {size}.")
-    return value
-
-
-class MetadataField(serializers.JSONField):
-    """A merchant's metadata: validated before DRF's own JSON round trip, which recurses."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        return _validate_metadata(data)
 
 
 class BalanceSerializer(serializers.Serializer):
@@ -122,7 +53,7 @@ class AccountCreateSerializer(serializers.Serializer):
     currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. BHD.")
     reference = serializers.CharField(max_length=255, required=False, default="", allow_blank=True,
                                       help_text="Your id for the account, e.g. your customer's id.")
-    metadata = MetadataField(required=False, default=dict, help_text=_METADATA_HELP)
+    metadata = MetadataField(required=False, default=dict)
     allow_overdraft = serializers.BooleanField(
         required=False, default=False,
         help_text="false (a wallet: never spends more than it holds) or true (a funding account that may go "
@@ -130,14 +61,7 @@ class AccountCreateSerializer(serializers.Serializer):
     )
 
     def validate_currency(self, currency: str) -> str:
-        if not is_currency(currency):
-            raise serializers.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
-        merchant_currencies = self.context["merchant_currencies"]
-        if currency not in merchant_currencies:
-            raise serializers.ValidationError(
-                f"Your account is set up for {', '.join(merchant_currencies)}; ask us to add {currency}."
-            )
-        return currency
+        return merchant_currency(currency, self.context["merchant_currencies"])
 
     def validate_allow_overdraft(self, allow_overdraft: bool) -> bool:
         # A live funding account would let any live key credit wallets with money nobody paid in.
@@ -267,7 +191,7 @@ class TransferCreateSerializer(serializers.Serializer):
                                       help_text="Your id for the transfer; a retry with it never posts twice. "
                                       "Defaults to the Idempotency-Key.")
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
-    metadata = MetadataField(required=False, default=dict, help_text=_METADATA_HELP)
+    metadata = MetadataField(required=False, default=dict)
 
     def validate_currency(self, currency: str) -> str:
         if not is_currency(currency):

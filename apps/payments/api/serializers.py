@@ -1,51 +1,17 @@
 """What merchants send to the payments API. Responses are in apps.payments.representations."""
 
-import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core import ids
-from apps.core.api.fields import AmountField, PublicIdField
+from apps.core.api.fields import AmountField, MetadataField, PublicIdField, merchant_currency
 from apps.core.countries import is_country
-from apps.core.currencies import is_currency
 from apps.payments import domain
 from apps.payments.models import Payment, Refund
 
-MAX_METADATA_KEYS = 50
-MAX_METADATA_BYTES = 8 * 1024
 _TOKEN_HELP = "A card token from your card vault, e.g. tok_success in the sandbox. Never a card number."
-
-
-def _text_problem(text: str) -> str | None:
-    if "\x00" in text:
-        return "Keys and values may not contain the NUL character (\\u0000)."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Keys and values may not contain unpaired surrogates."
-    return None
-
-
-class MetadataField(serializers.JSONField):
-    """Flat key-value data of the merchant's, returned as given (strings, numbers, booleans)."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Send an object of keys and values.")
-        if len(data) > MAX_METADATA_KEYS:
-            raise serializers.ValidationError(f"At most {MAX_METADATA_KEYS} keys.")
-        for key, value in data.items():
-            if not isinstance(value, str | int | bool):
-                raise serializers.ValidationError(f"{key}: values are strings, integers or booleans.")
-            for text in (key, value) if isinstance(value, str) else (key,):
-                problem = _text_problem(text)
-                if problem:
-                    raise serializers.ValidationError(problem)
-        if len(json.dumps(data, ensure_ascii=False).encode("utf-8")) > MAX_METADATA_BYTES:
-            raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
-        return data
 
 
 @extend_schema_field({"type": "string", "enum": Payment.Method.values})
@@ -113,18 +79,10 @@ class PaymentCreateSerializer(serializers.Serializer):
     )
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=255,
                                       help_text="Your id for the payment, e.g. your order number.")
-    metadata = MetadataField(required=False, default=dict,
-                             help_text=f"Up to {MAX_METADATA_KEYS} keys of your own; strings, integers, booleans.")
+    metadata = MetadataField(flat=True, required=False, default=dict)
 
     def validate_currency(self, currency: str) -> str:
-        if not is_currency(currency):
-            raise serializers.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
-        merchant_currencies = self.context["merchant_currencies"]
-        if currency not in merchant_currencies:
-            raise serializers.ValidationError(
-                f"Your account is set up for {', '.join(merchant_currencies)}; ask us to add {currency}."
-            )
-        return currency
+        return merchant_currency(currency, self.context["merchant_currencies"])
 
     def validate_country(self, country: str) -> str:
         if not is_country(country):
