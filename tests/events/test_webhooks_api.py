@@ -8,12 +8,12 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.core import ids
-from apps.events import webhook_signing
+from apps.events import services, webhook_signing
 from apps.events.models import WebhookDelivery, WebhookEndpoint
 from apps.events.services import webhook_deliveries, webhooks
 from apps.merchants.models import ApiKey
 from tests.core.api.assertions import assert_problem
-from tests.events.webhook_helpers import emit, endpoint_create, running_receiver
+from tests.events.webhook_helpers import STAFF, emit, endpoint_create, running_receiver
 from tests.factories.merchants import api_key_issue, authenticated_client, merchant_with_key
 
 pytestmark = pytest.mark.django_db
@@ -120,12 +120,25 @@ def test_update_changes_fields_and_audits_only_what_changed(merchant_client):
 def test_a_merchant_disables_and_enables_its_endpoint(merchant_client):
     endpoint_id = _create(merchant_client).json()["id"]
     disabled = merchant_client.post(f"/api/v1/webhook_endpoints/{endpoint_id}", {"enabled": False}, format="json")
+    key = ApiKey.objects.get()
     assert (disabled.json()["status"], disabled.json()["disabled_reason"]) == (
-        "disabled", "Disabled by fc_test_" + disabled.json()["disabled_reason"].split("fc_test_")[1]
+        "disabled", f"Disabled by {key.hint}… ({key.name})."
     )
     assert WebhookEndpoint.objects.get().disabled_cause == "merchant"
     enabled = merchant_client.post(f"/api/v1/webhook_endpoints/{endpoint_id}", {"enabled": True}, format="json")
     assert (enabled.json()["status"], enabled.json()["disabled_at"]) == ("enabled", None)
+
+
+def test_a_merchant_cannot_enable_an_endpoint_fincore_disabled(merchant_client):
+    endpoint_id = _create(merchant_client).json()["id"]
+    services.webhook_endpoint_disable(endpoint_id=ids.decode("we", endpoint_id), actor=STAFF,
+                                      reason="abuse: posts to a third party")
+
+    response = merchant_client.post(f"/api/v1/webhook_endpoints/{endpoint_id}", {"enabled": True}, format="json")
+
+    assert_problem(response, status=422, code="webhook_endpoint_disabled")
+    assert "abuse: posts to a third party" in response.json()["detail"]
+    assert WebhookEndpoint.objects.get().disabled_cause == "staff"
 
 
 def test_an_empty_update_is_a_validation_problem(merchant_client):
@@ -308,6 +321,19 @@ def test_redeliver_creates_new_deliveries_and_is_audited(merchant, merchant_clie
     audits = AuditEvent.objects.filter(action="webhook_event.redelivered")
     assert audits.count() == 2
     assert {a.actor_type for a in audits} == {"api_key"}
+
+
+def test_redelivery_goes_only_where_the_event_went_never_to_an_endpoint_subscribed_since(merchant, merchant_client):
+    first = endpoint_create(merchant).endpoint
+    event_id = emit(merchant)
+    endpoint_create(merchant)  # subscribed after the event
+    merchant_client.post(f"/api/v1/webhook_endpoints/{ids.encode('we', first.pk)}", {"enabled": False},
+                         format="json")
+
+    response = merchant_client.post(f"/api/v1/events/{event_id}/redeliver", {}, format="json")
+
+    assert_problem(response, status=422, code="webhook_endpoint_disabled")
+    assert not WebhookDelivery.objects.filter(manual=True).exists()
 
 
 def test_redelivery_to_another_merchants_or_a_disabled_endpoint_is_refused(merchant, merchant_client, other):

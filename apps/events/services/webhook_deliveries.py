@@ -128,11 +128,14 @@ def webhook_event_redeliver(
             targets = [endpoint]
         else:
             delivered_to = scope.filter(deliveries__event=event).distinct()
-            targets = list(delivered_to.filter(enabled=True).order_by("id")) or list(
-                scope.filter(enabled=True)
-                .filter(Q(events__contains=[event.type]) | Q(events__contains=[webhook_types.ALL_EVENTS]))
-                .order_by("id")
-            )
+            if delivered_to.exists():
+                # Only where it went: an endpoint subscribed since never asked for this event.
+                candidates = delivered_to
+            else:
+                candidates = scope.filter(
+                    Q(events__contains=[event.type]) | Q(events__contains=[webhook_types.ALL_EVENTS])
+                )
+            targets = list(candidates.filter(enabled=True).order_by("id"))
             if not targets:
                 raise WebhookEndpointDisabled("No enabled endpoint receives this event.")
         now = clock.now()

@@ -240,21 +240,33 @@ def webhook_endpoint_update(
     unknown = set(changes) - {"url", "events", "description", "enabled"}
     if unknown:
         raise InvalidWebhookEndpoint(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    # Validated before the row is locked: a URL check resolves its host (DNS), which may be slow.
+    if "events" in changes:
+        events = webhook_events_validate(list(changes["events"]))
+    if "description" in changes and len(changes["description"]) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidWebhookEndpoint(f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters.")
+    if "url" in changes:
+        mode = livemode if livemode is not None else (
+            WebhookEndpoint.objects.values_list("livemode", flat=True).get(pk=endpoint_id)
+        )
+        url = webhook_url_validate(url=changes["url"], livemode=mode)
     with transaction.atomic():
         endpoint = _locked_endpoint(endpoint_id=endpoint_id, merchant_id=merchant_id, livemode=livemode)
         if endpoint.deleted_at is not None:
             raise WebhookEndpointDisabled("This endpoint was deleted; create a new one.")
         before = _endpoint_snapshot(endpoint)
         if "url" in changes:
-            endpoint.url = webhook_url_validate(url=changes["url"], livemode=endpoint.livemode)
+            endpoint.url = url
         if "events" in changes:
-            endpoint.events = webhook_events_validate(list(changes["events"]))
+            endpoint.events = events
         if "description" in changes:
-            if len(changes["description"]) > MAX_DESCRIPTION_LENGTH:
-                raise InvalidWebhookEndpoint(f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters.")
             endpoint.description = changes["description"]
         if "enabled" in changes and bool(changes["enabled"]) != endpoint.enabled:
             if changes["enabled"]:
+                if endpoint.disabled_cause == WebhookEndpoint.DisabledCause.STAFF and actor.type != "staff":
+                    raise WebhookEndpointDisabled(
+                        f"fincore disabled this endpoint ({endpoint.disabled_reason}); ask support to enable it."
+                    )
                 _enable(endpoint)
             else:
                 cause = (WebhookEndpoint.DisabledCause.STAFF if actor.type == "staff"
