@@ -8,7 +8,6 @@ from typing import Any
 
 # Where a card number may hide: 13 to 19 digits, possibly split by spaces or dashes.
 _DIGIT_RUN = re.compile(r"(?<![\d])\d(?:[ -]?\d)+(?![\d])")
-_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 
 # After an unknown outcome, ask the connector after 2 s, 5 s, 15 s, 1 min, 5 min, 15 min, 1 h,
@@ -66,19 +65,6 @@ def _strings(value: Any) -> Iterator[str]:
 def contains_card_number(value: Any) -> bool:
     """Whether any string in ``value`` (a JSON document) looks like a card number."""
     return any(looks_like_card_number(text) for text in _strings(value))
-
-
-def normalize_iban(text: str) -> str:
-    return re.sub(r"\s", "", text).upper()
-
-
-def iban_valid(iban: str) -> bool:
-    """ISO 13616: shape, then the mod-97 check of the rearranged digits."""
-    if not _IBAN.match(iban):
-        return False
-    rearranged = iban[4:] + iban[:4]
-    number = "".join(str(int(character, 36)) for character in rearranged)
-    return int(number) % 97 == 1
 
 
 def bic_valid(bic: str) -> bool:

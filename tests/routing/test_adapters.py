@@ -10,7 +10,6 @@ import pytest
 
 from apps.routing import selectors
 from apps.routing.adapters import ErrorCodeMappedAdapter, SimulatorSettings, adapter_build
-from apps.routing.adapters.iban import iban_is_valid
 from apps.routing.adapters.memory import InMemoryNetwork
 from apps.routing.adapters.rails import (
     CardAcquirerSimulator,
@@ -283,13 +282,6 @@ def test_the_instant_rail_checks_iban_cap_and_currency(iban, amount, currency, o
         payment_method={"type": "instant", "iban": iban}, capture=True,
     )
     assert (result.outcome, result.error_code) == (outcome, code)
-
-
-def test_iban_check_digits():
-    assert iban_is_valid("GB82WEST12345698765432")
-    assert iban_is_valid("SA0380000000608010167519")
-    assert not iban_is_valid("GB82WEST1234569876543")
-    assert not iban_is_valid(12345)
 
 
 def test_the_wallet_simulates_only_latency_and_outage():

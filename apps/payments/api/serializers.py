@@ -8,6 +8,7 @@ from rest_framework import serializers
 from apps.core import ids
 from apps.core.api.fields import AmountField, MetadataField, PublicIdField, merchant_currency
 from apps.core.countries import is_country
+from apps.core.iban import iban_is_valid, iban_normalize
 from apps.payments import domain
 from apps.payments.models import Payment, Refund
 
@@ -55,9 +56,11 @@ class PaymentMethodSerializer(serializers.Serializer):
         if missing:
             raise serializers.ValidationError(missing)
         if "iban" in attrs:
-            attrs["iban"] = domain.normalize_iban(attrs["iban"])
-            if not domain.iban_valid(attrs["iban"]):
-                raise serializers.ValidationError({"iban": "Not a valid IBAN (its check digits do not match)."})
+            attrs["iban"] = iban_normalize(attrs["iban"])
+            if not iban_is_valid(attrs["iban"]):
+                raise serializers.ValidationError(
+                    {"iban": "Not a valid IBAN (its length or check digits do not match its country)."}
+                )
         if "bic" in attrs:
             attrs["bic"] = attrs["bic"].upper()
             if not domain.bic_valid(attrs["bic"]):

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from apps.routing.adapters.iban import iban_is_valid
+from apps.core.iban import iban_is_valid
 from apps.routing.adapters.sandbox import APPROVE, SandboxSimulator, Verdict, decline
 
 # Sandbox card tokens (documented in the README).

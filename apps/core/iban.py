@@ -1,4 +1,8 @@
-"""IBAN check (ISO 13616): country, length and the mod-97 check digits."""
+"""IBAN check (ISO 13616): country, length and the mod-97 check digits.
+
+The API refuses an IBAN the rails would refuse, so a payment is never accepted only to be
+declined as ``invalid_iban`` by the instant rail.
+"""
 
 import re
 
@@ -11,7 +15,8 @@ _SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 
 
 def iban_normalize(iban: str) -> str:
-    return iban.replace(" ", "").upper()
+    """As printed ("gb82 west 1234 ...") to as stored ("GB82WEST1234...")."""
+    return re.sub(r"\s", "", iban).upper()
 
 
 def iban_is_valid(iban: object) -> bool:
