@@ -67,6 +67,15 @@ class Balances:
         return self.posted - self.debits_pending
 
 
+def merchant_account_balances(*, merchant_id: Any, livemode: bool) -> dict[tuple[str, str], Balances]:
+    """The balances now of every account the merchant has with fincore (pending, available,
+    reserve), keyed by (currency, code): one query, whatever the number of currencies."""
+    accounts = Account.objects.filter(
+        merchant_id=merchant_id, owner_type=Account.OwnerType.MERCHANT, livemode=livemode
+    )
+    return {(account.currency, account.code): account_balances(account=account) for account in accounts}
+
+
 def account_balances(*, account: Account, as_of: datetime | None = None) -> Balances:
     """The account's balances now, or just after the last entry at or before ``as_of``
     (one index lookup: entries carry the balances after them)."""

@@ -203,17 +203,3 @@ def refund_holds_void(payment: Payment, refund: Refund) -> None:
             pending_id=hold, merchant_id=payment.merchant_id, livemode=payment.livemode,
             client_id=refund_client_id(refund, f"void_{step}"), actor=ACTOR,
         )
-
-
-def merchant_balances(*, merchant_id: UUID, livemode: bool, currencies: list[str]) -> list[dict[str, object]]:
-    """Per currency: pending, available and reserve, each net of outgoing holds (refunds in flight)."""
-    rows = []
-    for currency in currencies:
-        row: dict[str, object] = {"currency": currency}
-        for code, key in ((MERCHANT_PENDING, "pending"), (MERCHANT_AVAILABLE, "available"),
-                          (MERCHANT_RESERVE, "reserve")):
-            account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
-                                                            livemode=livemode)
-            row[key] = ledger_selectors.account_balances(account=account).available if account else 0
-        rows.append(row)
-    return rows

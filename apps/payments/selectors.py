@@ -6,6 +6,7 @@ from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 
+from apps.ledger import selectors as ledger_selectors
 from apps.payments import postings
 from apps.payments.models import Payment, PaymentAttempt, Refund
 
@@ -57,4 +58,15 @@ def refund_get(*, merchant_id: Any, livemode: bool, refund_id: UUID) -> Refund |
 def merchant_balance(*, merchant_id: UUID, livemode: bool, currencies: list[str]) -> list[dict[str, object]]:
     """Per currency: ``pending`` (captured, not yet settled), ``available`` (settled, payable),
     ``reserve`` (held back); each net of money held for refunds in flight."""
-    return postings.merchant_balances(merchant_id=merchant_id, livemode=livemode, currencies=currencies)
+    balances = ledger_selectors.merchant_account_balances(merchant_id=merchant_id, livemode=livemode)
+
+    def available(currency: str, code: str) -> int:
+        balance = balances.get((currency, code))
+        return balance.available if balance else 0
+
+    return [
+        {"currency": currency, "pending": available(currency, postings.MERCHANT_PENDING),
+         "available": available(currency, postings.MERCHANT_AVAILABLE),
+         "reserve": available(currency, postings.MERCHANT_RESERVE)}
+        for currency in currencies
+    ]

@@ -259,6 +259,18 @@ def test_the_balance_per_currency_in_the_keys_mode(merchant_client, routing):
     assert live.get("/api/v1/balance").json()["balances"][0]["pending"] == 0
 
 
+def test_the_balance_reads_every_currency_in_one_query(merchant_client):
+    with CaptureQueriesContext(connection) as one_currency:
+        assert merchant_client.get("/api/v1/balance").status_code == 200
+    many = authenticated_client(merchant_with_key(currencies=["BHD", "SAR", "AED", "KWD", "USD"])[1])
+
+    with CaptureQueriesContext(connection) as five_currencies:
+        balances = many.get("/api/v1/balance").json()["balances"]
+
+    assert [row["currency"] for row in balances] == ["BHD", "SAR", "AED", "KWD", "USD"]
+    assert len(five_currencies) == len(one_currency)
+
+
 def test_the_openapi_schema_documents_the_payment_endpoints(api_client):
     schema = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     for path in ("/api/v1/payments", "/api/v1/payments/{payment_id}", "/api/v1/payments/{payment_id}/capture",
