@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from apps.core import context, ids
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
-from apps.core.admin_readonly import ReadOnlyModelAdmin
+from apps.core.admin_readonly import CappedCountPaginator, ReadOnlyModelAdmin
 from apps.routing import selectors, services
 from apps.routing.data import Method, PaymentDescription
 from apps.routing.models import Connector, RoutingRule, SandboxOperation
@@ -350,4 +350,6 @@ class SandboxOperationAdmin(ReadOnlyModelAdmin):
                     "payment_id")
     list_filter = ("connector", "kind", "outcome")
     search_fields = ("=reference", "=idempotency_key", "=parent_reference")
+    # The table only grows: no COUNT(*) of it per page.
+    paginator = CappedCountPaginator
     show_full_result_count = False

@@ -19,3 +19,10 @@ class InvalidRoutingRule(FincoreError):
     code = "invalid_routing_rule"
     title = "The routing rule is not valid"
     status = 400
+
+
+class ConnectorHealthUnavailable(FincoreError):
+    code = "connector_health_unavailable"
+    title = "Connector health (Redis) cannot be reached; nothing was changed"
+    status = 503
+    retry_after = 30

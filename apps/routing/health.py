@@ -29,6 +29,7 @@ from apps.routing.domain import (
     breaker_transition,
     is_breaker_failure,
 )
+from apps.routing.exceptions import ConnectorHealthUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -222,8 +223,10 @@ def breaker_reset(connector: str) -> None:
         keys = [_breaker_key(connector), _probe_key(connector)]
         keys += [k for k in redis.scan_iter(match=f"{PREFIX}:br:{connector}:*", count=500)]
         redis.delete(*keys)
-    except RedisError:
-        logger.warning("breaker not reset: redis unavailable", extra={"connector": connector})
+    except RedisError as error:
+        # Said, not swallowed: the operator must not believe (nor the journal record) a reset
+        # that did not happen.
+        raise ConnectorHealthUnavailable(f"The breaker of {connector} was not reset: {error}") from error
 
 
 def rate(counts: WindowCounts) -> Decimal | None:

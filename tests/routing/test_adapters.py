@@ -295,10 +295,12 @@ def test_the_wallet_simulates_only_latency_and_outage():
 
 
 def test_adapter_build_knows_each_simulator():
-    for kind in ("card_acquirer", "instant_rail", "wire", "wallet"):
+    expected = {"card_acquirer": CardAcquirerSimulator, "instant_rail": InstantRailSimulator, "wire": WireSimulator,
+                "wallet": WalletSimulator}
+    for kind, simulator in expected.items():
         adapter = adapter_build(kind=kind, settings=SimulatorSettings(name="x"), network=InMemoryNetwork(),
                                 error_codes={})
-        assert adapter.name == "x"
+        assert (type(adapter), type(adapter.inner), adapter.name) == (ErrorCodeMappedAdapter, simulator, "x")
 
 
 # --- through the database -----------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.test import override_settings
 from apps.audit.models import AuditEvent
 from apps.routing import selectors, services
 from apps.routing.data import ConnectorResult, Method, Outcome
+from apps.routing.exceptions import ConnectorHealthUnavailable
 from apps.routing.models import Connector, RoutingRule
 from tests.routing.conftest import ACTOR, configure, describe
 
@@ -233,6 +234,15 @@ def test_routing_works_without_redis(no_exploration, caplog):
     decision = services.route(description=describe())
     assert decision.candidates == ("acquirer_alpha", "acquirer_beta")
     assert "redis unavailable" in caplog.text
+
+
+def test_a_breaker_reset_without_redis_is_refused_and_not_journaled():
+    with override_settings(CACHES={"default": {"BACKEND": "django_redis.cache.RedisCache",
+                                               "LOCATION": "redis://127.0.0.1:1/0",
+                                               "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2}}}), \
+            pytest.raises(ConnectorHealthUnavailable, match="acquirer_alpha was not reset"):
+        services.breaker_reset(name="acquirer_alpha", actor=ACTOR, reason="acquirer confirmed the fix")
+    assert not AuditEvent.objects.filter(action="connector.breaker_reset").exists()
 
 
 # --- adapters and methods -----------------------------------------------------------------
