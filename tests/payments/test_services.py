@@ -46,7 +46,6 @@ from tests.payments.conftest import (
 
 pytestmark = pytest.mark.django_db
 
-_ = CancelDeclined
 
 
 def test_a_payment_is_accepted_processing_with_its_message_queued_at_its_methods_priority(merchant, routing):
@@ -335,8 +334,11 @@ def test_a_declined_void_leaves_the_payment_awaiting_capture(merchant, routing):
     payment = processed(merchant, capture_method="manual")
     routing["alpha"].answer("void", declined("void_refused"))
 
-    capture = services.payment_cancel(payment_id=payment.pk, actor=FACTORY_ACTOR)
+    with pytest.raises(CancelDeclined) as refused:
+        services.payment_cancel(payment_id=payment.pk, actor=FACTORY_ACTOR)
 
+    assert refused.value.extensions == {"connector_code": "void_refused"}
+    capture = Capture.objects.get(payment=payment)
     payment.refresh_from_db()
     assert (capture.status, capture.error_code, payment.status) == ("failed", "void_refused", "requires_capture")
     assert services.payment_capture(payment_id=payment.pk, actor=FACTORY_ACTOR).status == "succeeded"

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from apps.core import ids
 from apps.core.api.problems import NotFound
 from apps.core.api.views import ApiView, GenericApiView
-from apps.payments import exceptions, selectors, services
+from apps.payments import selectors, services
 from apps.payments.api import serializers as s
 from apps.payments.models import Capture, Payment, Refund
 from apps.payments.representations import PaymentSerializer, RefundSerializer
@@ -124,9 +124,7 @@ class PaymentRetrieveApi(ApiView):
         return Response(PaymentSerializer(_own_payment(request, payment_id)).data)
 
 
-def _settlement_response(capture: Capture, refusal: type[Exception]) -> Response:
-    if capture.status == Capture.Status.FAILED:
-        raise refusal(capture.message or capture.error_code or None, connector_code=capture.error_code)
+def _settlement_response(capture: Capture) -> Response:
     done = capture.status == Capture.Status.SUCCEEDED
     return _payment_response(capture.payment_id, status_code=status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
 
@@ -150,7 +148,7 @@ class PaymentCaptureApi(ApiView):
             payment_id=_own_payment(request, payment_id).pk, amount=serializer.validated_data.get("amount"),
             actor=request.auth,
         )
-        return _settlement_response(capture, exceptions.CaptureDeclined)
+        return _settlement_response(capture)
 
 
 class PaymentCancelApi(ApiView):
@@ -163,7 +161,7 @@ class PaymentCancelApi(ApiView):
     def post(self, request: Request, payment_id: str) -> Response:
         """Cancel a payment in `requires_capture`: the authorization is voided and nothing is taken."""
         capture = services.payment_cancel(payment_id=_own_payment(request, payment_id).pk, actor=request.auth)
-        return _settlement_response(capture, exceptions.CancelDeclined)
+        return _settlement_response(capture)
 
 
 class RefundListCreateApi(GenericApiView):

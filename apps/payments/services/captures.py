@@ -20,7 +20,9 @@ from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.payments import domain, locks, postings
 from apps.payments.exceptions import (
+    CancelDeclined,
     CaptureAlreadyRequested,
+    CaptureDeclined,
     CaptureExceedsAuthorized,
     PaymentNotCancelable,
     PaymentNotCapturable,
@@ -81,16 +83,27 @@ def capture_execute(*, capture_id: UUID) -> Capture:
     return capture_result_record(capture_id=capture_id, result=result)
 
 
+def _refused_if_declined(capture: Capture, refusal: type[CaptureDeclined | CancelDeclined]) -> Capture:
+    """The capture (succeeded, or pending for the janitor), unless the connector declined it:
+    then ``refusal``, carrying its code (the failed capture is recorded; the payment still
+    awaits capture)."""
+    if capture.status == Capture.Status.FAILED:
+        raise refusal(capture.message or capture.error_code or None, connector_code=capture.error_code)
+    return capture
+
+
 def payment_capture(*, payment_id: UUID, actor: Actor, amount: int | None = None) -> Capture:
-    """Capture a payment awaiting capture, all or ``amount`` of it (the rest is released)."""
+    """Capture a payment awaiting capture, all or ``amount`` of it (the rest is released).
+    Raises CaptureDeclined when the connector refuses."""
     capture = capture_request(payment_id=payment_id, kind=Capture.Kind.CAPTURE, amount=amount, actor=actor)
-    return capture_execute(capture_id=capture.pk)
+    return _refused_if_declined(capture_execute(capture_id=capture.pk), CaptureDeclined)
 
 
 def payment_cancel(*, payment_id: UUID, actor: Actor) -> Capture:
-    """Cancel a payment awaiting capture: the connector voids the authorization."""
+    """Cancel a payment awaiting capture: the connector voids the authorization. Raises
+    CancelDeclined when the connector refuses."""
     capture = capture_request(payment_id=payment_id, kind=Capture.Kind.VOID, actor=actor)
-    return capture_execute(capture_id=capture.pk)
+    return _refused_if_declined(capture_execute(capture_id=capture.pk), CancelDeclined)
 
 
 def capture_result_record(*, capture_id: UUID, result: routing_data.ConnectorResult) -> Capture:
