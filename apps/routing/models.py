@@ -227,6 +227,8 @@ class SandboxOperation(models.Model):
         ]
         indexes = [
             models.Index(fields=["payment_id", "created_at"], name="sandbox_op_payment_idx"),
+            # Every capture and refund reads what was done on its authorization so far.
+            models.Index(fields=["parent_reference", "created_at"], name="sandbox_op_parent_idx"),
         ]
 
     def __str__(self) -> str:
