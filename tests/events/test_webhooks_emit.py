@@ -1,5 +1,6 @@
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.core import ids
 from apps.events import services
@@ -67,3 +68,18 @@ def test_disabled_and_deleted_endpoints_get_no_delivery():
     services.webhook_endpoint_delete(endpoint_id=deleted.pk, actor=services.webhooks._SYSTEM)
     emit(merchant)
     assert not WebhookDelivery.objects.exists()
+
+
+def test_emit_writes_the_same_few_rows_however_many_endpoints_listen():
+    merchant = MerchantFactory()
+    endpoint_create(merchant, events=["*"])
+    with CaptureQueriesContext(connection) as one_endpoint:
+        emit(merchant)
+    for _ in range(4):
+        endpoint_create(merchant, events=["*"])
+
+    with CaptureQueriesContext(connection) as five_endpoints:
+        emit(merchant)
+
+    assert len(five_endpoints) == len(one_endpoint)
+    assert OutboxMessage.objects.filter(task_name="webhooks.deliver").count() == 6

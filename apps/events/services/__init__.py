@@ -14,8 +14,9 @@ a worker died after committing but before acknowledging) is acted on once.
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -57,6 +58,50 @@ class DeadLetterAlreadyResolved(FincoreError):
     status = 409
 
 
+@dataclass(frozen=True)
+class TaskMessage:
+    """One task message to write to the outbox. ``message_id`` is the id consumers deduplicate
+    on (new by default; a replay reuses the original's)."""
+
+    task: str
+    kwargs: dict[str, Any]
+    queue: str
+    priority: int = DEFAULT_PRIORITY
+    args: list[Any] = field(default_factory=list)
+    message_id: uuid.UUID | None = None
+
+
+def outbox_enqueue_many(*, messages: Sequence[TaskMessage]) -> list[OutboxMessage]:
+    """Write task messages in the caller's transaction, in one INSERT; they are published
+    together after commit.
+
+    Must run inside ``transaction.atomic()`` with the business change they belong to: a
+    rollback then discards the messages too.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_enqueue must run inside the transaction of the change it announces")
+    for message in messages:
+        if message.queue not in QUEUE_NAMES:
+            raise ValueError(f"unknown queue {message.queue!r}")
+        if not 0 <= message.priority <= MAX_PRIORITY:
+            raise ValueError(f"priority must be 0..{MAX_PRIORITY}")
+    if not messages:
+        return []
+    now, request_id = clock.now(), context.current_request_id() or ""
+    rows = OutboxMessage.objects.bulk_create([
+        OutboxMessage(
+            message_id=message.message_id or uuid7(), task_name=message.task, args=message.args,
+            kwargs=message.kwargs, queue=message.queue, priority=message.priority, request_id=request_id,
+            created_at=now,
+        )
+        for message in messages
+    ])
+    # robust: a broker outage must not turn a committed change into an error for the caller;
+    # the sweep publishes what the relay could not.
+    transaction.on_commit(partial(outbox_relay, outbox_ids=[row.id for row in rows]), robust=True)
+    return rows
+
+
 def outbox_enqueue(
     *,
     task: str,
@@ -66,42 +111,22 @@ def outbox_enqueue(
     args: list[Any] | None = None,
     message_id: uuid.UUID | None = None,
 ) -> OutboxMessage:
-    """Write a task message in the caller's transaction; it is published after commit.
-
-    Must run inside ``transaction.atomic()`` with the business change it belongs to: a
-    rollback then discards the message too. ``message_id`` is the id consumers deduplicate
-    on (new by default; a replay reuses the original's).
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("outbox_enqueue must run inside the transaction of the change it announces")
-    if queue not in QUEUE_NAMES:
-        raise ValueError(f"unknown queue {queue!r}")
-    if not 0 <= priority <= MAX_PRIORITY:
-        raise ValueError(f"priority must be 0..{MAX_PRIORITY}")
-    message = OutboxMessage.objects.create(
-        message_id=message_id or uuid7(),
-        task_name=task,
-        args=args or [],
-        kwargs=kwargs,
-        queue=queue,
-        priority=priority,
-        request_id=context.current_request_id() or "",
-        created_at=clock.now(),
-    )
-    # robust: a broker outage must not turn a committed change into an error for the caller;
-    # the sweep publishes what the relay could not.
-    transaction.on_commit(partial(outbox_relay, outbox_ids=[message.id]), robust=True)
+    """Write one task message in the caller's transaction (see :func:`outbox_enqueue_many`)."""
+    [message] = outbox_enqueue_many(messages=[
+        TaskMessage(task=task, kwargs=kwargs, queue=queue, priority=priority, args=args or [],
+                    message_id=message_id)
+    ])
     return message
 
 
 def event_publish(*, event_type: str, data: dict[str, Any]) -> list[OutboxMessage]:
     """Announce ``event_type`` to every subscribed task, in the caller's transaction."""
     event = {"id": str(uuid7()), "type": event_type, "created": clock.now().isoformat(), "data": data}
-    return [
-        outbox_enqueue(task=subscription.task, kwargs={"event": event}, queue=subscription.queue,
-                       priority=subscription.priority)
+    return outbox_enqueue_many(messages=[
+        TaskMessage(task=subscription.task, kwargs={"event": event}, queue=subscription.queue,
+                    priority=subscription.priority)
         for subscription in subscriptions.subscribers(event_type)
-    ]
+    ])
 
 
 def _publication(message: OutboxMessage) -> broker.Publication:

@@ -30,7 +30,7 @@ from apps.core.actors import Actor
 from apps.events import webhook_signing, webhook_types
 from apps.events.adapters import webhook_http
 from apps.events.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
-from apps.events.services import outbox_enqueue
+from apps.events.services import TaskMessage, outbox_enqueue_many
 from apps.events.services.webhooks import (
     DELIVERY_PREFIX,
     ENDPOINT_PREFIX,
@@ -64,11 +64,13 @@ LOST_ATTEMPT = "no outcome recorded: the worker sending it stopped (it may have 
 
 # --- events -----------------------------------------------------------------------------------
 
-def _enqueue(delivery: WebhookDelivery, *, priority: int = PRIORITY) -> None:
-    outbox_enqueue(
-        task=DELIVER_TASK, kwargs={"delivery_id": str(delivery.id), "attempt": delivery.attempts},
-        queue=QUEUE, priority=priority,
-    )
+def _enqueue(deliveries: list[WebhookDelivery]) -> None:
+    """A webhooks.deliver message per delivery, in one outbox write; manual ones go first."""
+    outbox_enqueue_many(messages=[
+        TaskMessage(task=DELIVER_TASK, kwargs={"delivery_id": str(delivery.id), "attempt": delivery.attempts},
+                    queue=QUEUE, priority=REDELIVERY_PRIORITY if delivery.manual else PRIORITY)
+        for delivery in deliveries
+    ])
 
 
 def webhook_event_emit(*, merchant_id: uuid.UUID, livemode: bool, event_type: str, data: dict[str, Any]) -> str:
@@ -97,8 +99,7 @@ def webhook_event_emit(*, merchant_id: uuid.UUID, livemode: bool, event_type: st
         WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now + REDISPATCH_AFTER, created_at=now)
         for endpoint in endpoints
     ])
-    for delivery in deliveries:
-        _enqueue(delivery)
+    _enqueue(deliveries)
     return ids.encode(EVENT_PREFIX, event.id)
 
 
@@ -144,8 +145,7 @@ def webhook_event_redeliver(
                             manual=True, requested_by=actor.label)
             for endpoint in targets
         ])
-        for delivery in deliveries:
-            _enqueue(delivery, priority=REDELIVERY_PRIORITY)
+        _enqueue(deliveries)
         audit_record(
             actor=actor, action="webhook_event.redelivered", object_type="events.webhookevent",
             object_id=ids.encode(EVENT_PREFIX, event.id),
@@ -337,7 +337,7 @@ def webhook_deliveries_dispatch_due(*, batch_size: int = 500) -> int:
         )
         for delivery in due:
             delivery.next_attempt_at = now + REDISPATCH_AFTER
-            _enqueue(delivery, priority=REDELIVERY_PRIORITY if delivery.manual else PRIORITY)
+        _enqueue(due)
         WebhookDelivery.objects.bulk_update(due, ["next_attempt_at"])
     return len(due)
 
