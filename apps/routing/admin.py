@@ -98,13 +98,13 @@ def _open_until(status: selectors.ConnectorStatus) -> str:
 @admin.register(Connector)
 class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = ConnectorForm
-    list_display = ("name", "display_name", "method", "enabled", "currency_list", "breaker", "recent_success_rate",
-                    "latency_ms", "decline_rate", "timeout_rate", "outage_rate")
-    list_filter = ("method", "enabled")
+    list_display = ("name", "display_name", "method", "mode", "enabled", "currency_list", "breaker",
+                    "recent_success_rate", "latency_ms", "decline_rate", "timeout_rate", "outage_rate")
+    list_filter = ("livemode", "method", "enabled")
     search_fields = ("name", "display_name")
     actions = [reasoned_action(description="Reset the circuit breaker (close it)", perform=_reset_breaker)]
     fieldsets = (
-        (None, {"fields": ("name", "display_name", "adapter", "method", "enabled")}),
+        (None, {"fields": ("name", "display_name", "adapter", "method", "livemode", "enabled")}),
         ("Eligibility", {"fields": ("currencies", "countries", "amount_limits")}),
         ("Failover", {"fields": ("error_codes",)}),
         ("Circuit breaker", {"fields": ("breaker", "recent_success_rate", "breaker_window_seconds",
@@ -114,7 +114,7 @@ class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Connector | None = None) -> tuple[str, ...]:
-        fixed = ("name", "adapter", "method") if obj is not None else ()
+        fixed = ("name", "adapter", "method", "livemode") if obj is not None else ()
         return (*fixed, "breaker", "recent_success_rate")
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
@@ -126,6 +126,10 @@ class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if not hasattr(connector, "health"):
             connector.health = selectors.connector_statuses([connector.name]).get(connector.name)
         return connector.health
+
+    @admin.display(description="Mode", ordering="livemode")
+    def mode(self, connector: Connector) -> str:
+        return "live" if connector.livemode else "test"
 
     @admin.display(description="Currencies")
     def currency_list(self, connector: Connector) -> str:
@@ -228,6 +232,8 @@ class RoutingRuleForm(ServiceValidatedForm):
 
 
 class DryRunForm(forms.Form):
+    livemode = forms.TypedChoiceField(choices=[("false", "test"), ("true", "live")], initial="false", label="Mode",
+                                      coerce=lambda value: value == "true", required=False, empty_value=False)
     method = forms.ChoiceField(choices=[(m.value, m.value) for m in Method], initial=Method.CARD)
     amount = forms.IntegerField(min_value=1, initial=12_500, help_text="Minor units: 12500 BHD is 12.500 BHD.")
     currency = forms.CharField(max_length=3, initial="BHD")
@@ -264,26 +270,30 @@ class DryRunForm(forms.Form):
         return PaymentDescription(
             payment_id=data["payment_id"] or uuid.uuid4(), merchant_id=data["merchant"], amount=data["amount"],
             currency=data["currency"], method=Method(data["method"]), country=data["country"],
-            metadata=data["metadata"],
+            livemode=data["livemode"], metadata=data["metadata"],
         )
 
 
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = RoutingRuleForm
-    list_display = ("position", "name", "enabled", "conditions", "strategy", "output")
+    list_display = ("position", "name", "mode", "enabled", "conditions", "strategy", "output")
     list_display_links = ("position", "name")
-    list_filter = ("enabled", "strategy")
+    list_filter = ("livemode", "enabled", "strategy")
     search_fields = ("name", "description")
-    ordering = ("position",)
+    ordering = ("livemode", "position")
     change_list_template = "admin/routing/routingrule/change_list.html"
     fieldsets = (
-        (None, {"fields": ("name", "position", "enabled", "description")}),
+        (None, {"fields": ("name", "livemode", "position", "enabled", "description")}),
         ("Conditions (all must hold; empty matches anything)", {
             "fields": ("methods", "currencies", "countries", "merchant_ids", "min_amount", "max_amount", "metadata"),
         }),
         ("Output", {"fields": ("strategy", "connectors", "weights", "exploration_share")}),
     )
+
+    @admin.display(description="Mode", ordering="livemode")
+    def mode(self, rule: RoutingRule) -> str:
+        return "live" if rule.livemode else "test"
 
     @admin.display(description="Conditions")
     def conditions(self, rule: RoutingRule) -> str:

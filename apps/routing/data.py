@@ -30,7 +30,7 @@ class PaymentDescription:
     currency: str
     method: Method
     country: str
-    livemode: bool = True
+    livemode: bool  # live payments go to live connectors only, test payments to test ones
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -63,6 +63,16 @@ class RoutingDecision:
         }
 
 
+class Operation(StrEnum):
+    """What payments asks of a connector."""
+
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+    INQUIRE = "inquire"
+
+
 class Outcome(StrEnum):
     APPROVED = "approved"  # done: authorized (or captured, refunded, voided)
     PENDING = "pending"  # accepted; the rail confirms later (a wire): ask again with inquire()
@@ -80,13 +90,21 @@ class ConnectorResult:
     # Whether another connector may be tried: from the connector's error-code map, not the
     # adapter's opinion. Only DECLINED and ERROR can be retryable; UNKNOWN never is.
     retryable: bool = False
+    # An inquiry's answer: the connector has no record of the request at all (UNKNOWN).
+    not_received: bool = False
+    # With not_received: the connector deduplicates requests by our idempotency key, so the
+    # request may be sent again with the same key and can never be done twice.
+    resend_safe: bool = False
 
 
 class ConnectorAdapter(Protocol):
     """The edge to one rail. Called outside any database transaction; every call carries our
-    idempotency key, so calling again with the same key never repeats the operation."""
+    idempotency key."""
 
     name: str
+    # The rail deduplicates requests by our idempotency key: sending one again with the same key
+    # can never do it twice. A rail that does not cannot be sent a request whose fate is unknown.
+    resends_safely: bool
 
     def authorize(self, *, idempotency_key: str, payment_id: UUID, amount: int, currency: str,
                   payment_method: Mapping[str, Any], capture: bool) -> ConnectorResult: ...
@@ -98,6 +116,6 @@ class ConnectorAdapter(Protocol):
     def refund(self, *, idempotency_key: str, reference: str, amount: int, currency: str) -> ConnectorResult: ...
 
     def inquire(self, *, idempotency_key: str) -> ConnectorResult:
-        """The outcome of the earlier call made with ``idempotency_key`` (UNKNOWN while the
-        connector has no record of it yet, or still cannot say)."""
+        """The outcome of the earlier call made with ``idempotency_key``: UNKNOWN while the
+        connector cannot say, with ``not_received`` when it has no record of the request."""
         ...

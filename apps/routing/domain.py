@@ -40,10 +40,17 @@ class ConnectorProfile:
     # currency → (min, max) in minor units, either None for no bound
     amount_limits: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
     enabled: bool = True
+    livemode: bool = False
+
+
+def mode_label(livemode: bool) -> str:
+    return "live" if livemode else "test"
 
 
 def ineligibility(connector: ConnectorProfile, payment: PaymentDescription) -> str | None:
     """Why ``connector`` may not take ``payment``, or None when it may."""
+    if connector.livemode != payment.livemode:
+        return f"serves {mode_label(connector.livemode)} payments only"
     if not connector.enabled:
         return "disabled"
     if connector.method != payment.method:
@@ -84,11 +91,13 @@ class Rule:
     min_amount: int | None = None
     max_amount: int | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    livemode: bool = False
 
 
 def rule_matches(rule: Rule, payment: PaymentDescription) -> bool:
-    """All of the rule's conditions hold (an empty condition holds for any payment)."""
-    if not rule.enabled:
+    """The rule is of the payment's mode and all of its conditions hold (an empty condition
+    holds for any payment)."""
+    if not rule.enabled or rule.livemode != payment.livemode:
         return False
     if rule.methods and payment.method not in rule.methods:
         return False
@@ -115,10 +124,10 @@ def rule_select(rules: Iterable[Rule], payment: PaymentDescription) -> Rule | No
 
 def default_rule(connectors: Iterable[ConnectorProfile], payment: PaymentDescription,
                  exploration_share: Decimal) -> Rule:
-    """When no rule matches: every connector of the payment's method, by success rate."""
-    names = tuple(sorted(c.name for c in connectors if c.method == payment.method))
+    """When no rule matches: every connector of the payment's mode and method, by success rate."""
+    names = tuple(sorted(c.name for c in connectors if c.method == payment.method and c.livemode == payment.livemode))
     return Rule(name=DEFAULT_RULE, connectors=names, strategy=Strategy.SUCCESS_RATE,
-                exploration_share=exploration_share)
+                exploration_share=exploration_share, livemode=payment.livemode)
 
 
 # --- deterministic draws ------------------------------------------------------------------

@@ -42,6 +42,11 @@ class Connector(models.Model):
     adapter = models.CharField(max_length=20, choices=Adapter.choices, help_text="Which simulator serves it.")
     method = models.CharField(max_length=10, choices=[(m.value, m.value.title()) for m in Method])
     enabled = models.BooleanField(default=True, help_text="A disabled connector is never routed to.")
+    livemode = models.BooleanField(
+        default=False,
+        help_text="Which money it moves: live payments (a real rail, or fincore's own wallets) or test payments. "
+                  "A connector serves one mode; the simulated external rails serve test payments only.",
+    )
     # Eligibility.
     currencies = ArrayField(models.CharField(max_length=3), help_text="ISO 4217 codes it takes, e.g. BHD,USD.")
     countries = ArrayField(
@@ -106,6 +111,17 @@ class Connector(models.Model):
                 name="connector_adapter_valid",
             ),
             models.CheckConstraint(condition=models.Q(currencies__len__gt=0), name="connector_has_currency"),
+            # The card, instant and wire simulators invent their answers: they never move live money.
+            models.CheckConstraint(
+                condition=models.Q(livemode=False) | models.Q(adapter="wallet"), name="connector_simulators_test_only"
+            ),
+            # Nor does a live connector simulate failures or latency.
+            models.CheckConstraint(
+                condition=models.Q(livemode=False) | models.Q(
+                    latency_ms=0, decline_rate=Decimal(0), timeout_rate=Decimal(0), outage_rate=Decimal(0)
+                ),
+                name="connector_live_simulates_nothing",
+            ),
             models.CheckConstraint(condition=models.Q(breaker_min_samples__gte=1), name="connector_breaker_min_1"),
             models.CheckConstraint(
                 condition=models.Q(breaker_window_seconds__gte=1) & models.Q(breaker_open_seconds__gte=1),
@@ -128,7 +144,10 @@ class RoutingRule(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     name = models.SlugField(max_length=50, unique=True)
-    position = models.PositiveIntegerField(unique=True, help_text="Lower first; the first match wins.")
+    livemode = models.BooleanField(
+        default=False, help_text="Live payments and test payments are routed by rules of their own mode."
+    )
+    position = models.PositiveIntegerField(help_text="Lower first, among the rules of its mode; the first match wins.")
     enabled = models.BooleanField(default=True)
     description = models.CharField(max_length=200, blank=True)
     # Conditions.
@@ -162,8 +181,12 @@ class RoutingRule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ("position",)
+        ordering = ("livemode", "position")
         constraints = [
+            models.UniqueConstraint(
+                fields=["livemode", "position"], name="routing_rule_position_per_mode",
+                violation_error_message="Another rule of this mode already has this position.",
+            ),
             _share("exploration_share"),
             models.CheckConstraint(condition=models.Q(connectors__len__gt=0), name="routing_rule_has_connector"),
             models.CheckConstraint(

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from apps.routing import health
+from apps.routing import domain, health
 from apps.routing.adapters import ErrorCodeMappedAdapter, SimulatorSettings, adapter_build
-from apps.routing.data import ConnectorAdapter, Method
+from apps.routing.data import ConnectorAdapter, Method, PaymentDescription, RoutingDecision
 from apps.routing.domain import BreakerPolicy, BreakerState, ConnectorProfile, Rule, Strategy
 from apps.routing.exceptions import UnknownConnector
 from apps.routing.models import Connector, RoutingRule
@@ -19,7 +19,12 @@ __all__ = [
     "connector_method",
     "connector_names",
     "connector_statuses",
+    "route_preview",
+    "routing_setup",
 ]
+
+# The exploration share of the fallback used when no rule matches (a rule sets its own).
+DEFAULT_EXPLORATION_SHARE = Decimal("0.1")
 
 
 def connector_get(name: str) -> Connector:
@@ -69,6 +74,7 @@ def connector_profile(connector: Connector) -> ConnectorProfile:
     return ConnectorProfile(
         name=connector.name, method=Method(connector.method), currencies=frozenset(connector.currencies),
         countries=frozenset(connector.countries), amount_limits=limits, enabled=connector.enabled,
+        livemode=connector.livemode,
     )
 
 
@@ -85,13 +91,31 @@ def rule_spec(rule: RoutingRule) -> Rule:
         weights=tuple(rule.weights), exploration_share=rule.exploration_share, enabled=rule.enabled,
         methods=frozenset(rule.methods), currencies=frozenset(rule.currencies), countries=frozenset(rule.countries),
         merchant_ids=frozenset(rule.merchant_ids), min_amount=rule.min_amount, max_amount=rule.max_amount,
-        metadata=dict(rule.metadata or {}),
+        metadata=dict(rule.metadata or {}), livemode=rule.livemode,
     )
 
 
 def routing_rules() -> list[Rule]:
     """The enabled rules, in the order they are tried."""
-    return [rule_spec(rule) for rule in RoutingRule.objects.filter(enabled=True).order_by("position")]
+    return [rule_spec(rule) for rule in RoutingRule.objects.filter(enabled=True).order_by("livemode", "position")]
+
+
+def routing_setup(description: PaymentDescription) -> tuple[dict[str, Connector], dict[str, ConnectorProfile], Rule]:
+    """The connectors (by name), their profiles and the rule that decides for ``description``
+    (the first matching rule of its mode, or the default one). Two queries."""
+    connectors = {connector.name: connector for connector in Connector.objects.all()}
+    profiles = {name: connector_profile(connector) for name, connector in connectors.items()}
+    rule = domain.rule_select(routing_rules(), description) or domain.default_rule(
+        profiles.values(), description, DEFAULT_EXPLORATION_SHARE
+    )
+    return connectors, profiles, rule
+
+
+def route_preview(description: PaymentDescription) -> RoutingDecision:
+    """Where ``description`` could go by configuration alone (mode, rules, eligibility), as if
+    every circuit were closed: no candidate means no connector can take such a payment now."""
+    _, profiles, rule = routing_setup(description)
+    return domain.decide(payment=description, rule=rule, connectors=profiles, health={})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Routing: where a payment goes, what its attempts taught us, and the audited changes staff
 make to connectors and rules."""
 
+import dataclasses
 import logging
 from collections.abc import Collection, Mapping
 from decimal import Decimal, InvalidOperation
@@ -14,16 +15,16 @@ from apps.core.actors import Actor
 from apps.core.countries import is_country
 from apps.core.currencies import is_currency
 from apps.routing import domain, health, selectors
-from apps.routing.data import ConnectorResult, Method, PaymentDescription, RoutingDecision
+from apps.routing.data import ConnectorResult, Method, Operation, Outcome, PaymentDescription, RoutingDecision
 from apps.routing.exceptions import InvalidConnector, InvalidRoutingRule, UnknownConnector
 from apps.routing.models import Connector, RoutingRule
 
 __all__ = [
-    "DEFAULT_EXPLORATION_SHARE",
     "InvalidConnector",
     "InvalidRoutingRule",
     "UnknownConnector",
     "breaker_reset",
+    "connector_call",
     "connector_create",
     "connector_result_record",
     "connector_update",
@@ -36,8 +37,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# The exploration share of the fallback used when no rule matches (a rule sets its own).
-DEFAULT_EXPLORATION_SHARE = Decimal("0.1")
 
 # The rail each simulator is.
 ADAPTER_METHODS = {
@@ -51,10 +50,14 @@ CONNECTOR_EDITABLE = (
     "breaker_min_samples", "breaker_failure_ratio", "breaker_open_seconds", "latency_ms", "decline_rate",
     "timeout_rate", "outage_rate", "confirm_after_seconds",
 )
-CONNECTOR_FIELDS = ("name", "adapter", "method", *CONNECTOR_EDITABLE)
+# A connector's name, rail and mode are fixed: attempts, clearing accounts and health refer to them.
+CONNECTOR_FIELDS = ("name", "adapter", "method", "livemode", *CONNECTOR_EDITABLE)
+# The simulators that invent an external rail's answers; they serve test payments only.
+SIMULATED_RAILS = (Connector.Adapter.CARD_ACQUIRER, Connector.Adapter.INSTANT_RAIL, Connector.Adapter.WIRE)
+SIMULATION_SETTINGS = ("latency_ms", "decline_rate", "timeout_rate", "outage_rate")
 RULE_FIELDS = (
-    "name", "position", "enabled", "description", "methods", "currencies", "countries", "merchant_ids", "min_amount",
-    "max_amount", "metadata", "strategy", "connectors", "weights", "exploration_share",
+    "name", "livemode", "position", "enabled", "description", "methods", "currencies", "countries", "merchant_ids",
+    "min_amount", "max_amount", "metadata", "strategy", "connectors", "weights", "exploration_share",
 )
 MAX_LATENCY_MS = 120_000
 
@@ -74,11 +77,7 @@ def route(
     ``claim_probes`` (routing for real) this call takes the probe; the admin's dry-run passes
     False and changes nothing.
     """
-    connectors = {connector.name: connector for connector in Connector.objects.all()}
-    profiles = {name: selectors.connector_profile(connector) for name, connector in connectors.items()}
-    rule = domain.rule_select(selectors.routing_rules(), description) or domain.default_rule(
-        profiles.values(), description, DEFAULT_EXPLORATION_SHARE
-    )
+    connectors, profiles, rule = selectors.routing_setup(description)
     known = [name for name in dict.fromkeys(rule.connectors) if name in connectors]
     window = health.dimension(method=description.method, currency=description.currency)
     states = health.health_read(known, dimension_of=dict.fromkeys(known, window))
@@ -109,13 +108,47 @@ def connector_result_record(*, connector: str, description: PaymentDescription, 
     both. PENDING is not an answer yet and is not counted. Best effort: Redis being down only
     logs a warning. Raises UnknownConnector.
     """
-    found = Connector.objects.filter(name=connector).first()
-    if found is None:
-        raise UnknownConnector(f"There is no connector named {connector!r}.")
+    _health_record(selectors.connector_get(connector), description, result)
+
+
+def _health_record(connector: Connector, description: PaymentDescription, result: ConnectorResult) -> None:
     health.result_record(
-        connector=connector, method=description.method, currency=description.currency, outcome=result.outcome,
-        policy=selectors.breaker_policy(found),
+        connector=connector.name, method=description.method, currency=description.currency, outcome=result.outcome,
+        policy=selectors.breaker_policy(connector),
     )
+
+
+def connector_call(
+    *, connector: str, operation: Operation, description: PaymentDescription | None = None, **arguments: Any
+) -> ConnectorResult:
+    """The one way to a connector: find its adapter, call ``operation`` with ``arguments``, turn
+    what the call raised into an outcome and, for an authorization (``description`` given), feed
+    the answer to the connector's health. Never called inside a database transaction.
+
+    A connector that is not configured is a technical ERROR (nothing was sent; retryable, so the
+    payment fails over). Anything the call itself raises may have happened after the request
+    left: the outcome is UNKNOWN, to be asked for, never assumed. An inquiry's ``not_received``
+    answer carries ``resend_safe`` when the rail deduplicates by our idempotency key. A database
+    outage while the adapter is looked up propagates: nothing was sent, the caller retries.
+    """
+    try:
+        found = selectors.connector_get(connector)
+    except UnknownConnector as unknown:
+        logger.error("connector not configured", extra={"connector": connector, "operation": operation.value})
+        return ConnectorResult(Outcome.ERROR, error_code="connector_not_configured", message=unknown.detail[:500],
+                               retryable=True)
+    adapter = selectors.connector_adapter_of(found)
+    try:
+        result = getattr(adapter, operation.value)(**arguments)
+    except Exception as error:  # the request may have reached the connector
+        logger.exception("connector call raised", extra={"connector": connector, "operation": operation.value})
+        result = ConnectorResult(Outcome.UNKNOWN, error_code="call_raised",
+                                 message=f"the {operation.value} call raised {error!r}"[:500])
+    if result.not_received and adapter.resends_safely:
+        result = dataclasses.replace(result, resend_safe=True)
+    if operation == Operation.AUTHORIZE and description is not None:
+        _health_record(found, description, result)
+    return result
 
 
 def breaker_reset(*, name: str, actor: Actor, reason: str) -> None:
@@ -166,6 +199,13 @@ def connector_validate(fields: Mapping[str, Any]) -> None:
         problems.append(f"{adapter!r} is not a simulator kind")
     elif ADAPTER_METHODS[adapter] != method:
         problems.append(f"a {adapter} connector is a {ADAPTER_METHODS[adapter]} connector, not {method}")
+    if fields.get("livemode"):
+        if adapter in SIMULATED_RAILS:
+            problems.append(f"a {adapter} simulator serves test payments only: it never moves live money")
+        problems += [
+            f"a live connector simulates nothing: {setting.replace('_', ' ')} must be 0"
+            for setting in SIMULATION_SETTINGS if fields.get(setting)
+        ]
     currencies = list(fields.get("currencies") or [])
     if not currencies:
         problems.append("at least one currency is needed")
@@ -265,13 +305,10 @@ def connector_update(*, name: str, changes: Mapping[str, Any], actor: Actor, rea
 # --- routing rules ------------------------------------------------------------------------
 
 
-def routing_rule_validate(fields: Mapping[str, Any], *, connectors: Mapping[str, str] | None = None) -> None:
-    """Raise InvalidRoutingRule naming every problem with these (complete) rule settings.
-
-    ``connectors`` maps each known connector name to its method (read from the database when
-    not given)."""
-    if connectors is None:
-        connectors = dict(Connector.objects.values_list("name", "method"))
+def routing_rule_validate(fields: Mapping[str, Any]) -> None:
+    """Raise InvalidRoutingRule naming every problem with these (complete) rule settings."""
+    connectors = {name: (method, livemode) for name, method, livemode
+                  in Connector.objects.values_list("name", "method", "livemode")}
     problems: list[str] = []
     names = list(fields.get("connectors") or [])
     if not names:
@@ -279,12 +316,18 @@ def routing_rule_validate(fields: Mapping[str, Any], *, connectors: Mapping[str,
     problems += [f"there is no connector named {name!r}" for name in names if name not in connectors]
     if len(set(names)) != len(names):
         problems.append("a connector is listed twice")
+    livemode = bool(fields.get("livemode"))
+    problems += [
+        f"{name} serves {domain.mode_label(connectors[name][1])} payments, and this is a "
+        f"{domain.mode_label(livemode)} rule"
+        for name in names if name in connectors and connectors[name][1] != livemode
+    ]
     methods = list(fields.get("methods") or [])
     problems += [f"{method!r} is not a payment method" for method in methods if method not in set(Method)]
     if methods:
         problems += [
-            f"{name} is a {connectors[name]} connector, which this rule's methods never route to"
-            for name in names if name in connectors and connectors[name] not in methods
+            f"{name} is a {connectors[name][0]} connector, which this rule's methods never route to"
+            for name in names if name in connectors and connectors[name][0] not in methods
         ]
     _codes(fields.get("currencies"), is_currency, "ISO 4217 currency", problems)
     _codes(fields.get("countries"), is_country, "ISO 3166 country", problems)

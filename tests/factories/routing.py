@@ -10,9 +10,11 @@ from django.apps import apps as django_apps
 
 from apps.routing.models import Connector
 
-_SEEDING = importlib.import_module("apps.routing.migrations.0002_sandbox_connectors")
+_SEEDINGS = [importlib.import_module(f"apps.routing.migrations.{name}")
+             for name in ("0002_sandbox_connectors", "0005_connector_and_rule_modes")]
 
 
 def sandbox_seeded() -> None:
     if not Connector.objects.exists():
-        _SEEDING.seed(django_apps, None)
+        for seeding in _SEEDINGS:
+            seeding.seed(django_apps, None)

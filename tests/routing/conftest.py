@@ -14,10 +14,10 @@ ACTOR = Actor.system("tests.routing")
 
 def describe(*, method: Method = Method.CARD, amount: int = 12_500, currency: str = "BHD", country: str = "BH",
              merchant_id: uuid.UUID | None = None, metadata: dict | None = None,
-             payment_id: uuid.UUID | None = None) -> PaymentDescription:
+             payment_id: uuid.UUID | None = None, livemode: bool = False) -> PaymentDescription:
     return PaymentDescription(
         payment_id=payment_id or uuid.uuid4(), merchant_id=merchant_id, amount=amount, currency=currency,
-        method=method, country=country, metadata=metadata or {},
+        method=method, country=country, livemode=livemode, metadata=metadata or {},
     )
 
 

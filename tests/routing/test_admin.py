@@ -61,7 +61,7 @@ def test_the_connector_list_shows_breaker_and_success_rate(admin_client, django_
     assert page.status_code == 200
     html = page.content.decode()
     rows = {connector.name: connector for connector in page.context["cl"].result_list}
-    assert list(rows) == ["acquirer_alpha", "acquirer_beta", "fawri_instant", "swift_wire", "wallet"]
+    assert list(rows) == ["acquirer_alpha", "acquirer_beta", "fawri_instant", "swift_wire", "wallet", "wallet_live"]
     assert "<strong>open</strong> (open until" in html
     assert "75.0% of 4" in html
     assert "0.0% of 2" in html
@@ -212,7 +212,7 @@ def test_a_duplicate_position_is_a_form_error(admin_client):
     }
     page = admin_client.post(f"{RULES}add/", data)
     assert page.status_code == 200
-    assert _errors(page) == ["position: Routing rule with this Position already exists."]
+    assert _errors(page) == ["__all__: Another rule of this mode already has this position."]
 
 
 # --- dry-run ------------------------------------------------------------------------------

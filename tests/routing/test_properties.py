@@ -62,7 +62,7 @@ def profiles(draw, name: str) -> ConnectorProfile:
 def payments(draw) -> PaymentDescription:
     return PaymentDescription(
         payment_id=draw(st.uuids()), merchant_id=None, amount=draw(st.integers(min_value=1, max_value=12_000)),
-        currency=draw(currencies), method=draw(methods), country=draw(st.sampled_from(COUNTRIES)),
+        currency=draw(currencies), method=draw(methods), country=draw(st.sampled_from(COUNTRIES)), livemode=False,
     )
 
 
@@ -119,7 +119,7 @@ def test_the_seeded_set_up_never_routes_to_an_ineligible_connector(method, curre
     Connector.objects.update(enabled=True)
     Connector.objects.filter(name__in=disabled).update(enabled=False)
     payment = PaymentDescription(payment_id=uuid.uuid4(), merchant_id=None, amount=amount, currency=currency,
-                                 method=method, country=country)
+                                 method=method, country=country, livemode=False)
 
     decision = services.route(description=payment)
 

@@ -34,11 +34,15 @@ def record(connector: str, result: ConnectorResult, times: int = 1, **payment) -
 
 
 def test_migrate_seeds_the_sandbox_connectors_and_default_rules():
-    assert selectors.connector_names() == ["acquirer_alpha", "acquirer_beta", "fawri_instant", "swift_wire", "wallet"]
+    assert selectors.connector_names() == [
+        "acquirer_alpha", "acquirer_beta", "fawri_instant", "swift_wire", "wallet", "wallet_live"]
     assert {name: selectors.connector_method(name) for name in selectors.connector_names()} == {
         "acquirer_alpha": Method.CARD, "acquirer_beta": Method.CARD, "fawri_instant": Method.INSTANT,
-        "swift_wire": Method.WIRE, "wallet": Method.WALLET,
+        "swift_wire": Method.WIRE, "wallet": Method.WALLET, "wallet_live": Method.WALLET,
     }
+    # The sandbox serves test payments only; fincore's own wallets have a live connector too.
+    assert list(Connector.objects.filter(livemode=True).values_list("name", flat=True)) == ["wallet_live"]
+    assert not RoutingRule.objects.filter(livemode=True).exists()
     gcc = ["BHD", "SAR", "AED", "KWD", "QAR", "OMR", "USD", "EUR"]
     assert Connector.objects.get(name="acquirer_alpha").currencies == gcc
     assert Connector.objects.get(name="acquirer_beta").currencies == gcc

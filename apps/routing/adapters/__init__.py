@@ -29,6 +29,7 @@ class ErrorCodeMappedAdapter:
     def __init__(self, inner: ConnectorAdapter, error_codes: Mapping[str, str]) -> None:
         self.inner = inner
         self.name = inner.name
+        self.resends_safely = inner.resends_safely
         self.error_codes = dict(error_codes)
 
     def _mapped(self, result: ConnectorResult) -> ConnectorResult:

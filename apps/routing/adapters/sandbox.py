@@ -91,6 +91,9 @@ def decline(code: str) -> Verdict:
 class SandboxSimulator:
     """A connector adapter over a simulated network. Subclasses decide authorizations."""
 
+    # The simulated network keeps one operation per idempotency key.
+    resends_safely = True
+
     def __init__(
         self, settings: SimulatorSettings, network: SandboxNetwork, *, rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -172,7 +175,7 @@ class SandboxSimulator:
         self._latency()
         operation = self.network.find(self.name, idempotency_key)
         if operation is None:
-            return ConnectorResult(Outcome.UNKNOWN, error_code="not_found",
+            return ConnectorResult(Outcome.UNKNOWN, error_code="not_found", not_received=True,
                                    message="The connector has no operation with this idempotency key.")
         return self.result_of(operation)
 
