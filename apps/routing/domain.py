@@ -305,7 +305,9 @@ def decide(
     strategy = Strategy(rule.strategy)
     rule_label = "no rule matched, default" if rule.name == DEFAULT_RULE else f"rule {rule.name}"
     if not eligible:
-        why = "; ".join(f"{name}: {reason}" for name, reason in excluded.items()) or "the rule names no connector"
+        why = "; ".join(f"{name}: {reason}" for name, reason in excluded.items()) or (
+            f"no {mode_label(payment.livemode)} connector takes {payment.method} payments" if rule.name == DEFAULT_RULE
+            else "the rule names no connector")
         return RoutingDecision(
             candidates=(), strategy=strategy.value, rule=rule.name, excluded=excluded,
             reason=f"No connector is eligible ({rule_label}): {why}.",

@@ -38,7 +38,8 @@ def test_a_live_card_payment_finds_no_connector_and_says_why():
 
     assert decision.candidates == ()
     assert decision.rule == "default"
-    assert "No connector is eligible" in decision.reason
+    assert decision.reason == (
+        "No connector is eligible (no rule matched, default): no live connector takes card payments.")
     assert services.route(description=describe(livemode=True)).candidates == ()
 
 
