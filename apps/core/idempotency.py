@@ -6,27 +6,31 @@ it has answered, a retry with the same body gets the same status and body back, 
 with a different body is refused. A 5xx answer releases the key: the services behind every
 endpoint own their transactions, so a failed request changed nothing and may be retried.
 
-A request that crashed mid-way leaves its claim behind; after ``IN_PROGRESS_LEASE`` a retry
-may take it over. The lease outlasts any request: database statements stop at
-``FINCORE_DB_STATEMENT_TIMEOUT_MS`` and the ledger's group commit at 30 s. The money-moving
-services underneath deduplicate on the same key, so even a retry that took over cannot act twice.
+While a request runs, it holds a PostgreSQL session advisory lock on its key, on its own
+database connection. A request that dies (its process killed, its connection cut) loses the lock
+with its connection, so a retry takes its claim over at once instead of waiting for a lease to
+run out; a request still running keeps it, and a duplicate is told to wait. The money-moving
+services underneath deduplicate on the same key (a unique constraint: one payment, refund or
+transfer per key), so a retry that took over returns what the dead request made and never acts
+twice. (The lock needs session-level connections: no transaction-pooling proxy in between.)
 """
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from apps.core import clock
 from apps.core.exceptions import FincoreError
 from apps.core.models import IdempotencyRecord
 
+logger = logging.getLogger(__name__)
+
 MAX_KEY_LENGTH = 255
-IN_PROGRESS_LEASE = timedelta(seconds=120)
 
 
 class IdempotencyKeyInvalid(FincoreError):
@@ -68,14 +72,53 @@ def validate_key(key: str) -> None:
         )
 
 
+def _lock_id(scope: str, key: str) -> int:
+    """The advisory lock of a key: 64 bits of its hash (PostgreSQL's lock ids are signed bigints)."""
+    digest = hashlib.sha256(f"idempotency\n{scope}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock(scope: str, key: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_id(scope, key)])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(scope: str, key: str) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_id(scope, key)])
+    except DatabaseError:
+        # The connection broke (a database restart, a network cut): its locks went with it.
+        logger.warning("idempotency key not unlocked: the database connection is gone", exc_info=True)
+
+
 def idempotency_claim(
     *, scope: str, key: str, method: str, path: str, request_fingerprint: str
 ) -> IdempotencyRecord | StoredResponse:
     """Claim ``key`` for a new request, or return the response of the request that had it.
 
+    A claimed key stays locked to this database connection until :func:`idempotency_complete`
+    (or until the connection ends). A claim left by a request that died unanswered is taken over.
+
     Raises IdempotencyKeyInvalid, IdempotencyKeyReused or IdempotencyKeyInUse.
     """
     validate_key(key)
+    if not _lock(scope, key):
+        raise IdempotencyKeyInUse("The first request with this Idempotency-Key has not finished; retry shortly.")
+    try:
+        claimed = _claim(scope=scope, key=key, method=method, path=path, request_fingerprint=request_fingerprint)
+    except BaseException:
+        _unlock(scope, key)
+        raise
+    if isinstance(claimed, StoredResponse):
+        _unlock(scope, key)
+    return claimed
+
+
+def _claim(*, scope: str, key: str, method: str, path: str, request_fingerprint: str
+           ) -> IdempotencyRecord | StoredResponse:
+    """Under the key's lock: no other live request has it."""
     now = clock.now()
     try:
         with transaction.atomic():
@@ -89,9 +132,7 @@ def idempotency_claim(
     if existing.created_at < now - settings.FINCORE_IDEMPOTENCY_TTL:
         # Expired but not purged yet: the key is free again.
         IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
-        return idempotency_claim(
-            scope=scope, key=key, method=method, path=path, request_fingerprint=request_fingerprint
-        )
+        return _claim(scope=scope, key=key, method=method, path=path, request_fingerprint=request_fingerprint)
     if existing.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was first used with another request "
@@ -99,15 +140,8 @@ def idempotency_claim(
         )
     if existing.response_status is not None:
         return StoredResponse(existing.response_status, existing.response_body, existing.response_headers)
-    if existing.locked_at > now - IN_PROGRESS_LEASE:
-        raise IdempotencyKeyInUse(
-            "The first request with this Idempotency-Key has not finished; retry shortly."
-        )
-    taken_over = IdempotencyRecord.objects.filter(
-        pk=existing.pk, locked_at=existing.locked_at, response_status__isnull=True
-    ).update(locked_at=now)
-    if not taken_over:
-        raise IdempotencyKeyInUse("Another retry with this Idempotency-Key took it over.")
+    # Claimed and never answered, and its lock is free: the request that claimed it is gone.
+    IdempotencyRecord.objects.filter(pk=existing.pk).update(locked_at=now)
     existing.locked_at = now
     return existing
 
@@ -115,14 +149,17 @@ def idempotency_claim(
 def idempotency_complete(
     *, record: IdempotencyRecord, status: int, body: Any, headers: dict[str, str]
 ) -> None:
-    """Store the answer for replay; a server error releases the key instead."""
-    if status >= 500:
-        IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
-        return
-    IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).update(
-        response_status=status, response_body=body, response_headers=headers,
-        completed_at=clock.now(),
-    )
+    """Store the answer for replay (a server error releases the key instead), and unlock it."""
+    try:
+        if status >= 500:
+            IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
+        else:
+            IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).update(
+                response_status=status, response_body=body, response_headers=headers,
+                completed_at=clock.now(),
+            )
+    finally:
+        _unlock(record.scope, record.key)
 
 
 def idempotency_purge_expired() -> int:

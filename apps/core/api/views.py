@@ -20,6 +20,12 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _REPLAYED_RESPONSE_HEADERS = ("Location",)
 
 
+def request_idempotency_key(request: Request) -> str:
+    """The request's Idempotency-Key ("" without one), for a service that keeps one object per key
+    (so a retry after a crash that lost the first answer finds what the first request made)."""
+    return request.headers.get(IDEMPOTENCY_HEADER, "")
+
+
 class _Replay(Exception):
     def __init__(self, stored: idempotency.StoredResponse) -> None:
         self.stored = stored
@@ -74,16 +80,19 @@ class IdempotentPostMixin:
         return super().handle_exception(exc)  # type: ignore[misc]
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         record, self._idempotency_record = self._idempotency_record, None
-        if record is not None:
+        status, body, headers = 500, None, {}
+        try:
+            response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+            status, body = response.status_code, response.data
             headers = {h: response[h] for h in _REPLAYED_RESPONSE_HEADERS if h in response}
             if response.content_type:
                 # Problem details have their own media type; a replayed refusal keeps it.
                 headers["Content-Type"] = response.content_type
-            idempotency.idempotency_complete(
-                record=record, status=response.status_code, body=response.data, headers=headers
-            )
+        finally:
+            if record is not None:
+                # Stores the answer (or releases the key after a server error) and unlocks it.
+                idempotency.idempotency_complete(record=record, status=status, body=body, headers=headers)
         return response
 
 

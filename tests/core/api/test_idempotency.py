@@ -317,28 +317,54 @@ def test_purge_removes_only_expired_records():
     assert sorted(IdempotencyRecord.objects.values_list("key", flat=True)) == ["exactly-24h", "recent"]
 
 
-def test_a_stale_claim_of_a_crashed_request_is_taken_over(merchant, merchant_client, target):
+def _request_answers(client, target, *, key: str, timeout: float = 10):
+    """Send the revocation until it is no longer told to wait (at most ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = _revoke(client, target, key=key)
+        if response.status_code != 409 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_is_in_use_while_its_request_lives_and_free_as_soon_as_it_dies(merchant, secret, target):
     path = _revoke_url(target)
-    with time_machine.travel(T0, tick=False):
-        # The first request claimed the key, then its process died before answering.
-        idempotency.idempotency_claim(
-            scope=f"{merchant.pk}:test", key="crashed", method="POST", path=path,
-            request_fingerprint=idempotency.fingerprint(method="POST", path=path, body={"reason": "leaked in a log"}),
-        )
+    claimed, dies = threading.Event(), threading.Event()
 
-    # The lease is two minutes: longer than any request may run.
-    with time_machine.travel(T0 + timedelta(seconds=119), tick=False):
-        too_soon = _revoke(merchant_client, target, key="crashed")
-    with time_machine.travel(T0 + timedelta(seconds=121), tick=False):
-        taken_over = _revoke(merchant_client, target, key="crashed")
+    def first_request() -> None:
+        # Claims the key on its own database connection, then its process dies before answering.
+        try:
+            idempotency.idempotency_claim(
+                scope=f"{merchant.pk}:test", key="crashed", method="POST", path=path,
+                request_fingerprint=idempotency.fingerprint(method="POST", path=path,
+                                                            body={"reason": "leaked in a log"}),
+            )
+            claimed.set()
+            dies.wait(timeout=10)
+        finally:
+            connection.close()
 
-    assert_problem(too_soon, status=409, code="idempotency_key_in_use")
-    assert too_soon["Retry-After"] == "1"
-    assert taken_over.status_code == 200
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    client = authenticated_client(secret)
+    try:
+        assert claimed.wait(timeout=10)
+        while_alive = _revoke(client, target, key="crashed")
+    finally:
+        dies.set()
+        thread.join(timeout=10)
+    started = time.monotonic()
+    after_death = _request_answers(client, target, key="crashed")
+
+    assert_problem(while_alive, status=409, code="idempotency_key_in_use")
+    assert while_alive["Retry-After"] == "1"
+    # Taken over at once, not after a lease: the dead request's lock went with its connection.
+    assert after_death.status_code == 200
+    assert time.monotonic() - started < 10
     target.refresh_from_db()
-    assert target.revoked_at == T0 + timedelta(seconds=121)
-    record = IdempotencyRecord.objects.get()
-    assert (record.locked_at, record.response_status) == (T0 + timedelta(seconds=121), 200)
+    assert target.revoked_at is not None
+    assert IdempotencyRecord.objects.get().response_status == 200
     assert _revocations() == 1
 
 
