@@ -79,3 +79,12 @@ class InsufficientBalance(FincoreError):
     code = "insufficient_balance"
     title = "Your balance is too low to pay this refund"
     status = 422
+
+
+class NoConnectorAvailable(FincoreError):
+    """No connector of this mode takes such a payment (method, currency, country, amount): live
+    payments go only to live connectors, test payments only to the sandbox."""
+
+    code = "no_connector_available"
+    title = "No connector can take this payment"
+    status = 422

@@ -62,11 +62,20 @@ class Payment(models.Model):
     connector = models.CharField(max_length=64, blank=True, help_text="The connector whose attempt succeeded.")
     # The ledger hold a wallet payment with manual capture keeps on the customer's wallet.
     wallet_hold_id = models.UUIDField(null=True, blank=True)
+    request_idempotency_key = models.CharField(
+        max_length=255, blank=True,
+        help_text="The Idempotency-Key of the API request that made it: one payment per key, merchant and mode.",
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
     class Meta:
         constraints = [
+            # A retried request, even one whose first try crashed after committing, finds its payment.
+            models.UniqueConstraint(
+                fields=["merchant_id", "livemode", "request_idempotency_key"], condition=~Q(request_idempotency_key=""),
+                name="payment_once_per_idempotency_key",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
                 condition=Q(amount_captured=0, captured_at__isnull=True)
@@ -161,8 +170,13 @@ class PaymentAttempt(models.Model):
     idempotency_key = models.CharField(max_length=255, unique=True, help_text="Our key for the connector call.")
     next_inquiry_at = models.DateTimeField(null=True, blank=True)
     inquiries = models.PositiveIntegerField(default=0)
+    not_received_answers = models.PositiveSmallIntegerField(
+        default=0, help_text="Inquiries the connector answered with no record of the request at all."
+    )
     needs_review = models.BooleanField(
-        default=False, help_text="The connector has not told the outcome for days: a person must find out."
+        default=False,
+        help_text="A person must act: the connector has not told the outcome for days, it took money after the "
+                  "attempt was closed, or the ledger refused what it did.",
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -273,6 +287,10 @@ class Refund(models.Model):
     # The ledger holds reserving the money: from merchant pending, then merchant available.
     pending_hold_id = models.UUIDField(null=True, blank=True)
     available_hold_id = models.UUIDField(null=True, blank=True)
+    request_idempotency_key = models.CharField(
+        max_length=255, blank=True,
+        help_text="The Idempotency-Key of the API request that made it: one refund per key, merchant and mode.",
+    )
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -280,6 +298,10 @@ class Refund(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["merchant_id", "livemode", "request_idempotency_key"], condition=~Q(request_idempotency_key=""),
+                name="refund_once_per_idempotency_key",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(condition=Q(status__in=["pending", "succeeded", "failed"]),
                                    name="refund_status_valid"),
@@ -297,7 +319,8 @@ class Refund(models.Model):
 
 
 class AttemptNeedingReview(PaymentAttempt):
-    """Attempts whose outcome a connector has not told for days (the admin's review queue)."""
+    """Attempts a person must look at (the admin's review queue): the connector has not told the
+    outcome for days, took money after the attempt was closed, or the ledger refused what it did."""
 
     class Meta:
         proxy = True

@@ -1,6 +1,7 @@
 """Fixtures of the payments tests: scripted connectors (for the state machines, independent of
 routing's scoring) and helpers to read what the ledger, the journal and the outbox got."""
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from apps.ledger.models import Account, Transfer
 from apps.merchants.models import Merchant
 from apps.payments import connectors, services
 from apps.payments.models import Payment
-from apps.routing.data import ConnectorResult, Outcome, PaymentDescription, RoutingDecision
+from apps.routing.data import ConnectorResult, Operation, Outcome, PaymentDescription, RoutingDecision
+from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import FACTORY_ACTOR
 
 APPROVED = ConnectorResult(Outcome.APPROVED, reference="ref-1")
@@ -42,6 +44,7 @@ class FakeConnector:
     name: str
     scripts: dict[str, list[ConnectorResult]] = field(default_factory=lambda: defaultdict(list))
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    resends_safely: bool = False
 
     def answer(self, operation: str, *results: ConnectorResult) -> None:
         self.scripts[operation].extend(results)
@@ -72,13 +75,16 @@ class FakeConnector:
 
 @dataclass
 class FakeRouting:
+    """Routing as payments sees it (apps.payments.connectors), with scripted connectors: routes in
+    ``order``, and calls them as routing's gateway would (a not-received answer is resend-safe
+    where the connector ``resends_safely``; an authorization's answer is reported to health)."""
+
     connectors: dict[str, FakeConnector]
     order: list[str]
     decisions: list[tuple[PaymentDescription, frozenset[str]]] = field(default_factory=list)
     reports: list[tuple[str, Outcome]] = field(default_factory=list)
 
-    def decide(self, *, description: PaymentDescription, exclude: Any = ()) -> RoutingDecision:
-        self.decisions.append((description, frozenset(exclude)))
+    def _decision(self, exclude: Any = ()) -> RoutingDecision:
         candidates = tuple(name for name in self.order if name not in exclude)
         return RoutingDecision(
             candidates=candidates, strategy="priority", rule="test", reason="in the test's order" if candidates
@@ -86,11 +92,22 @@ class FakeRouting:
             excluded={name: "already tried" for name in exclude},
         )
 
-    def adapter(self, name: str) -> FakeConnector:
-        return self.connectors[name]
+    def preview(self, *, description: PaymentDescription) -> RoutingDecision:
+        return self._decision()
 
-    def report(self, *, connector: str, description: PaymentDescription, result: ConnectorResult) -> None:
-        self.reports.append((connector, result.outcome))
+    def decide(self, *, description: PaymentDescription, exclude: Any = ()) -> RoutingDecision:
+        self.decisions.append((description, frozenset(exclude)))
+        return self._decision(exclude)
+
+    def call(self, *, connector: str, operation: Operation, description: PaymentDescription | None = None,
+             **arguments: Any) -> ConnectorResult:
+        fake = self.connectors[connector]
+        result = getattr(fake, operation.value)(**arguments)
+        if result.not_received and fake.resends_safely:
+            result = dataclasses.replace(result, resend_safe=True)
+        if operation == Operation.AUTHORIZE and description is not None:
+            self.reports.append((connector, result.outcome))
+        return result
 
     def __getitem__(self, name: str) -> FakeConnector:
         return self.connectors[name]
@@ -99,13 +116,26 @@ class FakeRouting:
 @pytest.fixture
 def routing(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRouting]:
     fake = FakeRouting({name: FakeConnector(name) for name in ("alpha", "beta", "wallet")}, ["alpha", "beta"])
+    monkeypatch.setattr(connectors, "preview", fake.preview)
     monkeypatch.setattr(connectors, "decide", fake.decide)
-    monkeypatch.setattr(connectors, "adapter", fake.adapter)
-    monkeypatch.setattr(connectors, "report", fake.report)
+    monkeypatch.setattr(connectors, "call", fake.call)
     yield fake
 
 
 CARD = {"type": "card", "token": "tok_success"}
+WALLET_FUNDS = 20000
+
+
+@pytest.fixture
+def customer_wallet(merchant: Merchant) -> Account:
+    """A test-mode customer wallet of the merchant's, holding WALLET_FUNDS."""
+    wallet = ledger_factories.wallet(merchant_id=merchant.pk, livemode=False)
+    ledger_factories.fund(wallet, WALLET_FUNDS)
+    return wallet
+
+
+def wallet_method(wallet: Account) -> dict[str, str]:
+    return {"type": "wallet", "account": ids.encode("acc", wallet.pk)}
 
 
 def create_payment(merchant: Merchant, *, livemode: bool = False, amount: int = 12500, currency: str = "BHD",

@@ -282,3 +282,34 @@ def test_the_openapi_schema_documents_the_payment_endpoints(api_client):
     assert any(example["value"]["currency"] == "BHD" for example in examples.values())
     codes = {problem["code"] for problem in api_client.get("/api/v1/problems").json()}
     assert {"refund_exceeds_captured", "insufficient_balance", "card_number_refused"} <= codes
+
+
+# --- modes: a live key never reaches the sandbox ------------------------------------------------
+
+
+def test_a_live_card_payment_with_no_live_connector_is_refused_and_nothing_is_written():
+    _, secret = merchant_with_key(mode="live")
+    live = authenticated_client(secret)
+
+    response = live.post(PAYMENTS, body(), format="json", HTTP_IDEMPOTENCY_KEY="live-1")
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "no_connector_available"
+    assert problem["detail"] == (
+        "No connector is eligible (no rule matched, default): no live connector takes card payments.")
+    assert not Payment.objects.exists()
+    assert outbox_tasks() == []
+    assert live.get("/api/v1/balance").json()["balances"][0]["pending"] == 0
+
+
+def test_the_same_card_payment_with_a_test_key_is_accepted(merchant_client):
+    assert create(merchant_client)["livemode"] is False
+
+
+def test_the_payment_keeps_the_requests_idempotency_key(merchant, merchant_client, routing):
+    response = merchant_client.post(PAYMENTS, body(), format="json", HTTP_IDEMPOTENCY_KEY="order-9")
+
+    assert response.status_code == 202
+    payment = Payment.objects.get()
+    assert (payment.merchant_id, payment.livemode, payment.request_idempotency_key) == (merchant.pk, False, "order-9")

@@ -7,6 +7,7 @@ import time_machine
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
+from apps.audit.models import AuditEvent
 from apps.core import clock, ids
 from apps.ledger.models import Transfer
 from apps.payments import services
@@ -17,6 +18,7 @@ from apps.payments.exceptions import (
     CardNumberRefused,
     InsufficientBalance,
     InvalidPayment,
+    NoConnectorAvailable,
     PaymentNotCancelable,
     PaymentNotCapturable,
     PaymentNotRefundable,
@@ -41,6 +43,7 @@ from tests.payments.conftest import (
     payment_transfers,
     posted,
     processed,
+    wallet_method,
     webhook_types,
 )
 
@@ -139,11 +142,25 @@ def test_when_every_candidate_fails_retryably_the_payment_fails_with_the_last_er
     assert payment.attempts.count() == 2
 
 
-def test_no_eligible_connector_fails_the_payment_with_no_route(merchant, routing):
+def test_a_payment_no_connector_can_take_is_refused_and_nothing_is_written(merchant, routing):
     routing.order = []
+    journaled = AuditEvent.objects.count()
 
-    payment = processed(merchant)
+    with pytest.raises(NoConnectorAvailable, match="no connector is eligible"):
+        create_payment(merchant)
 
+    assert not Payment.objects.exists()
+    assert AuditEvent.objects.count() == journaled
+    assert outbox_tasks() == []
+
+
+def test_a_payment_whose_connectors_went_away_after_it_was_accepted_fails_with_no_route(merchant, routing):
+    payment = create_payment(merchant)
+    routing.order = []  # disabled, say, between acceptance and processing
+
+    services.payment_process(payment_id=payment.pk)
+
+    payment.refresh_from_db()
     assert (payment.status, payment.failure_code) == ("failed", "no_route")
     assert payment.failure_message == "no connector is eligible"
     assert not payment.attempts.exists()
@@ -181,7 +198,7 @@ def test_an_unknown_outcome_is_never_retried_and_the_janitor_learns_it(merchant,
 def test_a_redelivered_task_never_calls_the_connector_again_for_an_attempt_in_flight(merchant, routing):
     payment = create_payment(merchant)
     # The first delivery committed its attempt and died during the connector call.
-    attempt = payments_module._attempt_start(payment.pk)
+    attempt = payments_module._attempt_next(payment.pk)
     assert attempt.status == PaymentAttempt.Status.PROCESSING
 
     services.payment_process(payment_id=payment.pk)
@@ -226,7 +243,7 @@ def test_an_attempt_unresolved_for_three_days_is_flagged_for_review(merchant, ro
 
 def test_the_janitor_turns_a_long_stale_processing_attempt_unknown(merchant, routing):
     payment = create_payment(merchant)
-    payments_module._attempt_start(payment.pk)
+    payments_module._attempt_next(payment.pk)
 
     services.payments_janitor()
     assert payment.attempts.get().status == "processing"
@@ -469,21 +486,10 @@ def test_a_refund_without_answer_stays_pending_until_the_janitor_completes_it(me
 # --- wallets -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def customer_wallet(merchant):
-    wallet = ledger_factories.wallet(merchant_id=merchant.pk, livemode=False)
-    ledger_factories.fund(wallet, 20000)
-    return wallet
-
-
-def _wallet_method(wallet) -> dict:
-    return {"type": "wallet", "account": ids.encode("acc", wallet.pk)}
-
-
 def test_a_wallet_payment_moves_the_money_from_the_wallet_through_clearing_to_the_merchant(
         merchant, routing, customer_wallet):
     routing.order = ["wallet"]
-    payment = processed(merchant, payment_method=_wallet_method(customer_wallet))
+    payment = processed(merchant, payment_method=wallet_method(customer_wallet))
 
     assert (payment.status, payment.connector) == ("succeeded", "wallet")
     assert posted(customer_wallet) == 20000 - 12500
@@ -497,7 +503,7 @@ def test_a_wallet_payment_moves_the_money_from_the_wallet_through_clearing_to_th
 
 def test_a_wallet_payment_beyond_the_wallets_balance_fails_with_insufficient_funds(merchant, routing, customer_wallet):
     routing.order = ["wallet"]
-    payment = processed(merchant, payment_method=_wallet_method(customer_wallet), amount=20001)
+    payment = processed(merchant, payment_method=wallet_method(customer_wallet), amount=20001)
 
     assert (payment.status, payment.failure_code) == ("failed", "insufficient_funds")
     assert payment.attempts.get().status == "declined"
@@ -507,7 +513,7 @@ def test_a_wallet_payment_beyond_the_wallets_balance_fails_with_insufficient_fun
 
 def test_a_manual_wallet_payment_holds_then_takes_part_of_the_hold(merchant, routing, customer_wallet):
     routing.order = ["wallet"]
-    payment = processed(merchant, payment_method=_wallet_method(customer_wallet), capture_method="manual")
+    payment = processed(merchant, payment_method=wallet_method(customer_wallet), capture_method="manual")
     customer_wallet.refresh_from_db()
     assert customer_wallet.debits_pending == 12500
 
@@ -520,7 +526,7 @@ def test_a_manual_wallet_payment_holds_then_takes_part_of_the_hold(merchant, rou
 
 def test_a_canceled_wallet_payment_releases_its_hold(merchant, routing, customer_wallet):
     routing.order = ["wallet"]
-    payment = processed(merchant, payment_method=_wallet_method(customer_wallet), capture_method="manual")
+    payment = processed(merchant, payment_method=wallet_method(customer_wallet), capture_method="manual")
 
     services.payment_cancel(payment_id=payment.pk, actor=FACTORY_ACTOR)
 
@@ -534,7 +540,7 @@ def test_a_wallet_must_be_the_merchants_own_in_the_payments_mode_and_currency(me
     usd = ledger_factories.wallet(merchant_id=merchant.pk, livemode=False, currency="USD")
     for wallet in (other, live, usd):
         with pytest.raises(WalletNotFound):
-            create_payment(merchant, payment_method=_wallet_method(wallet))
+            create_payment(merchant, payment_method=wallet_method(wallet))
 
 
 @pytest.mark.django_db(transaction=True)

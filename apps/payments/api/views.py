@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from apps.core import ids
 from apps.core.api.problems import NotFound
-from apps.core.api.views import ApiView, GenericApiView
+from apps.core.api.views import ApiView, GenericApiView, request_idempotency_key
 from apps.payments import selectors, services
 from apps.payments.api import serializers as s
 from apps.payments.models import Capture, Payment, Refund
@@ -110,7 +110,8 @@ class PaymentListCreateApi(GenericApiView):
             merchant_id=request.user.pk, livemode=request.auth.livemode, amount=fields["amount"],
             currency=fields["currency"], country=fields["country"],
             payment_method=serializer.validated_payment_method(), capture_method=fields["capture_method"],
-            reference=fields["reference"], metadata=fields["metadata"], actor=request.auth,
+            reference=fields["reference"], metadata=fields["metadata"],
+            idempotency_key=request_idempotency_key(request), actor=request.auth,
         )
         body = PaymentSerializer(payment).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": f"/api/v1/payments/{body['id']}"})
@@ -195,7 +196,8 @@ class RefundListCreateApi(GenericApiView):
         fields = serializer.validated_data
         payment = _own_payment(request, ids.encode("pay", fields["payment"]))
         refund = services.payment_refund(payment_id=payment.pk, amount=fields.get("amount"),
-                                         reason=fields["reason"], actor=request.auth)
+                                         reason=fields["reason"], idempotency_key=request_idempotency_key(request),
+                                         actor=request.auth)
         body = RefundSerializer(refund).data
         code = status.HTTP_202_ACCEPTED if refund.status == Refund.Status.PENDING else status.HTTP_201_CREATED
         return Response(body, status=code, headers={"Location": f"/api/v1/refunds/{body['id']}"})

@@ -12,7 +12,6 @@ from apps.payments.services.janitor import JanitorReport, payments_janitor
 from apps.payments.services.payments import (
     payment_attempt_inquire,
     payment_attempt_inquire_now,
-    payment_attempt_inquiry_record,
     payment_attempt_interrupted_mark,
     payment_attempt_record,
     payment_attempt_resolve_declined,
@@ -30,7 +29,6 @@ __all__ = [
     "capture_result_record",
     "payment_attempt_inquire",
     "payment_attempt_inquire_now",
-    "payment_attempt_inquiry_record",
     "payment_attempt_interrupted_mark",
     "payment_attempt_record",
     "payment_attempt_resolve_declined",

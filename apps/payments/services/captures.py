@@ -18,7 +18,8 @@ from django.db import transaction
 
 from apps.core import clock, ids
 from apps.core.actors import Actor
-from apps.payments import domain, locks, postings
+from apps.ledger.services import TransferRefused
+from apps.payments import connectors, domain, locks, postings
 from apps.payments.exceptions import (
     CancelDeclined,
     CaptureAlreadyRequested,
@@ -28,10 +29,12 @@ from apps.payments.exceptions import (
     PaymentNotCapturable,
 )
 from apps.payments.models import Capture, Payment, PaymentAttempt
-from apps.payments.services.common import SYSTEM, announce, call_connector, journal, snapshot, touch
+from apps.payments.services.common import SYSTEM, announce, journal, snapshot, status_set, touch
+from apps.payments.services.payments import ledger_refused
 from apps.routing import data as routing_data
 
-Outcome = routing_data.Outcome
+Operation = routing_data.Operation
+Verdict = domain.Verdict
 # Until the first answer, the janitor leaves a just-requested capture to its requester.
 FIRST_RETRY_AFTER = domain.INQUIRY_SCHEDULE[2]
 
@@ -74,12 +77,12 @@ def capture_execute(*, capture_id: UUID) -> Capture:
     payment = capture.payment
     authorization = payment.attempts.get(status__in=PaymentAttempt.APPROVED)
     if capture.kind == Capture.Kind.CAPTURE:
-        result = call_connector(capture.connector, "capture", idempotency_key=capture.idempotency_key,
-                                reference=authorization.connector_reference, amount=capture.amount,
-                                currency=payment.currency)
+        result = connectors.call(connector=capture.connector, operation=Operation.CAPTURE,
+                                 idempotency_key=capture.idempotency_key, reference=authorization.connector_reference,
+                                 amount=capture.amount, currency=payment.currency)
     else:
-        result = call_connector(capture.connector, "void", idempotency_key=capture.idempotency_key,
-                                reference=authorization.connector_reference)
+        result = connectors.call(connector=capture.connector, operation=Operation.VOID,
+                                 idempotency_key=capture.idempotency_key, reference=authorization.connector_reference)
     return capture_result_record(capture_id=capture_id, result=result)
 
 
@@ -111,7 +114,9 @@ def capture_result_record(*, capture_id: UUID, result: routing_data.ConnectorRes
 
     Approved: a capture posts clearing -> merchant pending (and takes a wallet's hold) and the
     payment succeeds; a void releases a wallet's hold and the payment is canceled. Declined:
-    the request failed and the payment still awaits capture. No answer: called again later.
+    the request failed and the payment still awaits capture. No answer: called again later, up
+    to domain.MAX_OPERATION_ERRORS calls. A capture the connector made and the ledger refused
+    fails the payment for review (see payments.ledger_refused).
     """
     with transaction.atomic():
         payment, capture = locks.capture_lock(capture_id)
@@ -121,44 +126,54 @@ def capture_result_record(*, capture_id: UUID, result: routing_data.ConnectorRes
         capture.attempts += 1
         capture.error_code = result.error_code[:64]
         capture.message = result.message[:500]
-        if result.outcome == Outcome.APPROVED:
-            capture.status = Capture.Status.SUCCEEDED
-            capture.connector_reference = result.reference[:255]
-            capture.next_attempt_at = None
-            capture.resolved_at = now
-            touch(capture, "status", "attempts", "error_code", "message", "connector_reference", "next_attempt_at",
-                  "resolved_at")
-            _settled(payment, capture)
-        elif result.outcome == Outcome.DECLINED or capture.attempts >= domain.MAX_OPERATION_ERRORS:
-            capture.status = Capture.Status.FAILED
-            capture.next_attempt_at = None
-            capture.resolved_at = now
-            touch(capture, "status", "attempts", "error_code", "message", "next_attempt_at", "resolved_at")
-            journal(actor=SYSTEM, action=f"payment.{capture.kind}_failed", obj=capture, payment=payment,
-                    after={"error_code": capture.error_code, "attempts": capture.attempts})
-        else:
+        verdict = domain.answer_verdict("capture", result.outcome, calls=capture.attempts)
+        if verdict == Verdict.CALL_AGAIN:
             capture.next_attempt_at = now + domain.next_inquiry_delay(capture.attempts - 1)
             touch(capture, "attempts", "error_code", "message", "next_attempt_at")
+            return capture
+        capture.connector_reference = result.reference[:255]
+        capture.next_attempt_at = None
+        capture.resolved_at = now
+        settled = verdict == Verdict.DONE and _settled(payment, capture)
+        status_set(capture, Capture.Status.SUCCEEDED if settled else Capture.Status.FAILED)
+        touch(capture, "status", "attempts", "error_code", "message", "connector_reference", "next_attempt_at",
+              "resolved_at")
+        if not settled:
+            journal(actor=SYSTEM, action=f"payment.{capture.kind}_failed", obj=capture, payment=payment,
+                    after={"error_code": capture.error_code, "attempts": capture.attempts})
     return capture
 
 
-def _settled(payment: Payment, capture: Capture) -> None:
+def _settled(payment: Payment, capture: Capture) -> bool:
+    """The connector made the capture or void: the payment succeeds or is canceled. Returns
+    False when the ledger refused a wallet's capture (the wallet is the ledger: nothing was
+    taken; the payment still awaits capture). A card capture the ledger refused fails the
+    payment for review."""
     before = snapshot(payment)
     authorization = payment.attempts.select_for_update().get(status__in=PaymentAttempt.APPROVED)
     if capture.kind == Capture.Kind.CAPTURE:
-        if payment.wallet_hold_id:
-            postings.wallet_hold_post(payment, amount=capture.amount)
-        postings.capture_post(payment, amount=capture.amount)
+        try:
+            with transaction.atomic():
+                if payment.wallet_hold_id:
+                    postings.wallet_hold_post(payment, amount=capture.amount)
+                postings.capture_post(payment, amount=capture.amount)
+        except TransferRefused as refused:
+            if payment.wallet_hold_id:
+                capture.error_code, capture.message = refused.code, refused.detail[:500]
+                return False
+            status_set(authorization, PaymentAttempt.Status.CAPTURED)
+            ledger_refused(payment, authorization, refused)
+            return True
         payment.amount_captured = capture.amount
         payment.captured_at = clock.now()
-        payment.status = Payment.Status.SUCCEEDED
-        authorization.status = PaymentAttempt.Status.CAPTURED
+        status_set(payment, Payment.Status.SUCCEEDED)
+        status_set(authorization, PaymentAttempt.Status.CAPTURED)
         events = ("payment.captured", "payment.succeeded")
     else:
         if payment.wallet_hold_id:
             postings.wallet_hold_void(payment)
-        payment.status = Payment.Status.CANCELED
-        authorization.status = PaymentAttempt.Status.CANCELED
+        status_set(payment, Payment.Status.CANCELED)
+        status_set(authorization, PaymentAttempt.Status.CANCELED)
         events = ("payment.canceled",)
     touch(authorization, "status")
     touch(payment, "status", "amount_captured", "captured_at")
@@ -166,3 +181,4 @@ def _settled(payment: Payment, capture: Capture) -> None:
             after=snapshot(payment))
     for event_type in events:
         announce(event_type=event_type, payment=payment)
+    return True

@@ -1,7 +1,6 @@
-"""What every payments transition shares: the events and webhooks it announces, its audit row,
-and the connector calls made outside any transaction."""
+"""What every payments transition shares: the state machines' guard, the events and webhooks it
+announces and its audit row."""
 
-import logging
 from typing import Any
 
 from django.db.models import Model
@@ -10,16 +9,16 @@ from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.events import services as events_services
-from apps.payments import connectors
-from apps.payments.models import Payment, Refund
+from apps.payments import domain
+from apps.payments.models import Capture, Payment, PaymentAttempt, Refund
 from apps.payments.representations import payment_representation, refund_representation
 from apps.routing import data as routing_data
-
-logger = logging.getLogger(__name__)
 
 PROCESS_TASK = "payments.process"
 QUEUE = "payments"
 SYSTEM = Actor.system("payments")
+_MACHINES: dict[type[Model], str] = {Payment: "payment", PaymentAttempt: "attempt", Capture: "capture",
+                                     Refund: "refund"}
 
 # The webhook events payments emits, for apps.events' registry (endpoint subscriptions).
 WEBHOOK_EVENT_TYPES = {
@@ -76,27 +75,8 @@ def description(payment: Payment) -> routing_data.PaymentDescription:
     )
 
 
-def unknown(message: str, code: str = "no_answer") -> routing_data.ConnectorResult:
-    return routing_data.ConnectorResult(outcome=routing_data.Outcome.UNKNOWN, error_code=code, message=message[:500])
-
-
-def call_connector(connector: str, operation: str, **arguments: Any) -> routing_data.ConnectorResult:
-    """``adapter.<operation>(**arguments)``, never inside a transaction.
-
-    A connector that is not configured is a technical error (nothing was sent). Anything the
-    call itself raises may have happened after the request left: the outcome is unknown, to be
-    asked for, never assumed.
-    """
-    try:
-        adapter = connectors.adapter(connector)
-    except Exception as error:  # an unknown or broken connector configuration
-        logger.exception("connector adapter unavailable", extra={"connector": connector})
-        return routing_data.ConnectorResult(
-            outcome=routing_data.Outcome.ERROR, error_code="connector_not_configured", message=repr(error)[:500],
-            retryable=True,
-        )
-    try:
-        return getattr(adapter, operation)(**arguments)
-    except Exception as error:  # the call may have reached the connector
-        logger.exception("connector call raised", extra={"connector": connector, "operation": operation})
-        return unknown(f"the {operation} call raised {error!r}", code="call_raised")
+def status_set(instance: Payment | PaymentAttempt | Capture | Refund, target: str) -> None:
+    """Move ``instance`` to ``target`` as its state machine allows (domain.transition raises
+    IllegalTransition otherwise); staying in the same status is no transition. The caller saves."""
+    if instance.status != target:
+        instance.status = domain.transition(_MACHINES[type(instance)], instance.status, target)

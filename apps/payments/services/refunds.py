@@ -14,21 +14,30 @@ from django.db import transaction
 
 from apps.core import clock, ids
 from apps.core.actors import Actor
-from apps.payments import domain, locks, postings
+from apps.core.idempotency import IdempotencyKeyReused
+from apps.payments import connectors, domain, locks, postings
 from apps.payments.exceptions import PaymentNotRefundable, RefundExceedsCaptured
 from apps.payments.models import Payment, PaymentAttempt, Refund
-from apps.payments.services.common import SYSTEM, announce, call_connector, journal, touch
+from apps.payments.services.common import SYSTEM, announce, journal, status_set, touch
 from apps.routing import data as routing_data
 
-Outcome = routing_data.Outcome
+Verdict = domain.Verdict
 FIRST_RETRY_AFTER = domain.INQUIRY_SCHEDULE[2]
 
 
-def refund_create(*, payment_id: UUID, actor: Actor, amount: int | None = None, reason: str = "") -> Refund:
+def refund_create(*, payment_id: UUID, actor: Actor, amount: int | None = None, reason: str = "",
+                  idempotency_key: str = "") -> Refund:
     """Reserve a refund of ``amount`` (default: all that is left) of a succeeded payment.
-    Raises PaymentNotRefundable, RefundExceedsCaptured, InsufficientBalance."""
+
+    With ``idempotency_key`` (the request's Idempotency-Key) there is one refund per key,
+    merchant and mode (a unique constraint): a retry of a request that committed returns the
+    first refund and reserves nothing more.
+
+    Raises PaymentNotRefundable, RefundExceedsCaptured, InsufficientBalance, IdempotencyKeyReused."""
     with transaction.atomic():
         payment = locks.payment_lock(payment_id)
+        if idempotency_key and (existing := _refund_of_key(payment, idempotency_key, amount, reason)):
+            return existing
         if payment.status != Payment.Status.SUCCEEDED:
             raise PaymentNotRefundable(f"The payment is {payment.status}.")
         left = payment.amount_captured - payment.amount_refund_reserved
@@ -42,7 +51,8 @@ def refund_create(*, payment_id: UUID, actor: Actor, amount: int | None = None, 
         refund = Refund(
             payment=payment, merchant_id=payment.merchant_id, livemode=payment.livemode, amount=amount,
             currency=payment.currency, reason=reason, connector=payment.connector,
-            next_attempt_at=now + FIRST_RETRY_AFTER, created_by=actor.label, created_at=now, updated_at=now,
+            request_idempotency_key=idempotency_key, next_attempt_at=now + FIRST_RETRY_AFTER,
+            created_by=actor.label, created_at=now, updated_at=now,
         )
         refund.idempotency_key = ids.encode("re", refund.pk)
         holds = postings.refund_holds(payment, refund)
@@ -57,15 +67,28 @@ def refund_create(*, payment_id: UUID, actor: Actor, amount: int | None = None, 
     return refund
 
 
+def _refund_of_key(payment: Payment, idempotency_key: str, amount: int | None, reason: str) -> Refund | None:
+    """The refund made with this key, if any; raises IdempotencyKeyReused when it was asked for
+    with other details. Under the payment's lock: a retry for the same payment waits for the first."""
+    refund = Refund.objects.filter(merchant_id=payment.merchant_id, livemode=payment.livemode,
+                                   request_idempotency_key=idempotency_key).first()
+    if refund is not None and (refund.payment_id != payment.pk or amount not in (None, refund.amount)
+                               or reason != refund.reason):
+        raise IdempotencyKeyReused(
+            f"This Idempotency-Key made refund {ids.encode('re', refund.pk)} with other details; use a new key."
+        )
+    return refund
+
+
 def refund_execute(*, refund_id: UUID) -> Refund:
     """Call the connector for a pending refund and record its answer."""
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != Refund.Status.PENDING:
         return refund
     authorization = refund.payment.attempts.get(status__in=PaymentAttempt.APPROVED)
-    result = call_connector(refund.connector, "refund", idempotency_key=refund.idempotency_key,
-                            reference=authorization.connector_reference, amount=refund.amount,
-                            currency=refund.currency)
+    result = connectors.call(connector=refund.connector, operation=routing_data.Operation.REFUND,
+                             idempotency_key=refund.idempotency_key, reference=authorization.connector_reference,
+                             amount=refund.amount, currency=refund.currency)
     return refund_result_record(refund_id=refund_id, result=result)
 
 
@@ -77,26 +100,27 @@ def refund_result_record(*, refund_id: UUID, result: routing_data.ConnectorResul
             return refund
         now = clock.now()
         refund.attempts += 1
-        if result.outcome == Outcome.APPROVED:
-            postings.refund_holds_post(payment, refund)
-            refund.status = Refund.Status.SUCCEEDED
-            refund.connector_reference = result.reference[:255]
-            refund.failure_code = refund.failure_message = ""
-            payment.amount_refunded += refund.amount
-            touch(payment, "amount_refunded")
-        elif result.outcome == Outcome.DECLINED or refund.attempts >= domain.MAX_OPERATION_ERRORS:
-            postings.refund_holds_void(payment, refund)
-            refund.status = Refund.Status.FAILED
-            refund.failure_code = (result.error_code or result.outcome)[:64]
-            refund.failure_message = result.message[:500]
-            payment.amount_refund_reserved -= refund.amount
-            touch(payment, "amount_refund_reserved")
-        else:
+        verdict = domain.answer_verdict("refund", result.outcome, calls=refund.attempts)
+        if verdict == Verdict.CALL_AGAIN:
             refund.failure_code = result.error_code[:64]
             refund.failure_message = result.message[:500]
             refund.next_attempt_at = now + domain.next_inquiry_delay(refund.attempts - 1)
             touch(refund, "attempts", "failure_code", "failure_message", "next_attempt_at")
             return refund
+        if verdict == Verdict.DONE:
+            postings.refund_holds_post(payment, refund)
+            status_set(refund, Refund.Status.SUCCEEDED)
+            refund.connector_reference = result.reference[:255]
+            refund.failure_code = refund.failure_message = ""
+            payment.amount_refunded += refund.amount
+            touch(payment, "amount_refunded")
+        else:
+            postings.refund_holds_void(payment, refund)
+            status_set(refund, Refund.Status.FAILED)
+            refund.failure_code = (result.error_code or result.outcome)[:64]
+            refund.failure_message = result.message[:500]
+            payment.amount_refund_reserved -= refund.amount
+            touch(payment, "amount_refund_reserved")
         refund.next_attempt_at = None
         refund.resolved_at = now
         touch(refund, "status", "attempts", "connector_reference", "failure_code", "failure_message",
@@ -108,8 +132,10 @@ def refund_result_record(*, refund_id: UUID, result: routing_data.ConnectorResul
     return refund
 
 
-def payment_refund(*, payment_id: UUID, actor: Actor, amount: int | None = None, reason: str = "") -> Refund:
+def payment_refund(*, payment_id: UUID, actor: Actor, amount: int | None = None, reason: str = "",
+                   idempotency_key: str = "") -> Refund:
     """Refund a payment: reserve the money, then ask the connector at once (a refund it does not
-    answer stays pending, for the janitor)."""
-    refund = refund_create(payment_id=payment_id, actor=actor, amount=amount, reason=reason)
+    answer stays pending, for the janitor; a retried request asks again with the same key)."""
+    refund = refund_create(payment_id=payment_id, actor=actor, amount=amount, reason=reason,
+                           idempotency_key=idempotency_key)
     return refund_execute(refund_id=refund.pk)
