@@ -92,6 +92,10 @@ def _resolve_declined(request: HttpRequest, attempt: PaymentAttempt, reason: str
     services.payment_attempt_resolve_declined(attempt_id=attempt.pk, actor=Actor.staff(request.user), reason=reason)
 
 
+def _review_close(request: HttpRequest, attempt: PaymentAttempt, reason: str) -> None:
+    services.payment_attempt_review_close(attempt_id=attempt.pk, actor=Actor.staff(request.user), reason=reason)
+
+
 class _AttemptAdminBase(PublicIdSearchMixin, ReadOnlyModelAdmin):
     public_id_prefix = "att"
     list_display = ("public_id", "payment_link", "sequence", "connector", "status", "error_code", "inquiries",
@@ -110,6 +114,8 @@ class _AttemptAdminBase(PublicIdSearchMixin, ReadOnlyModelAdmin):
         reasoned_action(description="Ask the connector now", perform=_inquire, permissions=("inquire",)),
         reasoned_action(description="Close as not taken (the connector confirms nothing happened)",
                         perform=_resolve_declined, permissions=("inquire",)),
+        reasoned_action(description="Close the review (the money is back with the customer)",
+                        perform=_review_close, permissions=("inquire",)),
     ]
 
     def has_inquire_permission(self, request: HttpRequest) -> bool:
@@ -139,8 +145,9 @@ class PaymentAttemptAdmin(_AttemptAdminBase):
 
 @admin.register(AttemptNeedingReview)
 class AttemptNeedingReviewAdmin(_AttemptAdminBase):
-    """Unknown or pending for more than three days (find out from the connector's back office), or
-    approved by the connector after a person had closed the payment (give the money back)."""
+    """Unknown or pending for more than three days (find out from the connector's back office);
+    approved by the connector after a person had closed the payment, or taken by the connector
+    and refused by the ledger (give the money back at the connector, then close the review)."""
 
     list_filter = ("status", "connector")
 

@@ -10,7 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.core import clock, ids
+from apps.ledger.models import Account
 from apps.payments import services
+from apps.payments.exceptions import InvalidPayment
+from apps.payments.models import PaymentAttempt
 from tests.factories.merchants import FACTORY_ACTOR
 from tests.payments.conftest import APPROVED, UNKNOWN, journal, processed
 
@@ -145,3 +148,37 @@ def test_an_approval_arriving_after_a_person_closed_the_attempt_is_flagged_for_r
     queue = admin_client.get("/admin/payments/attemptneedingreview/").context["cl"].result_list
     assert [a.pk for a in queue] == [attempt.pk]
     assert "payment.attempt_approved_after_close" in journal(attempt.pk)
+
+
+def test_a_ledger_refusal_waits_in_the_review_queue_until_a_person_says_the_money_went_back(admin_client, merchant,
+                                                                                           routing):
+    Account.objects.filter(merchant_id=merchant.pk, code="merchant_pending").update(frozen=True)
+    attempt = processed(merchant).attempts.get()
+    queue = "/admin/payments/attemptneedingreview/"
+    assert [a.pk for a in admin_client.get(queue).context["cl"].result_list] == [attempt.pk]
+
+    done = admin_client.post(queue, {"action": "review_close", "_selected_action": [attempt.pk], "apply": "1",
+                                     "change_reason": "Refunded at the acquirer, ref R-88"})
+
+    assert done.status_code == 302
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.needs_review) == ("captured", False)
+    [event] = AuditEvent.objects.filter(action="payment.attempt_review_closed")
+    assert (event.actor_type, event.reason, event.object_id) == ("staff", "Refunded at the acquirer, ref R-88",
+                                                                 str(attempt.pk))
+    assert list(admin_client.get(queue).context["cl"].result_list) == []
+
+
+def test_only_a_decided_attempt_in_review_can_have_its_review_closed(merchant, routing):
+    routing["alpha"].answer("authorize", UNKNOWN)
+    unresolved = processed(merchant).attempts.get()
+    settled = processed(merchant).attempts.get()
+
+    with pytest.raises(InvalidPayment, match="is not in review"):
+        services.payment_attempt_review_close(attempt_id=settled.pk, actor=FACTORY_ACTOR, reason="x")
+    PaymentAttempt.objects.filter(pk=unresolved.pk).update(needs_review=True)
+    with pytest.raises(InvalidPayment, match="find out its outcome first"):
+        services.payment_attempt_review_close(attempt_id=unresolved.pk, actor=FACTORY_ACTOR, reason="x")
+    with pytest.raises(InvalidPayment, match="Say how"):
+        services.payment_attempt_review_close(attempt_id=unresolved.pk, actor=FACTORY_ACTOR, reason=" ")
+    assert not AuditEvent.objects.filter(action="payment.attempt_review_closed").exists()

@@ -498,6 +498,27 @@ def payment_attempt_resolve_declined(*, attempt_id: UUID, actor: Actor, reason: 
         ))
 
 
+def payment_attempt_review_close(*, attempt_id: UUID, actor: Actor, reason: str) -> None:
+    """A person closes an attempt's review once its money is back with the customer (a refund or
+    void made at the connector, after the ledger refused it or after the attempt had been closed
+    as not taken). Journaled with the person and reason. Raises InvalidPayment for an attempt not
+    in review, one whose outcome is still unknown (ask or close it as not taken instead), or
+    without a reason."""
+    if not reason.strip():
+        raise InvalidPayment("Say how the money went back to the customer.")
+    with transaction.atomic():
+        payment, attempt = locks.attempt_lock(attempt_id)
+        if not attempt.needs_review:
+            raise InvalidPayment(f"Attempt #{attempt.sequence} is not in review.")
+        if attempt.status in PaymentAttempt.UNRESOLVED:
+            raise InvalidPayment(f"Attempt #{attempt.sequence} is {attempt.status}: find out its outcome first.")
+        attempt.needs_review = False
+        touch(attempt, "needs_review")
+        journal(actor=actor, action="payment.attempt_review_closed", obj=attempt, payment=payment,
+                before={"needs_review": True}, after={"needs_review": False, "status": attempt.status},
+                reason=reason)
+
+
 def payment_attempt_interrupted_mark(*, attempt_id: UUID) -> bool:
     """The janitor's part for a task that died mid-call and was not redelivered (dead-lettered):
     a stale ``processing`` attempt becomes unknown. Returns whether it did."""
