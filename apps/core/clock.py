@@ -8,3 +8,12 @@ from django.utils import timezone
 def now() -> datetime:
     """The current instant, timezone-aware (UTC)."""
     return timezone.now()
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """An instant as the API and webhooks show it: ISO 8601 in fincore's time zone (``Z`` if that
+    is UTC), or None."""
+    if moment is None:
+        return None
+    text = timezone.localtime(moment).isoformat()
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text

@@ -1,4 +1,5 @@
-"""What merchants send to the payments API. Responses are in apps.payments.representations."""
+"""What merchants send to the payments API, and the schema of what it answers (the answers
+themselves are rendered by apps.payments.representations, which webhooks share)."""
 
 from typing import Any
 
@@ -10,7 +11,7 @@ from apps.core.api.fields import AmountField, MetadataField, PublicIdField, merc
 from apps.core.countries import is_country
 from apps.core.iban import iban_is_valid, iban_normalize
 from apps.payments import domain
-from apps.payments.models import Payment, Refund
+from apps.payments.models import Payment, PaymentAttempt, Refund
 
 _TOKEN_HELP = "A card token from your card vault, e.g. tok_success in the sandbox. Never a card number."
 
@@ -138,3 +139,72 @@ class MerchantBalanceSerializer(serializers.Serializer):
 class BalanceListSerializer(serializers.Serializer):
     livemode = serializers.BooleanField()
     balances = MerchantBalanceSerializer(many=True)
+
+
+# --- responses (schema only: apps.payments.representations renders them) ----------------------
+
+
+class FailureSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable: do_not_honor, insufficient_funds, no_route, ledger_refused, ...")
+    message = serializers.CharField()
+
+
+class RoutingSerializer(serializers.Serializer):
+    strategy = serializers.CharField(help_text="priority, volume_split or success_rate.")
+    rule = serializers.CharField(help_text="The routing rule that matched, or default.")
+    reason = serializers.CharField(help_text="Why this connector was chosen, in one sentence.")
+    candidates = serializers.ListField(child=serializers.CharField(), help_text="Connectors in the order to try.")
+    scores = serializers.DictField(
+        child=serializers.CharField(),
+        help_text='Success rate of each candidate, 0 to 1, as a decimal string ("0.8333").',
+    )
+    excluded = serializers.DictField(child=serializers.CharField(), help_text="Connectors left out, and why.")
+    explored = serializers.BooleanField(help_text="Exploration chose a connector that is not the best scored.")
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(help_text="att_...")
+    routing = RoutingSerializer()
+    created = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = PaymentAttempt
+        fields = ("id", "sequence", "connector", "status", "error_code", "message", "retryable", "routing",
+                  "created")
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(help_text="pay_...")
+    object = serializers.ChoiceField(choices=["payment"])
+    amount_capturable = serializers.IntegerField(help_text="What a capture may still take.")
+    amount_refundable = serializers.IntegerField(help_text="What refunds may still return.")
+    attempts = AttemptSerializer(many=True, help_text="One per connector try, oldest first.")
+    failure = FailureSerializer(allow_null=True)
+    captured = serializers.DateTimeField(source="captured_at", allow_null=True,
+                                         help_text="When the capture succeeded; null before.")
+    created = serializers.DateTimeField(source="created_at")
+    updated = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Payment
+        fields = ("id", "object", "livemode", "status", "amount", "currency", "country", "method", "payment_method",
+                  "capture_method", "amount_authorized", "amount_capturable", "amount_captured",
+                  "amount_refunded", "amount_refundable", "connector", "reference", "metadata", "failure",
+                  "attempts", "captured", "created", "updated")
+        read_only_fields = fields
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(help_text="re_...")
+    object = serializers.ChoiceField(choices=["refund"])
+    payment = serializers.CharField(help_text="pay_...")
+    failure = FailureSerializer(allow_null=True)
+    created = serializers.DateTimeField(source="created_at")
+    updated = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Refund
+        fields = ("id", "object", "livemode", "payment", "amount", "currency", "status", "reason", "failure",
+                  "created", "updated")
+        read_only_fields = fields

@@ -11,7 +11,7 @@ from apps.core.api.views import ApiView, GenericApiView, request_idempotency_key
 from apps.payments import selectors, services
 from apps.payments.api import serializers as s
 from apps.payments.models import Capture, Payment, Refund
-from apps.payments.representations import PaymentSerializer, RefundSerializer
+from apps.payments.representations import payment_representation, refund_representation
 
 PAYMENTS = ["payments"]
 REFUNDS = ["refunds"]
@@ -70,15 +70,15 @@ def _query(serializer_class: type, request: Request) -> dict[str, Any]:
 
 
 def _payment_response(payment_id: Any, *, status_code: int) -> Response:
-    body = PaymentSerializer(selectors.payment_by_id(payment_id)).data
+    body = payment_representation(selectors.payment_by_id(payment_id))
     return Response(body, status=status_code, headers={"Location": f"/api/v1/payments/{body['id']}"})
 
 
 class PaymentListCreateApi(GenericApiView):
-    serializer_class = PaymentSerializer
+    serializer_class = s.PaymentSerializer
 
     @extend_schema(operation_id="payments_list", parameters=[s.PaymentListQuerySerializer],
-                   responses=PaymentSerializer(many=True), tags=PAYMENTS)
+                   responses=s.PaymentSerializer(many=True), tags=PAYMENTS)
     def get(self, request: Request) -> Response:
         """Your payments in this key's mode, newest first; filter by `status`, `currency`, `method`,
         `reference` and `created[gte]` / `created[lte]`."""
@@ -89,11 +89,11 @@ class PaymentListCreateApi(GenericApiView):
             created_gte=query.get("created[gte]"), created_lte=query.get("created[lte]"),
         )
         page = self.paginate_queryset(payments)
-        return self.get_paginated_response(PaymentSerializer(page, many=True).data)
+        return self.get_paginated_response([payment_representation(payment) for payment in page])
 
     @extend_schema(
         operation_id="payments_create", request=s.PaymentCreateSerializer, examples=_EXAMPLES,
-        responses={202: OpenApiResponse(PaymentSerializer, description="Accepted: `processing`. Follow it with GET "
+        responses={202: OpenApiResponse(s.PaymentSerializer, description="Accepted: `processing`. Follow it with GET "
                                         "or the payment.* webhooks.")},
         tags=PAYMENTS,
     )
@@ -113,16 +113,16 @@ class PaymentListCreateApi(GenericApiView):
             reference=fields["reference"], metadata=fields["metadata"],
             idempotency_key=request_idempotency_key(request), actor=request.auth,
         )
-        body = PaymentSerializer(payment).data
+        body = payment_representation(payment)
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": f"/api/v1/payments/{body['id']}"})
 
 
 class PaymentRetrieveApi(ApiView):
-    @extend_schema(operation_id="payments_retrieve", responses=PaymentSerializer, tags=PAYMENTS)
+    @extend_schema(operation_id="payments_retrieve", responses=s.PaymentSerializer, tags=PAYMENTS)
     def get(self, request: Request, payment_id: str) -> Response:
         """One of your payments, with its amounts and its attempts: each connector tried, its answer
         and why routing chose it."""
-        return Response(PaymentSerializer(_own_payment(request, payment_id)).data)
+        return Response(payment_representation(_own_payment(request, payment_id)))
 
 
 def _settlement_response(capture: Capture) -> Response:
@@ -133,8 +133,8 @@ def _settlement_response(capture: Capture) -> Response:
 class PaymentCaptureApi(ApiView):
     @extend_schema(
         operation_id="payments_capture", request=s.CaptureSerializer,
-        responses={200: OpenApiResponse(PaymentSerializer, description="Captured: `succeeded`."),
-                   202: OpenApiResponse(PaymentSerializer, description="The connector has not answered yet; the "
+        responses={200: OpenApiResponse(s.PaymentSerializer, description="Captured: `succeeded`."),
+                   202: OpenApiResponse(s.PaymentSerializer, description="The connector has not answered yet; the "
                                         "capture completes later (payment.captured webhook).")},
         examples=[OpenApiExample("Capture 200.000 BHD of 250.000 authorized", value={"amount": 200000},
                                  request_only=True)],
@@ -155,8 +155,8 @@ class PaymentCaptureApi(ApiView):
 class PaymentCancelApi(ApiView):
     @extend_schema(
         operation_id="payments_cancel", request=None,
-        responses={200: OpenApiResponse(PaymentSerializer, description="Canceled."),
-                   202: OpenApiResponse(PaymentSerializer, description="The void completes later.")},
+        responses={200: OpenApiResponse(s.PaymentSerializer, description="Canceled."),
+                   202: OpenApiResponse(s.PaymentSerializer, description="The void completes later.")},
         tags=PAYMENTS,
     )
     def post(self, request: Request, payment_id: str) -> Response:
@@ -166,22 +166,22 @@ class PaymentCancelApi(ApiView):
 
 
 class RefundListCreateApi(GenericApiView):
-    serializer_class = RefundSerializer
+    serializer_class = s.RefundSerializer
 
     @extend_schema(operation_id="refunds_list", parameters=[s.RefundListQuerySerializer],
-                   responses=RefundSerializer(many=True), tags=REFUNDS)
+                   responses=s.RefundSerializer(many=True), tags=REFUNDS)
     def get(self, request: Request) -> Response:
         """Your refunds, newest first; filter by `payment` or `status`."""
         query = _query(s.RefundListQuerySerializer, request)
         refunds = selectors.refund_list(merchant_id=request.user.pk, livemode=request.auth.livemode,
                                         payment_id=query.get("payment"), status=query.get("status"))
         page = self.paginate_queryset(refunds)
-        return self.get_paginated_response(RefundSerializer(page, many=True).data)
+        return self.get_paginated_response([refund_representation(refund) for refund in page])
 
     @extend_schema(
         operation_id="refunds_create", request=s.RefundCreateSerializer,
-        responses={201: OpenApiResponse(RefundSerializer, description="Done: `succeeded` (or `failed`)."),
-                   202: OpenApiResponse(RefundSerializer, description="`pending`: the connector answers later.")},
+        responses={201: OpenApiResponse(s.RefundSerializer, description="Done: `succeeded` (or `failed`)."),
+                   202: OpenApiResponse(s.RefundSerializer, description="`pending`: the connector answers later.")},
         examples=[OpenApiExample("Refund 2.500 BHD", value={"payment": "pay_01JDX3ABCDEFGHJKMNPQRSTVWX",
                                                             "amount": 2500, "reason": "requested_by_customer"},
                                  request_only=True)],
@@ -198,13 +198,13 @@ class RefundListCreateApi(GenericApiView):
         refund = services.payment_refund(payment_id=payment.pk, amount=fields.get("amount"),
                                          reason=fields["reason"], idempotency_key=request_idempotency_key(request),
                                          actor=request.auth)
-        body = RefundSerializer(refund).data
+        body = refund_representation(refund)
         code = status.HTTP_202_ACCEPTED if refund.status == Refund.Status.PENDING else status.HTTP_201_CREATED
         return Response(body, status=code, headers={"Location": f"/api/v1/refunds/{body['id']}"})
 
 
 class RefundRetrieveApi(ApiView):
-    @extend_schema(operation_id="refunds_retrieve", responses=RefundSerializer, tags=REFUNDS)
+    @extend_schema(operation_id="refunds_retrieve", responses=s.RefundSerializer, tags=REFUNDS)
     def get(self, request: Request, refund_id: str) -> Response:
         """One of your refunds."""
         decoded = ids.decode("re", refund_id)
@@ -212,7 +212,7 @@ class RefundRetrieveApi(ApiView):
                                       refund_id=decoded) if decoded else None
         if refund is None:
             raise NotFound(f"No refund {refund_id!r}.")
-        return Response(RefundSerializer(refund).data)
+        return Response(refund_representation(refund))
 
 
 class BalanceApi(ApiView):
