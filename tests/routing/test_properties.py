@@ -200,7 +200,10 @@ def test_scoring_prefers_the_better_connector_while_still_exploring(windows, exp
     share = float(exploration)
     assert abs(explored / draws - share) <= _tolerance(share, draws)
     assert firsts[best] / draws >= 1 - share - _tolerance(share, draws)
-    assert firsts[best] > max(count for name, count in firsts.items() if name != best)
+    if share <= 0.4:
+        # Near a share of 0.5 with two connectors the best one goes first only about half the
+        # time, so "more often than any other" is a draw; the shares asserted around it hold.
+        assert firsts[best] > max(count for name, count in firsts.items() if name != best)
     for name in names:
         if name != best:
             each = share / (len(names) - 1)
