@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from apps.events import services as events_services
+        from apps.events.webhooks.services import endpoints as events_services
         from apps.payments.services import WEBHOOK_EVENT_TYPES
 
         # Merchants subscribe their webhook endpoints to these (apps.events validates against them).

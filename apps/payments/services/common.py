@@ -9,7 +9,8 @@ from django.db.models import Model
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.actors import Actor
-from apps.events import services as events_services
+from apps.events.outbox import services as events_services
+from apps.events.webhooks.services import deliveries as webhook_deliveries
 from apps.payments import connectors
 from apps.payments.models import Payment, Refund
 from apps.payments.representations import payment_representation, refund_representation
@@ -55,8 +56,8 @@ def announce(*, event_type: str, payment: Payment, refund: Refund | None = None)
     the caller's transaction: ``data.object`` is the API representation."""
     obj = refund_representation(refund) if refund is not None else payment_representation(payment)
     data = {"object": obj}
-    events_services.webhook_event_emit(merchant_id=payment.merchant_id, livemode=payment.livemode,
-                                       event_type=event_type, data=data)
+    webhook_deliveries.webhook_event_emit(merchant_id=payment.merchant_id, livemode=payment.livemode,
+                                          event_type=event_type, data=data)
     events_services.event_publish(event_type=f"payments.{event_type.replace('.', '_')}", data=data)
 
 

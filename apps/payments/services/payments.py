@@ -23,7 +23,7 @@ from django.db import transaction
 
 from apps.core import clock, ids
 from apps.core.actors import Actor
-from apps.events import services as events_services
+from apps.events.outbox import services as events_services
 from apps.ledger import selectors as ledger_selectors
 from apps.payments import connectors, domain, locks, postings
 from apps.payments.exceptions import CardNumberRefused, InvalidPayment, WalletNotFound

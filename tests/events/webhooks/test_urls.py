@@ -1,0 +1,131 @@
+"""Which URLs an endpoint may have: fincore must not be turned against private networks."""
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from apps.events.webhooks import transport
+from apps.events.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
+from apps.events.webhooks.services import deliveries, endpoints
+from tests.events.webhooks.helpers import STAFF
+from tests.factories.merchants import MerchantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(url: str, *, livemode: bool = False) -> WebhookEndpoint:
+    return endpoints.webhook_endpoint_create(
+        merchant_id=MerchantFactory().pk, livemode=livemode, url=url, events=["*"], actor=STAFF
+    ).endpoint
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """A resolver that knows a few names (the test machine has no DNS to the outside)."""
+    names = {
+        "localhost": ["127.0.0.1", "::1"],
+        "hooks.example.com": ["93.184.215.14"],
+        "internal.example.com": ["10.1.2.3"],
+        "sneaky.example.com": ["93.184.215.14", "169.254.169.254"],
+        "v6.example.com": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+    }
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in names:
+            raise OSError("Name or service not known")
+        return names[host]
+
+    monkeypatch.setattr(transport, "resolve", resolve)
+    return names
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("ftp://hooks.example.com/x", "must start with https://"),
+    ("javascript:alert(1)", "must start with https://"),
+    ("hooks.example.com/x", "must start with https://"),
+    ("https://user:pass@hooks.example.com/x", "user name or password"),
+    ("https://user@hooks.example.com/x", "user name or password"),
+    ("https:///nohost", "no host"),
+    ("https://hooks.example.com:99999/x", "malformed"),
+    ("https://127.0.0.1/x", "loopback"),
+    ("https://localhost/x", "loopback"),
+    ("https://[::1]/x", "loopback"),
+    ("https://10.0.0.8/x", "private"),
+    ("https://192.168.1.1/x", "private"),
+    ("https://172.16.5.4/x", "private"),
+    ("https://169.254.169.254/latest/meta-data", "link-local"),
+    ("https://[fe80::1]/x", "link-local"),
+    ("https://[::ffff:127.0.0.1]/x", "loopback"),
+    ("https://0.0.0.0/x", "not public"),
+    ("https://100.64.0.1/x", "not public"),
+    ("https://internal.example.com/x", "private"),
+    ("https://sneaky.example.com/x", "link-local"),
+    ("https://nowhere.invalid/x", "could not be resolved"),
+])
+@override_settings(FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
+def test_urls_fincore_may_not_call_are_refused(url, why, public_dns):
+    with pytest.raises(endpoints.InvalidWebhookEndpoint, match=why):
+        _create(url)
+    assert not WebhookEndpoint.objects.exists()
+
+
+@override_settings(FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
+def test_public_https_urls_are_accepted(public_dns):
+    assert _create("https://hooks.example.com/fincore?tenant=7", livemode=True).url == (
+        "https://hooks.example.com/fincore?tenant=7"
+    )
+    assert _create("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:8443/x").url.startswith("https://[")
+    assert _create("https://v6.example.com/x").url == "https://v6.example.com/x"
+
+
+@override_settings(FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
+def test_plain_http_is_for_test_mode_only(public_dns):
+    assert _create("http://hooks.example.com/x").url == "http://hooks.example.com/x"
+    with pytest.raises(endpoints.InvalidWebhookEndpoint, match="Live-mode endpoints must use https"):
+        _create("http://hooks.example.com/x", livemode=True)
+
+
+@override_settings(FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=True)
+def test_private_addresses_are_allowed_when_the_setting_says_so():
+    assert _create("http://127.0.0.1:8080/x").url == "http://127.0.0.1:8080/x"
+    with pytest.raises(endpoints.InvalidWebhookEndpoint, match="user name or password"):
+        _create("http://u:p@127.0.0.1:8080/x")
+
+
+@override_settings(FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
+def test_the_address_is_checked_again_at_delivery_time(public_dns):
+    """DNS rebinding: the name resolved to a public address when the endpoint was saved, and
+    to a private one when the event is sent. Nothing is sent; the attempt says why."""
+    public_dns["rebind.example.com"] = ["93.184.215.14"]
+    _create("https://rebind.example.com/x")
+    public_dns["rebind.example.com"] = ["127.0.0.1"]
+    with pytest.raises(transport.UrlRefused, match="loopback"):
+        transport.post("https://rebind.example.com/x", body=b"{}", headers={}, require_https=True,
+                          allow_private=False)
+
+
+def test_unknown_event_types_are_refused():
+    endpoints.webhook_event_types_register({"test_object.created": "A test object was created (tests only)."})
+    with pytest.raises(endpoints.InvalidWebhookEndpoint, match=r"Unknown event types: 'payment\.exploded'"):
+        endpoints.webhook_endpoint_create(merchant_id=MerchantFactory().pk, livemode=False,
+                                         url="http://127.0.0.1/x", events=["test_object.created", "payment.exploded"],
+                                         actor=STAFF)
+
+
+@override_settings(FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
+def test_a_delivery_to_a_host_that_now_resolves_privately_is_a_failed_attempt_with_nothing_sent(public_dns):
+    public_dns["rebind.example.com"] = ["93.184.215.14"]
+    endpoint = _create("https://rebind.example.com/x")
+    with transaction.atomic():
+        deliveries.webhook_event_emit(merchant_id=endpoint.merchant_id, livemode=False,
+                                              event_type="test_object.created", data={})
+    public_dns["rebind.example.com"] = ["10.0.0.5"]
+    delivery = WebhookDelivery.objects.get()
+    deliveries.webhook_delivery_send(delivery_id=delivery.pk, attempt=0)
+    attempt = WebhookDeliveryAttempt.objects.get()
+    assert attempt.response_status is None
+    assert attempt.error == (
+        "not sent: The host 'rebind.example.com' resolves to a private address (10.0.0.5); use a public address."
+    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
