@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -14,6 +15,7 @@ from apps.core.admin_readonly import (
     ReadOnlyAdminMixin,
     ReadOnlyModelAdmin,
 )
+from apps.events.webhooks import selectors
 from apps.events.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 from apps.events.webhooks.services import deliveries, endpoints
 
@@ -60,6 +62,24 @@ class EndpointStatusFilter(admin.SimpleListFilter):
         if value == "deleted":
             return queryset.filter(deleted_at__isnull=False)
         return queryset
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    """The event types of the catalogue; any other type in the query string is an incorrect lookup."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [(event_type.name, event_type.name) for event_type in selectors.webhook_event_types()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in {event_type.name for event_type in selectors.webhook_event_types()}:
+            raise IncorrectLookupParameters(f"{value!r} is not an event type")
+        return queryset.filter(type=value)
 
 
 class _WebhookPermissions:
@@ -131,7 +151,7 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
 class WebhookEventAdmin(_WebhookPermissions, _SearchByRelatedIdMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
     public_id_prefix = endpoints.EVENT_PREFIX
     list_display = ("public_id", "type", "merchant", "livemode", "created_at")
-    list_filter = ("livemode",)
+    list_filter = (EventTypeFilter, "livemode")
     search_fields = ("type",)
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -1,32 +1,38 @@
-"""The event types merchants may subscribe their webhook endpoints to.
+"""The catalogue of webhook event types: every type fincore emits, what it means, and the kind of
+object its ``data.object`` carries (what ``GET`` on that object returns).
 
-Outer apps register theirs (with a description) in ``AppConfig.ready()`` through
-``events.services.webhook_event_types_register``; an endpoint's ``events`` must name
-registered types, or ``*`` for every type.
+Plain data, read where it is needed — endpoints' subscriptions, ``GET /api/v1/event_types``, the
+admin's filter and every emission are checked against it — and never registered at start-up: an
+app that starts emitting a new type adds it here, in the same change.
 """
 
-import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
+# What an endpoint subscribes to for every type, present and future.
 ALL_EVENTS = "*"
-_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-
-_registry: dict[str, str] = {}
 
 
-def register(types: Mapping[str, str]) -> None:
-    for event_type, description in types.items():
-        if not _TYPE_PATTERN.match(event_type) or len(event_type) > 100:
-            raise ValueError(f"event type {event_type!r} must look like 'payment.succeeded'")
-        known = _registry.get(event_type)
-        if known is not None and known != description:
-            raise ValueError(f"event type {event_type!r} is already registered as {known!r}")
-        _registry[event_type] = description
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    object: str
+    description: str
 
 
-def registered() -> dict[str, str]:
-    return dict(sorted(_registry.items()))
+EVENT_TYPES: tuple[EventType, ...] = (
+    EventType("payment.succeeded", "payment",
+              "A payment was captured in full or in part: the money is yours (pending settlement)."),
+    EventType("payment.failed", "payment",
+              "A payment was declined or could not be processed; `failure.code` says why."),
+    EventType("payment.requires_capture", "payment",
+              "A payment with manual capture was authorized: capture or cancel it."),
+    EventType("payment.canceled", "payment", "An authorized payment was canceled; the authorization is released."),
+    EventType("payment.captured", "payment", "A payment with manual capture was captured (in full or in part)."),
+    EventType("refund.pending", "refund", "A refund was accepted; the money is reserved from your balance."),
+    EventType("refund.succeeded", "refund", "A refund was paid back to the customer."),
+    EventType("refund.failed", "refund", "A refund failed; the money reserved for it is back in your balance."),
+)
 
-
-def is_registered(event_type: str) -> bool:
-    return event_type in _registry
+BY_NAME: Mapping[str, EventType] = MappingProxyType({event_type.name: event_type for event_type in EVENT_TYPES})

@@ -10,9 +10,9 @@ from apps.events.webhooks import event_types
 from apps.events.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 
 
-def webhook_event_types() -> dict[str, str]:
-    """Every event type endpoints may subscribe to, with its description."""
-    return event_types.registered()
+def webhook_event_types() -> list[event_types.EventType]:
+    """Every event type endpoints may subscribe to (the catalogue), by name."""
+    return sorted(event_types.EVENT_TYPES, key=lambda event_type: event_type.name)
 
 
 def webhook_endpoint_list(*, merchant_id: Any, livemode: bool) -> QuerySet[WebhookEndpoint]:

@@ -22,19 +22,6 @@ PROCESS_TASK = "payments.process"
 QUEUE = "payments"
 SYSTEM = Actor.system("payments")
 
-# The webhook events payments emits, for apps.events' registry (endpoint subscriptions).
-WEBHOOK_EVENT_TYPES = {
-    "payment.succeeded": "A payment was captured in full or in part: the money is yours (pending settlement).",
-    "payment.failed": "A payment was declined or could not be processed; `failure.code` says why.",
-    "payment.requires_capture": "A payment with manual capture was authorized: capture or cancel it.",
-    "payment.canceled": "An authorized payment was canceled; the authorization is released.",
-    "payment.captured": "A payment with manual capture was captured (in full or in part).",
-    "refund.pending": "A refund was accepted; the money is reserved from your balance.",
-    "refund.succeeded": "A refund was paid back to the customer.",
-    "refund.failed": "A refund failed; the money reserved for it is back in your balance.",
-}
-
-
 def snapshot(payment: Payment) -> dict[str, Any]:
     """What the journal records of a payment before and after a transition."""
     return {

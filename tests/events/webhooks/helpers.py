@@ -15,11 +15,6 @@ from apps.core.actors import Actor
 from apps.events.webhooks.services import deliveries, endpoints
 from apps.merchants.models import Merchant
 
-endpoints.webhook_event_types_register({
-    "test_object.created": "A test object was created (tests only).",
-    "test_object.updated": "A test object was updated (tests only).",
-})
-
 STAFF = Actor.system("tests.webhooks")
 
 
@@ -30,12 +25,14 @@ def endpoint_create(merchant: Merchant, *, url: str = "http://127.0.0.1:9/hook",
     )
 
 
-def emit(merchant: Merchant, *, livemode: bool = False, event_type: str = "test_object.created",
+def emit(merchant: Merchant, *, livemode: bool = False, event_type: str = "payment.succeeded",
          data: dict[str, Any] | None = None) -> str:
     with transaction.atomic():
         return deliveries.webhook_event_emit(
             merchant_id=merchant.pk, livemode=livemode, event_type=event_type,
-            data=data if data is not None else {"object": {"id": "obj_1", "amount": 12500, "currency": "BHD"}},
+            data=data if data is not None else {
+                "object": {"id": "pay_1", "object": "payment", "amount": 12500, "currency": "BHD"}
+            },
         )
 
 

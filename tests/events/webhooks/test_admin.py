@@ -143,3 +143,21 @@ def test_disable_and_redeliver_actions(admin_client):
     refused = _action(admin_client, EVENTS, "redeliver_event", [event], apply="1", change_reason="again")
     messages = [str(m) for m in admin_client.get(refused["Location"]).context["messages"]]
     assert any("No enabled endpoint receives this event." in m for m in messages)
+
+
+def test_events_are_filtered_by_the_types_of_the_catalogue_and_only_those(admin_client):
+    merchant = MerchantFactory()
+    succeeded = emit(merchant, event_type="payment.succeeded")
+    emit(merchant, event_type="payment.failed")
+
+    changelist = admin_client.get(EVENTS)
+    [type_filter] = [spec for spec in changelist.context["cl"].filter_specs if spec.title == "type"]
+    assert [name for name, _ in type_filter.lookup_choices] == [
+        "payment.canceled", "payment.captured", "payment.failed", "payment.requires_capture", "payment.succeeded",
+        "refund.failed", "refund.pending", "refund.succeeded",
+    ]
+    filtered = admin_client.get(EVENTS, {"type": "payment.succeeded"})
+    assert [ids.encode("evt", event.pk) for event in filtered.context["cl"].result_list] == [succeeded]
+    # A type the catalogue does not know is an incorrect lookup: the admin says so (?e=1), lists nothing.
+    unknown = admin_client.get(EVENTS, {"type": "payment.exploded"})
+    assert (unknown.status_code, unknown["Location"]) == (302, f"{EVENTS}?e=1")

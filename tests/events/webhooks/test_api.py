@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.core import ids
-from apps.events.webhooks import signing
+from apps.events.webhooks import event_types, signing
 from apps.events.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.events.webhooks.services import deliveries, endpoints
 from apps.merchants.models import ApiKey
@@ -24,7 +24,7 @@ HOOK = "http://127.0.0.1:8099/hooks"
 
 def _create(client, body=None, **headers):
     return client.post("/api/v1/webhook_endpoints", body if body is not None else {
-        "url": HOOK, "events": ["test_object.created"], "description": "order system",
+        "url": HOOK, "events": ["payment.succeeded"], "description": "order system",
     }, format="json", **headers)
 
 
@@ -43,7 +43,7 @@ def test_create_answers_201_with_the_secret_once_and_audits_it(merchant, merchan
     body = response.json()
     endpoint = WebhookEndpoint.objects.get()
     assert body == {
-        "id": ids.encode("we", endpoint.pk), "url": HOOK, "events": ["test_object.created"],
+        "id": ids.encode("we", endpoint.pk), "url": HOOK, "events": ["payment.succeeded"],
         "description": "order system", "status": "enabled", "disabled_at": None, "disabled_reason": "",
         "livemode": False, "created": "2026-03-01T12:00:00+03:00", "updated": "2026-03-01T12:00:00+03:00",
         "secret_rotated_at": None, "previous_secret_expires_at": None, "deleted": False,
@@ -114,7 +114,7 @@ def test_update_changes_fields_and_audits_only_what_changed(merchant_client):
     assert response.status_code == 200
     assert response.json()["events"] == ["*"]
     audit = AuditEvent.objects.get(action="webhook_endpoint.updated")
-    assert (audit.before, audit.after) == ({"events": ["test_object.created"]}, {"events": ["*"]})
+    assert (audit.before, audit.after) == ({"events": ["payment.succeeded"]}, {"events": ["*"]})
 
 
 def test_a_merchant_disables_and_enables_its_endpoint(merchant_client):
@@ -132,7 +132,7 @@ def test_a_merchant_disables_and_enables_its_endpoint(merchant_client):
 def test_a_merchant_cannot_enable_an_endpoint_fincore_disabled(merchant_client):
     endpoint_id = _create(merchant_client).json()["id"]
     endpoints.webhook_endpoint_disable(endpoint_id=ids.decode("we", endpoint_id), actor=STAFF,
-                                      reason="abuse: posts to a third party")
+                                       reason="abuse: posts to a third party")
 
     response = merchant_client.post(f"/api/v1/webhook_endpoints/{endpoint_id}", {"enabled": True}, format="json")
 
@@ -174,7 +174,7 @@ def test_rotate_secret_returns_the_new_secret_and_both_sign_for_the_overlap(merc
     assert rotated["previous_secret_expires_at"] == "2026-03-01T13:00:00+03:00"
     endpoint = WebhookEndpoint.objects.get()
     assert endpoints.webhook_endpoint_signing_secrets(endpoint=endpoint, at=T0) == [rotated["secret"],
-                                                                                   created["secret"]]
+                                                                                    created["secret"]]
     too_long = merchant_client.post(f"/api/v1/webhook_endpoints/{created['id']}/rotate_secret",
                                     {"expires_in": 8 * 24 * 3600}, format="json")
     assert_problem(too_long, status=400, code="validation_error")
@@ -231,11 +231,11 @@ def test_no_key_is_a_401(api_client):
 
 def test_events_list_newest_first_with_type_and_period_filters(merchant, merchant_client, other, time_machine):
     time_machine.move_to(T0, tick=False)
-    first = emit(merchant, event_type="test_object.created")
+    first = emit(merchant, event_type="payment.succeeded")
     time_machine.move_to(T0 + timedelta(hours=1), tick=False)
-    second = emit(merchant, event_type="test_object.updated")
+    second = emit(merchant, event_type="payment.failed")
     time_machine.move_to(T0 + timedelta(hours=2), tick=False)
-    third = emit(merchant, event_type="test_object.created")
+    third = emit(merchant, event_type="payment.succeeded")
     emit(other[0])
 
     def listed(query: str = "") -> list[str]:
@@ -244,8 +244,8 @@ def test_events_list_newest_first_with_type_and_period_filters(merchant, merchan
         return [event["id"] for event in response.json()["results"]]
 
     assert listed() == [third, second, first]
-    assert listed("?type=test_object.created") == [third, first]
-    assert listed("?type=test_object.*") == [third, second, first]
+    assert listed("?type=payment.succeeded") == [third, first]
+    assert listed("?type=payment.*") == [third, second, first]
     assert listed("?from=2026-03-01T10:00:00Z") == [third, second]
     assert listed("?from=2026-03-01T10:00:00Z&to=2026-03-01T11:00:00Z") == [second]
     assert listed("?limit=2") == [third, second]
@@ -260,7 +260,7 @@ def test_an_event_shows_its_envelope_deliveries_and_attempts(merchant, merchant_
     time_machine.move_to(T0, tick=False)
     with running_receiver([500, 200]) as receiver:
         endpoint = endpoint_create(merchant, url=receiver.url).endpoint
-        event_id = emit(merchant, data={"object": {"id": "pay_1", "amount": 12500}})
+        event_id = emit(merchant, data={"object": {"id": "pay_1", "object": "payment", "amount": 12500}})
         delivery = WebhookDelivery.objects.get()
         deliveries.webhook_delivery_send(delivery_id=delivery.pk, attempt=0)
         time_machine.move_to(T0 + timedelta(minutes=1), tick=False)
@@ -271,8 +271,8 @@ def test_an_event_shows_its_envelope_deliveries_and_attempts(merchant, merchant_
     assert response.status_code == 200
     body = response.json()
     assert {k: body[k] for k in ("id", "type", "created", "livemode", "data")} == {
-        "id": event_id, "type": "test_object.created", "created": "2026-03-01T12:00:00+03:00", "livemode": False,
-        "data": {"object": {"id": "pay_1", "amount": 12500}},
+        "id": event_id, "type": "payment.succeeded", "created": "2026-03-01T12:00:00+03:00", "livemode": False,
+        "data": {"object": {"id": "pay_1", "object": "payment", "amount": 12500}},
     }
     [shown] = body["deliveries"]
     assert shown["id"] == ids.encode("whd", delivery.pk)
@@ -358,9 +358,15 @@ def test_another_merchants_event_cannot_be_redelivered(merchant_client, other):
     assert_problem(response, status=404, code="not_found", detail=f"No event {theirs!r}.")
 
 
-def test_event_types_are_listed(merchant_client):
-    types = {item["type"]: item["description"] for item in merchant_client.get("/api/v1/event_types").json()}
-    assert types["test_object.created"] == "A test object was created (tests only)."
+def test_event_types_are_listed_from_the_catalogue_by_name(merchant_client):
+    listed = merchant_client.get("/api/v1/event_types").json()
+    assert listed == [
+        {"type": event_type.name, "object": event_type.object, "description": event_type.description}
+        for event_type in sorted(event_types.EVENT_TYPES, key=lambda event_type: event_type.name)
+    ]
+    assert listed[0] == {"type": "payment.canceled", "object": "payment",
+                         "description": "An authorized payment was canceled; the authorization is released."}
+    assert len(listed) == 8
 
 
 def test_the_lists_cost_the_same_queries_for_few_or_many_objects(merchant, merchant_client,

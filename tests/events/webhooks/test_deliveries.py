@@ -35,7 +35,8 @@ def test_a_delivery_posts_the_signed_envelope_and_records_the_attempt(time_machi
     merchant = MerchantFactory()
     with running_receiver([200]) as receiver:
         issued = endpoint_create(merchant, url=receiver.url)
-        event_id = emit(merchant, data={"object": {"id": "pay_1", "amount": 12500, "currency": "BHD"}})
+        event_id = emit(merchant, data={"object": {"id": "pay_1", "object": "payment", "amount": 12500,
+                                                   "currency": "BHD"}})
         delivery = _only_delivery()
 
         assert _send(delivery) == "succeeded"
@@ -44,13 +45,13 @@ def test_a_delivery_posts_the_signed_envelope_and_records_the_attempt(time_machi
     assert request.path == "/hooks/fincore"
     assert request.headers["Content-Type"] == "application/json"
     assert request.json == {
-        "id": event_id, "type": "test_object.created", "created": "2026-03-01T12:00:00+03:00", "livemode": False,
-        "data": {"object": {"id": "pay_1", "amount": 12500, "currency": "BHD"}},
+        "id": event_id, "type": "payment.succeeded", "created": "2026-03-01T12:00:00+03:00", "livemode": False,
+        "data": {"object": {"id": "pay_1", "object": "payment", "amount": 12500, "currency": "BHD"}},
     }
     header = request.headers[signing.SIGNATURE_HEADER]
     assert header.startswith(f"t={int(T0.timestamp())},v1=")
     assert signing.signature_verify(header=header, body=request.body, secret=issued.secret,
-                                            now=int(T0.timestamp()))
+                                    now=int(T0.timestamp()))
     assert request.headers["Fincore-Delivery"] == ids.encode("whd", delivery.pk)
     assert request.headers["Fincore-Attempt"] == "1"
 
@@ -357,9 +358,9 @@ def test_redelivery_is_a_new_manual_delivery_and_is_audited():
     event_id = emit(merchant)
     OutboxMessage.objects.all().delete()
     [redelivery] = deliveries.webhook_event_redeliver(event_id=ids.decode("evt", event_id), actor=STAFF,
-                                                    reason="merchant lost it")
+                                                      reason="merchant lost it")
     assert (redelivery.endpoint_id, redelivery.manual, redelivery.requested_by) == (endpoint.pk, True,
-                                                                                     "tests.webhooks")
+                                                                                    "tests.webhooks")
     assert WebhookDelivery.objects.count() == 2
     message = OutboxMessage.objects.get()
     assert message.kwargs == {"delivery_id": str(redelivery.pk), "attempt": 0}

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _emit(merchant, *, data: dict) -> str:
     with transaction.atomic():
         return deliveries.webhook_event_emit(
-            merchant_id=merchant.pk, livemode=False, event_type="test_object.created", data=data
+            merchant_id=merchant.pk, livemode=False, event_type="payment.succeeded", data=data
         )
 
 
@@ -29,16 +29,17 @@ def _verified(request, secret: str) -> bool:
     header = request.headers[signing.SIGNATURE_HEADER]
     timestamp = int(header.split(",")[0].removeprefix("t="))
     return signing.signature_verify(header=header, body=request.body, secret=secret,
-                                            now=int(clock.now().timestamp())) and timestamp > 0
+                                    now=int(clock.now().timestamp())) and timestamp > 0
 
 
 def test_a_worker_delivers_a_signed_event_and_retries_a_failing_receiver_through_the_sweep():
     merchant = MerchantFactory()
     with running_receiver([500, 200]) as receiver, running_worker("webhooks") as worker:
         issued = endpoints.webhook_endpoint_create(
-            merchant_id=merchant.pk, livemode=False, url=receiver.url, events=["test_object.created"], actor=STAFF
+            merchant_id=merchant.pk, livemode=False, url=receiver.url, events=["payment.succeeded"], actor=STAFF
         )
-        event_id = _emit(merchant, data={"object": {"id": "pay_1", "amount": 12500, "currency": "BHD"}})
+        event_id = _emit(merchant, data={"object": {"id": "pay_1", "object": "payment", "amount": 12500,
+                                                    "currency": "BHD"}})
 
         wait_until(lambda: WebhookDeliveryAttempt.objects.count() == 1, message="the first attempt")
         delivery = WebhookDelivery.objects.get()
@@ -55,7 +56,7 @@ def test_a_worker_delivers_a_signed_event_and_retries_a_failing_receiver_through
     first, second = receiver.received
     assert first.body == second.body
     assert first.json["id"] == event_id
-    assert first.json["data"] == {"object": {"id": "pay_1", "amount": 12500, "currency": "BHD"}}
+    assert first.json["data"] == {"object": {"id": "pay_1", "object": "payment", "amount": 12500, "currency": "BHD"}}
     assert _verified(first, issued.secret) and _verified(second, issued.secret)
     assert (first.headers["Fincore-Attempt"], second.headers["Fincore-Attempt"]) == ("1", "2")
     delivery = WebhookDelivery.objects.get()
@@ -71,7 +72,7 @@ def test_two_copies_of_one_delivery_message_send_once():
         endpoints.webhook_endpoint_create(
             merchant_id=merchant.pk, livemode=False, url=receiver.url, events=["*"], actor=STAFF
         )
-        _emit(merchant, data={"object": {"id": "pay_2"}})
+        _emit(merchant, data={"object": {"id": "pay_2", "object": "payment"}})
         delivery = WebhookDelivery.objects.get()
         # The outbox's message, plus a duplicate (as a sweep racing the relay would publish).
         publish("webhooks.deliver", queue="webhooks", delivery_id=str(delivery.pk), attempt=0)
@@ -96,7 +97,7 @@ def test_a_worker_killed_while_sending_leaves_the_delivery_to_be_retried():
             merchant_id=merchant.pk, livemode=False, url=receiver.url, events=["*"], actor=STAFF
         )
         with running_worker("webhooks") as doomed:
-            event_id = _emit(merchant, data={"object": {"id": "pay_3"}})
+            event_id = _emit(merchant, data={"object": {"id": "pay_3", "object": "payment"}})
             wait_until(lambda: len(receiver.received) == 1, message="the request in flight")
             doomed.kill()
         delivery = WebhookDelivery.objects.get()

@@ -16,16 +16,16 @@ pytestmark = pytest.mark.django_db
 def test_emit_stores_the_event_and_one_delivery_per_subscribed_endpoint_of_the_merchant_and_mode():
     merchant, other = MerchantFactory(), MerchantFactory()
     everything = endpoint_create(merchant, events=["*"]).endpoint
-    created_only = endpoint_create(merchant, events=["test_object.created"]).endpoint
-    endpoint_create(merchant, events=["test_object.updated"])
+    created_only = endpoint_create(merchant, events=["payment.succeeded"]).endpoint
+    endpoint_create(merchant, events=["payment.failed"])
     endpoint_create(merchant, livemode=True, url="https://127.0.0.1/hook")
     endpoint_create(other)
 
-    event_id = emit(merchant, data={"object": {"id": "obj_1", "amount": 12500}})
+    event_id = emit(merchant, data={"object": {"id": "pay_1", "object": "payment", "amount": 12500}})
 
     event = WebhookEvent.objects.get(pk=ids.decode("evt", event_id))
-    assert (event.merchant_id, event.livemode, event.type) == (merchant.pk, False, "test_object.created")
-    assert event.data == {"object": {"id": "obj_1", "amount": 12500}}
+    assert (event.merchant_id, event.livemode, event.type) == (merchant.pk, False, "payment.succeeded")
+    assert event.data == {"object": {"id": "pay_1", "object": "payment", "amount": 12500}}
     deliveries = WebhookDelivery.objects.filter(event=event)
     assert {d.endpoint_id for d in deliveries} == {everything.id, created_only.id}
     assert {d.status for d in deliveries} == {"pending"}
@@ -38,16 +38,31 @@ def test_emit_stores_the_event_and_one_delivery_per_subscribed_endpoint_of_the_m
 def test_emit_outside_a_transaction_is_refused_and_writes_nothing():
     merchant = MerchantFactory()
     with pytest.raises(RuntimeError):
-        webhook_event_emit(merchant_id=merchant.pk, livemode=False, event_type="test_object.created",
-                                    data={})
+        webhook_event_emit(merchant_id=merchant.pk, livemode=False, event_type="payment.succeeded",
+                           data={"object": {"id": "pay_1", "object": "payment"}})
     assert not WebhookEvent.objects.exists()
 
 
-def test_emit_of_an_unregistered_type_is_refused():
+def test_emit_of_a_type_not_in_the_catalogue_is_refused():
     merchant = MerchantFactory()
-    with pytest.raises(ValueError, match="not registered"), transaction.atomic():
-        webhook_event_emit(merchant_id=merchant.pk, livemode=False, event_type="nobody.registered",
-                                    data={})
+    with pytest.raises(ValueError, match=r"'payment\.exploded' is not in the catalogue"), transaction.atomic():
+        webhook_event_emit(merchant_id=merchant.pk, livemode=False, event_type="payment.exploded",
+                           data={"object": {"id": "pay_1", "object": "payment"}})
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("data", [
+    {},
+    {"object": "payment"},
+    {"object": {"id": "re_1", "object": "refund"}},
+    {"object": {"id": "pay_1"}},
+])
+def test_emit_of_data_not_carrying_the_object_the_catalogue_says_is_refused(data):
+    merchant = MerchantFactory()
+    with pytest.raises(ValueError, match=r"the data\.object of a payment\.succeeded event is a payment"), \
+            transaction.atomic():
+        webhook_event_emit(merchant_id=merchant.pk, livemode=False, event_type="payment.succeeded", data=data)
+    assert not WebhookEvent.objects.exists()
 
 
 def test_a_rolled_back_emit_leaves_no_event_delivery_or_message():

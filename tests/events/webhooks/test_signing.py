@@ -150,9 +150,9 @@ def test_rotating_twice_keeps_only_the_latest_previous_secret(time_machine):
     time_machine.move_to(T0, tick=False)
     issued = endpoint_create(MerchantFactory())
     second = endpoints.webhook_endpoint_rotate_secret(endpoint_id=issued.endpoint.pk, actor=STAFF,
-                                                     expires_in=timedelta(days=7))
+                                                      expires_in=timedelta(days=7))
     third = endpoints.webhook_endpoint_rotate_secret(endpoint_id=issued.endpoint.pk, actor=STAFF,
-                                                    expires_in=timedelta(hours=1))
+                                                     expires_in=timedelta(hours=1))
     assert endpoints.webhook_endpoint_signing_secrets(endpoint=third.endpoint, at=T0) == [third.secret, second.secret]
 
 
@@ -161,9 +161,9 @@ def test_rotation_with_no_overlap_ends_the_old_secret_at_once_and_the_overlap_is
     time_machine.move_to(T0, tick=False)
     issued = endpoint_create(MerchantFactory())
     rotated = endpoints.webhook_endpoint_rotate_secret(endpoint_id=issued.endpoint.pk, actor=STAFF,
-                                                      expires_in=timedelta(0))
+                                                       expires_in=timedelta(0))
     assert endpoints.webhook_endpoint_signing_secrets(endpoint=rotated.endpoint, at=T0) == [rotated.secret]
     with pytest.raises(endpoints.InvalidSecretRotation):
         endpoints.webhook_endpoint_rotate_secret(endpoint_id=issued.endpoint.pk, actor=STAFF,
-                                                expires_in=timedelta(days=7, seconds=1))
+                                                 expires_in=timedelta(days=7, seconds=1))
     assert WebhookEndpoint.objects.get(pk=issued.endpoint.pk).secret_generation == 2

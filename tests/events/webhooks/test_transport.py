@@ -68,7 +68,7 @@ def test_https_goes_to_the_checked_address_with_the_urls_host_and_a_verified_cer
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust our test certificate as if a CA signed it
     with _tls_receiver(cert, key) as (port, seen):
         response = transport.post(f"https://hooks.example.com:{port}/fincore", body=b"{}", headers={},
-                                     require_https=True, allow_private=True)
+                                  require_https=True, allow_private=True)
     assert (response.status, response.error, response.address) == (204, "", "127.0.0.1")
     assert response.succeeded
     assert seen[0]["Host"] == f"hooks.example.com:{port}"
@@ -80,7 +80,7 @@ def test_a_certificate_for_another_name_is_refused(tmp_path, monkeypatch, dns):
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     with _tls_receiver(cert, key) as (port, seen):
         response = transport.post(f"https://hooks.example.com:{port}/fincore", body=b"{}", headers={},
-                                     require_https=True, allow_private=True)
+                                  require_https=True, allow_private=True)
     assert response.status is None
     assert response.error.startswith("TLS failed"), response.error
     assert "hooks.example.com" in response.error
@@ -92,7 +92,7 @@ def test_an_untrusted_certificate_is_refused(tmp_path, dns):
     cert, key = _certificate(tmp_path, "hooks.example.com")
     with _tls_receiver(cert, key) as (port, seen):
         response = transport.post(f"https://hooks.example.com:{port}/fincore", body=b"{}", headers={},
-                                     require_https=True, allow_private=True)
+                                  require_https=True, allow_private=True)
     assert response.error.startswith("TLS failed") and "certificate verify failed" in response.error
     assert seen == []
 
@@ -127,7 +127,7 @@ def test_the_total_timeout_bounds_a_receiver_that_trickles_its_answer(monkeypatc
     monkeypatch.setattr(transport, "TOTAL_TIMEOUT_SECONDS", 0.5)
     with _trickling_receiver(seconds_per_byte=0.1) as port:
         response = transport.post(f"http://127.0.0.1:{port}/x", body=b"{}", headers={}, require_https=False,
-                                     allow_private=True)
+                                  allow_private=True)
     assert response.status is None
     assert response.error == "timed out waiting for the response (after 0.5 s in all)"
     assert 500 <= response.duration_ms < 1500

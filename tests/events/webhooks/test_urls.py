@@ -101,15 +101,19 @@ def test_the_address_is_checked_again_at_delivery_time(public_dns):
     public_dns["rebind.example.com"] = ["127.0.0.1"]
     with pytest.raises(transport.UrlRefused, match="loopback"):
         transport.post("https://rebind.example.com/x", body=b"{}", headers={}, require_https=True,
-                          allow_private=False)
+                       allow_private=False)
 
 
-def test_unknown_event_types_are_refused():
-    endpoints.webhook_event_types_register({"test_object.created": "A test object was created (tests only)."})
-    with pytest.raises(endpoints.InvalidWebhookEndpoint, match=r"Unknown event types: 'payment\.exploded'"):
+def test_event_types_not_in_the_catalogue_are_refused():
+    with pytest.raises(endpoints.InvalidWebhookEndpoint) as refused:
         endpoints.webhook_endpoint_create(merchant_id=MerchantFactory().pk, livemode=False,
-                                         url="http://127.0.0.1/x", events=["test_object.created", "payment.exploded"],
-                                         actor=STAFF)
+                                          url="http://127.0.0.1/x", events=["payment.succeeded", "payment.exploded"],
+                                          actor=STAFF)
+    assert str(refused.value) == (
+        "Unknown event types: 'payment.exploded'. Known: payment.canceled, payment.captured, payment.failed, "
+        "payment.requires_capture, payment.succeeded, refund.failed, refund.pending, refund.succeeded, or '*'."
+    )
+    assert not WebhookEndpoint.objects.exists()
 
 
 @override_settings(FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
@@ -117,8 +121,8 @@ def test_a_delivery_to_a_host_that_now_resolves_privately_is_a_failed_attempt_wi
     public_dns["rebind.example.com"] = ["93.184.215.14"]
     endpoint = _create("https://rebind.example.com/x")
     with transaction.atomic():
-        deliveries.webhook_event_emit(merchant_id=endpoint.merchant_id, livemode=False,
-                                              event_type="test_object.created", data={})
+        deliveries.webhook_event_emit(merchant_id=endpoint.merchant_id, livemode=False, event_type="payment.succeeded",
+                                      data={"object": {"id": "pay_1", "object": "payment"}})
     public_dns["rebind.example.com"] = ["10.0.0.5"]
     delivery = WebhookDelivery.objects.get()
     deliveries.webhook_delivery_send(delivery_id=delivery.pk, attempt=0)

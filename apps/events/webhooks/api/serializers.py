@@ -175,5 +175,6 @@ class RedeliverSerializer(serializers.Serializer):
 
 
 class EventTypeSerializer(serializers.Serializer):
-    type = serializers.CharField()
+    type = serializers.CharField(source="name")
+    object = serializers.CharField(help_text="The kind of object `data.object` is, as `GET` on it returns it.")
     description = serializers.CharField()

@@ -142,11 +142,9 @@ class WebhookEndpointRotateSecretApi(ApiView):
 class EventTypeListApi(ApiView):
     @extend_schema(operation_id="event_types_list", responses=s.EventTypeSerializer(many=True), tags=EVENTS)
     def get(self, request: Request) -> Response:
-        """Every event type a webhook endpoint can subscribe to, with what it means."""
-        return Response([
-            {"type": name, "description": description}
-            for name, description in selectors.webhook_event_types().items()
-        ])
+        """Every event type a webhook endpoint can subscribe to: what it means, and the kind of object
+        (`payment`, `refund`) its `data.object` carries."""
+        return Response(s.EventTypeSerializer(selectors.webhook_event_types(), many=True).data)
 
 
 class EventListApi(GenericApiView):

@@ -76,15 +76,20 @@ def webhook_event_emit(*, merchant_id: uuid.UUID, livemode: bool, event_type: st
     """Record an event for the merchant and schedule its delivery to every enabled endpoint of that
     merchant and mode subscribed to ``event_type`` (or ``*``). Returns the event's public id.
 
+    ``data`` is ``{"object": {...}}``: the object as the API shows it, of the kind the catalogue
+    (``event_types``) says ``event_type`` carries.
+
     Must run inside the transaction of the change it announces (like ``outbox_enqueue``): a
     rollback discards the event and its deliveries too. Raises RuntimeError outside a
-    transaction, ValueError for a type nobody registered or data that is not a JSON object."""
+    transaction, ValueError for a type not in the catalogue or data that does not carry its object."""
     if not connection.in_atomic_block:
         raise RuntimeError("webhook_event_emit must run inside the transaction of the change it announces")
-    if not event_types.is_registered(event_type):
-        raise ValueError(f"event type {event_type!r} is not registered (webhook_event_types_register)")
-    if not isinstance(data, dict):
-        raise ValueError("an event's data is a JSON object")
+    catalogued = event_types.BY_NAME.get(event_type)
+    if catalogued is None:
+        raise ValueError(f"event type {event_type!r} is not in the catalogue (apps/events/webhooks/event_types.py)")
+    carried = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(carried, dict) or carried.get("object") != catalogued.object:
+        raise ValueError(f"the data.object of a {event_type} event is a {catalogued.object} (its \"object\" says so)")
     now = clock.now()
     # Through JSON once, so what is stored is what every delivery and the API will show.
     data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))

@@ -91,15 +91,6 @@ class IssuedWebhookEndpoint:
     secret: str
 
 
-# --- event types ------------------------------------------------------------------------------
-
-def webhook_event_types_register(types: Mapping[str, str]) -> None:
-    """Make event types (``{"payment.succeeded": "A payment was captured in full", ...}``)
-    available to endpoints and to :func:`webhook_event_emit`. Call it from ``AppConfig.ready()``.
-    Raises ValueError for a malformed name or a type registered with another description."""
-    event_types.register(types)
-
-
 # --- secrets ----------------------------------------------------------------------------------
 
 def webhook_endpoint_secret(*, endpoint: WebhookEndpoint, generation: int | None = None) -> str:
@@ -140,11 +131,11 @@ def webhook_events_validate(events: list[str]) -> list[str]:
     """The event types as stored (deduplicated, in the given order). Raises InvalidWebhookEndpoint."""
     if not events:
         raise InvalidWebhookEndpoint("Subscribe to at least one event type, or '*' for all of them.", field="events")
-    unknown = [name for name in events if name != event_types.ALL_EVENTS and not event_types.is_registered(name)]
+    unknown = [name for name in events if name != event_types.ALL_EVENTS and name not in event_types.BY_NAME]
     if unknown:
         raise InvalidWebhookEndpoint(
             f"Unknown event types: {', '.join(map(repr, unknown))}. Known: "
-            f"{', '.join(event_types.registered()) or 'none yet'}, or '*'.",
+            f"{', '.join(sorted(event_types.BY_NAME))}, or '*'.",
             field="events",
         )
     return list(dict.fromkeys(events))
