@@ -5,7 +5,9 @@ comes back. Two rules keep a merchant from turning fincore against its own netwo
 
 - an endpoint's host must resolve only to public addresses (unless private networks are
   allowed, in development and tests), checked when the endpoint is saved *and* again at each
-  delivery, since DNS may answer differently later (rebinding);
+  delivery, since DNS may answer differently later (rebinding); an IPv6 address that carries an
+  IPv4 address (IPv4-mapped or -compatible, 6to4, Teredo, NAT64) is refused when that one is not
+  public, and Teredo, IPv4-compatible and local-use NAT64 addresses are refused in any case;
 - the request goes to the very address that was checked (the connection is made to that IP,
   with the URL's host in ``Host`` and, for https, in SNI and the certificate check), and
   redirects are never followed.
@@ -100,10 +102,8 @@ def _target(url: str, *, require_https: bool) -> _Target:
     return _Target(scheme=scheme, host=host, port=port, path=path, host_header=host_header)
 
 
-def _address_refusal(address: IPAddress) -> str | None:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
+def _kind_refused(address: IPAddress) -> str | None:
+    """What kind of non-public address ``address`` is ("a loopback address"), or None if public."""
     if address.is_unspecified or address.is_multicast:
         return "an address that is not public"
     if address.is_loopback:
@@ -114,6 +114,59 @@ def _address_refusal(address: IPAddress) -> str | None:
         return "a private address"
     if address.is_reserved or not address.is_global:
         return "an address that is not public"
+    return None
+
+
+@dataclass(frozen=True)
+class _Embedding:
+    """An IPv4 address an IPv6 address carries. Where the IPv4 address is the destination (a
+    dual-stack socket, a 6to4 relay, a NAT64 gateway take the packets there), it alone decides;
+    otherwise ``refused`` says why the IPv6 address is refused even when the IPv4 one is public."""
+
+    form: str
+    ipv4: ipaddress.IPv4Address
+    refused: str | None = None
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedding(address: ipaddress.IPv6Address) -> _Embedding | None:
+    last_32_bits = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return _Embedding("an IPv4-mapped address", address.ipv4_mapped)
+    if address.sixtofour is not None:
+        return _Embedding("a 6to4 address", address.sixtofour)
+    if address in _NAT64:
+        return _Embedding("a NAT64 address", last_32_bits)
+    if address.teredo is not None:
+        # The client's address (stored XORed with ones) is where the packets go; not the server's.
+        _server, client = address.teredo
+        return _Embedding("a Teredo address", client, refused="a tunnel to a host behind a NAT")
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # :: and ::1 are themselves
+        return _Embedding("an IPv4-compatible address", last_32_bits, refused="a form no longer in use")
+    return None
+
+
+def _address_refusal(address_text: str) -> str | None:
+    """Why fincore may not call ``address_text`` (an IP address, possibly with a zone), worded to
+    follow "resolves to", or None if it may."""
+    address = ipaddress.ip_address(address_text.split("%", 1)[0])
+    if address in _NAT64_LOCAL_USE:
+        # Where its IPv4 address sits depends on the network's own translator (RFC 6052 allows
+        # several layouts), so which one it reaches cannot be known here.
+        return f"{address_text}, a local-use NAT64 address, translated by a network of its own"
+    embedding = _embedding(address) if isinstance(address, ipaddress.IPv6Address) else None
+    if embedding is None:
+        kind = _kind_refused(address)
+        return f"{kind} ({address_text})" if kind else None
+    kind = _kind_refused(embedding.ipv4)
+    if kind:
+        return f"{address_text}, {embedding.form} embedding {kind} ({embedding.ipv4})"
+    if embedding.refused:
+        return f"{address_text}, {embedding.form}, {embedding.refused}"
     return None
 
 
@@ -144,9 +197,9 @@ def checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]
             raise UrlRefused(f"The host {host!r} could not be resolved.")
     if not allow_private:
         for address in addresses:
-            refusal = _address_refusal(ipaddress.ip_address(address.split("%", 1)[0]))
+            refusal = _address_refusal(address)
             if refusal:
-                raise UrlRefused(f"The host {host!r} resolves to {refusal} ({address}); use a public address.")
+                raise UrlRefused(f"The host {host!r} resolves to {refusal}; use a public address.")
     return addresses
 
 

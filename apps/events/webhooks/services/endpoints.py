@@ -43,8 +43,8 @@ _SYSTEM = Actor.system("webhooks")
 
 class InvalidWebhookEndpoint(FincoreError):
     """The endpoint's URL may not be called (not http(s), credentials in it, a host that resolves to
-    a private, loopback or link-local address, plain http in live mode), or its event types are not
-    known."""
+    a private, loopback or link-local address or an IPv6 address carrying one, plain http in live
+    mode), or its event types are not in the catalogue."""
 
     code = "invalid_webhook_endpoint"
     title = "The webhook endpoint is not valid"
