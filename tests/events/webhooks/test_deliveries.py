@@ -1,5 +1,5 @@
 """Sending one delivery, in process, to a receiver on 127.0.0.1: what is sent, what is recorded,
-and what is scheduled next. (The worker and beat versions are in test_webhooks_e2e.py.)"""
+and what is scheduled next. (The worker and beat versions are in test_e2e.py.)"""
 
 import itertools
 import json
