@@ -14,7 +14,7 @@ import os
 
 from celery import Celery, bootsteps
 
-from apps.events import topology
+from apps.events.outbox import topology
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fincore.settings.development")
 

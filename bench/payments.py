@@ -56,7 +56,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count, F, Q, QuerySet  # noqa: E402
 from kombu import Connection, Producer  # noqa: E402
 
-from apps.events import topology  # noqa: E402
+from apps.events.outbox import topology  # noqa: E402
 from apps.payments.models import Payment  # noqa: E402
 from bench import harness  # noqa: E402
 from bench.harness import (  # noqa: E402

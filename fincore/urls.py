@@ -18,7 +18,7 @@ api_v1 = [
     path("", include("apps.merchants.api.urls")),
     path("", include("apps.ledger.api.urls")),
     path("", include("apps.payments.api.urls")),
-    path("", include("apps.events.api.urls")),
+    path("", include("apps.events.webhooks.api.urls")),
 ]
 
 urlpatterns = [

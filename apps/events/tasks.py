@@ -1,34 +1,19 @@
+"""The app's Celery tasks, where Celery's autodiscovery looks for them: each half defines its own;
+the nightly purge, which spans both, is here. Task names are what messages in flight and the
+beat schedules refer to: they never change."""
+
 from celery import shared_task
 
-from apps.events import services
+from apps.events.outbox import services as outbox_services
+from apps.events.outbox.tasks import dead_letters_collect, outbox_sweep
+from apps.events.webhooks.services import deliveries
+from apps.events.webhooks.tasks import webhook_deliver, webhook_deliver_due
 
-
-@shared_task(name="events.outbox_sweep", soft_time_limit=50, time_limit=60)
-def outbox_sweep() -> int:
-    """Publish outbox messages a crash left unpublished (every few seconds, from beat)."""
-    return services.outbox_sweep()
-
-
-@shared_task(name="events.dead_letters_collect", soft_time_limit=50, time_limit=60)
-def dead_letters_collect() -> int:
-    """Bring dead-lettered messages into the admin (every minute, from beat)."""
-    return services.dead_letters_collect()
+__all__ = ["dead_letters_collect", "outbox_sweep", "purge", "webhook_deliver", "webhook_deliver_due"]
 
 
 @shared_task(name="events.purge", soft_time_limit=600, time_limit=660)
 def purge() -> dict[str, int]:
     """Forget old published outbox rows, inbox claims and webhook events (nightly, from beat)."""
-    outbox, inbox = services.messaging_purge()
-    return {"outbox": outbox, "inbox": inbox, "webhook_events": services.webhook_events_purge()}
-
-
-@shared_task(name="webhooks.deliver", soft_time_limit=30, time_limit=40)
-def webhook_deliver(*, delivery_id: str, attempt: int | None = None) -> str:
-    """Make one attempt at a webhook delivery (published through the outbox)."""
-    return services.webhook_deliveries.webhook_delivery_send(delivery_id=delivery_id, attempt=attempt)
-
-
-@shared_task(name="webhooks.deliver_due", soft_time_limit=50, time_limit=60)
-def webhook_deliver_due() -> int:
-    """Hand the webhook deliveries whose retry is due to workers (every 10 s, from beat)."""
-    return services.webhook_deliveries.webhook_deliveries_dispatch_due()
+    outbox, inbox = outbox_services.messaging_purge()
+    return {"outbox": outbox, "inbox": inbox, "webhook_events": deliveries.webhook_events_purge()}

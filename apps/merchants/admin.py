@@ -12,7 +12,7 @@ from apps.core import context
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
 from apps.core.admin_readonly import PublicIdSearchMixin, ReadOnlyAdminMixin
-from apps.events import selectors as events_selectors
+from apps.events.webhooks import selectors as events_selectors
 from apps.merchants import services
 from apps.merchants.models import ApiKey, Merchant
 

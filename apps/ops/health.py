@@ -5,7 +5,7 @@ import logging
 from django.db import connection
 from django_redis import get_redis_connection
 
-from apps.events.selectors import broker_ping
+from apps.events.outbox.selectors import broker_ping
 
 logger = logging.getLogger(__name__)
 

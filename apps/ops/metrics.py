@@ -19,7 +19,7 @@ from prometheus_client.registry import REGISTRY, Collector
 
 from apps.audit.selectors import audit_unsealed_count
 from apps.core import clock
-from apps.events.selectors import dead_letters_open_count, outbox_backlog, queue_depths
+from apps.events.outbox.selectors import dead_letters_open_count, outbox_backlog, queue_depths
 from apps.ledger.selectors import latest_verification
 
 logger = logging.getLogger(__name__)

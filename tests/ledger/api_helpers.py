@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.core import ids
 from apps.core.actors import Actor
-from apps.events.models import OutboxMessage
+from apps.events.outbox.models import OutboxMessage
 from apps.ledger import data, services
 from apps.ledger.models import Account, Entry, Transfer
 

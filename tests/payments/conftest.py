@@ -12,7 +12,8 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.core import ids
-from apps.events.models import OutboxMessage, WebhookEvent
+from apps.events.outbox.models import OutboxMessage
+from apps.events.webhooks.models import WebhookEvent
 from apps.ledger.models import Account, Transfer
 from apps.merchants.models import Merchant
 from apps.payments import connectors, services

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from apps.core import ids
 from apps.core.actors import Actor
-from apps.events.models import WebhookEvent
+from apps.events.webhooks.models import WebhookEvent
 from apps.ledger.models import Transfer
 from apps.payments.models import Payment
 from apps.routing import services as routing_services

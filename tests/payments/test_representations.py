@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from apps.core import ids
-from apps.events.models import WebhookEvent
+from apps.events.webhooks.models import WebhookEvent
 from apps.payments import services
 from apps.payments.models import Payment
 from apps.payments.representations import payment_representation, refund_representation

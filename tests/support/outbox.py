@@ -5,7 +5,7 @@ from datetime import timedelta
 import time_machine
 
 from apps.core import clock
-from apps.events.services import SWEEP_GRACE
+from apps.events.outbox.services import SWEEP_GRACE
 
 
 def after_sweep_grace(extra: timedelta = timedelta(0)) -> time_machine.travel:

@@ -16,7 +16,7 @@ from apps.audit.services import audit_record
 from apps.core import context
 from apps.core.actors import Actor
 from apps.core.exceptions import TransientError
-from apps.events.services import consume_once
+from apps.events.outbox.services import consume_once
 
 logger = logging.getLogger(__name__)
 

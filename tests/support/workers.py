@@ -26,7 +26,7 @@ from celery import Celery, current_app
 from django.db import connection
 from django_redis import get_redis_connection
 
-from apps.events import broker, topology
+from apps.events.outbox import broker, topology
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -248,7 +248,7 @@ def take_message(queue: str) -> QueuedMessage | None:
 
 @contextmanager
 def broker_unreachable(connect_timeout: float = 1.0) -> Iterator[None]:
-    """Make this process's publishing (``apps.events.broker``) talk to a closed port, as during a
+    """Make this process's publishing (``apps.events.outbox.broker``) talk to a closed port, as during a
     RabbitMQ outage; the database stays real. The short connect timeout only keeps tests fast."""
     down = Celery("fincore-broker-down", set_as_current=False)
     down.conf.update({key: value for key, value in current_app.conf.items() if key.startswith(("task_", "broker_"))})

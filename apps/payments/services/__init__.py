@@ -7,7 +7,6 @@ from apps.payments.services.captures import (
     payment_cancel,
     payment_capture,
 )
-from apps.payments.services.common import WEBHOOK_EVENT_TYPES
 from apps.payments.services.janitor import JanitorReport, payments_janitor
 from apps.payments.services.payments import (
     payment_attempt_inquire,
@@ -23,7 +22,6 @@ from apps.payments.services.payments import (
 from apps.payments.services.refunds import payment_refund, refund_create, refund_execute, refund_result_record
 
 __all__ = [
-    "WEBHOOK_EVENT_TYPES",
     "JanitorReport",
     "capture_execute",
     "capture_request",

@@ -8,7 +8,8 @@ from django.db.models import Model
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.actors import Actor
-from apps.events import services as events_services
+from apps.events.outbox import services as events_services
+from apps.events.webhooks.services import deliveries as webhook_deliveries
 from apps.payments import domain
 from apps.payments.models import Capture, Payment, PaymentAttempt, Refund
 from apps.payments.representations import payment_representation, refund_representation
@@ -19,19 +20,6 @@ QUEUE = "payments"
 SYSTEM = Actor.system("payments")
 _MACHINES: dict[type[Model], str] = {Payment: "payment", PaymentAttempt: "attempt", Capture: "capture",
                                      Refund: "refund"}
-
-# The webhook events payments emits, for apps.events' registry (endpoint subscriptions).
-WEBHOOK_EVENT_TYPES = {
-    "payment.succeeded": "A payment was captured in full or in part: the money is yours (pending settlement).",
-    "payment.failed": "A payment was declined or could not be processed; `failure.code` says why.",
-    "payment.requires_capture": "A payment with manual capture was authorized: capture or cancel it.",
-    "payment.canceled": "An authorized payment was canceled; the authorization is released.",
-    "payment.captured": "A payment with manual capture was captured (in full or in part).",
-    "refund.pending": "A refund was accepted; the money is reserved from your balance.",
-    "refund.succeeded": "A refund was paid back to the customer.",
-    "refund.failed": "A refund failed; the money reserved for it is back in your balance.",
-}
-
 
 def snapshot(payment: Payment) -> dict[str, Any]:
     """What the journal records of a payment before and after a transition."""
@@ -54,8 +42,8 @@ def announce(*, event_type: str, payment: Payment, refund: Refund | None = None)
     the caller's transaction: ``data.object`` is the API representation."""
     obj = refund_representation(refund) if refund is not None else payment_representation(payment)
     data = {"object": obj}
-    events_services.webhook_event_emit(merchant_id=payment.merchant_id, livemode=payment.livemode,
-                                       event_type=event_type, data=data)
+    webhook_deliveries.webhook_event_emit(merchant_id=payment.merchant_id, livemode=payment.livemode,
+                                          event_type=event_type, data=data)
     events_services.event_publish(event_type=f"payments.{event_type.replace('.', '_')}", data=data)
 
 

@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.core.idempotency import IdempotencyKeyReused
-from apps.events import services as events_services
+from apps.events.outbox import services as events_services
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.services import TransferRefused
 from apps.payments import connectors, domain, locks, postings
