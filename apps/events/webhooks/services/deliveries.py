@@ -22,7 +22,6 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core import clock, ids
@@ -160,18 +159,13 @@ def webhook_event_redeliver(
     return deliveries
 
 
-def _iso(moment: datetime) -> str:
-    text = timezone.localtime(moment).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def webhook_event_envelope(event: WebhookEvent) -> dict[str, Any]:
     """What an endpoint receives, and what the API shows: ``{id, type, created, livemode, data}``."""
     return {
         "id": ids.encode(EVENT_PREFIX, event.id),
         "type": event.type,
         # As the API writes every time (DRF's ISO 8601, in the platform's time zone).
-        "created": _iso(event.created_at),
+        "created": clock.isoformat(event.created_at),
         "livemode": event.livemode,
         "data": event.data,
     }
