@@ -101,8 +101,8 @@ ACCOUNT_NAME_MAX_LENGTH = 100
 class AccountRef:
     """The account of a role, named by what it is rather than by its id: a merchant's pending
     account in BHD, the card connector's clearing account in test money. A transfer may name
-    its debit or credit account so; the posting engine finds it, or opens it in the posting's
-    transaction, empty and with its role's rules.
+    its debit or credit account so (``debit_account_ref``); the posting engine finds it, or
+    opens it in the posting's transaction, empty and with its role's rules.
 
     Customer accounts are opened by their merchant and named by id only. Raises ValueError
     for a reference no account could answer.
@@ -189,16 +189,19 @@ SUCCESSES = frozenset({Result.OK, Result.EXISTS})
 class TransferSpec:
     """One requested transfer.
 
-    For a post, void or expiry the accounts, currency and (by default) amount come from the
-    pending transfer; for a reversal, from the transfer reversed. ``merchant_scope``, when set,
-    confines the transfer to that merchant's customer accounts and transfers (API callers):
-    anything else is reported as not found.
+    Each side names its account by id or, for an account of the chart's (not a customer's), by
+    role (``debit_account_ref``), never both. For a post, void or expiry the accounts, currency
+    and (by default) amount come from the pending transfer; for a reversal, from the transfer
+    reversed. ``merchant_scope``, when set, confines the transfer to that merchant's customer
+    accounts and transfers (API callers): anything else is reported as not found.
     """
 
     client_id: str
     kind: Kind = Kind.IMMEDIATE
     debit_account_id: UUID | None = None
     credit_account_id: UUID | None = None
+    debit_account_ref: AccountRef | None = None
+    credit_account_ref: AccountRef | None = None
     amount: int | None = None
     currency: str | None = None
     merchant_id: UUID | None = None
@@ -214,6 +217,12 @@ class TransferSpec:
     effective_at: datetime | None = None
     linked: bool = False
     created_by: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.debit_account_ref is not None and self.debit_account_id is not None) or (
+            self.credit_account_ref is not None and self.credit_account_id is not None
+        ):
+            raise ValueError("a transfer names each of its accounts by id or by role, not both")
 
 
 @dataclass(frozen=True, slots=True)

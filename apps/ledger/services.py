@@ -113,11 +113,13 @@ def _debit_account_ids(specs: Sequence[data.TransferSpec]) -> list[UUID | None]:
     """Which account each spec debits: named, or that of the pending it resolves, or the credit
     account of the transfer it reverses (one query for all of them)."""
     referenced = Transfer.objects.in_bulk(
-        [spec.pending_id or spec.reverses_id for spec in specs if spec.debit_account_id is None]
+        [spec.pending_id or spec.reverses_id for spec in specs
+         if spec.debit_account_id is None and spec.debit_account_ref is None]
     )
     debits = []
     for spec in specs:
-        if spec.debit_account_id is not None:
+        if spec.debit_account_id is not None or spec.debit_account_ref is not None:
+            # An account named by role is never a customer's wallet.
             debits.append(spec.debit_account_id)
         elif spec.pending_id in referenced:
             debits.append(referenced[spec.pending_id].debit_account_id)

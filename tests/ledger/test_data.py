@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.ledger.data import CHART, MERCHANT_ROLES, AccountRef, AccountRole, Owner, Per
+from apps.ledger.data import CHART, MERCHANT_ROLES, AccountRef, AccountRole, Owner, Per, TransferSpec
 from apps.ledger.models import Account
 
 MERCHANT = UUID("00000000-0000-0000-0000-00000000aaaa")
@@ -96,3 +96,13 @@ def test_a_reference_is_valid_exactly_when_it_says_what_its_role_needs(role, mer
         assert valid
         assert (ref.role, ref.merchant_id, ref.name) == (role, merchant_id, name)
 
+
+def test_a_transfer_names_each_account_by_id_or_by_role_never_both():
+    fees = AccountRef(AccountRole.FEE_REVENUE, "BHD", True)
+    both = "a transfer names each of its accounts by id or by role, not both"
+    with pytest.raises(ValueError, match=both):
+        TransferSpec(client_id="c", debit_account_id=MERCHANT, debit_account_ref=fees)
+    with pytest.raises(ValueError, match=both):
+        TransferSpec(client_id="c", credit_account_id=MERCHANT, credit_account_ref=fees)
+    spec = TransferSpec(client_id="c", debit_account_id=MERCHANT, credit_account_ref=fees, amount=1, currency="BHD")
+    assert (spec.debit_account_id, spec.credit_account_ref) == (MERCHANT, fees)
