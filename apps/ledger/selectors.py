@@ -35,13 +35,6 @@ def customer_account_list(*, merchant_id: Any, livemode: bool, reference: str | 
     return accounts
 
 
-def merchant_account_get(*, merchant_id: Any, code: str, currency: str, livemode: bool) -> Account | None:
-    return Account.objects.filter(
-        merchant_id=merchant_id, owner_type=Account.OwnerType.MERCHANT, code=code, currency=currency,
-        livemode=livemode,
-    ).first()
-
-
 def role_account_get(*, ref: AccountRef) -> Account | None:
     """The account ``ref`` names, or None while no posting has opened it (nor the merchant's
     creation, for a merchant's account)."""

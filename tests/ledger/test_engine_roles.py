@@ -67,6 +67,19 @@ def test_a_role_account_is_opened_by_its_first_posting_and_found_by_the_next():
 
 
 @pytest.mark.django_db
+def test_each_currency_and_mode_has_its_own_role_account():
+    live, test = factories.funding(), factories.funding(livemode=False)
+    usd = factories.funding(currency="USD")
+    outcomes = engine.post([
+        by_role(live, FEES, 1), by_role(test, AccountRef(AccountRole.FEE_REVENUE, "BHD", False), 2, livemode=False),
+        by_role(usd, AccountRef(AccountRole.FEE_REVENUE, "USD", True), 3, currency="USD"), by_role(live, FEES, 4),
+    ])
+    assert [o.result for o in outcomes] == [Result.OK] * 4
+    assert sorted(Account.objects.filter(code="fee_revenue").values_list("currency", "livemode", "credits_posted")) \
+        == [("BHD", False, 2), ("BHD", True, 5), ("USD", True, 3)]
+
+
+@pytest.mark.django_db
 def test_a_merchants_role_account_is_opened_with_its_rules_or_found_where_the_merchant_opened_it():
     source = factories.funding()
     opened_with_merchant, new_merchant = uuid.uuid4(), uuid.uuid4()
