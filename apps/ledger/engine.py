@@ -376,9 +376,9 @@ def _write(cursor: Any, plan: domain.Plan, now: datetime, opened: Mapping[UUID, 
         ]),
     )
     if opened:
-        # In one fixed order: two batches opening the same accounts wait on each other in turn.
-        new = sorted(opened.items(), key=lambda item: (*_identity(item[1])[:3], str(item[1].merchant_id),
-                                                       item[1].name))
+        # In one fixed order (any will do): two batches opening the same accounts wait on each
+        # other in turn, never in a circle.
+        new = sorted(opened.items(), key=lambda item: str(_identity(item[1])))
         refs = [ref for _, ref in new]
         statements = ((_INSERT_ACCOUNTS, [
             now,

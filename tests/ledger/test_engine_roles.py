@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 
 from apps.ledger import engine, selectors, services
-from apps.ledger.data import AccountRef, AccountRole, Kind, Outcome, Result, TransferSpec
+from apps.ledger.data import AccountRef, AccountRole, Kind, Outcome, Result
 from apps.ledger.models import Account, Transfer
 from tests.factories import ledger as factories
+from tests.factories.ledger import spec as transfer
 from tests.ledger.conftest import in_threads, ledger_snapshot
 
 FEES = AccountRef(AccountRole.FEE_REVENUE, "BHD", True)
@@ -22,20 +23,6 @@ CARD = AccountRef(AccountRole.CONNECTOR_CLEARING, "BHD", True, name="card")
 
 def merchant(role: AccountRole, merchant_id: uuid.UUID, *, currency: str = "BHD", livemode: bool = True) -> AccountRef:
     return AccountRef(role, currency, livemode, merchant_id=merchant_id)
-
-
-def by_role(debit: factories.Account | AccountRef, credit: factories.Account | AccountRef, amount: int,
-            **fields) -> TransferSpec:
-    """A transfer request naming each account by id (an Account) or by role (an AccountRef)."""
-    sides = {}
-    for side, account in (("debit", debit), ("credit", credit)):
-        if isinstance(account, AccountRef):
-            sides[f"{side}_account_ref"] = account
-        else:
-            sides[f"{side}_account_id"] = account.pk
-    fields.setdefault("client_id", factories.client_id())
-    fields.setdefault("currency", "BHD")
-    return TransferSpec(amount=amount, **sides, **fields)
 
 
 def accounts_of(ref: AccountRef) -> list[Account]:
@@ -48,9 +35,9 @@ def test_a_role_account_is_opened_by_its_first_posting_and_found_by_the_next():
     source = factories.funding()
     assert accounts_of(CARD) == []
 
-    first = engine.post([by_role(source, CARD, 700)])[0]
+    first = engine.post([transfer(source, CARD, 700)])[0]
     [clearing] = accounts_of(CARD)
-    second = engine.post([by_role(CARD, FEES, 200)])[0]
+    second = engine.post([transfer(CARD, FEES, 200)])[0]
 
     assert (first.result, second.result) == (Result.OK, Result.OK)
     assert Transfer.objects.get(pk=first.transfer_id).credit_account_id == clearing.pk
@@ -71,8 +58,8 @@ def test_each_currency_and_mode_has_its_own_role_account():
     live, test = factories.funding(), factories.funding(livemode=False)
     usd = factories.funding(currency="USD")
     outcomes = engine.post([
-        by_role(live, FEES, 1), by_role(test, AccountRef(AccountRole.FEE_REVENUE, "BHD", False), 2, livemode=False),
-        by_role(usd, AccountRef(AccountRole.FEE_REVENUE, "USD", True), 3, currency="USD"), by_role(live, FEES, 4),
+        transfer(live, FEES, 1), transfer(test, AccountRef(AccountRole.FEE_REVENUE, "BHD", False), 2, livemode=False),
+        transfer(usd, AccountRef(AccountRole.FEE_REVENUE, "USD", True), 3, currency="USD"), transfer(live, FEES, 4),
     ])
     assert [o.result for o in outcomes] == [Result.OK] * 4
     assert sorted(Account.objects.filter(code="fee_revenue").values_list("currency", "livemode", "credits_posted")) \
@@ -87,8 +74,8 @@ def test_a_merchants_role_account_is_opened_with_its_rules_or_found_where_the_me
     pending = selectors.role_account_get(ref=merchant(AccountRole.MERCHANT_PENDING, opened_with_merchant))
 
     outcomes = engine.post([
-        by_role(source, merchant(AccountRole.MERCHANT_PENDING, opened_with_merchant), 100),
-        by_role(source, merchant(AccountRole.MERCHANT_RESERVE, new_merchant), 40),
+        transfer(source, merchant(AccountRole.MERCHANT_PENDING, opened_with_merchant), 100),
+        transfer(source, merchant(AccountRole.MERCHANT_RESERVE, new_merchant), 40),
     ])
 
     assert [o.result for o in outcomes] == [Result.OK, Result.OK]
@@ -99,7 +86,7 @@ def test_a_merchants_role_account_is_opened_with_its_rules_or_found_where_the_me
     # Only the account the posting named: the merchant's others open with the merchant.
     assert Account.objects.filter(merchant_id=new_merchant).count() == 1
     # A merchant's account never owes: taking more than it holds is refused.
-    assert engine.post([by_role(merchant(AccountRole.MERCHANT_RESERVE, new_merchant), source, 41)])[0] == Outcome(
+    assert engine.post([transfer(merchant(AccountRole.MERCHANT_RESERVE, new_merchant), source, 41)])[0] == Outcome(
         Result.EXCEEDS_CREDITS)
 
 
@@ -110,12 +97,12 @@ def test_one_batch_mixes_ids_and_roles_and_opens_each_role_account_once():
     source, wallet = factories.funding(merchant_id=merchant_id), factories.wallet(merchant_id=merchant_id)
 
     outcomes = engine.post([
-        by_role(source, CARD, 1_000),
-        by_role(CARD, pending, 900),
-        by_role(CARD, FEES, 100),
-        by_role(source, wallet, 50),
-        by_role(pending, wallet, 300, kind=Kind.PENDING),
-        by_role(pending, CARD, 601),  # 900 less the 300 held: refused, the rest stands
+        transfer(source, CARD, 1_000),
+        transfer(CARD, pending, 900),
+        transfer(CARD, FEES, 100),
+        transfer(source, wallet, 50),
+        transfer(pending, wallet, 300, kind=Kind.PENDING),
+        transfer(pending, CARD, 601),  # 900 less the 300 held: refused, the rest stands
     ])
 
     assert [o.result for o in outcomes] == [Result.OK] * 5 + [Result.EXCEEDS_CREDITS]
@@ -135,11 +122,11 @@ def test_a_batch_naming_many_role_accounts_finds_those_opened_and_opens_the_rest
     for merchant_id in merchants[::2]:
         services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])
     clearing = [AccountRef(AccountRole.CONNECTOR_CLEARING, "BHD", True, name=f"rail-{n}") for n in range(3)]
-    engine.post([by_role(source, clearing[0], 1)])
+    engine.post([transfer(source, clearing[0], 1)])
     pendings = [merchant(AccountRole.MERCHANT_PENDING, merchant_id) for merchant_id in merchants]
     before = {ref: [a.pk for a in accounts_of(ref)] for ref in pendings + clearing}
 
-    outcomes = engine.post([by_role(clearing[n % 3], pending, 10 + n) for n, pending in enumerate(pendings)])
+    outcomes = engine.post([transfer(clearing[n % 3], pending, 10 + n) for n, pending in enumerate(pendings)])
 
     assert [o.result for o in outcomes] == [Result.OK] * 8
     for n, pending in enumerate(pendings):
@@ -154,11 +141,11 @@ def test_a_batch_naming_many_role_accounts_finds_those_opened_and_opens_the_rest
 @pytest.mark.django_db
 def test_a_retry_finds_the_first_transfer_through_the_same_roles():
     source = factories.funding()
-    first = engine.post([by_role(source, CARD, 10, client_id="fee-1")])[0]
-    assert engine.post([by_role(source, CARD, 10, client_id="fee-1")])[0] == Outcome(Result.EXISTS, first.transfer_id)
+    first = engine.post([transfer(source, CARD, 10, client_id="fee-1")])[0]
+    assert engine.post([transfer(source, CARD, 10, client_id="fee-1")])[0] == Outcome(Result.EXISTS, first.transfer_id)
     # The same client id to another role's account is another request, and opens nothing.
     before = ledger_snapshot()
-    assert engine.post([by_role(source, FEES, 10, client_id="fee-1")])[0] == Outcome(
+    assert engine.post([transfer(source, FEES, 10, client_id="fee-1")])[0] == Outcome(
         Result.EXISTS_WITH_DIFFERENT_FIELDS)
     assert ledger_snapshot() == before
 
@@ -168,15 +155,15 @@ def test_a_retry_finds_the_first_transfer_through_the_same_roles():
     "refused",
     [
         # A merchant's pending account not opened yet holds nothing to take.
-        lambda source, merchant_id: [by_role(merchant(AccountRole.MERCHANT_PENDING, merchant_id), CARD, 1)],
-        lambda source, merchant_id: [by_role(source, AccountRef(AccountRole.FEE_REVENUE, "USD", True), 1)],
-        lambda source, merchant_id: [by_role(source, AccountRef(AccountRole.FEE_REVENUE, "BHD", False), 1)],
-        lambda source, merchant_id: [by_role(source, FEES, 0)],
+        lambda source, merchant_id: [transfer(merchant(AccountRole.MERCHANT_PENDING, merchant_id), CARD, 1)],
+        lambda source, merchant_id: [transfer(source, AccountRef(AccountRole.FEE_REVENUE, "USD", True), 1)],
+        lambda source, merchant_id: [transfer(source, AccountRef(AccountRole.FEE_REVENUE, "BHD", False), 1)],
+        lambda source, merchant_id: [transfer(source, FEES, 0)],
         # An API caller reaches only its customers' accounts.
-        lambda source, merchant_id: [by_role(source, FEES, 1, merchant_id=source.merchant_id, merchant_scope=True)],
+        lambda source, merchant_id: [transfer(source, FEES, 1, merchant_id=source.merchant_id, merchant_scope=True)],
         # A chain is posted whole or not at all: its first transfer opens nothing either.
-        lambda source, merchant_id: [by_role(source, FEES, 5, linked=True),
-                                     by_role(merchant(AccountRole.MERCHANT_AVAILABLE, merchant_id), CARD, 1)],
+        lambda source, merchant_id: [transfer(source, FEES, 5, linked=True),
+                                     transfer(merchant(AccountRole.MERCHANT_AVAILABLE, merchant_id), CARD, 1)],
     ],
     ids=["overdraft", "other currency", "other mode", "no amount", "merchant scope", "failed chain"],
 )
@@ -185,7 +172,7 @@ def test_a_refused_transfer_opens_nothing(refused):
     accounts = Account.objects.count()
 
     # With a transfer of its own that is posted: the batch writes, but opens no account for the refused.
-    *outcomes, posted = engine.post([*refused(source, uuid.uuid4()), by_role(source, wallet, 1)])
+    *outcomes, posted = engine.post([*refused(source, uuid.uuid4()), transfer(source, wallet, 1)])
 
     assert not any(o.result in (Result.OK, Result.EXISTS) for o in outcomes)
     assert posted.result == Result.OK
@@ -201,7 +188,7 @@ def test_a_refused_transfer_opens_nothing(refused):
 def test_a_role_account_that_may_not_owe_refuses_with_exceeds_credits_not_insufficient_funds():
     # insufficient_funds speaks to a customer's wallet; a merchant's account is not one.
     with pytest.raises(services.TransferRefused) as refused:
-        services.transfer_create(spec=by_role(merchant(AccountRole.MERCHANT_AVAILABLE, uuid.uuid4()), FEES, 5))
+        services.transfer_create(spec=transfer(merchant(AccountRole.MERCHANT_AVAILABLE, uuid.uuid4()), FEES, 5))
     assert (type(refused.value), refused.value.code) == (services.REFUSALS[Result.EXCEEDS_CREDITS], "exceeds_credits")
     assert accounts_of(FEES) == []
 
@@ -224,7 +211,7 @@ def test_two_first_uses_at_once_open_one_account(idle_sessions_ended_at_exit, mo
 
     monkeypatch.setattr(engine, "_lock_accounts", lock_then_wait_for_the_other)
 
-    outcomes = in_threads(lambda n: engine.post([by_role(sources[n], CARD, 100 + n)])[0], 2)
+    outcomes = in_threads(lambda n: engine.post([transfer(sources[n], CARD, 100 + n)])[0], 2)
 
     assert [o.result for o in outcomes] == [Result.OK, Result.OK]
     assert len(looked) == 3  # one batch ran twice
@@ -238,7 +225,7 @@ def test_two_first_uses_at_once_open_one_account(idle_sessions_ended_at_exit, mo
 def test_many_callers_naming_one_new_account_share_it_through_group_commit(idle_sessions_ended_at_exit):
     sources = [factories.funding() for _ in range(8)]
 
-    posted = in_threads(lambda n: services.transfer_create(spec=by_role(sources[n], CARD, 10)), 8)
+    posted = in_threads(lambda n: services.transfer_create(spec=transfer(sources[n], CARD, 10)), 8)
 
     [clearing] = accounts_of(CARD)
     assert {p.transfer.credit_account_id for p in posted} == {clearing.pk}
@@ -278,14 +265,14 @@ def test_naming_two_accounts_by_role_costs_no_round_trip_more_than_naming_them_b
     factories.post_one(source, factories.wallet(), 1)  # the engine's first use: its planning warmed up
     pending = merchant(AccountRole.MERCHANT_PENDING, merchant_id)
 
-    def sent(spec: TransferSpec) -> int:
+    def sent(request) -> int:
         statements.clear()
-        assert services.transfer_create(spec=spec).created
+        assert services.transfer_create(spec=request).created
         return len(statements)
 
-    by_ids = sent(factories.spec(source, factories.wallet(), 5))
-    first_use = sent(by_role(CARD, pending, 5))  # both opened with the transfer
-    after = sent(by_role(CARD, pending, 5))
+    by_ids = sent(transfer(source, factories.wallet(), 5))
+    first_use = sent(transfer(CARD, pending, 5))  # both opened with the transfer
+    after = sent(transfer(CARD, pending, 5))
 
     # Inside a test's transaction: SAVEPOINT, client id, lock, write, RELEASE; then the transfer read.
     assert by_ids == first_use == after == 6
