@@ -145,7 +145,7 @@ def plans(batch: int = BATCH) -> list[str]:
         cursor = _ExplainingCursor(wrapper.cursor, out)
         existing = engine._existing(cursor, specs)
         account_ids = {a for spec in specs for a in (spec.debit_account_id, spec.credit_account_id)}
-        accounts, _ = engine._lock_accounts(cursor, account_ids)
+        accounts, _, _ = engine._lock_accounts(cursor, account_ids)
         now = engine.clock.now()
         plan = domain.plan_batch(specs, accounts=accounts, known={}, existing=existing, resolved_pending_ids=set(),
                                  reversed_ids=set(), now=now, new_id=engine.uuid7)

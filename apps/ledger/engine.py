@@ -1,10 +1,12 @@
 """The posting engine: one database transaction per batch of transfers.
 
     read what the batch refers to   (existing client ids, pending and reversed transfers)
-    lock the accounts, in id order   (SELECT ... ORDER BY id FOR UPDATE: no deadlocks)
+    lock the accounts, in id order   (SELECT ... ORDER BY id FOR UPDATE: no deadlocks), those
+                                      named by role found in the same statement
     apply the rules in memory        (apps.ledger.domain: an outcome per transfer)
-    insert transfers and entries,    (three statements in one round trip, each column sent
-    update each touched account once  as one array and unnested by PostgreSQL)
+    open the role accounts it needs,  (up to four statements in one round trip, each column
+    insert transfers and entries,     sent as one array and unnested by PostgreSQL)
+    update each touched account once
     commit
 
 The locks are held for the posting only: nothing else happens inside the transaction. A
@@ -15,11 +17,20 @@ concurrent single transfers into such batches.
 
 Two batches racing on the same client id meet at its unique index: the loser's transaction
 rolls back whole and is run again, and then finds the winner's transfer (``exists``).
+
+An account named by role (:class:`apps.ledger.data.AccountRef`) that does not exist yet is
+planned as what it would be — empty, with its role's rules — and opened only if a transfer of
+the batch is posted to it: a refused transfer opens nothing. It is inserted with the batch's
+writes, after the locks: nobody else can see, let alone lock, an account before we commit it.
+Two batches opening the same account at once meet at the chart's unique constraint: the loser
+runs again and finds the winner's account. Accounts are opened in one fixed order, so two
+batches opening the same few never wait on each other in a circle.
 """
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -36,7 +47,7 @@ logger = logging.getLogger(__name__)
 _ATTEMPTS = 4
 _ACCOUNT_COLUMNS = (
     "id, currency, livemode, merchant_id, owner_type, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "
-    "frozen, closed, debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at"
+    "frozen, closed, debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at, code, name"
 )
 _TRANSFER_COLUMNS = (
     "id, livemode, merchant_id, client_id, kind, debit_account_id, credit_account_id, currency, amount, pending_id, "
@@ -115,24 +126,112 @@ def _transfers(cursor: Any, ids: Iterable[UUID]) -> dict[UUID, domain.KnownTrans
     return {known.id: known for known in map(_known, cursor.fetchall())}
 
 
-def _lock_accounts(cursor: Any, ids: set[UUID]) -> tuple[dict[UUID, domain.AccountState], datetime | None]:
-    cursor.execute(
-        f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
-        [[str(i) for i in ids]],
-    )
-    accounts, latest = {}, None
+# An account named by role, as (code, currency, livemode, merchant_id, name): a merchant's has no
+# name, fincore's own no merchant.
+_Identity = tuple[str, str, bool, UUID | None, str]
+
+
+def _identity(ref: data.AccountRef) -> _Identity:
+    return (ref.role.value, ref.currency, ref.livemode, ref.merchant_id, ref.name)
+
+
+# Up to this many references, one plain lookup each: cheaper to plan than joining arrays.
+_FEW_REFS = 4
+_BY_MERCHANT_ROLE = (f"SELECT id FROM {_ACCOUNT} WHERE owner_type = 'merchant' AND merchant_id = %s AND currency = %s "
+                     "AND livemode = %s AND code = %s")
+_BY_SYSTEM_ROLE = (f"SELECT id FROM {_ACCOUNT} WHERE owner_type = 'system' AND currency = %s AND livemode = %s "
+                   "AND code = %s AND name = %s")
+
+
+def _by_role(refs: Collection[data.AccountRef]) -> tuple[str, list[Any]]:
+    """A query for the ids of the accounts ``refs`` name: index lookups on the chart's unique
+    constraints, asked only for the owners the batch names."""
+    if len(refs) <= _FEW_REFS:
+        parts, params = [], []
+        for ref in refs:
+            if ref.merchant_id is not None:
+                parts.append(_BY_MERCHANT_ROLE)
+                params += [ref.merchant_id.hex, ref.currency, ref.livemode, ref.role.value]
+            else:
+                parts.append(_BY_SYSTEM_ROLE)
+                params += [ref.currency, ref.livemode, ref.role.value, ref.name]
+        return " UNION ALL ".join(parts), params
+    merchants = [ref for ref in refs if ref.merchant_id is not None]
+    own = [ref for ref in refs if ref.merchant_id is None]
+    parts, params = [], []
+    if merchants:
+        parts.append(f"SELECT id FROM {_ACCOUNT} WHERE owner_type = 'merchant' AND (merchant_id, currency, livemode, "
+                     "code) IN (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::boolean[], %s::text[]))")
+        params += [_uuids(r.merchant_id for r in merchants), [r.currency for r in merchants],
+                   _booleans(r.livemode for r in merchants), [r.role.value for r in merchants]]
+    if own:
+        parts.append(f"SELECT id FROM {_ACCOUNT} WHERE owner_type = 'system' AND (currency, livemode, code, name) "
+                     "IN (SELECT * FROM unnest(%s::text[], %s::boolean[], %s::text[], %s::text[]))")
+        params += [[r.currency for r in own], _booleans(r.livemode for r in own), [r.role.value for r in own],
+                   [r.name for r in own]]
+    return " UNION ALL ".join(parts), params
+
+
+def _lock_accounts(
+    cursor: Any, ids: set[UUID], refs: Collection[data.AccountRef] = ()
+) -> tuple[dict[UUID, domain.AccountState], datetime | None, dict[data.AccountRef, UUID]]:
+    """Lock the accounts ``ids`` and those ``refs`` name, in id order, in one statement. Returns
+    their states, the latest time one was posted to, and the id of each ref found (a ref
+    missing there names an account not opened yet)."""
+    ids_param = [str(i) for i in ids]
+    if refs:
+        by_role, params = _by_role(refs)
+        cursor.execute(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[] || ARRAY({by_role})) "
+            "ORDER BY id FOR UPDATE",
+            [ids_param, *params],
+        )
+    else:
+        cursor.execute(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE", [ids_param]
+        )
+    accounts, latest, by_identity = {}, None, {}
     for (account_id, currency, livemode, merchant_id, owner_type, debits_limited, credits_limited, frozen, closed,
-         debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at) in cursor.fetchall():
+         debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at, code,
+         name) in cursor.fetchall():
         accounts[account_id] = domain.AccountState(
             id=account_id, currency=currency, livemode=livemode, merchant_id=merchant_id,
-            customer_owned=owner_type == Account.OwnerType.CUSTOMER,
+            customer_owned=owner_type == data.Owner.CUSTOMER,
             debits_must_not_exceed_credits=debits_limited, credits_must_not_exceed_debits=credits_limited,
             frozen=frozen, closed=closed, debits_pending=debits_pending, debits_posted=debits_posted,
             credits_pending=credits_pending, credits_posted=credits_posted,
         )
         if last_posted_at is not None and (latest is None or last_posted_at > latest):
             latest = last_posted_at
-    return accounts, latest
+        if refs and owner_type == data.Owner.MERCHANT:
+            by_identity[(code, currency, livemode, merchant_id, "")] = account_id
+        elif refs and owner_type == data.Owner.SYSTEM:
+            by_identity[(code, currency, livemode, None, name)] = account_id
+    found = {ref: by_identity[_identity(ref)] for ref in refs if _identity(ref) in by_identity}
+    return accounts, latest, found
+
+
+def _unopened(account_id: UUID, ref: data.AccountRef) -> domain.AccountState:
+    """The account ``ref`` names as it would be opened: empty, with its role's rules."""
+    rules = ref.rules
+    return domain.AccountState(
+        id=account_id, currency=ref.currency, livemode=ref.livemode, merchant_id=ref.merchant_id,
+        customer_owned=False, debits_must_not_exceed_credits=rules.debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=rules.credits_must_not_exceed_debits, frozen=False, closed=False,
+        debits_pending=0, debits_posted=0, credits_pending=0, credits_posted=0,
+    )
+
+
+def _named_by_id(spec: data.TransferSpec, ids: Mapping[data.AccountRef, UUID]) -> data.TransferSpec:
+    """The spec with its accounts named by id, as the posting rules take them."""
+    debit, credit = spec.debit_account_ref, spec.credit_account_ref
+    if debit is None and credit is None:
+        return spec
+    return replace(
+        spec,
+        debit_account_id=ids[debit] if debit is not None else spec.debit_account_id, debit_account_ref=None,
+        credit_account_id=ids[credit] if credit is not None else spec.credit_account_id, credit_account_ref=None,
+    )
 
 
 def _consumed(cursor: Any, column: str, ids: set[UUID]) -> dict[UUID, str]:
@@ -158,7 +257,8 @@ def _post_once(specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
 
         account_ids = {a for spec in specs for a in (spec.debit_account_id, spec.credit_account_id) if a}
         account_ids |= {a for k in known.values() for a in (k.debit_account_id, k.credit_account_id)}
-        accounts, latest_posting = _lock_accounts(cursor, account_ids)
+        refs = {r for spec in specs for r in (spec.debit_account_ref, spec.credit_account_ref) if r}
+        accounts, latest_posting, found = _lock_accounts(cursor, account_ids, refs)
         # Read only once the accounts are locked: whoever resolved or reversed these before us
         # held the same locks and has committed.
         resolutions = _consumed(cursor, "pending_id", pending_ids & known.keys())
@@ -166,16 +266,32 @@ def _post_once(specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
         # Entries of an account are ordered by time: never stamp one before the last.
         now = max(clock.now(), latest_posting) if latest_posting else clock.now()
 
+        unopened: dict[UUID, data.AccountRef] = {}
+        if refs:
+            for ref in refs - found.keys():
+                found[ref] = account_id = uuid7()
+                unopened[account_id] = ref
+                accounts[account_id] = _unopened(account_id, ref)
+            specs = [_named_by_id(spec, found) for spec in specs]
         plan = domain.plan_batch(
             specs, accounts=accounts, known=known, existing=existing, resolved_pending_ids=set(resolutions),
             reversed_ids=reversed_, now=now, new_id=uuid7,
             expired_pending_ids={p for p, kind in resolutions.items() if kind == data.Kind.EXPIRE_PENDING},
         )
         if plan.transfers:
-            _write(cursor, plan, now)
+            # Only the accounts a posted transfer moved money on are opened.
+            opened = {account_id: unopened[account_id] for account_id in plan.accounts.keys() & unopened.keys()}
+            _write(cursor, plan, now, opened=opened)
     return plan.outcomes
 
 
+_INSERT_ACCOUNTS = (
+    f"INSERT INTO {_ACCOUNT} (created_at, id, owner_type, merchant_id, currency, livemode, code, name, "
+    "debits_must_not_exceed_credits, credits_must_not_exceed_debits, reference, metadata, frozen, closed, "
+    "debits_pending, debits_posted, credits_pending, credits_posted) "
+    "SELECT %s, *, '', '{}', false, false, 0, 0, 0, 0 FROM unnest(%s::uuid[], %s::text[], %s::uuid[], %s::text[], "
+    "%s::boolean[], %s::text[], %s::text[], %s::boolean[], %s::boolean[])"
+)
 _INSERT_TRANSFERS = (
     f"INSERT INTO {_TRANSFER} (created_at, id, livemode, merchant_id, client_id, kind, debit_account_id, "
     "credit_account_id, currency, amount, pending_id, reverses_id, expires_at, code, reference, metadata, "
@@ -225,10 +341,11 @@ def _timestamps(values: Iterable[datetime | None]) -> str:
     return "{" + ",".join("NULL" if value is None else value.isoformat() for value in values) + "}"
 
 
-def _write(cursor: Any, plan: domain.Plan, now: datetime) -> None:
-    """The batch's transfers, entries and balances, in three statements sent as one (a single
-    round trip): each column travels as one array and unnest() turns the arrays into rows, in
-    order. Text columns stay Python lists, quoted by psycopg2 as before."""
+def _write(cursor: Any, plan: domain.Plan, now: datetime, opened: Mapping[UUID, data.AccountRef] | None = None) -> None:
+    """The batch's new accounts (``opened``: those named by role that it opens), transfers,
+    entries and balances, in up to four statements sent as one (a single round trip): each
+    column travels as one array and unnest() turns the arrays into rows, in order. Text columns
+    stay Python lists, quoted by psycopg2 as before."""
     transfers, entries, accounts = plan.transfers, plan.entries, plan.accounts.values()
     specs = [t.spec for t in transfers]
     statements = (
@@ -258,4 +375,17 @@ def _write(cursor: Any, plan: domain.Plan, now: datetime) -> None:
             _array(a.credits_posted for a in accounts),
         ]),
     )
+    if opened:
+        # In one fixed order (any will do): two batches opening the same accounts wait on each
+        # other in turn, never in a circle.
+        new = sorted(opened.items(), key=lambda item: str(_identity(item[1])))
+        refs = [ref for _, ref in new]
+        statements = ((_INSERT_ACCOUNTS, [
+            now,
+            _uuids(account_id for account_id, _ in new), [ref.rules.owner.value for ref in refs],
+            _uuids(ref.merchant_id for ref in refs), [ref.currency for ref in refs],
+            _booleans(ref.livemode for ref in refs), [ref.role.value for ref in refs], [ref.name for ref in refs],
+            _booleans(ref.rules.debits_must_not_exceed_credits for ref in refs),
+            _booleans(ref.rules.credits_must_not_exceed_debits for ref in refs),
+        ]), *statements)
     cursor.execute(b";\n".join(cursor.mogrify(sql, params) for sql, params in statements))

@@ -6,29 +6,20 @@ account to its credit account; an entry records, per account per transfer, the c
 the four balances after it, so history and balances at any instant are one indexed read.
 """
 
+import functools
+import operator
+
 from django.db import models
 
 from apps.core.ids import uuid7
+from apps.ledger.data import ACCOUNT_NAME_MAX_LENGTH, CHART, OWNER_LABELS, AccountRole, Owner
 
 
 class Account(models.Model):
-    class OwnerType(models.TextChoices):
-        CUSTOMER = "customer", "Customer (a merchant's wallet or funding account)"
-        MERCHANT = "merchant", "Merchant (its settlement accounts)"
-        SYSTEM = "system", "System (fincore's own)"
-
-    class Code(models.TextChoices):
-        WALLET = "wallet", "Customer wallet"
-        FUNDING = "funding", "Funding account (may go negative)"
-        MERCHANT_PENDING = "merchant_pending", "Merchant pending"
-        MERCHANT_AVAILABLE = "merchant_available", "Merchant available"
-        MERCHANT_RESERVE = "merchant_reserve", "Merchant reserve"
-        CONNECTOR_CLEARING = "connector_clearing", "Connector clearing"
-        NOSTRO = "nostro", "Nostro (bank account)"
-        PAYOUTS_IN_TRANSIT = "payouts_in_transit", "Payouts in transit"
-        FEE_REVENUE = "fee_revenue", "Fee revenue"
-        FX_POSITION = "fx_position", "FX position"
-        SUSPENSE = "suspense", "Suspense (unexplained breaks)"
+    # The chart of accounts is the ledger's data (apps.ledger.data.CHART): an account's code is
+    # its role, and its role decides its owner.
+    OwnerType = models.TextChoices("OwnerType", [(owner.name, (owner.value, OWNER_LABELS[owner])) for owner in Owner])
+    Code = models.TextChoices("Code", [(role.name, (role.value, CHART[role].label)) for role in AccountRole])
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     currency = models.CharField(max_length=3)
@@ -39,7 +30,8 @@ class Account(models.Model):
     merchant_id = models.UUIDField(null=True, blank=True, help_text="The merchant that owns or operates it.")
     code = models.CharField(max_length=32, choices=Code.choices)
     name = models.CharField(
-        max_length=100, blank=True, help_text="Which one, for system accounts: a connector, a bank account."
+        max_length=ACCOUNT_NAME_MAX_LENGTH, blank=True,
+        help_text="Which one, for system accounts: a connector, a bank account.",
     )
     reference = models.CharField(max_length=255, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
@@ -82,6 +74,16 @@ class Account(models.Model):
                 condition=models.Q(owner_type="system") | models.Q(merchant_id__isnull=False),
                 name="account_owned",
             ),
+            models.CheckConstraint(
+                condition=functools.reduce(operator.or_, (
+                    models.Q(owner_type=owner.value,
+                             code__in=[role.value for role in AccountRole if CHART[role].owner is owner])
+                    for owner in Owner
+                )),
+                name="account_owner_of_role",
+            ),
+            # One account per role identity: the posting engine opens a role's account on first
+            # use, and these decide between two first uses at once.
             models.UniqueConstraint(
                 fields=["currency", "livemode", "code", "name"],
                 condition=models.Q(owner_type="system"),

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from apps.core import clock
+from apps.ledger.data import AccountRef, AccountRole, Owner
 from apps.ledger.models import Account, Entry, Transfer, Verification, Watermark
 
 # --- accounts and balances ---------------------------------------------------------------
@@ -17,7 +18,7 @@ from apps.ledger.models import Account, Entry, Transfer, Verification, Watermark
 
 def customer_accounts(*, merchant_id: Any, livemode: bool) -> QuerySet[Account]:
     """The wallets and funding accounts a merchant opened through the API, in one mode."""
-    return Account.objects.filter(merchant_id=merchant_id, livemode=livemode, owner_type=Account.OwnerType.CUSTOMER)
+    return Account.objects.filter(merchant_id=merchant_id, livemode=livemode, owner_type=Owner.CUSTOMER)
 
 
 def customer_account_get(*, merchant_id: Any, livemode: bool, account_id: UUID) -> Account | None:
@@ -34,10 +35,12 @@ def customer_account_list(*, merchant_id: Any, livemode: bool, reference: str | 
     return accounts
 
 
-def merchant_account_get(*, merchant_id: Any, code: str, currency: str, livemode: bool) -> Account | None:
+def role_account_get(*, ref: AccountRef) -> Account | None:
+    """The account ``ref`` names, or None while no posting has opened it (nor the merchant's
+    creation, for a merchant's account)."""
+    identity = {"merchant_id": ref.merchant_id} if ref.rules.owner is Owner.MERCHANT else {"name": ref.name}
     return Account.objects.filter(
-        merchant_id=merchant_id, owner_type=Account.OwnerType.MERCHANT, code=code, currency=currency,
-        livemode=livemode,
+        owner_type=ref.rules.owner, code=ref.role, currency=ref.currency, livemode=ref.livemode, **identity
     ).first()
 
 
@@ -67,13 +70,18 @@ class Balances:
         return self.posted - self.debits_pending
 
 
-def merchant_account_balances(*, merchant_id: Any, livemode: bool) -> dict[tuple[str, str], Balances]:
+def merchant_account_balances(*, merchant_id: Any, livemode: bool) -> dict[tuple[str, AccountRole], Balances]:
     """The balances now of every account the merchant has with fincore (pending, available,
-    reserve), keyed by (currency, code): one query, whatever the number of currencies."""
-    accounts = Account.objects.filter(
-        merchant_id=merchant_id, owner_type=Account.OwnerType.MERCHANT, livemode=livemode
-    )
-    return {(account.currency, account.code): account_balances(account=account) for account in accounts}
+    reserve), keyed by (currency, role): one query, whatever the number of currencies."""
+    accounts = Account.objects.filter(merchant_id=merchant_id, owner_type=Owner.MERCHANT, livemode=livemode)
+    return {(account.currency, AccountRole(account.code)): account_balances(account=account) for account in accounts}
+
+
+def role_account_balances(*, ref: AccountRef) -> Balances:
+    """The balances now of the account ``ref`` names; all zero while it is not opened yet (a
+    posting to it opens it)."""
+    account = role_account_get(ref=ref)
+    return account_balances(account=account) if account else Balances(ref.currency, 0, 0, 0, 0)
 
 
 def account_balances(*, account: Account, as_of: datetime | None = None) -> Balances:

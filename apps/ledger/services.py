@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.audit.services import audit_record
 from apps.core import clock
@@ -26,13 +26,6 @@ from apps.ledger.models import Account, Transfer, Verification, Watermark
 
 Kind = data.Kind
 Result = data.Result
-
-MERCHANT_ACCOUNT_CODES = (
-    Account.Code.MERCHANT_PENDING,
-    Account.Code.MERCHANT_AVAILABLE,
-    Account.Code.MERCHANT_RESERVE,
-)
-
 
 class InvalidAccount(FincoreError):
     code = "invalid_account"
@@ -113,11 +106,13 @@ def _debit_account_ids(specs: Sequence[data.TransferSpec]) -> list[UUID | None]:
     """Which account each spec debits: named, or that of the pending it resolves, or the credit
     account of the transfer it reverses (one query for all of them)."""
     referenced = Transfer.objects.in_bulk(
-        [spec.pending_id or spec.reverses_id for spec in specs if spec.debit_account_id is None]
+        [spec.pending_id or spec.reverses_id for spec in specs
+         if spec.debit_account_id is None and spec.debit_account_ref is None]
     )
     debits = []
     for spec in specs:
-        if spec.debit_account_id is not None:
+        if spec.debit_account_id is not None or spec.debit_account_ref is not None:
+            # An account named by role is never a customer's wallet.
             debits.append(spec.debit_account_id)
         elif spec.pending_id in referenced:
             debits.append(referenced[spec.pending_id].debit_account_id)
@@ -133,7 +128,7 @@ def _refusals(refused: Sequence[tuple[Result, data.TransferSpec]]) -> list[Trans
     overdrawn = [spec for result, spec in refused if result == Result.EXCEEDS_CREDITS]
     debits = dict(zip(map(id, overdrawn), _debit_account_ids(overdrawn), strict=True))
     wallets = set(
-        Account.objects.filter(pk__in=[d for d in debits.values() if d], code=Account.Code.WALLET)
+        Account.objects.filter(pk__in=[d for d in debits.values() if d], code=data.AccountRole.WALLET)
         .values_list("pk", flat=True)
     )
     return [
@@ -166,17 +161,18 @@ def customer_account_open(
     ``allow_overdraft``, a funding account that may go negative. Raises InvalidAccount."""
     if not is_currency(currency):
         raise InvalidAccount(f"{currency!r} is not an ISO 4217 currency code")
+    role = data.AccountRole.FUNDING if allow_overdraft else data.AccountRole.WALLET
     now = clock.now()
     with transaction.atomic():
         account = Account.objects.create(
             currency=currency,
             livemode=livemode,
-            owner_type=Account.OwnerType.CUSTOMER,
+            owner_type=data.Owner.CUSTOMER,
             merchant_id=merchant_id,
-            code=Account.Code.FUNDING if allow_overdraft else Account.Code.WALLET,
+            code=role,
             reference=reference,
             metadata=dict(metadata or {}),
-            debits_must_not_exceed_credits=not allow_overdraft,
+            debits_must_not_exceed_credits=data.CHART[role].debits_must_not_exceed_credits,
             created_at=now,
         )
         audit_record(
@@ -187,44 +183,36 @@ def customer_account_open(
     return account
 
 
-def _get_or_create(**identity: Any) -> Account:
-    """One account per identity, even with concurrent first uses (the unique constraint decides)."""
-    existing = Account.objects.filter(**identity).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return Account.objects.create(**identity, created_at=clock.now())
-    except IntegrityError:
-        return Account.objects.get(**identity)
-
-
-def system_account(*, code: str, currency: str, name: str = "", livemode: bool = True) -> Account:
-    """fincore's own account ``code`` (and ``name``: which connector, which bank account) in
-    ``currency`` and mode, opened on first use. Raises InvalidAccount for an unknown currency."""
-    if not is_currency(currency):
-        raise InvalidAccount(f"{currency!r} is not an ISO 4217 currency code")
-    return _get_or_create(
-        owner_type=Account.OwnerType.SYSTEM, code=code, currency=currency, name=name, livemode=livemode
-    )
-
-
 def merchant_accounts_open(*, merchant_id: UUID, currencies: Sequence[str]) -> list[Account]:
-    """A merchant's pending, available and reserve accounts in each currency, live and test
-    (idempotent).
+    """A merchant's pending, available and reserve accounts in each currency, live and test,
+    opened now where missing (idempotent, and race-safe: the unique constraint decides).
 
-    They hold what fincore owes the merchant and may never turn into a debt of the merchant's
-    (``debits_must_not_exceed_credits``): a refund larger than the pending balance takes the
-    rest from available, as a separate transfer, rather than driving pending negative."""
-    return [
-        _get_or_create(
-            owner_type=Account.OwnerType.MERCHANT, merchant_id=merchant_id, code=code, currency=currency,
-            livemode=livemode, debits_must_not_exceed_credits=True,
-        )
-        for currency in currencies
-        for livemode in (True, False)
-        for code in MERCHANT_ACCOUNT_CODES
+    A posting that names one of them by role opens it too; opening them with the merchant or
+    its new currency shows them, empty, from the start. They hold what fincore owes the
+    merchant and never turn into a debt of the merchant's (``debits_must_not_exceed_credits``).
+    Two statements, whatever the number of currencies."""
+    identities = [
+        (currency, livemode, role) for currency in currencies for livemode in (True, False)
+        for role in data.MERCHANT_ROLES
     ]
+    now = clock.now()
+    Account.objects.bulk_create(
+        [
+            Account(owner_type=data.Owner.MERCHANT, merchant_id=merchant_id, code=role, currency=currency,
+                    livemode=livemode, created_at=now,
+                    debits_must_not_exceed_credits=data.CHART[role].debits_must_not_exceed_credits,
+                    credits_must_not_exceed_debits=data.CHART[role].credits_must_not_exceed_debits)
+            for currency, livemode, role in identities
+        ],
+        ignore_conflicts=True,
+    )
+    # A new statement: it sees the accounts a concurrent opener committed while we waited on it.
+    opened = {
+        (account.currency, account.livemode, account.code): account
+        for account in Account.objects.filter(owner_type=data.Owner.MERCHANT, merchant_id=merchant_id,
+                                              currency__in=currencies)
+    }
+    return [opened[identity] for identity in identities]
 
 
 # --- transfers -----------------------------------------------------------------------------

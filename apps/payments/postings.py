@@ -5,9 +5,11 @@
     refund reserved          merchant pending, then merchant available -> connector clearing (holds)
     refund paid              the holds posted; for a wallet payment also clearing(wallet) -> wallet
 
-Every transfer's client id is derived from the payment's or refund's public id with the
-ledger's reserved prefix: a replay of a step finds the first transfer instead of posting again.
-Called inside the caller's transaction, so the money moves with the state change or not at all.
+Accounts are named by role (the customer's wallet, opened by the merchant, by id); the ledger
+finds each, or opens it, in the posting's own transaction. Every transfer's client id is
+derived from the payment's or refund's public id with the ledger's reserved prefix: a replay of
+a step finds the first transfer instead of posting again. Called inside the caller's
+transaction, so the money moves with the state change or not at all.
 """
 
 from dataclasses import dataclass
@@ -20,15 +22,15 @@ from apps.core.actors import Actor
 from apps.ledger import data as ledger_data
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
+from apps.ledger.data import AccountRef, AccountRole
 from apps.ledger.services import TransferRefused
 from apps.payments.exceptions import InsufficientBalance
 from apps.payments.models import Payment, Refund
 
 CREATED_BY = "payments"
-CONNECTOR_CLEARING = "connector_clearing"
-MERCHANT_PENDING = "merchant_pending"
-MERCHANT_AVAILABLE = "merchant_available"
-MERCHANT_RESERVE = "merchant_reserve"
+MERCHANT_PENDING = AccountRole.MERCHANT_PENDING
+MERCHANT_AVAILABLE = AccountRole.MERCHANT_AVAILABLE
+MERCHANT_RESERVE = AccountRole.MERCHANT_RESERVE
 WALLET_CONNECTOR = "wallet"
 ACTOR = Actor.system(CREATED_BY)
 
@@ -41,21 +43,14 @@ def refund_client_id(refund: Refund, step: str) -> str:
     return f"{ledger_data.RESERVED_CLIENT_ID_PREFIX}{ids.encode('re', refund.pk)}:{step}"
 
 
-def merchant_account_id(*, merchant_id: UUID, code: str, currency: str, livemode: bool) -> UUID:
-    """The merchant's account, opened now if the merchant has none in this currency yet."""
-    account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
-                                                    livemode=livemode)
-    if account is None:
-        ledger_services.merchant_accounts_open(merchant_id=merchant_id, currencies=[currency])
-        account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
-                                                        livemode=livemode)
-    assert account is not None
-    return account.pk
+def _merchant_account(payment: Payment, role: AccountRole) -> AccountRef:
+    """The merchant's ``role`` account in the payment's currency and mode."""
+    return AccountRef(role, payment.currency, payment.livemode, merchant_id=payment.merchant_id)
 
 
-def clearing_account_id(*, connector: str, currency: str, livemode: bool) -> UUID:
-    return ledger_services.system_account(code=CONNECTOR_CLEARING, name=connector, currency=currency,
-                                          livemode=livemode).pk
+def _clearing_account(payment: Payment, connector: str) -> AccountRef:
+    """The connector's clearing account in the payment's currency and mode."""
+    return AccountRef(AccountRole.CONNECTOR_CLEARING, payment.currency, payment.livemode, name=connector)
 
 
 def wallet_account_id(payment: Payment) -> UUID:
@@ -76,11 +71,8 @@ def capture_post(payment: Payment, *, amount: int) -> UUID:
     """What the connector captured becomes the merchant's pending balance."""
     spec = _spec(
         payment, client_id=payment_client_id(payment, "capture"), kind=ledger_data.Kind.IMMEDIATE,
-        debit_account_id=clearing_account_id(connector=payment.connector, currency=payment.currency,
-                                             livemode=payment.livemode),
-        credit_account_id=merchant_account_id(merchant_id=payment.merchant_id, code=MERCHANT_PENDING,
-                                              currency=payment.currency, livemode=payment.livemode),
-        amount=amount, code="capture",
+        debit_account_ref=_clearing_account(payment, payment.connector),
+        credit_account_ref=_merchant_account(payment, MERCHANT_PENDING), amount=amount, code="capture",
     )
     return ledger_services.transfer_create(spec=spec).transfer.pk
 
@@ -88,9 +80,7 @@ def capture_post(payment: Payment, *, amount: int) -> UUID:
 def _wallet_to_clearing(payment: Payment, *, kind: ledger_data.Kind, step: str) -> UUID:
     spec = _spec(
         payment, client_id=payment_client_id(payment, step), kind=kind,
-        debit_account_id=wallet_account_id(payment),
-        credit_account_id=clearing_account_id(connector=WALLET_CONNECTOR, currency=payment.currency,
-                                              livemode=payment.livemode),
+        debit_account_id=wallet_account_id(payment), credit_account_ref=_clearing_account(payment, WALLET_CONNECTOR),
         amount=payment.amount, code="wallet_payment",
     )
     return ledger_services.transfer_create(spec=spec).transfer.pk
@@ -128,13 +118,6 @@ class RefundHolds:
     available_hold_id: UUID | None
 
 
-def _unheld(*, merchant_id: UUID, currency: str, livemode: bool, code: str) -> int:
-    """The account's posted balance less its outgoing holds, as it stands now."""
-    account = ledger_selectors.merchant_account_get(merchant_id=merchant_id, code=code, currency=currency,
-                                                    livemode=livemode)
-    return max(ledger_selectors.account_balances(account=account).available, 0) if account else 0
-
-
 # A refund of another payment of the same merchant may take the pending balance between our read
 # and our hold; the split is then read again.
 _HOLD_TRIES = 3
@@ -143,23 +126,24 @@ _HOLD_TRIES = 3
 def refund_holds(payment: Payment, refund: Refund) -> RefundHolds:
     """Reserve the refund's money: from the merchant's pending balance first, the rest from
     available. Raises InsufficientBalance when the two together do not cover it."""
-    clearing = clearing_account_id(connector=refund.connector, currency=refund.currency, livemode=refund.livemode)
-    scope = {"merchant_id": payment.merchant_id, "currency": payment.currency, "livemode": payment.livemode}
-    pending_account = merchant_account_id(code=MERCHANT_PENDING, **scope)
-    available_account = merchant_account_id(code=MERCHANT_AVAILABLE, **scope)
+    clearing = _clearing_account(payment, refund.connector)
+    pending_account = _merchant_account(payment, MERCHANT_PENDING)
+    available_account = _merchant_account(payment, MERCHANT_AVAILABLE)
     for _ in range(_HOLD_TRIES):
-        from_pending = min(refund.amount, _unheld(code=MERCHANT_PENDING, **scope))
+        # Posted less outgoing holds, as it stands now (0 while the account is not opened).
+        unheld = max(ledger_selectors.role_account_balances(ref=pending_account).available, 0)
+        from_pending = min(refund.amount, unheld)
         holds: dict[str, UUID | None] = {"pending_hold_id": None, "available_hold_id": None}
         try:
             with transaction.atomic():
-                for field, account_id, amount, step in (
+                for field, account, amount, step in (
                     ("pending_hold_id", pending_account, from_pending, "hold_pending"),
                     ("available_hold_id", available_account, refund.amount - from_pending, "hold_available"),
                 ):
                     if amount:
                         spec = _spec(
                             payment, client_id=refund_client_id(refund, step), kind=ledger_data.Kind.PENDING,
-                            debit_account_id=account_id, credit_account_id=clearing, amount=amount, code="refund",
+                            debit_account_ref=account, credit_account_ref=clearing, amount=amount, code="refund",
                             metadata={"refund": ids.encode("re", refund.pk)},
                         )
                         holds[field] = ledger_services.transfer_create(spec=spec).transfer.pk
@@ -189,8 +173,7 @@ def refund_holds_post(payment: Payment, refund: Refund) -> None:
     if payment.method == Payment.Method.WALLET:
         spec = _spec(
             payment, client_id=refund_client_id(refund, "wallet_credit"), kind=ledger_data.Kind.IMMEDIATE,
-            debit_account_id=clearing_account_id(connector=WALLET_CONNECTOR, currency=payment.currency,
-                                                 livemode=payment.livemode),
+            debit_account_ref=_clearing_account(payment, WALLET_CONNECTOR),
             credit_account_id=wallet_account_id(payment), amount=refund.amount, code="refund",
             metadata={"refund": ids.encode("re", refund.pk)},
         )

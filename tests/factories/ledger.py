@@ -53,23 +53,26 @@ def account(*, currency: str = "BHD", code: str = Account.Code.SUSPENSE, **field
 
 
 def spec(
-    debit: Account | UUID | None,
-    credit: Account | UUID | None,
+    debit: Account | UUID | data.AccountRef | None,
+    credit: Account | UUID | data.AccountRef | None,
     amount: int | None,
     *,
     currency: str | None = "BHD",
     **fields: Any,
 ) -> data.TransferSpec:
-    """A transfer request; the client id is fresh unless given."""
+    """A transfer request naming its accounts by id (an Account or its id) or by role (an
+    AccountRef); the client id is fresh unless given."""
     fields.setdefault("client_id", client_id())
-    return data.TransferSpec(
-        debit_account_id=getattr(debit, "pk", debit), credit_account_id=getattr(credit, "pk", credit), amount=amount,
-        currency=currency, **fields,
-    )
+    for side, account in (("debit", debit), ("credit", credit)):
+        if isinstance(account, data.AccountRef):
+            fields[f"{side}_account_ref"] = account
+        else:
+            fields[f"{side}_account_id"] = getattr(account, "pk", account)
+    return data.TransferSpec(amount=amount, currency=currency, **fields)
 
 
-def post_one(debit: Account | UUID | None, credit: Account | UUID | None, amount: int | None,
-             **fields: Any) -> data.Outcome:
+def post_one(debit: Account | UUID | data.AccountRef | None, credit: Account | UUID | data.AccountRef | None,
+             amount: int | None, **fields: Any) -> data.Outcome:
     """Post a single transfer through the engine and return its outcome."""
     return engine.post([spec(debit, credit, amount, **fields)])[0]
 

@@ -4,8 +4,9 @@ Hypothesis drives random operations — immediate and pending transfers, posts (
 voids, expiry (a frozen clock moved past the timeout), reversals, linked chains (some failing in
 the middle, some left open), retries of a client id, transfers between currencies, frozen and
 closed accounts, over-limit debits and credits, another merchant's accounts under merchant
-scope, test-mode accounts and callers beside live ones, timeouts that are not positive — through
-``engine.post`` and the services. The model is TigerBeetle's account model kept
+scope, test-mode accounts and callers beside live ones, timeouts that are not positive, accounts
+named by role rather than id (opened by the first transfer posted to them, never by a refused
+one) — through ``engine.post`` and the services. The model is TigerBeetle's account model kept
 as four plain counters per account; it does not use ``apps.ledger.domain``. After every step,
 every result and every balance must agree with it (and every new transfer's mode, code and
 reference), and ``ledger_verify`` must pass; balances as of any earlier instant must equal what
@@ -29,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from apps.core import clock
 from apps.ledger import engine, selectors, services
-from apps.ledger.data import RESERVED_CLIENT_ID_PREFIX, Kind, Outcome, Result, TransferSpec
+from apps.ledger.data import RESERVED_CLIENT_ID_PREFIX, AccountRef, AccountRole, Kind, Outcome, Result, TransferSpec
 from apps.ledger.models import Account, Transfer
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -54,6 +55,19 @@ ACCOUNTS = {
     "test_clearing": ("BHD", None, False, False, False),
 }
 NAMES = sorted(ACCOUNTS)
+# Accounts named by role: none exists at the start.
+ROLES = {
+    "role_pending": AccountRef(AccountRole.MERCHANT_PENDING, "BHD", True, merchant_id=MERCHANT),  # may not owe
+    "role_fees": AccountRef(AccountRole.FEE_REVENUE, "BHD", True),
+    "role_test_clearing": AccountRef(AccountRole.CONNECTOR_CLEARING, "BHD", False, name="card"),
+    "role_usd_nostro": AccountRef(AccountRole.NOSTRO, "USD", True, name="NBB"),
+}
+EVERY_NAME = NAMES + sorted(ROLES)
+
+
+def where(name: str) -> tuple[str, bool]:
+    """The account's currency and mode."""
+    return (ROLES[name].currency, ROLES[name].livemode) if name in ROLES else (ACCOUNTS[name][0], ACCOUNTS[name][4])
 
 
 # --- the reference model ----------------------------------------------------------------------
@@ -66,13 +80,14 @@ class ModelAccount:
     wallet: bool  # debits (pending + posted) may not exceed posted credits
     limited_credits: bool  # credits (pending + posted) may not exceed posted debits
     livemode: bool
+    by_role: bool = False  # a merchant's or fincore's account of the chart, not a customer's
     frozen: bool = False
     closed: bool = False
     balances: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # dp, dpo, cp, cpo
 
     @property
     def customer(self) -> bool:
-        return self.merchant is not None
+        return self.merchant is not None and not self.by_role
 
 
 @dataclass
@@ -122,6 +137,7 @@ class Ledger:
     client_ids: dict[tuple[UUID | None, bool, str], UUID] = field(default_factory=dict)
     resolved: dict[UUID, Kind] = field(default_factory=dict)  # pending id: how its hold ended
     reversed: set[UUID] = field(default_factory=set)
+    touched: set[UUID] = field(default_factory=set)  # accounts a posted transfer moved money on
 
     def _visible_account(self, account_id: UUID | None, spec: TransferSpec, missing: Result) -> ModelAccount:
         account = self.accounts.get(account_id)
@@ -226,6 +242,7 @@ class Ledger:
             self.resolved[spec.pending_id] = spec.kind
         if spec.reverses_id is not None:
             self.reversed.add(spec.reverses_id)
+        self.touched |= {debit_id, credit_id}
         return Outcome(Result.OK, new_id)
 
     def post(self, specs: list[TransferSpec], reported: list[Outcome], now: datetime) -> list[Outcome]:
@@ -242,13 +259,15 @@ class Ledger:
                 outcomes += [Outcome(Result.LINKED_EVENT_FAILED)] * (len(chain) - 1)
                 outcomes.append(Outcome(Result.LINKED_EVENT_CHAIN_OPEN))
             else:
-                saved = copy.deepcopy((self.accounts, self.transfers, self.client_ids, self.resolved, self.reversed))
+                saved = copy.deepcopy((self.accounts, self.transfers, self.client_ids, self.resolved, self.reversed,
+                                       self.touched))
                 applied: list[Outcome] = []
                 try:
                     for index in chain:
                         applied.append(self.apply(specs[index], reported[index].transfer_id, now))
                 except Refused as refused:
-                    (self.accounts, self.transfers, self.client_ids, self.resolved, self.reversed) = saved
+                    (self.accounts, self.transfers, self.client_ids, self.resolved, self.reversed,
+                     self.touched) = saved
                     failed_at = start + len(applied)
                     applied = [
                         Outcome(refused.result if index == failed_at or len(chain) == 1
@@ -290,10 +309,17 @@ class LedgerMachine(RuleBasedStateMachine):
                 name="" if merchant else name, debits_must_not_exceed_credits=wallet,
                 credits_must_not_exceed_debits=limited_credits,
             ).pk
-        self.names = {account_id: name for name, account_id in self.ids.items()}
+        # The model knows an account named by role by an id of its own: the engine's is only
+        # known once a transfer opened the account.
+        self.role_ids = {name: uuid.uuid4() for name in ROLES}
+        self.names = {account_id: name for name, account_id in (self.ids | self.role_ids).items()}
         self.model = Ledger({
             self.ids[name]: ModelAccount(currency, merchant, wallet, limited_credits, livemode)
             for name, (currency, merchant, wallet, limited_credits, livemode) in ACCOUNTS.items()
+        } | {
+            self.role_ids[name]: ModelAccount(ref.currency, ref.merchant_id, ref.rules.debits_must_not_exceed_credits,
+                                              ref.rules.credits_must_not_exceed_debits, ref.livemode, by_role=True)
+            for name, ref in ROLES.items()
         })
         self.sent: list[TransferSpec] = []
         self.resolutions: list[TransferSpec] = []  # posts, voids and reversals that went through
@@ -325,16 +351,39 @@ class LedgerMachine(RuleBasedStateMachine):
         return f"op-{self.serial}"
 
     def transfer_spec(self, debit: str, credit: str, amount: int, caller, **fields) -> TransferSpec:
+        """A transfer between two accounts of ACCOUNTS (by id) or ROLES (by role)."""
         merchant_id, scope, livemode = caller
-        currency = fields.pop("currency", None) or ACCOUNTS[debit][0]
+        currency = fields.pop("currency", None) or (ROLES[debit].currency if debit in ROLES else ACCOUNTS[debit][0])
         client_id = self.client_id()
         # Most carry a reference, for the posts, voids and reversals sent without one to take.
         fields.setdefault("reference", "" if self.serial % 3 == 0 else f"ref {client_id}")
+        for side, name in (("debit", debit), ("credit", credit)):
+            fields[f"{side}_account_ref" if name in ROLES else f"{side}_account_id"] = (
+                ROLES[name] if name in ROLES else self.ids[name])
         return TransferSpec(
-            client_id=client_id, debit_account_id=self.ids[debit], credit_account_id=self.ids[credit],
-            amount=amount, currency=currency, merchant_id=merchant_id, merchant_scope=scope, livemode=livemode,
-            code="transfer" if self.serial % 2 else "", **fields,
+            client_id=client_id, amount=amount, currency=currency, merchant_id=merchant_id, merchant_scope=scope,
+            livemode=livemode, code="transfer" if self.serial % 2 else "", **fields,
         )
+
+    def as_the_model_names_it(self, spec: TransferSpec) -> TransferSpec:
+        """The spec with its accounts named by role named by the model's ids for them."""
+        if spec.debit_account_ref is None and spec.credit_account_ref is None:
+            return spec
+        by_ref = {ref: self.role_ids[name] for name, ref in ROLES.items()}
+        return replace(
+            spec,
+            debit_account_id=by_ref[spec.debit_account_ref] if spec.debit_account_ref else spec.debit_account_id,
+            credit_account_id=by_ref[spec.credit_account_ref] if spec.credit_account_ref else spec.credit_account_id,
+            debit_account_ref=None, credit_account_ref=None,
+        )
+
+    def stored_id(self, account_id: UUID) -> UUID | None:
+        """The engine's id for one of the model's accounts; None for a role's it has not opened."""
+        name = self.names[account_id]
+        if name not in ROLES:
+            return account_id
+        account = selectors.role_account_get(ref=ROLES[name])
+        return account.pk if account else None
 
     def pick_transfer(self, pick: int, kinds: tuple[Kind, ...] | None = None) -> UUID:
         """A known transfer (of ``kinds`` when there is one), or now and then one that does not exist."""
@@ -357,7 +406,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 reported = [Outcome(Result.OK if posted.created else Result.EXISTS, posted.transfer.pk)]
         else:
             reported = engine.post(specs)
-        expected = self.model.post(specs, reported, self.now)
+        expected = self.model.post([self.as_the_model_names_it(spec) for spec in specs], reported, self.now)
         assert [o.result for o in reported] == [o.result for o in expected], [s.client_id for s in specs]
         for got, wanted in zip(reported, expected, strict=True):
             if wanted.result == Result.EXISTS:
@@ -380,6 +429,28 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(debit=account_names, credit=account_names, amount=amounts, caller=callers, via=st.booleans())
     def immediate(self, debit, credit, amount, caller, via):
         self.post([self.transfer_spec(debit, credit, amount, caller)], through_service=via)
+
+    @rule(members=st.lists(st.tuples(st.sampled_from(sorted(ROLES)), picks, st.booleans(), amounts, st.booleans(),
+                                     timeouts), min_size=1, max_size=3),
+          merchant=st.sampled_from([None, MERCHANT]), via=st.booleans())
+    def named_by_role(self, members, merchant, via):
+        """Transfers (one, or a chain) to or from accounts named by role, mostly with an account of
+        the same currency and mode on the other side (by id or by role)."""
+        specs = []
+        for index, (role, pick, role_pays, amount, hold, timeout) in enumerate(members):
+            ref = ROLES[role]
+            alike = [name for name in EVERY_NAME if name != role and where(name) == (ref.currency, ref.livemode)]
+            other = alike[pick % len(alike)] if pick % 5 else EVERY_NAME[pick % len(EVERY_NAME)]
+            debit, credit = (role, other) if role_pays else (other, role)
+            specs.append(self.transfer_spec(
+                debit, credit, amount, (merchant, False, ref.livemode), kind=Kind.PENDING if hold else Kind.IMMEDIATE,
+                timeout_seconds=timeout if hold else None, linked=index < len(members) - 1,
+            ))
+        if via and len(specs) == 1:
+            self.post(specs, through_service=True)
+        else:
+            # A transfer of its own after them: the batch writes, and must open no account for a refused one.
+            self.post([*specs, self.transfer_spec("funding", "wallet_a", 1, LIVE)])
 
     @rule(debit=account_names, credit=account_names, amount=amounts, caller=callers, timeout=timeouts)
     def pending(self, debit, credit, amount, caller, timeout):
@@ -514,7 +585,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def balances_as_of_an_earlier_instant(self, pick):
         instant, balances = self.history[pick % len(self.history)]
         for account_id, expected in balances.items():
-            account = Account.objects.get(pk=account_id)
+            stored_id = self.stored_id(account_id)
+            if stored_id is None:
+                assert expected == [0, 0, 0, 0]
+                continue
+            account = Account.objects.get(pk=stored_id)
             for moment in (instant, instant + timedelta(milliseconds=500)):
                 found = selectors.account_balances(account=account, as_of=moment)
                 assert [found.debits_pending, found.debits_posted, found.credits_pending, found.credits_posted] \
@@ -530,8 +605,26 @@ class LedgerMachine(RuleBasedStateMachine):
             for row in Account.objects.filter(pk__in=self.ids.values()).values_list(
                 "id", "debits_pending", "debits_posted", "credits_pending", "credits_posted")
         }
-        expected = {account_id: account.balances for account_id, account in self.model.accounts.items()}
+        expected = {account_id: account.balances for account_id, account in self.model.accounts.items()
+                    if account_id in self.ids.values()}
         assert {self.names[i]: b for i, b in stored.items()} == {self.names[i]: b for i, b in expected.items()}
+
+    @invariant()
+    def role_accounts_are_opened_by_the_first_transfer_posted_to_them(self):
+        for name, ref in ROLES.items():
+            model_id = self.role_ids[name]
+            opened = Account.objects.filter(code=ref.role, currency=ref.currency, livemode=ref.livemode,
+                                            merchant_id=ref.merchant_id, name=ref.name)
+            if model_id in self.model.touched:
+                [account] = opened
+                assert [account.debits_pending, account.debits_posted, account.credits_pending,
+                        account.credits_posted] == self.model.accounts[model_id].balances, name
+                assert (account.owner_type, account.debits_must_not_exceed_credits,
+                        account.credits_must_not_exceed_debits) == (
+                    ref.rules.owner, ref.rules.debits_must_not_exceed_credits,
+                    ref.rules.credits_must_not_exceed_debits)
+            else:
+                assert not opened.exists(), name
 
     @invariant()
     def the_ledger_verifies(self):

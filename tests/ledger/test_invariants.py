@@ -90,6 +90,7 @@ def test_even_an_account_without_history_cannot_be_deleted(books):
         "owner_type = 'system'",
         "merchant_id = gen_random_uuid()",
         "code = 'funding'",
+        "name = 'renamed'",  # a system account's name says which one it is (a connector, a bank account)
         "debits_must_not_exceed_credits = false",
         "credits_must_not_exceed_debits = true, debits_must_not_exceed_credits = false",
         "livemode = false",  # live money never turns into test money, nor back
@@ -98,6 +99,27 @@ def test_even_an_account_without_history_cannot_be_deleted(books):
 def test_an_accounts_identity_and_overdraft_rule_never_change(books, change):
     message = refused(f"UPDATE ledger_account SET {change} WHERE id = %s", [str(books.wallet.pk)])
     assert f"ledger account {books.wallet.pk}: its identity and overdraft rule never change" in message
+
+
+@pytest.mark.parametrize(
+    ("owner_type", "merchant_id", "code"),
+    [
+        ("system", None, "merchant_pending"),
+        ("merchant", uuid.UUID(int=1), "connector_clearing"),
+        ("merchant", uuid.UUID(int=1), "wallet"),
+        ("customer", uuid.UUID(int=1), "suspense"),
+        ("customer", uuid.UUID(int=1), "merchant_available"),
+    ],
+)
+def test_an_accounts_role_decides_its_owner(books, owner_type, merchant_id, code):
+    message = refused(
+        "INSERT INTO ledger_account (id, currency, livemode, owner_type, merchant_id, code, name, reference, "
+        "metadata, debits_must_not_exceed_credits, credits_must_not_exceed_debits, frozen, closed, debits_pending, "
+        "debits_posted, credits_pending, credits_posted, created_at) "
+        "VALUES (%s, 'BHD', true, %s, %s, %s, '', '', '{}', false, false, false, false, 0, 0, 0, 0, %s)",
+        [str(uuid.uuid4()), owner_type, merchant_id and str(merchant_id), code, clock.now()],
+    )
+    assert "account_owner_of_role" in message
 
 
 # --- what a transfer row may say --------------------------------------------------------------

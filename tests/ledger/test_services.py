@@ -1,16 +1,17 @@
-"""Opening accounts: customer accounts, a merchant's settlement accounts per currency and mode
-(through the merchants app), and fincore's own system accounts, race-safe; and the transfer
-services' refusals and modes."""
+"""Opening accounts: customer accounts, and a merchant's settlement accounts per currency and
+mode (through the merchants app), race-safe; and the transfer services' refusals and modes.
+fincore's own accounts are opened by the postings that name them (test_engine_roles)."""
 
+import threading
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.ledger import selectors, services
-from apps.ledger.data import Kind, Result, TransferSpec
+from apps.ledger.data import AccountRef, AccountRole, Kind, Result, TransferSpec
 from apps.ledger.models import Account, Transfer
 from apps.merchants import services as merchant_services
 from tests.factories import ledger as factories
@@ -67,19 +68,57 @@ def test_opening_settlement_accounts_again_opens_nothing_new():
 
 
 @pytest.mark.django_db
+def test_settlement_accounts_in_any_number_of_currencies_are_opened_in_two_statements():
+    merchant_id = uuid.uuid4()
+    services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])
+    with CaptureQueriesContext(connection) as queries:
+        opened = services.merchant_accounts_open(merchant_id=merchant_id, currencies=["KWD", "BHD", "USD"])
+    assert len(queries) == 2
+    assert [(a.currency, a.livemode, a.code) for a in opened][::3] == [
+        ("KWD", True, "merchant_pending"), ("KWD", False, "merchant_pending"), ("BHD", True, "merchant_pending"),
+        ("BHD", False, "merchant_pending"), ("USD", True, "merchant_pending"), ("USD", False, "merchant_pending"),
+    ]
+    assert Account.objects.filter(merchant_id=merchant_id).count() == 18
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_openings_at_once_open_one_set_of_settlement_accounts(idle_sessions_ended_at_exit, monkeypatch):
+    # Both insert at once, each in its own transaction: the second waits on the first's rows, does
+    # nothing, and then reads the accounts the first committed.
+    both_ready = threading.Barrier(2)
+    real_bulk_create = Account.objects.bulk_create
+
+    def bulk_create_together(*args, **kwargs):
+        both_ready.wait(10)
+        return real_bulk_create(*args, **kwargs)
+
+    monkeypatch.setattr(Account.objects, "bulk_create", bulk_create_together)
+    merchant_id = uuid.uuid4()
+
+    def open_accounts(_):
+        with transaction.atomic():
+            return [a.pk for a in services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])]
+
+    first, second = in_threads(open_accounts, 2)
+
+    assert first == second
+    assert Account.objects.filter(merchant_id=merchant_id).count() == 6
+
+
+@pytest.mark.django_db
 def test_each_mode_has_its_own_settlement_accounts():
     merchant_id = uuid.uuid4()
     services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])
 
-    live = selectors.merchant_account_get(merchant_id=merchant_id, code="merchant_available", currency="BHD",
-                                          livemode=True)
-    test = selectors.merchant_account_get(merchant_id=merchant_id, code="merchant_available", currency="BHD",
-                                          livemode=False)
+    def available(currency: str, livemode: bool) -> Account | None:
+        return selectors.role_account_get(
+            ref=AccountRef(AccountRole.MERCHANT_AVAILABLE, currency, livemode, merchant_id=merchant_id))
+
+    live, test = available("BHD", True), available("BHD", False)
 
     assert (live.livemode, test.livemode) == (True, False)
     assert live.pk != test.pk
-    assert selectors.merchant_account_get(merchant_id=merchant_id, code="merchant_available", currency="USD",
-                                          livemode=True) is None
+    assert available("USD", True) is None
 
 
 @pytest.mark.django_db
@@ -124,51 +163,8 @@ def test_a_customer_account_opened_in_test_mode_is_seen_only_in_test_mode():
 def test_an_account_in_no_currency_is_refused_and_nothing_is_written():
     with pytest.raises(services.InvalidAccount, match="'XTS' is not an ISO 4217 currency code"):
         services.customer_account_open(merchant_id=uuid.uuid4(), currency="XTS", actor=FACTORY_ACTOR)
-    with pytest.raises(services.InvalidAccount):
-        services.system_account(code=Account.Code.FEE_REVENUE, currency="bhd")
     assert not Account.objects.exists()
     assert not AuditEvent.objects.exists()
-
-
-@pytest.mark.django_db
-def test_a_system_account_is_opened_on_first_use_and_found_after():
-    first = services.system_account(code=Account.Code.CONNECTOR_CLEARING, currency="BHD", name="benefit")
-    again = services.system_account(code=Account.Code.CONNECTOR_CLEARING, currency="BHD", name="benefit")
-    other = services.system_account(code=Account.Code.CONNECTOR_CLEARING, currency="BHD", name="card")
-    assert again.pk == first.pk != other.pk
-    assert (first.owner_type, first.merchant_id, first.code, first.name, first.debits_must_not_exceed_credits,
-            first.livemode) == ("system", None, "connector_clearing", "benefit", False, True)
-
-
-@pytest.mark.django_db
-def test_each_mode_has_its_own_system_account():
-    live = services.system_account(code=Account.Code.FEE_REVENUE, currency="BHD")
-    test = services.system_account(code=Account.Code.FEE_REVENUE, currency="BHD", livemode=False)
-    test_again = services.system_account(code=Account.Code.FEE_REVENUE, currency="BHD", livemode=False)
-
-    assert (live.livemode, test.livemode) == (True, False)
-    assert live.pk != test.pk == test_again.pk
-    assert Account.objects.filter(code="fee_revenue", currency="BHD").count() == 2
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_first_uses_at_once_open_one_system_account(monkeypatch):
-    # Both callers have looked and found nothing before either creates: the unique constraint decides.
-    import threading
-
-    both_looked = threading.Barrier(2)
-    real_create = Account.objects.create
-
-    def create_after_both_looked(**fields):
-        both_looked.wait(10)
-        return real_create(**fields)
-
-    monkeypatch.setattr(Account.objects, "create", create_after_both_looked)
-
-    accounts = in_threads(lambda _: services.system_account(code=Account.Code.FEE_REVENUE, currency="BHD"), 2)
-
-    assert accounts[0].pk == accounts[1].pk
-    assert Account.objects.filter(code="fee_revenue", currency="BHD").count() == 1
 
 
 # --- transfers -------------------------------------------------------------------------------
