@@ -1,7 +1,8 @@
 """The ledger transfers of each payment step (DESIGN.md's chart of accounts).
 
     capture                  connector clearing(connector) -> merchant pending
-    wallet payment           customer wallet -> connector clearing(wallet)   (a hold when captured later)
+    wallet payment           customer wallet -> connector clearing(its wallet connector)   (a hold when
+                             captured later)
     refund reserved          merchant pending, then merchant available -> connector clearing (holds)
     refund paid              the holds posted; for a wallet payment also clearing(wallet) -> wallet
 
@@ -28,10 +29,6 @@ from apps.payments.exceptions import InsufficientBalance
 from apps.payments.models import Payment, Refund
 
 CREATED_BY = "payments"
-MERCHANT_PENDING = AccountRole.MERCHANT_PENDING
-MERCHANT_AVAILABLE = AccountRole.MERCHANT_AVAILABLE
-MERCHANT_RESERVE = AccountRole.MERCHANT_RESERVE
-WALLET_CONNECTOR = "wallet"
 ACTOR = Actor.system(CREATED_BY)
 
 
@@ -72,7 +69,7 @@ def capture_post(payment: Payment, *, amount: int) -> UUID:
     spec = _spec(
         payment, client_id=payment_client_id(payment, "capture"), kind=ledger_data.Kind.IMMEDIATE,
         debit_account_ref=_clearing_account(payment, payment.connector),
-        credit_account_ref=_merchant_account(payment, MERCHANT_PENDING), amount=amount, code="capture",
+        credit_account_ref=_merchant_account(payment, AccountRole.MERCHANT_PENDING), amount=amount, code="capture",
     )
     return ledger_services.transfer_create(spec=spec).transfer.pk
 
@@ -80,7 +77,7 @@ def capture_post(payment: Payment, *, amount: int) -> UUID:
 def _wallet_to_clearing(payment: Payment, *, kind: ledger_data.Kind, step: str) -> UUID:
     spec = _spec(
         payment, client_id=payment_client_id(payment, step), kind=kind,
-        debit_account_id=wallet_account_id(payment), credit_account_ref=_clearing_account(payment, WALLET_CONNECTOR),
+        debit_account_id=wallet_account_id(payment), credit_account_ref=_clearing_account(payment, payment.connector),
         amount=payment.amount, code="wallet_payment",
     )
     return ledger_services.transfer_create(spec=spec).transfer.pk
@@ -127,8 +124,8 @@ def refund_holds(payment: Payment, refund: Refund) -> RefundHolds:
     """Reserve the refund's money: from the merchant's pending balance first, the rest from
     available. Raises InsufficientBalance when the two together do not cover it."""
     clearing = _clearing_account(payment, refund.connector)
-    pending_account = _merchant_account(payment, MERCHANT_PENDING)
-    available_account = _merchant_account(payment, MERCHANT_AVAILABLE)
+    pending_account = _merchant_account(payment, AccountRole.MERCHANT_PENDING)
+    available_account = _merchant_account(payment, AccountRole.MERCHANT_AVAILABLE)
     for _ in range(_HOLD_TRIES):
         # Posted less outgoing holds, as it stands now (0 while the account is not opened).
         unheld = max(ledger_selectors.role_account_balances(ref=pending_account).available, 0)
@@ -173,7 +170,7 @@ def refund_holds_post(payment: Payment, refund: Refund) -> None:
     if payment.method == Payment.Method.WALLET:
         spec = _spec(
             payment, client_id=refund_client_id(refund, "wallet_credit"), kind=ledger_data.Kind.IMMEDIATE,
-            debit_account_ref=_clearing_account(payment, WALLET_CONNECTOR),
+            debit_account_ref=_clearing_account(payment, payment.connector),
             credit_account_id=wallet_account_id(payment), amount=refund.amount, code="refund",
             metadata={"refund": ids.encode("re", refund.pk)},
         )

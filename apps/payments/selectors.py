@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db.models import Prefetch, QuerySet
 
 from apps.ledger import selectors as ledger_selectors
-from apps.payments import postings
+from apps.ledger.data import AccountRole
 from apps.payments.models import Payment, PaymentAttempt, Refund
 
 
@@ -60,13 +60,13 @@ def merchant_balance(*, merchant_id: UUID, livemode: bool, currencies: list[str]
     ``reserve`` (held back); each net of money held for refunds in flight."""
     balances = ledger_selectors.merchant_account_balances(merchant_id=merchant_id, livemode=livemode)
 
-    def available(currency: str, code: str) -> int:
+    def available(currency: str, code: AccountRole) -> int:
         balance = balances.get((currency, code))
         return balance.available if balance else 0
 
     return [
-        {"currency": currency, "pending": available(currency, postings.MERCHANT_PENDING),
-         "available": available(currency, postings.MERCHANT_AVAILABLE),
-         "reserve": available(currency, postings.MERCHANT_RESERVE)}
+        {"currency": currency, "pending": available(currency, AccountRole.MERCHANT_PENDING),
+         "available": available(currency, AccountRole.MERCHANT_AVAILABLE),
+         "reserve": available(currency, AccountRole.MERCHANT_RESERVE)}
         for currency in currencies
     ]

@@ -7,8 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from apps.core import ids
 from apps.payments import services
 from apps.payments.models import Payment
+from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import authenticated_client, merchant_with_key
-from tests.payments.conftest import UNKNOWN, declined, outbox_tasks
+from tests.payments.conftest import UNKNOWN, clearing, declined, outbox_tasks, posted
 
 pytestmark = pytest.mark.django_db
 
@@ -313,3 +314,17 @@ def test_the_payment_keeps_the_requests_idempotency_key(merchant, merchant_clien
     assert response.status_code == 202
     payment = Payment.objects.get()
     assert (payment.merchant_id, payment.livemode, payment.request_idempotency_key) == (merchant.pk, False, "order-9")
+
+
+def test_a_live_wallet_payment_goes_through_fincores_live_wallets_and_clears_to_zero():
+    merchant, secret = merchant_with_key(mode="live")
+    wallet = ledger_factories.wallet(merchant_id=merchant.pk, livemode=True)
+    ledger_factories.fund(wallet, 20000)
+    live = authenticated_client(secret)
+
+    payment = process(create(live, payment_method={"type": "wallet", "account": ids.encode("acc", wallet.pk)}))
+
+    shown = live.get(f"{PAYMENTS}/{payment['id']}").json()
+    assert (shown["status"], shown["connector"], shown["livemode"]) == ("succeeded", "wallet_live", True)
+    assert posted(clearing("wallet_live", livemode=True)) == 0
+    assert live.get("/api/v1/balance").json()["balances"][0]["pending"] == 12500
