@@ -12,6 +12,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from apps.core.ids import uuid7
+from apps.routing.data import Method
 
 _RATE_HELP = "A share from 0 to 1, e.g. 0.05 for 5%."
 
@@ -20,15 +21,6 @@ def _share(name: str) -> models.CheckConstraint:
     return models.CheckConstraint(
         condition=models.Q(**{f"{name}__gte": Decimal(0), f"{name}__lte": Decimal(1)}), name=f"%(class)s_{name}_0_1"
     )
-
-
-class Method(models.TextChoices):
-    """The payment methods of apps.routing.data.Method (a test keeps the two equal)."""
-
-    CARD = "card", "Card"
-    INSTANT = "instant", "Instant"
-    WIRE = "wire", "Wire"
-    WALLET = "wallet", "Wallet"
 
 
 class Connector(models.Model):
@@ -48,7 +40,7 @@ class Connector(models.Model):
     )
     display_name = models.CharField(max_length=100)
     adapter = models.CharField(max_length=20, choices=Adapter.choices, help_text="Which simulator serves it.")
-    method = models.CharField(max_length=10, choices=Method.choices)
+    method = models.CharField(max_length=10, choices=[(m.value, m.value.title()) for m in Method])
     enabled = models.BooleanField(default=True, help_text="A disabled connector is never routed to.")
     livemode = models.BooleanField(
         default=False,
@@ -112,7 +104,7 @@ class Connector(models.Model):
             _share("breaker_failure_ratio"),
             models.CheckConstraint(condition=models.Q(name__regex=r"^[a-z][a-z0-9_]*$"), name="connector_name_slug"),
             models.CheckConstraint(
-                condition=models.Q(method__in=Method.values), name="connector_method_valid"
+                condition=models.Q(method__in=[m.value for m in Method]), name="connector_method_valid"
             ),
             models.CheckConstraint(
                 condition=models.Q(adapter__in=["card_acquirer", "instant_rail", "wire", "wallet"]),

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from apps.routing import models as routing_models
 from apps.routing.data import Method, Outcome
 from apps.routing.domain import (
     Admission,
@@ -288,7 +287,3 @@ def test_the_default_rule_says_no_rule_matched():
     assert decision.candidates == ("fawri",)
     assert decision.rule == "default"
     assert decision.reason.startswith("no rule matched, default: highest success rate first")
-
-
-def test_the_models_know_the_same_payment_methods_as_routings_data():
-    assert routing_models.Method.values == [method.value for method in Method]
