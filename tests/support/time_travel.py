@@ -134,15 +134,23 @@ def _code_names(code: CodeType) -> set[str]:
     return names
 
 
+def uses_the_clock(target: object) -> bool:
+    """Whether ``target`` (a function or class) refers to time_machine or apps.core.clock, itself or
+    through a function or class of the suite it refers to."""
+    return _uses_the_clock(target, set())
+
+
 def _uses_the_clock(target: object, seen: set[int]) -> bool:
     if id(target) in seen:
         return False
     seen.add(id(target))
     if isinstance(target, type):
         return any(_uses_the_clock(member, seen) for member in vars(target).values()
-                   if isinstance(member, FunctionType | property | type))
+                   if isinstance(member, FunctionType | property | staticmethod | classmethod | type))
     if isinstance(target, property):
         return target.fget is not None and _uses_the_clock(target.fget, seen)
+    if isinstance(target, staticmethod | classmethod):
+        return _uses_the_clock(target.__func__, seen)
     function = inspect.unwrap(target) if callable(target) else target
     code = getattr(function, "__code__", None)
     if code is None:
