@@ -11,7 +11,7 @@ METRICS_DIR := $(CURDIR)/var/prometheus
 PYTEST_ARGS ?=
 BENCH := DJANGO_SETTINGS_MODULE=bench.settings
 
-.PHONY: run test services db lint check-migrations pytest bench clean
+.PHONY: run test test-clock-ahead services db lint check-migrations pytest bench clean
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ run: db
 test: db
 	deploy/dev/services.sh --test
 	$(MAKE) --no-print-directory lint check-migrations pytest
+
+## test-clock-ahead: the tests that travel in time or read the clock (marked time_sensitive at
+## collection), with the clock of every test process CLOCK_OFFSET_DAYS ahead: no test may depend on
+## today's date. CI runs it after `make test`.
+CLOCK_OFFSET_DAYS ?= 400
+test-clock-ahead: $(INSTALLED)
+	deploy/dev/services.sh --test
+	FINCORE_TEST_CLOCK_OFFSET_DAYS=$(CLOCK_OFFSET_DAYS) $(BIN)/pytest -m time_sensitive $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -6,6 +6,19 @@ from rest_framework.test import APIClient
 
 from apps.merchants.models import Merchant
 from tests.factories.merchants import authenticated_client, merchant_with_key
+from tests.support.time_travel import guard_travels, mark_time_sensitive  # noqa: F401 - guard_travels is autouse
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "time_sensitive: travels in time or reads the clock (given at collection; `make test-clock-ahead` runs "
+        "these with the clock 400 days ahead)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_time_sensitive(items)
 
 
 @pytest.fixture(autouse=True)

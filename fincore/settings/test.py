@@ -6,6 +6,7 @@ pytest-django, RabbitMQ traffic goes to the ``fincore_test`` vhost and Redis to 
 
 import os
 import tempfile
+from datetime import timedelta
 
 os.environ.setdefault("FINCORE_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/fincore_test")
 os.environ.setdefault("FINCORE_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -28,3 +29,14 @@ globals().update(from_environment(Environment(os.environ, use_defaults=True)))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Probe tasks that exercise the queue machinery in tests/; workers started by the suite load them.
 CELERY_IMPORTS = ["tests.support.tasks"]
+
+# FINCORE_TEST_CLOCK_OFFSET_DAYS=N runs the suite N days ahead of the real clock, to prove that no
+# test depends on today's date. It is started here, not in a pytest plugin, because every process
+# the suite runs loads these settings — pytest itself, the Celery workers and the Django processes
+# it starts (tests/support/workers.py) — so they all see the same moved, ticking clock. Only
+# Python's clock moves: PostgreSQL's now(), Redis's TIME and RabbitMQ's timestamps stay real.
+CLOCK_OFFSET_DAYS = int(os.environ.get("FINCORE_TEST_CLOCK_OFFSET_DAYS") or 0)
+if CLOCK_OFFSET_DAYS:
+    import time_machine
+
+    time_machine.travel(timedelta(days=CLOCK_OFFSET_DAYS), tick=True).start()

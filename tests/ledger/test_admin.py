@@ -2,7 +2,7 @@
 status, resolution and reversal, entries and verifications; all read-only, for every role."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -10,16 +10,18 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.core.actors import Actor
 from apps.ledger import services
 from apps.ledger.models import Account, Entry, Transfer, Verification
 from tests.ledger.api_helpers import acc, account_opened, ledger_snapshot, tr, transfer_posted
+from tests.support.time_travel import a_day_ahead
 
 pytestmark = pytest.mark.django_db
 
 ACTOR = Actor.system("tests.ledger.admin")
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+T0 = a_day_ahead()  # later than the merchant and staff fixtures make at the present
 MODELS = ("account", "transfer", "entry", "verification")
 
 
@@ -73,6 +75,11 @@ def staff_client(request, admin_client) -> Client:
     if request.param == "superuser":
         return admin_client
     return _staff(request.param.split()[0].lower(), request.param)
+
+
+def _manama(instant: datetime) -> str:
+    """An instant as the admin shows it: in Asia/Bahrain."""
+    return f"{timezone.localtime(instant):%Y-%m-%d %H:%M:%S}"
 
 
 def _text(page) -> str:
@@ -148,7 +155,7 @@ def test_an_accounts_page_shows_its_balances_and_statement(admin_client, book):
     rows = _statement_rows(html)
     # Newest first: reversal, purchase, live hold, void, hold, capture, hold, top-up. Times in Manama.
     assert rows[0] == [
-        "2026-03-01 12:00:00", "Immediate", "Credit", "0", "1500", "9500", "order 3"
+        _manama(T0), "Immediate", "Credit", "0", "1500", "9500", "order 3"
     ]
     assert [row[1] for row in rows] == ["Immediate", "Immediate", "Pending (a hold)", "Voiding of a pending transfer",
                                         "Pending (a hold)", "Posting of a pending transfer", "Pending (a hold)",
@@ -195,7 +202,7 @@ def test_the_statement_shows_the_last_50_entries_in_constant_queries(admin_clien
 
     rows = _statement_rows(_text(page))
     assert len(rows) == 50
-    assert rows[0][0] == "2026-03-01 12:54:00"  # 09:54 UTC
+    assert rows[0][0] == _manama(T0 + timedelta(minutes=54))
     assert rows[0][6] == "top-up 54"
     assert rows[-1][6] == "top-up 5"
     assert "Last 50 entries" in _text(page)

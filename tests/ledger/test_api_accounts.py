@@ -1,12 +1,11 @@
 """Customer accounts through the API: opening, reading, listing, balances and statements, and
 what a wallet (no overdraft) and a funding account (may go negative) each allow."""
 
-from datetime import UTC, datetime
-
 import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.core import ids
@@ -27,10 +26,11 @@ from tests.ledger.api_helpers import (
     transfer,
     transfer_posted,
 )
+from tests.support.time_travel import a_day_ahead
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+T0 = a_day_ahead()  # later than the merchant and key fixtures make at the present
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_opening_a_wallet(merchant, merchant_client, secret):
         "frozen": False,
         "closed": False,
         "balance": money(0, 0, 0),
-        "created": "2026-03-01T12:00:00+03:00",
+        "created": timezone.localtime(T0).isoformat(),
     }
     assert response["Location"] == f"/api/v1/accounts/{body['id']}"
     assert (account.owner_type, account.code, account.merchant_id, account.livemode) == (
@@ -185,7 +185,7 @@ def test_an_account_is_shown_with_its_balance_now(merchant_client):
         "frozen": False,
         "closed": False,
         "balance": money(12500, -2000, 10500),
-        "created": "2026-03-01T12:00:00+03:00",
+        "created": timezone.localtime(T0).isoformat(),
     }
     assert merchant_client.get(f"{ACCOUNTS}/{source['id']}").json()["balance"] == money(-12500, 2000, -12500)
 

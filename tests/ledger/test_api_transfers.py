@@ -17,7 +17,7 @@ from apps.core.actors import Actor
 from apps.core.models import IdempotencyRecord
 from apps.ledger import services
 from apps.ledger.models import Account, Transfer
-from apps.merchants.models import ApiKey
+from apps.merchants.models import ApiKey, Merchant
 from tests.core.api.assertions import assert_problem
 from tests.factories.merchants import api_key_issue, authenticated_client, merchant_with_key
 from tests.ledger.api_helpers import (
@@ -64,10 +64,21 @@ def _transfer(**fields: Any) -> dict[str, Any]:
     }
 
 
+# The example happens on a fixed day in the past, so every row a test reads is made on that day
+# (inside a travel) or at the present, after it: the merchants, their keys and accounts too.
+SET_UP = T1 - timedelta(days=1)
+
+
+@pytest.fixture
+def merchant_and_secret(db) -> tuple[Merchant, str]:
+    with time_machine.travel(SET_UP, tick=False):
+        return merchant_with_key()
+
+
 @pytest.fixture
 def accounts(merchant_client) -> dict[str, str]:
     """The merchant's funding account (may go negative), a customer's wallet and a shop's wallet."""
-    with time_machine.travel(T1 - timedelta(days=1), tick=False):
+    with time_machine.travel(SET_UP, tick=False):
         return {
             "funding": open_account(merchant_client, allow_overdraft=True, reference="treasury")["id"],
             "wallet": open_account(merchant_client, reference="customer-alice")["id"],
@@ -78,11 +89,12 @@ def accounts(merchant_client) -> dict[str, str]:
 @pytest.fixture
 def other():
     """Merchant B, a client with its key, and one of its wallets holding 5.000 BHD."""
-    _other_merchant, other_secret = merchant_with_key(legal_name="Other Shop B.S.C.")
-    other_client = authenticated_client(other_secret)
-    their_funding = open_account(other_client, allow_overdraft=True)["id"]
-    their_wallet = open_account(other_client)["id"]
-    their_transfer = transfer(other_client, their_funding, their_wallet, 5000)
+    with time_machine.travel(SET_UP, tick=False):
+        _other_merchant, other_secret = merchant_with_key(legal_name="Other Shop B.S.C.")
+        other_client = authenticated_client(other_secret)
+        their_funding = open_account(other_client, allow_overdraft=True)["id"]
+        their_wallet = open_account(other_client)["id"]
+        their_transfer = transfer(other_client, their_funding, their_wallet, 5000)
     return {"client": other_client, "wallet": their_wallet, "funding": their_funding, "transfer": their_transfer}
 
 
@@ -91,15 +103,20 @@ def _balances(client, accounts: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 
 def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
-    """The README's example, step by step, checking every balance and status on the way.
-    Returns the transfers' ids by name."""
+    """The README's example, step by step, checking every balance and status on the way, each step
+    and its checks at the step's instant. Returns the transfers' ids by name."""
+    with time_machine.travel(T1, tick=False) as example_day:
+        return _worked_example_steps(client, accounts, example_day.move_to)
+
+
+def _worked_example_steps(client, accounts: dict[str, str], move_to) -> dict[str, str]:
     funding, wallet, shop = accounts["funding"], accounts["wallet"], accounts["shop"]
     made: dict[str, str] = {}
 
     # 1. The customer tops up 12.500 BHD.
-    with time_machine.travel(T1, tick=False):
-        response = post_transfer(client, funding, wallet, 12500, client_id="topup-1", reference="top-up",
-                                 metadata={"channel": "benefit-pay"})
+    move_to(T1)
+    response = post_transfer(client, funding, wallet, 12500, client_id="topup-1", reference="top-up",
+                             metadata={"channel": "benefit-pay"})
     assert response.status_code == 201, response.content
     made["topup"] = response.json()["id"]
     assert response["Location"] == f"/api/v1/transfers/{made['topup']}"
@@ -112,9 +129,9 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
     }
 
     # 2. The shop holds 5.000 of it for an order, for an hour at most.
-    with time_machine.travel(T2, tick=False):
-        hold = transfer(client, wallet, shop, 5000, pending=True, timeout=3600, client_id="order-1-hold",
-                        reference="order 1")
+    move_to(T2)
+    hold = transfer(client, wallet, shop, 5000, pending=True, timeout=3600, client_id="order-1-hold",
+                    reference="order 1")
     made["hold"] = hold["id"]
     assert hold == _transfer(
         id=made["hold"], client_id="order-1-hold", kind="pending", status="pending", debit_account=wallet,
@@ -127,8 +144,8 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
 
     # 3. It ships part of the order: 3.000 is posted, the rest of the hold released. Sent without
     #    code or reference, the capture takes the hold's.
-    with time_machine.travel(T3, tick=False):
-        response = act(client, made["hold"], "post", {"amount": 3000}, HTTP_IDEMPOTENCY_KEY="order-1-capture")
+    move_to(T3)
+    response = act(client, made["hold"], "post", {"amount": 3000}, HTTP_IDEMPOTENCY_KEY="order-1-capture")
     assert response.status_code == 201, response.content
     made["capture"] = response.json()["id"]
     assert response["Location"] == f"/api/v1/transfers/{made['capture']}"
@@ -142,9 +159,9 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
     }
 
     # 4. A second order is held ...
-    with time_machine.travel(T4, tick=False):
-        second_hold = transfer(client, wallet, shop, 2000, pending=True, client_id="order-2-hold",
-                               reference="order 2")
+    move_to(T4)
+    second_hold = transfer(client, wallet, shop, 2000, pending=True, client_id="order-2-hold",
+                           reference="order 2")
     made["second_hold"] = second_hold["id"]
     assert (second_hold["status"], second_hold["expires_at"]) == ("pending", None)
     assert _balances(client, accounts) == {
@@ -152,8 +169,8 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
     }
 
     # 5. ... and canceled: the hold is voided, nothing moves.
-    with time_machine.travel(T5, tick=False):
-        response = act(client, made["second_hold"], "void")
+    move_to(T5)
+    response = act(client, made["second_hold"], "void")
     assert response.status_code == 201, response.content
     made["void"] = response.json()["id"]
     assert response.json() == _transfer(
@@ -168,8 +185,8 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
     }
 
     # 6. The customer pays 1.500 at once ...
-    with time_machine.travel(T6, tick=False):
-        purchase = transfer(client, wallet, shop, 1500, client_id="order-3", reference="order 3")
+    move_to(T6)
+    purchase = transfer(client, wallet, shop, 1500, client_id="order-3", reference="order 3")
     made["purchase"] = purchase["id"]
     assert _balances(client, accounts) == {
         "funding": money(-12500, 0, -12500), "wallet": money(8000, 0, 8000), "shop": money(4500, 0, 4500),
@@ -177,8 +194,8 @@ def _worked_example(client, accounts: dict[str, str]) -> dict[str, str]:
 
     # 7. ... and the shop refunds it by reversal: a new transfer back, the original untouched; its
     #    reference is the purchase's.
-    with time_machine.travel(T7, tick=False):
-        response = act(client, made["purchase"], "reverse", HTTP_IDEMPOTENCY_KEY="order-3-refund")
+    move_to(T7)
+    response = act(client, made["purchase"], "reverse", HTTP_IDEMPOTENCY_KEY="order-3-refund")
     assert response.status_code == 201, response.content
     made["reversal"] = response.json()["id"]
     assert response.json() == _transfer(

@@ -11,12 +11,21 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit import tasks as audit_tasks
 from apps.ledger import data, engine, selectors, services, tasks
-from apps.ledger.models import Transfer, Watermark
+from apps.ledger.models import Account, Transfer, Watermark
 from tests.factories.ledger import client_id, fund, funding, wallet
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+def _funded_wallet(*, at: datetime) -> tuple[Account, Account]:
+    """A funding account and a wallet it paid 1,000, made at ``at``: inside the travel, so no
+    posting on them is stamped later than the holds a test makes from then on."""
+    with time_machine.travel(at, tick=False):
+        source, customer = funding(), wallet()
+        fund(customer, 1_000)
+    return source, customer
 
 
 def _hold(debit, credit, *, timeout: int) -> Transfer:
@@ -40,8 +49,7 @@ def _due_query(queries: CaptureQueriesContext) -> str:
 
 def test_each_run_reads_deadlines_only_from_where_the_last_complete_run_stopped(monkeypatch):
     due = selectors.pending_transfers_due
-    source, customer = funding(), wallet()
-    fund(customer, 1_000)
+    source, customer = _funded_wallet(at=T0 - timedelta(hours=1))
     with time_machine.travel(T0, tick=False):
         first = _hold(customer, source, timeout=60)
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False), CaptureQueriesContext(connection) as queries:
@@ -63,8 +71,7 @@ def test_each_run_reads_deadlines_only_from_where_the_last_complete_run_stopped(
 
 
 def test_a_hold_committed_late_still_expires_within_the_overlap():
-    source, customer = funding(), wallet()
-    fund(customer, 1_000)
+    source, customer = _funded_wallet(at=T0 - timedelta(hours=1))
     with time_machine.travel(T0, tick=False):
         services.pending_transfers_expire()  # watermark at T0
     # A hold whose deadline fell just before the watermark (a slow commit, a skewed clock).
@@ -76,8 +83,7 @@ def test_a_hold_committed_late_still_expires_within_the_overlap():
 
 
 def test_the_watermark_waits_while_a_run_leaves_work_behind():
-    source, customer = funding(), wallet()
-    fund(customer, 1_000)
+    source, customer = _funded_wallet(at=T0 - timedelta(hours=1))
     with time_machine.travel(T0, tick=False):
         holds = [_hold(customer, source, timeout=1) for _ in range(3)]
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):

@@ -2,7 +2,7 @@
 and the nightly task keep the result and journal a failure; the expiry task releases holds."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command, execute_from_command_line
@@ -16,7 +16,10 @@ from apps.ledger.data import Kind, Result
 from apps.ledger.models import Account, Transfer, Verification
 from tests.factories import ledger as factories
 
-NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+def later() -> datetime:
+    """An instant after every posting so far (the engine never stamps an account's entry earlier)."""
+    return clock.now().replace(microsecond=0) + timedelta(days=1)
 
 
 def execute(sql: str, params: list | tuple = ()) -> None:
@@ -190,13 +193,14 @@ def test_missing_triggers_are_named_together(books):
 
 
 def test_the_command_passes_on_a_clean_ledger_and_journals_nothing(books, time_machine, capsys):
-    time_machine.move_to(NOON, tick=False)
+    noon = later()
+    time_machine.move_to(noon, tick=False)
     call_command("ledger_verify")
 
     assert capsys.readouterr().out == "ledger verified: 3 accounts, 2 transfers\n"
     verification = Verification.objects.get()
     assert (verification.ok, verification.problem, verification.accounts, verification.transfers,
-            verification.started_at, verification.finished_at) == (True, "", 3, 2, NOON, NOON)
+            verification.started_at, verification.finished_at) == (True, "", 3, 2, noon, noon)
     assert not AuditEvent.objects.filter(action="ledger.verification_failed").exists()
 
 
@@ -242,11 +246,6 @@ def test_the_verify_task_keeps_the_result_and_journals_a_failure(books):
                               "posted 1000) <> credits (pending 100, posted 1000)")
     event = AuditEvent.objects.get(action="ledger.verification_failed")
     assert (event.actor_label, event.object_id) == ("ledger.verify", str(failed.pk))
-
-
-def later() -> datetime:
-    """An instant after every posting so far (the engine never stamps an account's entry earlier)."""
-    return clock.now().replace(microsecond=0) + timedelta(days=1)
 
 
 def test_the_expiry_task_releases_every_hold_past_its_timeout(books, time_machine):

@@ -1,6 +1,6 @@
 """``Authorization: Bearer <secret>``: who may call the API, and what a refusal looks like."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -16,10 +16,11 @@ from apps.merchants.authentication import ApiKeyAuthentication
 from apps.merchants.models import ApiKey
 from tests.core.api.assertions import assert_problem
 from tests.factories.merchants import FACTORY_ACTOR, api_key_of, authenticated_client, merchant_with_key
+from tests.support.time_travel import a_day_ahead
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+T0 = a_day_ahead()  # later than the rows fixtures write at the present
 
 
 def _client_with_header(value: str) -> APIClient:

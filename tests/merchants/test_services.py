@@ -2,7 +2,7 @@
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -13,10 +13,11 @@ from apps.core.actors import Actor
 from apps.merchants import services
 from apps.merchants.models import ApiKey, Merchant
 from tests.factories.merchants import MerchantFactory, api_key_of
+from tests.support.time_travel import a_day_ahead
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+T0 = a_day_ahead()  # later than the rows fixtures write at the present
 
 
 class _StaffUser:
@@ -260,7 +261,7 @@ def test_revoking_twice_is_refused_and_journaled_once():
     with pytest.raises(services.ApiKeyAlreadyRevoked) as refused:
         services.api_key_revoke(api_key_id=api_key.pk, actor=STAFF, reason="again")
 
-    assert refused.value.detail == f"{api_key.hint}… (k) was revoked on 2026-03-01 09:00 UTC."
+    assert refused.value.detail == f"{api_key.hint}… (k) was revoked on {T0:%Y-%m-%d %H:%M} UTC."
     api_key.refresh_from_db()
     assert (api_key.revoked_at, api_key.revoked_by, api_key.revoke_reason) == (T0, "officer", "leaked")
     assert AuditEvent.objects.filter(action="api_key.revoked").count() == 1

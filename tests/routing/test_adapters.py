@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.core import clock
 from apps.routing import selectors
 from apps.routing.adapters import ErrorCodeMappedAdapter, SimulatorSettings, adapter_build
 from apps.routing.adapters.memory import InMemoryNetwork
@@ -349,11 +350,12 @@ def test_tok_retryable_through_the_seeded_acquirers():
 def test_the_seeded_wire_confirms_after_its_delay(time_machine):
     configure("swift_wire", latency_ms=0, confirm_after_seconds=2)
     adapter = selectors.connector_adapter("swift_wire")
-    time_machine.move_to("2026-11-28 10:00:00Z", tick=False)
+    start = clock.now().replace(microsecond=0) + timedelta(days=1)
+    time_machine.move_to(start, tick=False)
     result = adapter.authorize(idempotency_key="w", payment_id=uuid.uuid4(), amount=100, currency="USD",
                                payment_method={"type": "wire"}, capture=True)
     assert result.outcome == Outcome.PENDING
-    time_machine.move_to("2026-11-28 10:00:01Z", tick=False)
+    time_machine.move_to(start + timedelta(seconds=1), tick=False)
     assert adapter.inquire(idempotency_key="w").outcome == Outcome.PENDING
-    time_machine.move_to("2026-11-28 10:00:02Z", tick=False)
+    time_machine.move_to(start + timedelta(seconds=2), tick=False)
     assert adapter.inquire(idempotency_key="w").outcome == Outcome.APPROVED

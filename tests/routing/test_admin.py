@@ -2,13 +2,14 @@
 the dry-run page and who may do what."""
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from apps.audit.models import AuditEvent
-from apps.core import ids
+from apps.core import clock, ids
 from apps.routing import selectors, services
 from apps.routing.data import ConnectorResult, Outcome
 from apps.routing.models import Connector, RoutingRule, SandboxOperation
@@ -244,11 +245,12 @@ def test_the_dry_run_explains_an_impossible_payment(admin_client):
 
 
 def test_the_dry_run_takes_no_breaker_probe(admin_client, time_machine):
-    time_machine.move_to("2026-11-28 12:00:00Z", tick=False)
+    start = clock.now().replace(microsecond=0) + timedelta(days=1)
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=1, breaker_open_seconds=1)
     services.connector_result_record(connector="acquirer_alpha", description=describe(),
                                      result=ConnectorResult(Outcome.ERROR))
-    time_machine.move_to("2026-11-28 12:00:02Z", tick=False)
+    time_machine.move_to(start + timedelta(seconds=2), tick=False)
     form = {"method": "card", "amount": "100", "currency": "BHD", "country": "BH", "metadata": "{}"}
     admin_client.post(DRY_RUN, form)
     assert "acquirer_alpha" in services.route(description=describe()).candidates  # the probe was still free

@@ -3,13 +3,14 @@ the circuit breaker, and audited changes to connectors and rules."""
 
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import override_settings
 
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.routing import selectors, services
 from apps.routing.data import ConnectorResult, Method, Outcome
 from apps.routing.exceptions import ConnectorHealthUnavailable
@@ -22,7 +23,12 @@ APPROVED = ConnectorResult(Outcome.APPROVED, reference="r")
 DECLINED = ConnectorResult(Outcome.DECLINED, error_code="do_not_honor")
 ERROR = ConnectorResult(Outcome.ERROR, error_code="processor_unavailable", retryable=True)
 UNKNOWN = ConnectorResult(Outcome.UNKNOWN, error_code="timeout")
-NOON = "2026-11-28 12:00:00Z"
+
+
+def noon() -> datetime:
+    """Noon (UTC) tomorrow: the health windows' buckets start on it, and it is later than every row
+    a test (or its fixtures) wrote before travelling there."""
+    return (clock.now() + timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def record(connector: str, result: ConnectorResult, times: int = 1, **payment) -> None:
@@ -119,10 +125,11 @@ def test_success_rates_are_kept_per_currency(no_exploration):
 
 
 def test_results_leave_the_window_after_ten_minutes(no_exploration, time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     record("acquirer_alpha", DECLINED, 10)
     assert services.route(description=describe()).candidates[0] == "acquirer_beta"
-    time_machine.move_to("2026-11-28 12:10:30Z", tick=False)
+    time_machine.move_to(start + timedelta(minutes=10, seconds=30), tick=False)
     assert services.route(description=describe()).scores == {"acquirer_alpha": 0.5, "acquirer_beta": 0.5}
 
 
@@ -144,7 +151,8 @@ def breaker(name: str = "acquirer_alpha") -> str:
 
 
 def test_failures_open_the_breaker_and_the_connector_is_left_out(no_exploration, time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=4, breaker_failure_ratio=Decimal("0.5"))
     record("acquirer_alpha", APPROVED, 2)
     record("acquirer_alpha", ERROR, 1)
@@ -157,27 +165,30 @@ def test_failures_open_the_breaker_and_the_connector_is_left_out(no_exploration,
 
 
 def test_declines_never_open_the_breaker(time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=2)
     record("acquirer_alpha", DECLINED, 20)
     assert breaker() == "closed"
 
 
 def test_the_breaker_window_forgets_old_failures(time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=4, breaker_window_seconds=10)
     record("acquirer_alpha", ERROR, 3)
-    time_machine.move_to("2026-11-28 12:00:20Z", tick=False)
+    time_machine.move_to(start + timedelta(seconds=20), tick=False)
     record("acquirer_alpha", ERROR, 1)
     assert breaker() == "closed"
 
 
 def test_half_open_admits_one_probe_then_closes_on_success(no_exploration, time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=2, breaker_open_seconds=30)
     record("acquirer_alpha", ERROR, 2)
     assert breaker() == "open"
-    time_machine.move_to("2026-11-28 12:00:30Z", tick=False)
+    time_machine.move_to(start + timedelta(seconds=30), tick=False)
     assert breaker() == "half_open"
 
     probe = services.route(description=describe())
@@ -195,24 +206,26 @@ def test_half_open_admits_one_probe_then_closes_on_success(no_exploration, time_
 
 
 def test_a_failed_probe_opens_the_breaker_again(time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=2, breaker_open_seconds=30)
     record("acquirer_alpha", ERROR, 2)
-    time_machine.move_to("2026-11-28 12:00:31Z", tick=False)
+    time_machine.move_to(start + timedelta(seconds=31), tick=False)
     services.route(description=describe())
     record("acquirer_alpha", ERROR)
     status = selectors.connector_statuses(["acquirer_alpha"])["acquirer_alpha"]
     assert status.breaker == "open"
-    assert status.open_until_ms == int(datetime(2026, 11, 28, 12, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    time_machine.move_to("2026-11-28 12:01:01Z", tick=False)
+    assert status.open_until_ms == int((start + timedelta(minutes=1, seconds=1)).timestamp() * 1000)
+    time_machine.move_to(start + timedelta(minutes=1, seconds=1), tick=False)
     assert breaker() == "half_open"
 
 
 def test_a_probe_that_never_reports_lapses_after_the_open_duration(time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=1, breaker_open_seconds=1)
     record("acquirer_alpha", ERROR)
-    time_machine.move_to("2026-11-28 12:00:01Z", tick=False)
+    time_machine.move_to(start + timedelta(seconds=1), tick=False)
     assert "acquirer_alpha" in services.route(description=describe()).candidates
     assert "acquirer_alpha" not in services.route(description=describe()).candidates
     time.sleep(1.1)  # the claim's expiry is Redis's own clock
@@ -220,7 +233,8 @@ def test_a_probe_that_never_reports_lapses_after_the_open_duration(time_machine)
 
 
 def test_staff_can_reset_a_breaker_and_it_is_journaled(time_machine):
-    time_machine.move_to(NOON, tick=False)
+    start = noon()
+    time_machine.move_to(start, tick=False)
     configure("acquirer_alpha", breaker_min_samples=1)
     record("acquirer_alpha", ERROR)
     services.breaker_reset(name="acquirer_alpha", actor=ACTOR, reason="acquirer confirmed the fix")

@@ -305,10 +305,15 @@ def dead_letter_replay(*, dead_letter_id: int, actor: Actor, reason: str) -> Dea
     act on it before still deduplicates). Raises DeadLetterAlreadyResolved, or DeadLetterTooOld
     past REPLAY_WINDOW, when consumers may have forgotten that they acted on it."""
     with transaction.atomic():
-        died = DeadLetter.objects.select_for_update().values_list("dead_lettered_at", flat=True).get(pk=dead_letter_id)
-        if died < clock.now() - REPLAY_WINDOW:
+        # Counted from the collection, on fincore's clock, like the inbox claims it protects; the
+        # dead-letter time is RabbitMQ's clock's, which fincore does not keep. The collector runs
+        # every minute, well inside the window's margin.
+        collected = DeadLetter.objects.select_for_update().values_list("collected_at", flat=True).get(
+            pk=dead_letter_id
+        )
+        if collected < clock.now() - REPLAY_WINDOW:
             raise DeadLetterTooOld(
-                f"Dead-lettered on {died:%Y-%m-%d}, more than {REPLAY_WINDOW.days} days ago: its consumers no longer "
+                f"Collected on {collected:%Y-%m-%d}, more than {REPLAY_WINDOW.days} days ago: its consumers no longer "
                 "remember whether they acted on it. Discard it and redo the work it carried by hand if needed."
             )
         dead_letter = _resolve(

@@ -3,7 +3,7 @@
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -17,11 +17,12 @@ from apps.merchants.models import ApiKey, Merchant
 from tests.core.api.assertions import assert_problem
 from tests.core.api.urls_for_tests import gate
 from tests.factories.merchants import FACTORY_ACTOR, api_key_issue, api_key_of, authenticated_client, merchant_with_key
+from tests.support.time_travel import a_day_ahead
 
 pytestmark = pytest.mark.django_db
 
 TEST_URLS = pytest.mark.urls("tests.core.api.urls_for_tests")
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+T0 = a_day_ahead()  # later than the rows fixtures write at the present
 
 
 @pytest.fixture

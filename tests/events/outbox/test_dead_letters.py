@@ -217,12 +217,15 @@ def test_a_message_that_cannot_be_decoded_is_collected_undecoded_instead_of_bloc
 @pytest.mark.django_db
 def test_a_dead_letter_older_than_the_consumers_memory_is_not_replayed(admin_client):
     # Consumers forget the messages they acted on after INBOX_RETENTION; a replay after that
-    # could act twice, so it is refused and the row stays open for a person to discard.
+    # could act twice, so it is refused and the row stays open for a person to discard. The
+    # window is on fincore's clock, from the collection: RabbitMQ's time of death (its own
+    # clock's) is for people to read and decides nothing.
     old = _dead_letter_row("from last quarter")
     too_old = clock.now() - services.REPLAY_WINDOW - timedelta(hours=1)
-    DeadLetter.objects.filter(pk=old.pk).update(dead_lettered_at=too_old)
+    DeadLetter.objects.filter(pk=old.pk).update(collected_at=too_old, dead_lettered_at=clock.now())
     recent = _dead_letter_row("from yesterday")
-    DeadLetter.objects.filter(pk=recent.pk).update(dead_lettered_at=too_old + timedelta(hours=2))
+    DeadLetter.objects.filter(pk=recent.pk).update(collected_at=too_old + timedelta(hours=2),
+                                                   dead_lettered_at=too_old - timedelta(days=400))
 
     with pytest.raises(services.DeadLetterTooOld):
         dead_letter_replay(dead_letter_id=old.pk, actor=Actor.system("test"), reason="retry")

@@ -1,10 +1,11 @@
 """The merchant's webhook API: endpoints, events, redelivery; its own objects in its key's mode only."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.core import ids
@@ -15,11 +16,22 @@ from apps.merchants.models import ApiKey
 from tests.core.api.assertions import assert_problem
 from tests.events.webhooks.helpers import STAFF, emit, endpoint_create, running_receiver
 from tests.factories.merchants import api_key_issue, authenticated_client, merchant_with_key
+from tests.support.time_travel import a_day_ahead
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+T0 = a_day_ahead()  # later than the merchant and key fixtures make at the present
 HOOK = "http://127.0.0.1:8099/hooks"
+
+
+def _local(instant: datetime) -> str:
+    """An instant as the API shows it: in Asia/Bahrain."""
+    return timezone.localtime(instant).isoformat()
+
+
+def _utc(instant: datetime) -> str:
+    """An instant for a query string."""
+    return f"{instant:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _create(client, body=None, **headers):
@@ -45,7 +57,7 @@ def test_create_answers_201_with_the_secret_once_and_audits_it(merchant, merchan
     assert body == {
         "id": ids.encode("we", endpoint.pk), "url": HOOK, "events": ["payment.succeeded"],
         "description": "order system", "status": "enabled", "disabled_at": None, "disabled_reason": "",
-        "livemode": False, "created": "2026-03-01T12:00:00+03:00", "updated": "2026-03-01T12:00:00+03:00",
+        "livemode": False, "created": _local(T0), "updated": _local(T0),
         "secret_rotated_at": None, "previous_secret_expires_at": None, "deleted": False,
         "secret": endpoints.webhook_endpoint_secret(endpoint=endpoint),
     }
@@ -171,7 +183,7 @@ def test_rotate_secret_returns_the_new_secret_and_both_sign_for_the_overlap(merc
     assert response.status_code == 200
     rotated = response.json()
     assert rotated["secret"] != created["secret"] and rotated["secret"].startswith("whsec_")
-    assert rotated["previous_secret_expires_at"] == "2026-03-01T13:00:00+03:00"
+    assert rotated["previous_secret_expires_at"] == _local(T0 + timedelta(hours=1))
     endpoint = WebhookEndpoint.objects.get()
     assert endpoints.webhook_endpoint_signing_secrets(endpoint=endpoint, at=T0) == [rotated["secret"],
                                                                                     created["secret"]]
@@ -179,7 +191,7 @@ def test_rotate_secret_returns_the_new_secret_and_both_sign_for_the_overlap(merc
                                     {"expires_in": 8 * 24 * 3600}, format="json")
     assert_problem(too_long, status=400, code="validation_error")
     default = merchant_client.post(f"/api/v1/webhook_endpoints/{created['id']}/rotate_secret", {}, format="json")
-    assert default.json()["previous_secret_expires_at"] == "2026-03-02T12:00:00+03:00"
+    assert default.json()["previous_secret_expires_at"] == _local(T0 + timedelta(days=1))
 
 
 def test_the_endpoint_limit_is_a_422(merchant_client):
@@ -246,8 +258,8 @@ def test_events_list_newest_first_with_type_and_period_filters(merchant, merchan
     assert listed() == [third, second, first]
     assert listed("?type=payment.succeeded") == [third, first]
     assert listed("?type=payment.*") == [third, second, first]
-    assert listed("?from=2026-03-01T10:00:00Z") == [third, second]
-    assert listed("?from=2026-03-01T10:00:00Z&to=2026-03-01T11:00:00Z") == [second]
+    assert listed(f"?from={_utc(T0 + timedelta(hours=1))}") == [third, second]
+    assert listed(f"?from={_utc(T0 + timedelta(hours=1))}&to={_utc(T0 + timedelta(hours=2))}") == [second]
     assert listed("?limit=2") == [third, second]
     page = merchant_client.get("/api/v1/events?limit=2").json()
     assert [e["id"] for e in merchant_client.get(page["next"]).json()["results"]] == [first]
@@ -271,7 +283,7 @@ def test_an_event_shows_its_envelope_deliveries_and_attempts(merchant, merchant_
     assert response.status_code == 200
     body = response.json()
     assert {k: body[k] for k in ("id", "type", "created", "livemode", "data")} == {
-        "id": event_id, "type": "payment.succeeded", "created": "2026-03-01T12:00:00+03:00", "livemode": False,
+        "id": event_id, "type": "payment.succeeded", "created": _local(T0), "livemode": False,
         "data": {"object": {"id": "pay_1", "object": "payment", "amount": 12500}},
     }
     [shown] = body["deliveries"]

@@ -32,9 +32,9 @@ def _ended(event_id: str, status: str) -> WebhookDelivery:
 
 
 def test_events_past_retention_are_forgotten_with_their_deliveries_and_attempts(time_machine):
+    time_machine.move_to(clock.now() - EVENT_RETENTION - timedelta(days=1), tick=False)
     merchant = MerchantFactory()
     endpoint_create(merchant, events=["*"])
-    time_machine.move_to(clock.now() - EVENT_RETENTION - timedelta(days=1), tick=False)
     delivered, given_up, still_retried = emit(merchant), emit(merchant), emit(merchant)
     _ended(delivered, "succeeded")
     _ended(given_up, "failed")
@@ -63,9 +63,9 @@ def test_uuid7_floor_orders_ids_by_the_millisecond_they_were_made(time_machine):
 
 
 def test_the_nightly_purge_reports_what_it_forgot(time_machine):
+    time_machine.move_to(clock.now() - EVENT_RETENTION - timedelta(days=1), tick=False)
     merchant = MerchantFactory()
     endpoint_create(merchant, events=["*"])
-    time_machine.move_to(clock.now() - EVENT_RETENTION - timedelta(days=1), tick=False)
     _ended(emit(merchant), "succeeded")
     time_machine.move_to(clock.now() + EVENT_RETENTION + timedelta(days=1), tick=False)
 
