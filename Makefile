@@ -63,7 +63,8 @@ bench: $(INSTALLED) services
 ## chaos: payments and transfers through the API while PostgreSQL and RabbitMQ restart and workers and
 ## web processes are killed (tests/reliability/chaos.py), on a PostgreSQL cluster and RabbitMQ node it
 ## starts and removes itself; asserts every acknowledged payment final within 3 minutes, one payment
-## per Idempotency-Key, pending balance = captured, ledger_verify; CHAOS_SECONDS=90, CHAOS_FAULTS=...
+## per Idempotency-Key, each customer charged once, pending balance = captured, ledger_verify;
+## CHAOS_SECONDS=90, CHAOS_FAULTS=... (python -m tests.reliability.chaos --help)
 chaos: $(INSTALLED) services
 	$(BIN)/python -m tests.reliability.chaos
 

@@ -11,8 +11,8 @@ card payments (``tok_success``, automatic capture) and funding → wallet transf
 Idempotency-Key of its own, retried with the same key until acknowledged, while the faults of
 ``tests.reliability.faults`` strike one after the other. When the stream ends it waits up to 3
 minutes for every payment to be final and checks (``tests.reliability.checks``): every
-acknowledged payment final, one payment per Idempotency-Key, every acknowledged transfer
-stored once, the merchant's pending balance equal to what was captured, ``ledger_verify`` and
+acknowledged payment final, one payment per Idempotency-Key, every customer charged once at the
+connectors, every acknowledged transfer stored once, the merchant's pending balance equal to what was captured, ``ledger_verify`` and
 ``audit_verify``. It prints the figures and exits 1 naming each check that failed.
 
 Everything it started is stopped, and its temporary directory removed, however it ends (Ctrl-C,
@@ -215,9 +215,13 @@ def report(opts: Options, stream: Stream, stack: Stack, injector: chaos_faults.F
         ("transfers stored", f"{figures.get('transfers')} for {figures.get('acknowledged_transfers')} acknowledged"),
         ("pending balance", f"{_bhd(figures.get('pending_balance'))} BHD; "
                             f"captured {_bhd(figures.get('captured'))} BHD"),
-        ("interrupted attempts", f"{figures.get('attempts_interrupted')} (killed mid-call: {injector.mid_call_kills}); "
-                                 f"unknown {figures.get('attempts_unknown')}, "
-                                 f"re-driven {figures.get('payments_redriven')}"),
+        ("interrupted attempts", f"{figures.get('attempts_interrupted')}: the connector had "
+                                 f"{figures.get('interrupted_received')}, "
+                                 f"{figures.get('interrupted_resent')} never reached it and were sent again "
+                                 f"(pool processes killed mid-call: {injector.mid_call_kills}); "
+                                 f"attempts unknown {figures.get('attempts_unknown')}, "
+                                 f"payments re-driven {figures.get('payments_redriven')}"),
+        ("connector approvals", str(figures.get("connector_approvals"))),
         ("process exits", exits),
     ]
     width = max(len(name) for name, _ in rows)

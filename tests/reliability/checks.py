@@ -6,6 +6,9 @@ ORM on the chaos settings; import this module only after ``django.setup()``).
   of the merchant (those whose client gave up);
 - one payment per Idempotency-Key: every acknowledged key has exactly one payment, the one its
   answer named; no key has two; no payment has a key the clients never sent;
+- every customer was charged once: the sandbox card acquirers (whose network remembers every
+  operation) approved exactly one authorization for each succeeded payment, and none for a
+  failed one;
 - every acknowledged transfer is in the ledger once, under its key, as acknowledged;
 - the merchant's pending balance (``GET /api/v1/balance``) equals what its payments captured;
 - ``manage.py ledger_verify`` and ``manage.py audit_verify`` pass.
@@ -28,6 +31,7 @@ from apps.audit.models import AuditEvent
 from apps.core import ids
 from apps.ledger.models import Transfer
 from apps.payments.models import Payment, PaymentAttempt
+from apps.routing.models import SandboxOperation
 from tests.reliability.stream import Stream, api_call
 
 FINAL = (Payment.Status.SUCCEEDED, Payment.Status.FAILED, Payment.Status.CANCELED, Payment.Status.REQUIRES_CAPTURE)
@@ -164,6 +168,32 @@ def check_payments(findings: Findings, merchant_id: UUID, stream: Stream, waited
     )
 
 
+def check_charges(findings: Findings, merchant_id: UUID) -> None:
+    """What the connectors did, against what the payments say."""
+    _fresh_connection()
+    payments = _payments(merchant_id)
+    approved = Counter(dict(
+        SandboxOperation.objects.filter(kind=SandboxOperation.Kind.AUTHORIZE, outcome=SandboxOperation.Outcome.APPROVED,
+                                        payment_id__in=payments.values("pk"))
+        .values("payment_id").annotate(count=Count("id")).values_list("payment_id", "count")
+    ))
+    statuses = dict(payments.values_list("pk", "status"))
+    twice = [pid for pid, count in approved.items() if count > 1]
+    succeeded = [pid for pid, status in statuses.items() if status == Payment.Status.SUCCEEDED]
+    uncharged = [pid for pid in succeeded if not approved[pid]]
+    charged_failed = [pid for pid, status in statuses.items() if status == Payment.Status.FAILED and approved[pid]]
+    findings.figures["connector_approvals"] = sum(approved.values())
+    findings.add(
+        "customers charged once", not twice and not uncharged and not charged_failed,
+        f"{sum(approved.values())} authorizations approved at the connectors for {len(succeeded)} succeeded payments"
+        + (f"; approved twice: {[ids.encode('pay', pid) for pid in twice[:5]]}" if twice else "")
+        + (f"; succeeded without an approval: {[ids.encode('pay', pid) for pid in uncharged[:5]]}"
+           if uncharged else "")
+        + (f"; failed yet approved: {[ids.encode('pay', pid) for pid in charged_failed[:5]]}"
+           if charged_failed else ""),
+    )
+
+
 def check_transfers(findings: Findings, merchant_id: UUID, stream: Stream) -> None:
     acknowledged = stream.of_kind("transfer")
     _fresh_connection()
@@ -227,6 +257,20 @@ def crash_figures(findings: Findings, merchant_id: UUID, since: datetime) -> Non
     ).values("action").annotate(count=Count("id"))}
     in_flight = PaymentAttempt.objects.filter(payment__merchant_id=merchant_id,
                                               status__in=PaymentAttempt.IN_FLIGHT).count()
+    # Did the connector have an interrupted attempt's request before the crash, or was it sent
+    # again (with the same key) because it never arrived?
+    interrupted = dict(AuditEvent.objects.filter(merchant_id=str(merchant_id), occurred_at__gte=since,
+                                                 action="payment.attempt_interrupted")
+                       .values_list("object_id", "occurred_at"))
+    received = resent = 0
+    for attempt in PaymentAttempt.objects.filter(pk__in=list(interrupted)):
+        operation = SandboxOperation.objects.filter(connector=attempt.connector,
+                                                    idempotency_key=attempt.idempotency_key).first()
+        if operation is not None and operation.created_at <= interrupted[str(attempt.pk)]:
+            received += 1
+        elif operation is not None:
+            resent += 1
+    findings.figures.update(interrupted_received=received, interrupted_resent=resent)
     findings.figures.update(attempts_interrupted=journal.get("payment.attempt_interrupted", 0),
                             payments_redriven=journal.get("payment.redriven", 0),
                             attempts_unknown=journal.get("payment.attempt_unknown", 0),
@@ -237,6 +281,7 @@ def verify(*, merchant_id: UUID, stream: Stream, base_url: str, secret: str, wai
            since: datetime) -> Findings:
     findings = Findings()
     check_payments(findings, merchant_id, stream, waited, within)
+    check_charges(findings, merchant_id)
     check_transfers(findings, merchant_id, stream)
     check_balance(findings, merchant_id, base_url, secret)
     check_verifications(findings)
