@@ -12,8 +12,9 @@ Idempotency-Key of its own, retried with the same key until acknowledged, while 
 ``tests.reliability.faults`` strike one after the other. When the stream ends it waits up to 3
 minutes for every payment to be final and checks (``tests.reliability.checks``): every
 acknowledged payment final, one payment per Idempotency-Key, every customer charged once at the
-connectors, every acknowledged transfer stored once, the merchant's pending balance equal to what was captured, ``ledger_verify`` and
-``audit_verify``. It prints the figures and exits 1 naming each check that failed.
+connectors, every acknowledged transfer stored once, the merchant's pending balance equal to
+what was captured, ``ledger_verify`` and ``audit_verify``. It prints the figures and exits 1
+naming each check that failed (2 when the run itself could not go on).
 
 Everything it started is stopped, and its temporary directory removed, however it ends (Ctrl-C,
 SIGTERM, a failure). Logs of every process: ``var/chaos/``.
