@@ -7,12 +7,10 @@ and RabbitMQ vhost). Environment: BENCH_QUICK=1, BENCH_RUNS (3), BENCH_SECONDS (
 quick), BENCH_ONLY (comma-separated figure names), BENCH_API_CLIENTS (16), BENCH_PORT (8765).
 """
 
-import ctypes
 import json
 import os
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -20,7 +18,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import database  # noqa: E402
+from bench import database, processes  # noqa: E402
 from bench.urls import PING_TABLE  # noqa: E402
 
 ROOT = Path(settings.BASE_DIR)
@@ -71,20 +68,10 @@ def begin(benchmark: str, figures: list[str], *, wrk_figures: set[str]) -> bool:
         return False
     if shutil.which("wrk") is None and wrk_figures & set(figures):
         raise SystemExit("bench: wrk is missing (Debian: apt-get install wrk); `make bench` installs it as root")
-    exit_on_signals()
+    processes.exit_on_signals()
     VAR.mkdir(parents=True, exist_ok=True)
     log(f"{benchmark}: load average {load()}; {RUNS} runs of {SECONDS:g} s per figure; figures: {', '.join(figures)}")
     return True
-
-
-def exit_on_signals() -> None:
-    """SIGTERM and SIGHUP end the benchmark as Ctrl-C does: through its ``finally``, which
-    stops every process it started."""
-    def leave(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, leave)
-    signal.signal(signal.SIGHUP, leave)
 
 
 # --- CPU accounting ----------------------------------------------------------------------------
@@ -105,12 +92,7 @@ def process_cpu(pid: int) -> float:
 
 def children_cpu(pid: int) -> dict[int, float]:
     """CPU seconds of each child of ``pid`` (gunicorn's workers, a Celery worker's pool)."""
-    pids: list[int] = []
-    # Children are listed under the thread that forked them; look at every thread.
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        with suppress(OSError):
-            pids.extend(int(child) for child in children.read_text().split())
-    return {child: process_cpu(child) for child in pids}
+    return {child: process_cpu(child) for child in processes.children(pid)}
 
 
 def backends_cpu(database: str) -> dict[int, float]:
@@ -180,41 +162,17 @@ def table_rows(table: str) -> Callable[[], int]:
 
 # --- processes the benchmark starts ------------------------------------------------------------
 
-_PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM it if the benchmark dies (even by SIGKILL), so no
-    server or worker outlives it. Its own children it stops itself, as on any SIGTERM."""
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def spawn(command: list[str], *, log_path: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start ``command`` in ``ROOT`` on bench.settings, in a session of its own (Ctrl-C reaches
-    only the benchmark, which stops it in order), output into ``log_path``."""
+    """Start ``command`` in ``ROOT`` on bench.settings (bench.processes: a session of its own,
+    stopped if the benchmark dies), output into ``log_path``."""
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", **(env or {})}
-    with open(log_path, "wb") as output:
-        return subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+    return processes.spawn(command, cwd=ROOT, log_path=log_path, env=environment)
 
 
-def stop(*processes: subprocess.Popen[bytes] | None, timeout: float = 40) -> None:
-    """SIGTERM to each at once (a graceful stop: gunicorn finishes its requests, Celery its
-    tasks), then SIGKILL to whatever is left of their process groups."""
-    started = [process for process in processes if process is not None]
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for process in started:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            log(f"pid {process.pid} did not stop within {timeout:g} s; killing it")
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+def stop(*started: subprocess.Popen[bytes] | None, timeout: float = 40) -> None:
+    """SIGTERM to each at once, then SIGKILL to whatever is left of their process groups."""
+    processes.stop(*started, timeout=timeout,
+                   late=lambda pid: log(f"pid {pid} did not stop within {timeout:g} s; killing it"))
 
 
 class Server:
