@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
+    "apps.core.middleware.RequestFramingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -102,6 +103,10 @@ WHITENOISE_USE_FINDERS = True
 
 # django-prometheus would otherwise query the database while the app registry loads.
 PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# Request bodies: the admin's forms take Django's default; each API endpoint has its own limit,
+# which its JSON parser enforces (apps.core.api.limits: 64 KiB, a batch of transfers 31.3 MiB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 60 * 60

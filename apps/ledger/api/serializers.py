@@ -5,12 +5,13 @@ from rest_framework import serializers
 
 from apps.core import ids
 from apps.core.api.fields import AmountField, MetadataField, PublicIdField, merchant_currency
+from apps.core.api.limits import MAX_BATCH_OBJECTS
 from apps.core.currencies import is_currency
 from apps.ledger import data, selectors
 from apps.ledger.models import Account, Entry, Transfer
 
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
-MAX_BATCH = 1000
+MAX_BATCH = MAX_BATCH_OBJECTS
 LIVE_FUNDING_REFUSED = (
     "Funding accounts that may go negative exist in test mode only; live money enters through payments."
 )
