@@ -108,6 +108,8 @@ PROMETHEUS_EXPORT_MIGRATIONS = False
 # which its JSON parser enforces (apps.core.api.limits: 64 KiB, a batch of transfers 31.3 MiB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# Under /api/ a refused CSRF check is a problem like every other error (fincore.urls).
+CSRF_FAILURE_VIEW = "fincore.urls.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 60 * 60
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -128,6 +130,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # JSON is the only representation: no ?format= (an unknown one would be a 404).
+    "URL_FORMAT_OVERRIDE": None,
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
 }

@@ -22,6 +22,7 @@ from django.core.exceptions import DisallowedHost, RequestDataTooBig, Suspicious
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from apps.core import context
@@ -260,7 +261,20 @@ def exception_handler(exc: Exception, drf_context: dict[str, Any]) -> Response:
             if auth_header := getattr(exc, "auth_header", None):
                 headers["WWW-Authenticate"] = auth_header
     set_rollback()
-    return Response(body, status=body["status"], headers=headers, content_type=CONTENT_TYPE)
+    return ProblemResponse(body, status=body["status"], headers=headers)
+
+
+class ProblemResponse(Response):
+    """A problem, rendered as JSON whichever renderers the view offers: the schema view renders
+    YAML and the docs view HTML, but their errors are problem details like every other."""
+
+    def __init__(self, data: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(data, content_type=CONTENT_TYPE, **kwargs)
+
+    @property
+    def rendered_content(self) -> bytes:
+        self["Content-Type"] = CONTENT_TYPE
+        return JSONRenderer().render(self.data)
 
 
 def django_refusal(exc: Exception) -> FincoreError:
