@@ -11,8 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core import ids
-from apps.core.currencies import is_currency
-from apps.core.money import MAX_AMOUNT
+from apps.core.currencies import LARGEST_AMOUNT, is_currency
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -35,15 +34,18 @@ class PublicIdField(serializers.Field):
         return decoded
 
 
-@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "example": 12500})
+@extend_schema_field({
+    "type": "integer", "format": "int64", "minimum": 1, "maximum": LARGEST_AMOUNT, "example": 12500,
+    "description": f"Minor units of the currency (12.500 BHD is 12500), 1 to {LARGEST_AMOUNT} (15 digits).",
+})
 class AmountField(serializers.Field):
     """An amount in minor units: a JSON integer, nothing else (no floats, no strings, no
-    ``12.0``), from 1 to the largest bigint. 12.500 BHD is ``12500``."""
+    ``12.0``), from 1 to ``LARGEST_AMOUNT`` (15 digits, in any currency). 12.500 BHD is ``12500``."""
 
     default_error_messages = {
         "invalid": "Send an integer number of minor units, e.g. 12500 for 12.500 BHD.",
         "min_value": "Must be at least 1 minor unit.",
-        "max_value": "Too large for the ledger.",
+        "max_value": f"At most {LARGEST_AMOUNT} minor units (15 digits).",
     }
 
     def to_internal_value(self, data: object) -> int:
@@ -51,7 +53,7 @@ class AmountField(serializers.Field):
             self.fail("invalid")
         if data < 1:
             self.fail("min_value")
-        if data > MAX_AMOUNT:
+        if data > LARGEST_AMOUNT:
             self.fail("max_value")
         return data
 
