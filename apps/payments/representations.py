@@ -61,7 +61,8 @@ class PaymentSerializer(serializers.ModelSerializer):
     amount_refundable = serializers.SerializerMethodField(help_text="What refunds may still return.")
     attempts = AttemptSerializer(many=True, read_only=True, help_text="One per connector try, oldest first.")
     failure = serializers.SerializerMethodField()
-    captured = serializers.DateTimeField(source="captured_at", help_text="When the capture succeeded; null before.")
+    captured = serializers.DateTimeField(source="captured_at", allow_null=True,
+                                         help_text="When the capture succeeded; null before.")
     created = serializers.DateTimeField(source="created_at")
     updated = serializers.DateTimeField(source="updated_at")
 

@@ -128,7 +128,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.CursorPagination",
     # Lists filter in their selectors, from a validated query serializer: no filter backends.
     "DEFAULT_FILTER_BACKENDS": [],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
     # JSON is the only representation: no ?format= (an unknown one would be a 404).
@@ -153,6 +153,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Capture methods come in two sets: both (cards, wallets) and automatic only (instant, wire).
+    "ENUM_NAME_OVERRIDES": {
+        "CaptureMethodEnum": "apps.payments.models.Payment.CaptureMethod",
+        "AutomaticCaptureMethodEnum": ["automatic"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.add_problem_responses",

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from apps.core import ids
-from apps.core.api.fields import MAX_METADATA_BYTES
-from apps.core.api.limits import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES
+from apps.core.api.limits import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_METADATA_BYTES
 from apps.ledger.api.serializers import MAX_BATCH, MAX_TIMEOUT_SECONDS, TransferCreateSerializer
 from apps.ledger.data import Kind, Result
 from apps.ledger.models import Account, Transfer

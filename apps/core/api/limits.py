@@ -9,9 +9,12 @@ characters each) are budgeted as escaped too, at 12 bytes a character. A body ov
 limit is refused with 413 ``request_too_large`` before it is read.
 """
 
-from apps.core.api.fields import MAX_METADATA_BYTES
-
 KIB = 1024
+
+# A merchant's metadata on any object (checked by apps.core.api.fields.MetadataField).
+MAX_METADATA_KEYS = 50
+MAX_METADATA_DEPTH = 5  # the metadata object itself is the first level
+MAX_METADATA_BYTES = 8 * KIB  # as compact JSON in UTF-8
 
 # Metadata as escaped on the wire, and the other fields (two 255-character texts at 12 bytes a
 # character, ids, amount, currency and field names) with room to spare: 24 KiB + 8 KiB.

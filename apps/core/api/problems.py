@@ -55,6 +55,15 @@ class BadRequest(FincoreError):
     status = 400
 
 
+class InvalidCursor(FincoreError):
+    """The ``cursor`` parameter is not one fincore made: follow the ``next`` and ``previous``
+    links of a page, as given."""
+
+    code = "invalid_cursor"
+    title = "The cursor is not valid"
+    status = 400
+
+
 class NotAuthenticated(FincoreError):
     code = "not_authenticated"
     title = "Authentication is required"
