@@ -1,7 +1,8 @@
 # fincore: `make run` brings the whole stack up with demo data; `make test` checks everything;
-# `make bench` measures the ledger and the payment path; `make chaos` crashes it under load. All
-# start from nothing: they create the virtualenv, start the services and the database (the
-# benchmark a database of its own, the chaos run a PostgreSQL and a RabbitMQ of its own, never
+# `make fuzz` attacks the API with schemathesis for longer; `make bench` measures the ledger and
+# the payment path; `make chaos` crashes it under load. All start from nothing: they create the
+# virtualenv, start the services and the database (the benchmark a database of its own, the chaos
+# run a PostgreSQL and a RabbitMQ of its own, never
 # development's or the tests').
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ METRICS_DIR := $(CURDIR)/var/prometheus
 PYTEST_ARGS ?=
 BENCH := DJANGO_SETTINGS_MODULE=bench.settings
 
-.PHONY: run test test-clock-ahead services db lint check-migrations pytest bench chaos clean
+.PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench chaos clean
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +58,16 @@ check-migrations: $(INSTALLED)
 
 pytest: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## fuzz: schemathesis against the API served by gunicorn, as `make test` does it (tests/contract)
+## but long: FUZZ_EXAMPLES examples an operation (default 300), new ones each run, every boundary
+## of every parameter too; FUZZ_SEED=<n> replays a run. A failure prints a curl command.
+FUZZ_EXAMPLES ?= 300
+FUZZ_SEED ?=
+fuzz: $(INSTALLED)
+	deploy/dev/services.sh --test
+	CONTRACT_FUZZ=1 CONTRACT_EXAMPLES=$(FUZZ_EXAMPLES) CONTRACT_SEED=$(FUZZ_SEED) \
+		$(BIN)/pytest tests/contract/test_schemathesis.py $(PYTEST_ARGS)
 
 ## bench: the ledger benchmark (bench/ledger.py), then the payments one (bench/payments.py: gunicorn and
 ## Celery workers it starts and stops itself), on a fresh database, Redis database and RabbitMQ vhost

@@ -1,10 +1,16 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from django.views import defaults
+from django.views import csrf, defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.core.api.problems import InternalError, NotFound, django_error_response
+from apps.core.api.problems import (
+    InternalError,
+    NotFound,
+    PermissionDenied,
+    django_error_response,
+    django_refusal,
+)
 from apps.ops import views as ops_views
 
 admin.site.site_header = "fincore back office"
@@ -32,6 +38,30 @@ urlpatterns = [
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+# Django's own error responses: problem details under /api/, its pages elsewhere.
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        refusal = django_refusal(exception)
+        return django_error_response(request, type(refusal), detail=refusal.detail, **refusal.extensions)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return django_error_response(request, PermissionDenied)
+    return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW. API views are exempt (a key, not a cookie, authenticates them); a
+    form posted under /api/ anyway is refused like any other forbidden request."""
+    if _is_api(request):
+        return django_error_response(request, PermissionDenied, detail="CSRF verification failed.")
+    return csrf.csrf_failure(request, reason)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

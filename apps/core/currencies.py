@@ -35,6 +35,7 @@ from types import MappingProxyType
 __all__ = [
     "CURRENCIES",
     "GCC_CURRENCIES",
+    "LARGEST_AMOUNT",
     "Currency",
     "UnknownCurrency",
     "get_currency",
@@ -261,6 +262,17 @@ GCC_CURRENCIES: tuple[str, ...] = ("BHD", "SAR", "AED", "KWD", "OMR", "QAR")
 """Gulf Cooperation Council currencies; fincore's home market is Bahrain (BHD) first."""
 
 del _TABLE
+
+LARGEST_AMOUNT = 10**15 - 1
+"""The largest amount one payment, capture, refund or transfer may carry, in minor units of its
+currency: fifteen digits. In major units that depends on the exponent — 999,999,999,999,999 JPY
+(0), 9,999,999,999,999.99 USD (2), 999,999,999,999.999 BHD (3), 99,999,999,999.9999 CLF (4) —
+above any real payment in any currency, and small enough that a balance (a PostgreSQL bigint, up
+to 9.2 * 10**18 minor units) takes 9,223 of the largest amounts before it could overflow.
+
+One bound in minor units for every currency (rather than one per currency in major units) keeps
+the API's schema exact: its ``maximum`` is this number whatever the currency.
+"""
 
 
 def get_currency(code: str) -> Currency:

@@ -69,7 +69,8 @@ def decode(prefix: str, public_id: str) -> uuid.UUID | None:
     if not isinstance(public_id, str):
         return None
     head, separator, body = public_id.partition("_")
-    if separator != "_" or head != prefix or len(body) != _ENCODED_LENGTH:
+    # ASCII only: upper-casing would turn some other letters into Crockford's (U+017F into 'S').
+    if separator != "_" or head != prefix or len(body) != _ENCODED_LENGTH or not body.isascii():
         return None
     number = 0
     for character in body.upper():

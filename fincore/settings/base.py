@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "auditlog",
     "apps.core",
@@ -46,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
+    "apps.core.middleware.RequestFramingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -103,6 +105,12 @@ WHITENOISE_USE_FINDERS = True
 # django-prometheus would otherwise query the database while the app registry loads.
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
+# Request bodies: the admin's forms take Django's default; each API endpoint has its own limit,
+# which its JSON parser enforces (apps.core.api.limits: 64 KiB, a batch of transfers 31.3 MiB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Under /api/ a refused CSRF check is a problem like every other error (fincore.urls).
+CSRF_FAILURE_VIEW = "fincore.urls.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 60 * 60
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -120,9 +128,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.CursorPagination",
     # Lists filter in their selectors, from a validated query serializer: no filter backends.
     "DEFAULT_FILTER_BACKENDS": [],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # JSON is the only representation: no ?format= (an unknown one would be a 404).
+    "URL_FORMAT_OVERRIDE": None,
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -137,7 +147,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI from the pinned drf-spectacular-sidecar, served by whitenoise: the docs work
+    # offline and no script from another host runs in a payments back office.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Capture methods come in two sets: both (cards, wallets) and automatic only (instant, wire).
+    "ENUM_NAME_OVERRIDES": {
+        "CaptureMethodEnum": "apps.payments.models.Payment.CaptureMethod",
+        "AutomaticCaptureMethodEnum": ["automatic"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.api.schema.add_problem_responses",

@@ -42,3 +42,12 @@ def test_decode_refuses_another_prefix_and_malformed_ids():
     assert ids.decode("mer", "mer_" + "U" * 26) is None  # U is not in Crockford's alphabet
     assert ids.decode("mer", "mer_" + "Z" * 26) is None  # 130 bits: more than a UUID holds
     assert ids.decode("mer", None) is None
+
+
+def test_decode_takes_crockford_letters_of_ascii_only():
+    """U+017F (long s) upper-cases to 'S': an id written with it is not the id written with 'S'."""
+    public = ids.encode("mer", ids.uuid7())
+    lookalike = "mer_" + public[4:-1] + "\u017f"
+    assert ids.decode("mer", public[:-1] + "S") is not None
+    assert ids.decode("mer", lookalike) is None
+    assert ids.decode("mer", public.lower()) == ids.decode("mer", public)  # either case, as documented

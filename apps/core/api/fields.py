@@ -6,18 +6,22 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core import ids
-from apps.core.currencies import is_currency
-from apps.core.money import MAX_AMOUNT
+from apps.core.api.limits import MAX_METADATA_BYTES, MAX_METADATA_DEPTH, MAX_METADATA_KEYS
+from apps.core.api.schema import TEXT_PATTERN
+from apps.core.countries import countries
+from apps.core.currencies import CURRENCIES, LARGEST_AMOUNT, is_currency
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class PublicIdField(serializers.Field):
-    """A UUID primary key shown as ``<prefix>_<base32>`` (``mer_01JDX...``)."""
+    """A UUID primary key shown as ``<prefix>_<base32>`` (``mer_01JDX...``); its schema is the
+    pattern of its prefix (``PublicIdFieldSchema``)."""
 
     default_error_messages = {"invalid": "Not a valid {prefix} id."}
 
@@ -35,15 +39,72 @@ class PublicIdField(serializers.Field):
         return decoded
 
 
-@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "example": 12500})
+_EXAMPLE_ID = "01M8W0567DF08BFWCGQE1DJEE6"
+
+
+def public_id_pattern(prefix: str) -> str:
+    """What ``ids.decode(prefix, ...)`` accepts: the prefix, then 26 characters of Crockford
+    base32 (either case) of which the first is at most 7 (an id holds 128 bits, not 130)."""
+    return f"^{prefix}_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{{25}}$"
+
+
+class PublicIdFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = PublicIdField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        prefix = self.target.prefix
+        return {"type": "string", "pattern": public_id_pattern(prefix), "example": f"{prefix}_{_EXAMPLE_ID}"}
+
+
+class CurrencyCodeField(serializers.CharField):
+    """An ISO 4217 code (``BHD``): three characters here; the serializer checks it is a currency
+    (and, where it matters, one of the merchant's) with its own messages. The schema lists them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "ISO 4217, e.g. BHD.")
+        super().__init__(min_length=3, max_length=3, **kwargs)
+
+
+class CurrencyCodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = CurrencyCodeField
+
+    def get_name(self) -> str:
+        return "CurrencyCode"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "enum": list(CURRENCIES), "description": "An ISO 4217 currency code."}
+
+
+class CountryCodeField(serializers.CharField):
+    """An ISO 3166-1 alpha-2 code (``BH``); the serializer checks it is a country."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2, e.g. BH.")
+        super().__init__(min_length=2, max_length=2, **kwargs)
+
+
+class CountryCodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = CountryCodeField
+
+    def get_name(self) -> str:
+        return "CountryCode"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "enum": sorted(countries()), "description": "An ISO 3166-1 alpha-2 country code."}
+
+
+@extend_schema_field({
+    "type": "integer", "format": "int64", "minimum": 1, "maximum": LARGEST_AMOUNT, "example": 12500,
+    "description": f"Minor units of the currency (12.500 BHD is 12500), 1 to {LARGEST_AMOUNT} (15 digits).",
+})
 class AmountField(serializers.Field):
     """An amount in minor units: a JSON integer, nothing else (no floats, no strings, no
-    ``12.0``), from 1 to the largest bigint. 12.500 BHD is ``12500``."""
+    ``12.0``), from 1 to ``LARGEST_AMOUNT`` (15 digits, in any currency). 12.500 BHD is ``12500``."""
 
     default_error_messages = {
         "invalid": "Send an integer number of minor units, e.g. 12500 for 12.500 BHD.",
         "min_value": "Must be at least 1 minor unit.",
-        "max_value": "Too large for the ledger.",
+        "max_value": f"At most {LARGEST_AMOUNT} minor units (15 digits).",
     }
 
     def to_internal_value(self, data: object) -> int:
@@ -51,7 +112,7 @@ class AmountField(serializers.Field):
             self.fail("invalid")
         if data < 1:
             self.fail("min_value")
-        if data > MAX_AMOUNT:
+        if data > LARGEST_AMOUNT:
             self.fail("max_value")
         return data
 
@@ -59,9 +120,6 @@ class AmountField(serializers.Field):
         return value
 
 
-MAX_METADATA_KEYS = 50
-MAX_METADATA_DEPTH = 5  # the metadata object itself is the first level
-MAX_METADATA_BYTES = 8 * 1024  # as compact JSON in UTF-8
 METADATA_HELP = (
     f"Your own key-value data, returned as given: at most {MAX_METADATA_KEYS} keys, "
     f"{MAX_METADATA_DEPTH} levels of objects and arrays and {MAX_METADATA_BYTES // 1024} KB of JSON; "
@@ -142,10 +200,35 @@ class MetadataField(serializers.JSONField):
         return validate_metadata(data, flat=self.flat)
 
 
-def merchant_currency(currency: str, merchant_currencies: Sequence[str]) -> str:
-    """``currency`` if it is ISO 4217 and one the merchant is set up for; else a field error."""
+# Strings PostgreSQL can store: no NUL (the schema cannot say "no unpaired surrogate"; JSON
+# encoders do not write them).
+_TEXT = {"type": "string", "pattern": TEXT_PATTERN}
+
+
+class MetadataFieldSchema(OpenApiSerializerFieldExtension):
+    """An object (never null), at most ``MAX_METADATA_KEYS`` keys; flat metadata's values are
+    strings, integers or booleans."""
+
+    target_class = MetadataField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        values: dict[str, Any] = (
+            {"oneOf": [_TEXT, build_basic_type(OpenApiTypes.INT), build_basic_type(OpenApiTypes.BOOL)]}
+            if self.target.flat else {}
+        )
+        return {"type": "object", "maxProperties": MAX_METADATA_KEYS, "additionalProperties": values}
+
+
+def iso_currency(currency: str) -> str:
+    """``currency`` if it is an ISO 4217 code; else a field error."""
     if not is_currency(currency):
         raise serializers.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
+    return currency
+
+
+def merchant_currency(currency: str, merchant_currencies: Sequence[str]) -> str:
+    """``currency`` if it is ISO 4217 and one the merchant is set up for; else a field error."""
+    iso_currency(currency)
     if currency not in merchant_currencies:
         raise serializers.ValidationError(
             f"Your account is set up for {', '.join(merchant_currencies)}; ask us to add {currency}."

@@ -17,11 +17,13 @@ import logging
 import math
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from apps.core import context
 from apps.core.exceptions import FincoreError
@@ -41,6 +43,24 @@ class ValidationFailed(FincoreError):
 class MalformedRequest(FincoreError):
     code = "malformed_request"
     title = "The request body could not be parsed"
+    status = 400
+
+
+class BadRequest(FincoreError):
+    """The request itself is not one the server may process: a Host header it does not answer to,
+    too many query parameters, or another request Django refuses as suspicious."""
+
+    code = "bad_request"
+    title = "The request could not be processed"
+    status = 400
+
+
+class InvalidCursor(FincoreError):
+    """The ``cursor`` parameter is not one fincore made: follow the ``next`` and ``previous``
+    links of a page, as given."""
+
+    code = "invalid_cursor"
+    title = "The cursor is not valid"
     status = 400
 
 
@@ -78,6 +98,23 @@ class NotAcceptable(FincoreError):
     code = "not_acceptable"
     title = "No acceptable representation"
     status = 406
+
+
+class LengthRequired(FincoreError):
+    """The body came in a framing this server could not read (chunked, where the server in front
+    does not decode it): send it with ``Content-Length``. Nothing was done."""
+
+    code = "length_required"
+    title = "Send the request body with Content-Length"
+    status = 411
+
+
+class RequestTooLarge(FincoreError):
+    """The body is larger than the endpoint takes (``max_bytes`` says how large it may be)."""
+
+    code = "request_too_large"
+    title = "The request body is too large"
+    status = 413
 
 
 class UnsupportedMediaType(FincoreError):
@@ -131,7 +168,7 @@ def problem_body(
     code = code or problem.code
     type_path = f"/api/v1/problems/{code}"
     body: dict[str, Any] = {
-        "type": request.build_absolute_uri(type_path) if request is not None else type_path,
+        "type": _absolute_uri(request, type_path),
         "title": FincoreError.catalogue.get(code, problem).title,
         "status": status or problem.status,
         "detail": detail or problem.title,
@@ -144,6 +181,17 @@ def problem_body(
         body["request_id"] = request_id
     body.update(extensions)
     return body
+
+
+def _absolute_uri(request: HttpRequest | None, path: str) -> str:
+    """``path`` on the host the caller asked for; only the path when that host is not ours (a
+    problem about the Host header must not raise the same error again while it is written)."""
+    if request is None:
+        return path
+    try:
+        return request.build_absolute_uri(path)
+    except DisallowedHost:
+        return path
 
 
 def field_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
@@ -175,6 +223,9 @@ def _drf_code(exc: drf_exceptions.APIException, default: str) -> str:
 
 def exception_handler(exc: Exception, drf_context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception becomes problem details, a 500 included."""
+    # Imported here: rest_framework.views loads the API's parsers, which raise this module's problems.
+    from rest_framework.views import set_rollback
+
     request = drf_context.get("request")
     view = drf_context.get("view")
     headers: dict[str, str] = {}
@@ -183,6 +234,9 @@ def exception_handler(exc: Exception, drf_context: dict[str, Any]) -> Response:
         body = problem_body(type(exc), request=request, detail=exc.detail, **exc.extensions)
         if exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, SuspiciousOperation):
+        refusal = django_refusal(exc)
+        body = problem_body(type(refusal), request=request, detail=refusal.detail, **refusal.extensions)
     elif isinstance(exc, drf_exceptions.ValidationError):
         body = problem_body(
             ValidationFailed,
@@ -216,7 +270,32 @@ def exception_handler(exc: Exception, drf_context: dict[str, Any]) -> Response:
             if auth_header := getattr(exc, "auth_header", None):
                 headers["WWW-Authenticate"] = auth_header
     set_rollback()
-    return Response(body, status=body["status"], headers=headers, content_type=CONTENT_TYPE)
+    return ProblemResponse(body, status=body["status"], headers=headers)
+
+
+class ProblemResponse(Response):
+    """A problem, rendered as JSON whichever renderers the view offers: the schema view renders
+    YAML and the docs view HTML, but their errors are problem details like every other."""
+
+    def __init__(self, data: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(data, content_type=CONTENT_TYPE, **kwargs)
+
+    @property
+    def rendered_content(self) -> bytes:
+        self["Content-Type"] = CONTENT_TYPE
+        return JSONRenderer().render(self.data)
+
+
+def django_refusal(exc: Exception) -> FincoreError:
+    """The problem for a request Django refuses (as suspicious, mostly), said without echoing it."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return RequestTooLarge(f"The body may be at most {limit} bytes.", max_bytes=limit)
+    if isinstance(exc, DisallowedHost):
+        return BadRequest("The Host header names a host this server does not answer to.")
+    if isinstance(exc, TooManyFieldsSent):
+        return BadRequest(f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query parameters or form fields.")
+    return BadRequest()
 
 
 def django_error_response(request: HttpRequest, problem: type[FincoreError], **kwargs: Any) -> JsonResponse:

@@ -1,16 +1,25 @@
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core import ids
-from apps.core.api.fields import AmountField, MetadataField, PublicIdField, merchant_currency
-from apps.core.currencies import is_currency
+from apps.core.api.fields import (
+    AmountField,
+    CurrencyCodeField,
+    MetadataField,
+    PublicIdField,
+    iso_currency,
+    merchant_currency,
+)
+from apps.core.api.inputs import BodySerializer, QuerySerializer
+from apps.core.api.limits import MAX_BATCH_OBJECTS
 from apps.ledger import data, selectors
 from apps.ledger.models import Account, Entry, Transfer
 
 MAX_TIMEOUT_SECONDS = 30 * 24 * 3600
-MAX_BATCH = 1000
+MAX_BATCH = MAX_BATCH_OBJECTS
 LIVE_FUNDING_REFUSED = (
     "Funding accounts that may go negative exist in test mode only; live money enters through payments."
 )
@@ -49,8 +58,8 @@ class AccountSerializer(serializers.ModelSerializer):
         return BalanceSerializer(selectors.account_balances(account=account)).data
 
 
-class AccountCreateSerializer(serializers.Serializer):
-    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. BHD.")
+class AccountCreateSerializer(BodySerializer):
+    currency = CurrencyCodeField()
     reference = serializers.CharField(max_length=255, required=False, default="", allow_blank=True,
                                       help_text="Your id for the account, e.g. your customer's id.")
     metadata = MetadataField(required=False, default=dict)
@@ -70,21 +79,24 @@ class AccountCreateSerializer(serializers.Serializer):
         return allow_overdraft
 
 
-class AccountListQuerySerializer(serializers.Serializer):
+class AccountListQuerySerializer(QuerySerializer):
     reference = serializers.CharField(required=False, max_length=255)
-    currency = serializers.CharField(required=False, min_length=3, max_length=3)
+    currency = CurrencyCodeField(required=False)
+
+    def validate_currency(self, currency: str) -> str:
+        return iso_currency(currency)
 
 
-class AsOfQuerySerializer(serializers.Serializer):
+class AsOfQuerySerializer(QuerySerializer):
     as_of = serializers.DateTimeField(required=False, help_text="ISO-8601; the balance just after this instant.")
 
 
-class PeriodQuerySerializer(serializers.Serializer):
+class PeriodQuerySerializer(QuerySerializer):
     # "from" is a Python keyword, so the fields are declared by name below.
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
             "from": serializers.DateTimeField(required=False, help_text="ISO-8601, inclusive."),
-            "to": serializers.DateTimeField(required=False, help_text="ISO-8601, exclusive."),
+            "to": serializers.DateTimeField(required=False, help_text="ISO-8601, exclusive; after `from`."),
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -178,11 +190,11 @@ def transfer_context(transfers: list[Transfer]) -> dict[str, Any]:
     return {"resolutions": selectors.resolutions_of(transfer_ids), "reversals": selectors.reversals_of(transfer_ids)}
 
 
-class TransferCreateSerializer(serializers.Serializer):
+class TransferCreateSerializer(BodySerializer):
     debit_account = PublicIdField("acc")
     credit_account = PublicIdField("acc")
     amount = AmountField()
-    currency = serializers.CharField(min_length=3, max_length=3)
+    currency = CurrencyCodeField()
     pending = serializers.BooleanField(required=False, default=False, help_text="true holds the amount (a pending "
                                        "transfer) until it is posted, voided or times out.")
     timeout = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_TIMEOUT_SECONDS,
@@ -194,9 +206,7 @@ class TransferCreateSerializer(serializers.Serializer):
     metadata = MetadataField(required=False, default=dict)
 
     def validate_currency(self, currency: str) -> str:
-        if not is_currency(currency):
-            raise serializers.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
-        return currency
+        return iso_currency(currency)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("timeout") is not None and not attrs["pending"]:
@@ -204,11 +214,31 @@ class TransferCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class TransferPostSerializer(serializers.Serializer):
+class TransferCreateSchema(OpenApiSerializerExtension):
+    """A timeout is for a pending transfer only: besides its fields, the request is one of two
+    shapes, told apart by `pending`. (The schema says "not true" and "not false" rather than
+    listing one value, which drf-spectacular would make an enum component of.)"""
+
+    target_class = TransferCreateSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        immediate = {"title": "immediate transfer", "properties": {
+            "pending": {"type": "boolean", "not": {"enum": [True]}, "description": "false, or left out."},
+            "timeout": {"nullable": True, "allOf": [{"enum": [None]}],
+                        "description": "Only a pending transfer takes a timeout: null or left out."},
+        }}
+        pending = {"title": "pending transfer", "required": ["pending"], "properties": {
+            "pending": {"type": "boolean", "not": {"enum": [False]}, "description": "true."},
+        }}
+        return {**schema, "oneOf": [immediate, pending]}
+
+
+class TransferPostSerializer(BodySerializer):
     amount = AmountField(required=False, help_text="Post part of the hold; the rest is released. Default: all.")
 
 
-class TransferBatchSerializer(serializers.Serializer):
+class TransferBatchSerializer(BodySerializer):
     transfers = TransferCreateSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
     atomic = serializers.BooleanField(required=False, default=False,
                                       help_text="true: every transfer is posted, or none is.")
@@ -221,6 +251,15 @@ class TransferListQuerySerializer(PeriodQuerySerializer):
             "account": PublicIdField("acc", required=False, help_text="Either side of the transfer."),
             "status": serializers.ChoiceField(choices=selectors.STATUSES, required=False),
         }
+
+
+class TransferBatchSchema(OpenApiSerializerExtension):
+    target_class = TransferBatchSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        schema["properties"]["transfers"].update(minItems=1, maxItems=MAX_BATCH)
+        return schema
 
 
 class BatchResultSerializer(serializers.Serializer):

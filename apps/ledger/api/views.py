@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core import ids
+from apps.core.api.limits import MAX_BATCH_BODY_BYTES
 from apps.core.api.pagination import CursorPagination
 from apps.core.api.problems import NotFound
 from apps.core.api.views import IDEMPOTENCY_HEADER, ApiView, GenericApiView
@@ -235,6 +236,8 @@ class TransferReverseApi(ApiView):
 
 
 class TransferBatchApi(ApiView):
+    max_body_bytes = MAX_BATCH_BODY_BYTES
+
     @extend_schema(operation_id="transfers_batch", request=s.TransferBatchSerializer,
                    responses={200: s.BatchResponseSerializer}, tags=TRANSFERS)
     def post(self, request: Request) -> Response:

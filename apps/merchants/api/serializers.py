@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.core.api.fields import PublicIdField
+from apps.core.api.inputs import BodySerializer
 from apps.merchants.models import ApiKey, Merchant
 
 
@@ -31,5 +32,5 @@ class ApiKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiKeyRevokeSerializer(serializers.Serializer):
+class ApiKeyRevokeSerializer(BodySerializer):
     reason = serializers.CharField(max_length=1000, help_text="Why the key is revoked (kept in the audit trail).")

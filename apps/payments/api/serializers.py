@@ -1,13 +1,28 @@
 """What merchants send to the payments API, and the schema of what it answers (the answers
 themselves are rendered by apps.payments.representations, which webhooks share)."""
 
+import copy
+from collections.abc import Sequence
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core import ids
-from apps.core.api.fields import AmountField, MetadataField, PublicIdField, merchant_currency
+from apps.core.api.fields import (
+    AmountField,
+    CountryCodeField,
+    CurrencyCodeField,
+    MetadataField,
+    PublicIdField,
+    iso_currency,
+    merchant_currency,
+    public_id_pattern,
+)
+from apps.core.api.inputs import BodySerializer, QuerySerializer
+from apps.core.api.schema import NON_BLANK_TEXT_PATTERN
 from apps.core.countries import is_country
 from apps.core.iban import iban_is_valid, iban_normalize
 from apps.payments import domain
@@ -24,7 +39,7 @@ class MethodTypeField(serializers.ChoiceField):
         super().__init__(choices=Payment.Method.choices, **kwargs)
 
 
-class PaymentMethodSerializer(serializers.Serializer):
+class PaymentMethodSerializer(BodySerializer):
     """One of: card {token}; instant {iban, name?}; wire {iban, bic, name?}; wallet {account}."""
 
     FIELDS = {
@@ -72,10 +87,60 @@ class PaymentMethodSerializer(serializers.Serializer):
         return instance
 
 
-class PaymentCreateSerializer(serializers.Serializer):
+_BIC_PATTERN = "^[A-Za-z]{6}[A-Za-z0-9]{2}([A-Za-z0-9]{3})?$"
+
+
+def _method_schema(method: str, required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object", "title": f"{method} payment method", "additionalProperties": False,
+        "required": ["type", *required], "properties": {"type": {"type": "string", "enum": [method]}, **properties},
+    }
+
+
+_NAME = {"type": "string", "minLength": 1, "maxLength": 140, "pattern": NON_BLANK_TEXT_PATTERN,
+         "description": "The account holder."}
+_IBAN = {"type": "string", "format": "iban", "minLength": 1, "maxLength": 42,
+         "description": "An IBAN (ISO 13616: its country's length and valid check digits); spaces are ignored."}
+PAYMENT_METHOD_SCHEMAS = {
+    "card": _method_schema("card", ["token"], {"token": {
+        "type": "string", "minLength": 1, "maxLength": 255, "pattern": NON_BLANK_TEXT_PATTERN,
+        "description": _TOKEN_HELP}}),
+    "instant": _method_schema("instant", ["iban"], {"iban": _IBAN, "name": _NAME}),
+    "wire": _method_schema("wire", ["iban", "bic"], {"iban": _IBAN, "name": _NAME, "bic": {
+        "type": "string", "pattern": _BIC_PATTERN, "description": "The payer's bank's BIC: 8 or 11 characters."}}),
+    "wallet": _method_schema("wallet", ["account"], {"account": {
+        "type": "string", "pattern": public_id_pattern("acc"), "description": "One of your customer wallets."}}),
+}
+
+
+def payment_methods_schema(auto_schema: Any, methods: Sequence[str]) -> dict[str, Any]:
+    """One of ``methods``' payment method components (``CardPaymentMethod``, ...), by ``type``."""
+    references = {}
+    for method in methods:
+        component = ResolvedComponent(
+            name=f"{method.capitalize()}PaymentMethod", type=ResolvedComponent.SCHEMA,
+            object=f"{method.capitalize()}PaymentMethod", schema=copy.deepcopy(PAYMENT_METHOD_SCHEMAS[method]),
+        )
+        auto_schema.registry.register_on_missing(component)
+        references[method] = component.ref["$ref"]
+    return {"oneOf": [{"$ref": reference} for reference in references.values()],
+            "discriminator": {"propertyName": "type", "mapping": references}}
+
+
+class PaymentMethodSchema(OpenApiSerializerExtension):
+    """The schema of a payment method is one object per type, each with the fields it requires and
+    no others: what PaymentMethodSerializer checks."""
+
+    target_class = PaymentMethodSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return payment_methods_schema(auto_schema, list(PAYMENT_METHOD_SCHEMAS))
+
+
+class PaymentCreateSerializer(BodySerializer):
     amount = AmountField()
-    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. BHD.")
-    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2 of the payer, e.g. BH.")
+    currency = CurrencyCodeField()
+    country = CountryCodeField(help_text="ISO 3166-1 alpha-2 of the payer, e.g. BH.")
     payment_method = PaymentMethodSerializer()
     capture_method = serializers.ChoiceField(
         choices=Payment.CaptureMethod.choices, default=Payment.CaptureMethod.AUTOMATIC,
@@ -101,11 +166,30 @@ class PaymentCreateSerializer(serializers.Serializer):
         return method
 
 
-class PaymentListQuerySerializer(serializers.Serializer):
+class PaymentCreateSchema(OpenApiSerializerExtension):
+    """Manual capture is for cards and wallets; an instant or wire payment is captured at once:
+    besides its fields, the request is one of two shapes, told apart by the payment method."""
+
+    target_class = PaymentCreateSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        captured_later = {"title": "card or wallet", "properties": {
+            "payment_method": payment_methods_schema(auto_schema, ("card", "wallet")),
+        }}
+        captured_at_once = {"title": "instant or wire", "properties": {
+            "payment_method": payment_methods_schema(auto_schema, ("instant", "wire")),
+            "capture_method": {"type": "string", "enum": ["automatic"],
+                               "description": "An instant or wire payment is captured at once: automatic."},
+        }}
+        return {**schema, "oneOf": [captured_later, captured_at_once]}
+
+
+class PaymentListQuerySerializer(QuerySerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
             "status": serializers.ChoiceField(choices=Payment.Status.choices, required=False),
-            "currency": serializers.CharField(required=False, min_length=3, max_length=3),
+            "currency": CurrencyCodeField(required=False, validators=[iso_currency]),
             "method": serializers.ChoiceField(choices=Payment.Method.choices, required=False),
             "reference": serializers.CharField(required=False, max_length=255),
             "created[gte]": serializers.DateTimeField(required=False, help_text="ISO-8601, inclusive."),
@@ -113,18 +197,18 @@ class PaymentListQuerySerializer(serializers.Serializer):
         }
 
 
-class CaptureSerializer(serializers.Serializer):
+class CaptureSerializer(BodySerializer):
     amount = AmountField(required=False, help_text="Capture part of the authorization; the rest is released. "
                                                    "Default: all of it.")
 
 
-class RefundCreateSerializer(serializers.Serializer):
+class RefundCreateSerializer(BodySerializer):
     payment = PublicIdField("pay", help_text="The succeeded payment to refund (pay_...).")
     amount = AmountField(required=False, help_text="Default: all that is left to refund.")
     reason = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
 
 
-class RefundListQuerySerializer(serializers.Serializer):
+class RefundListQuerySerializer(QuerySerializer):
     payment = PublicIdField("pay", required=False)
     status = serializers.ChoiceField(choices=Refund.Status.choices, required=False)
 
@@ -163,7 +247,7 @@ class RoutingSerializer(serializers.Serializer):
 
 
 class AttemptSerializer(serializers.ModelSerializer):
-    id = serializers.CharField(help_text="att_...")
+    id = PublicIdField("att")
     routing = RoutingSerializer()
     created = serializers.DateTimeField(source="created_at")
 
@@ -175,7 +259,7 @@ class AttemptSerializer(serializers.ModelSerializer):
 
 
 class PaymentSerializer(serializers.ModelSerializer):
-    id = serializers.CharField(help_text="pay_...")
+    id = PublicIdField("pay")
     object = serializers.ChoiceField(choices=["payment"])
     amount_capturable = serializers.IntegerField(help_text="What a capture may still take.")
     amount_refundable = serializers.IntegerField(help_text="What refunds may still return.")
@@ -196,9 +280,9 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class RefundSerializer(serializers.ModelSerializer):
-    id = serializers.CharField(help_text="re_...")
+    id = PublicIdField("re")
     object = serializers.ChoiceField(choices=["refund"])
-    payment = serializers.CharField(help_text="pay_...")
+    payment = PublicIdField("pay")
     failure = FailureSerializer(allow_null=True)
     created = serializers.DateTimeField(source="created_at")
     updated = serializers.DateTimeField(source="updated_at")

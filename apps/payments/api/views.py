@@ -181,7 +181,8 @@ class RefundListCreateApi(GenericApiView):
     @extend_schema(
         operation_id="refunds_create", request=s.RefundCreateSerializer,
         responses={201: OpenApiResponse(s.RefundSerializer, description="Done: `succeeded` (or `failed`)."),
-                   202: OpenApiResponse(s.RefundSerializer, description="`pending`: the connector answers later.")},
+                   202: OpenApiResponse(s.RefundSerializer, description="`pending`: the connector answers later."),
+                   404: OpenApiResponse(description="No such payment of yours (`not_found`).")},
         examples=[OpenApiExample("Refund 2.500 BHD", value={"payment": "pay_01JDX3ABCDEFGHJKMNPQRSTVWX",
                                                             "amount": 2500, "reason": "requested_by_customer"},
                                  request_only=True)],

@@ -1,12 +1,20 @@
 """The OpenAPI 3 description at /api/v1/schema/ and the browsable docs at /api/v1/docs/."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
+from hypothesis import given
+from hypothesis import strategies as st
+from rest_framework import serializers
 
-from apps.core.api.schema import PROBLEM_SCHEMA
+from apps.core import ids
+from apps.core.api.fields import public_id_pattern
+from apps.core.api.schema import PROBLEM_SCHEMA, AutoSchema
+from apps.core.countries import countries
+from apps.core.currencies import CURRENCIES
 
 pytestmark = pytest.mark.django_db
 
@@ -95,13 +103,15 @@ def test_the_bearer_scheme_secures_the_merchant_endpoints(schema):
 def test_errors_are_described_as_problems(schema):
     assert schema["components"]["schemas"]["Problem"] == PROBLEM_SCHEMA
     revoke = schema["paths"]["/api/v1/api_keys/{api_key_id}/revoke"]["post"]
-    assert set(revoke["responses"]) == {"200", "400", "401", "403", "404", "409", "422", "429", "500"}
+    assert set(revoke["responses"]) == {"200", "400", "401", "403", "404", "409", "414", "422", "429", "500"}
     for status in ("400", "401", "403", "404", "409", "422", "429", "500"):
         assert revoke["responses"][status]["content"] == PROBLEM_CONTENT
+    # The one error not fincore's own: gunicorn's, for a URL longer than its request line.
+    assert revoke["responses"]["414"]["content"] == {"text/html": {"schema": {"type": "string"}}}
     merchant = schema["paths"]["/api/v1/merchant"]["get"]
-    assert set(merchant["responses"]) == {"200", "400", "401", "403", "429", "500"}
+    assert set(merchant["responses"]) == {"200", "400", "401", "403", "414", "429", "500"}
     catalogue = schema["paths"]["/api/v1/problems"]["get"]
-    assert set(catalogue["responses"]) == {"200", "400", "500"}
+    assert set(catalogue["responses"]) == {"200", "400", "414", "500"}
 
 
 def test_the_idempotency_key_header_is_on_posts_only(schema):
@@ -112,7 +122,7 @@ def test_the_idempotency_key_header_is_on_posts_only(schema):
             "name": "Idempotency-Key",
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "maxLength": 255},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]*[!-~][ -~]*$"},
             "description": headers[0]["description"],
         }
     ]
@@ -144,3 +154,148 @@ def test_the_docs_page_renders_swagger_ui_on_the_schema(api_client):
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "/api/v1/schema/" in page
+
+
+# --- the schema says what the server checks (each found by schemathesis, tests/contract) --------
+
+
+def _request(schema: dict, name: str) -> dict:
+    return schema["components"]["schemas"][name]
+
+
+def test_a_payment_is_captured_null_before_capture(schema):
+    assert schema["components"]["schemas"]["Payment"]["properties"]["captured"]["nullable"] is True
+
+
+def test_a_refund_for_a_payment_not_there_is_a_documented_404(schema):
+    refund = schema["paths"]["/api/v1/refunds"]["post"]
+
+    assert refund["responses"]["404"]["content"] == PROBLEM_CONTENT
+
+
+def test_deleting_a_webhook_endpoint_answers_200_with_it(schema):
+    deleted = schema["paths"]["/api/v1/webhook_endpoints/{endpoint_id}"]["delete"]["responses"]
+
+    assert deleted["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WebhookEndpoint"}
+    assert "204" not in deleted
+
+
+def test_currencies_and_countries_are_the_iso_lists(schema):
+    components = schema["components"]["schemas"]
+
+    assert components["CurrencyCode"]["enum"] == list(CURRENCIES)
+    assert components["CountryCode"]["enum"] == sorted(countries())
+    for name in ("AccountCreateRequest", "TransferCreateRequest"):
+        assert components[name]["properties"]["currency"]["allOf"] == [{"$ref": "#/components/schemas/CurrencyCode"}]
+    assert components["PaymentCreateRequest"]["properties"]["country"]["allOf"] == [
+        {"$ref": "#/components/schemas/CountryCode"}]
+    listing = schema["paths"]["/api/v1/payments"]["get"]["parameters"]
+    currency = next(parameter for parameter in listing if parameter["name"] == "currency")
+    assert currency["schema"]["allOf"] == [{"$ref": "#/components/schemas/CurrencyCode"}]
+
+
+def test_ids_have_the_pattern_the_server_decodes(schema):
+    transfer = _request(schema, "TransferCreateRequest")
+
+    assert transfer["properties"]["debit_account"]["pattern"] == "^acc_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$"
+    refund = _request(schema, "RefundCreateRequest")
+    assert refund["properties"]["payment"]["pattern"] == "^pay_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$"
+
+
+@given(st.uuids())
+def test_every_id_matches_the_pattern(value):
+    assert re.fullmatch(public_id_pattern("acc"), ids.encode("acc", value))
+
+
+@given(st.from_regex(public_id_pattern("pay"), fullmatch=True))
+def test_every_string_of_the_pattern_is_an_id(public_id):
+    assert ids.decode("pay", public_id) is not None
+
+
+def test_metadata_is_an_object_never_null(schema):
+    metadata = _request(schema, "AccountCreateRequest")["properties"]["metadata"]
+
+    assert (metadata["type"], metadata["maxProperties"]) == ("object", 50)
+    assert "nullable" not in metadata
+    flat = _request(schema, "PaymentCreateRequest")["properties"]["metadata"]
+    assert [value.get("type") for value in flat["additionalProperties"]["oneOf"]] == ["string", "integer", "boolean"]
+
+
+def test_each_payment_method_has_its_own_fields(schema):
+    components = schema["components"]["schemas"]
+
+    assert {name: (components[name]["required"], components[name]["additionalProperties"])
+            for name in ("CardPaymentMethod", "InstantPaymentMethod", "WirePaymentMethod", "WalletPaymentMethod")} == {
+        "CardPaymentMethod": (["type", "token"], False),
+        "InstantPaymentMethod": (["type", "iban"], False),
+        "WirePaymentMethod": (["type", "iban", "bic"], False),
+        "WalletPaymentMethod": (["type", "account"], False),
+    }
+
+
+def test_manual_capture_is_for_cards_and_wallets_only(schema):
+    payment = _request(schema, "PaymentCreateRequest")
+    later, at_once = payment["oneOf"]
+
+    def methods(shape: dict) -> list[str]:
+        return sorted(shape["properties"]["payment_method"]["discriminator"]["mapping"])
+
+    assert (methods(later), "capture_method" in later["properties"]) == (["card", "wallet"], False)
+    assert methods(at_once) == ["instant", "wire"]
+    assert at_once["properties"]["capture_method"]["allOf"] == [
+        {"$ref": "#/components/schemas/AutomaticCaptureMethodEnum"}]
+    assert schema["components"]["schemas"]["AutomaticCaptureMethodEnum"]["enum"] == ["automatic"]
+    assert payment["required"] == ["amount", "country", "currency", "payment_method"]
+
+
+def test_only_a_pending_transfer_takes_a_timeout(schema):
+    transfer = _request(schema, "TransferCreateRequest")
+    immediate, pending = transfer["oneOf"]
+
+    assert transfer["properties"]["timeout"]["maximum"] == 30 * 24 * 3600
+    assert immediate["properties"]["timeout"]["allOf"] == [{"enum": [None]}]
+    assert immediate["properties"]["pending"]["not"] == {"enum": [True]}
+    assert (pending["required"], pending["properties"]["pending"]["not"]) == (["pending"], {"enum": [False]})
+
+
+def test_a_batch_holds_1_to_1000_transfers(schema):
+    transfers = _request(schema, "TransferBatchRequest")["properties"]["transfers"]
+
+    assert (transfers["minItems"], transfers["maxItems"]) == (1, 1000)
+
+
+def test_a_body_that_must_have_fields_is_required(schema):
+    for path in ("/api/v1/accounts", "/api/v1/transfers", "/api/v1/payments",
+                 "/api/v1/webhook_endpoints/{endpoint_id}"):
+        assert schema["paths"][path]["post"]["requestBody"]["required"] is True, path
+    assert "required" not in schema["paths"]["/api/v1/transfers/{transfer_id}/post"]["post"]["requestBody"]
+
+
+def test_page_sizes_and_cursors_are_described(schema):
+    listing = schema["paths"]["/api/v1/payments"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in listing["parameters"]}
+
+    assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}
+    assert parameters["cursor"]["schema"] == {"type": "string"}
+
+
+@pytest.mark.parametrize("field", [
+    serializers.CharField(),
+    serializers.CharField(allow_blank=True),
+    serializers.CharField(trim_whitespace=False),
+], ids=["not-blank", "blank-allowed", "untrimmed"])
+@given(text=st.text(max_size=6))
+def test_a_text_fields_pattern_accepts_what_drf_accepts(field, text):
+    """The pattern the schema gives a text field (apps.core.api.schema) and DRF's own checks agree."""
+    schema = AutoSchema()._map_serializer_field(field, "request")
+    # The patterns' \uXXXX and \xXX escapes read the same in Python's re as in JSON Schema.
+    allowed_by_schema = re.search(schema["pattern"], text) is not None
+    if field.allow_blank and text == "":
+        allowed_by_schema = True  # drf-spectacular's oneOf branch of its own for ""
+    try:
+        field.run_validation(text)
+        allowed_by_drf = True
+    except serializers.ValidationError:
+        allowed_by_drf = False
+
+    assert allowed_by_schema == allowed_by_drf

@@ -1,11 +1,13 @@
-"""The project's URLs plus views that exist only for tests: one that crashes, one that blocks.
+"""The project's URLs plus views that exist only for tests: one that crashes, one that blocks,
+plain Django views under /api/.
 
-Mount with ``@pytest.mark.urls("tests.core.api.urls_for_tests")``; Django's handler404 and
-handler500 are the project's, so errors render exactly as in production.
+Mount with ``@pytest.mark.urls("tests.core.api.urls_for_tests")``; Django's error handlers
+are the project's, so errors render exactly as in production.
 """
 
 import threading
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from rest_framework import serializers
@@ -13,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api.views import ApiView
-from fincore.urls import handler404, handler500
+from fincore.urls import handler400, handler403, handler404, handler500
 from fincore.urls import urlpatterns as project_urlpatterns
 
 SECRET_IN_EXCEPTION = "password=hunter2 at /srv/fincore/apps/secret.py"
@@ -83,12 +85,23 @@ def crashing_django_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError(SECRET_IN_EXCEPTION)
 
 
+def forbidding_django_view(request: HttpRequest) -> HttpResponse:
+    raise PermissionDenied
+
+
+def form_django_view(request: HttpRequest) -> HttpResponse:
+    """A plain Django view: CSRF-protected, reading its body as Django does."""
+    return HttpResponse(f"read {len(request.body)} bytes")
+
+
 urlpatterns = [
     path("api/v1/tests/blocking", BlockingApi.as_view()),
     path("api/v1/tests/orders", ValidatingApi.as_view()),
     path("api/v1/tests/crashing", CrashingApi.as_view()),
     path("api/v1/tests/crashing-outside-drf", crashing_django_view),
+    path("api/v1/tests/forbidden-outside-drf", forbidding_django_view),
+    path("api/v1/tests/form-outside-drf", form_django_view),
     *project_urlpatterns,
 ]
 
-__all__ = ["handler404", "handler500", "urlpatterns"]
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

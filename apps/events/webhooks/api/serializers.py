@@ -1,8 +1,12 @@
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api.fields import PublicIdField
+from apps.core.api.inputs import BodySerializer, QuerySerializer
+from apps.events.webhooks import event_types
 from apps.events.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint, WebhookEvent
 from apps.events.webhooks.services import endpoints
 
@@ -58,8 +62,25 @@ class _EventTypesField(serializers.ListField):
         )
 
 
-class WebhookEndpointCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(
+class EventTypesFieldSchema(OpenApiSerializerFieldExtension):
+    """The event types as the schema lists them: the catalogue's, or '*'."""
+
+    target_class = _EventTypesField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {
+            "type": "array", "minItems": 1, "maxItems": MAX_EVENT_TYPES, "description": self.target.help_text,
+            "items": {"type": "string", "enum": ["*", *sorted(event_types.BY_NAME)]},
+        }
+
+
+@extend_schema_field({"type": "string", "format": "uri", "maxLength": 2048})
+class WebhookUrlField(serializers.CharField):
+    """An http(s) URL (the schema says a URI); the service decides whether fincore may call it."""
+
+
+class WebhookEndpointCreateSerializer(BodySerializer):
+    url = WebhookUrlField(
         max_length=2048, help_text="Where events are POSTed: https (http is accepted in test mode only), "
                                    "on a public address, without user name or password."
     )
@@ -68,8 +89,8 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
                                         allow_blank=True)
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2048, required=False)
+class WebhookEndpointUpdateSerializer(BodySerializer):
+    url = WebhookUrlField(max_length=2048, required=False)
     events = _EventTypesField(required=False)
     description = serializers.CharField(max_length=endpoints.MAX_DESCRIPTION_LENGTH, required=False,
                                         allow_blank=True)
@@ -84,7 +105,15 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class RotateSecretSerializer(serializers.Serializer):
+class WebhookEndpointUpdateSchema(OpenApiSerializerExtension):
+    target_class = WebhookEndpointUpdateSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        return {**schema, "minProperties": 1}
+
+
+class RotateSecretSerializer(BodySerializer):
     expires_in = serializers.IntegerField(
         min_value=0, max_value=int(endpoints.SECRET_OVERLAP_MAX.total_seconds()),
         default=int(endpoints.SECRET_OVERLAP_DEFAULT.total_seconds()),
@@ -149,7 +178,7 @@ class EventDetailSerializer(EventSerializer):
         read_only_fields = fields
 
 
-class EventListQuerySerializer(serializers.Serializer):
+class EventListQuerySerializer(QuerySerializer):
     type = serializers.CharField(required=False, max_length=100,
                                  help_text="An event type, or a prefix such as `payment.*`.")
 
@@ -158,7 +187,7 @@ class EventListQuerySerializer(serializers.Serializer):
         return {
             **super().get_fields(),
             "from": serializers.DateTimeField(required=False, help_text="Created at or after (ISO-8601)."),
-            "to": serializers.DateTimeField(required=False, help_text="Created before (ISO-8601)."),
+            "to": serializers.DateTimeField(required=False, help_text="Created before (ISO-8601); after `from`."),
         }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +196,7 @@ class EventListQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class RedeliverSerializer(serializers.Serializer):
+class RedeliverSerializer(BodySerializer):
     endpoint = PublicIdField(
         endpoints.ENDPOINT_PREFIX, required=False,
         help_text="Only to this endpoint (`we_...`); by default to every enabled endpoint the event went to.",

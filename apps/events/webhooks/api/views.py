@@ -104,7 +104,8 @@ class WebhookEndpointDetailApi(ApiView):
             raise _endpoint_gone(endpoint_id) from gone
         return Response(s.WebhookEndpointSerializer(updated).data)
 
-    @extend_schema(operation_id="webhook_endpoints_delete", responses=s.WebhookEndpointSerializer, tags=ENDPOINTS)
+    @extend_schema(operation_id="webhook_endpoints_delete", responses={200: s.WebhookEndpointSerializer},
+                   tags=ENDPOINTS)
     def delete(self, request: Request, endpoint_id: str) -> Response:
         """Delete an endpoint for good: nothing more is sent to it (pending retries stop), and it is no longer
         listed. Its past deliveries stay visible on the events."""
