@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite. Everything runs against the real services."""
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
@@ -51,3 +52,22 @@ def secret(merchant_and_secret: tuple[Merchant, str]) -> str:
 @pytest.fixture
 def merchant_client(secret: str) -> APIClient:
     return authenticated_client(secret)
+
+
+@pytest.fixture
+def postgresql_down():
+    """Point the database connection of this thread at a port where no PostgreSQL listens, as if
+    it were down; the test's own connection (and its transaction) comes back afterwards. The short
+    connect timeout only keeps tests fast."""
+    real = connections[DEFAULT_DB_ALIAS]
+    settings = real.settings_dict
+    down = real.__class__(
+        {**settings, "HOST": "127.0.0.1", "PORT": "1", "OPTIONS": {**settings["OPTIONS"], "connect_timeout": 1}},
+        DEFAULT_DB_ALIAS,
+    )
+    connections[DEFAULT_DB_ALIAS] = down
+    try:
+        yield
+    finally:
+        connections[DEFAULT_DB_ALIAS] = real
+        down.close()

@@ -6,7 +6,7 @@ import logging
 import pytest
 from celery import current_app
 from django.core.management import CommandError, call_command
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.db import OperationalError, connection
 from django.test import override_settings
 
 from apps.core import context
@@ -83,25 +83,6 @@ def test_readyz_names_rabbitmq_when_it_is_down(client, broker_down, caplog):
     [warning] = _warnings(caplog, "apps.ops.health", "dependency down")
     assert warning.dependency == "rabbitmq"
     assert warning.error
-
-
-@pytest.fixture
-def postgresql_down():
-    """Point the database connection of this thread at a port where no PostgreSQL listens, as if
-    it were down; the test's own connection (and its transaction) comes back afterwards. The short
-    connect timeout only keeps tests fast."""
-    real = connections[DEFAULT_DB_ALIAS]
-    settings = real.settings_dict
-    down = real.__class__(
-        {**settings, "HOST": "127.0.0.1", "PORT": "1", "OPTIONS": {**settings["OPTIONS"], "connect_timeout": 1}},
-        DEFAULT_DB_ALIAS,
-    )
-    connections[DEFAULT_DB_ALIAS] = down
-    try:
-        yield
-    finally:
-        connections[DEFAULT_DB_ALIAS] = real
-        down.close()
 
 
 @pytest.mark.django_db

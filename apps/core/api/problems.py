@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.renderers import JSONRenderer
@@ -141,6 +142,16 @@ class ServiceUnavailable(FincoreError):
     status = 503
 
 
+class DatabaseUnavailable(FincoreError):
+    """The database could not be reached or the connection broke (a restart, a failover). Retry
+    with the same Idempotency-Key: whatever the first try managed, the retry never does it twice."""
+
+    code = "database_unavailable"
+    title = "The database is unavailable"
+    status = 503
+    retry_after = 1
+
+
 _DRF_EQUIVALENTS: tuple[tuple[type[Exception], type[FincoreError]], ...] = (
     (drf_exceptions.ParseError, MalformedRequest),
     (drf_exceptions.NotAuthenticated, NotAuthenticated),
@@ -234,6 +245,13 @@ def exception_handler(exc: Exception, drf_context: dict[str, Any]) -> Response:
         body = problem_body(type(exc), request=request, detail=exc.detail, **exc.extensions)
         if exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # An outage, not a bug: the connection failed or broke. The log keeps the cause; the caller
+        # retries, and Idempotency-Keys (kept by the services themselves) make that safe.
+        logger.warning("database unavailable", exc_info=exc)
+        body = problem_body(DatabaseUnavailable, request=request,
+                            detail="The database is unavailable. Retry shortly with the same Idempotency-Key.")
+        headers["Retry-After"] = str(DatabaseUnavailable.retry_after)
     elif isinstance(exc, SuspiciousOperation):
         refusal = django_refusal(exc)
         body = problem_body(type(refusal), request=request, detail=refusal.detail, **refusal.extensions)

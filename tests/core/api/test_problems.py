@@ -236,6 +236,20 @@ def test_a_crash_in_a_view_is_internal_error_without_details(merchant_client, me
     assert crash.exc_info[1].args == (SECRET_IN_EXCEPTION,)
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_database_being_down_is_503_with_retry_after_not_a_crash(merchant_client, postgresql_down, method, caplog):
+    response = getattr(merchant_client, method)("/api/v1/payments", {}, format="json",
+                                                HTTP_IDEMPOTENCY_KEY="during-the-outage")
+
+    body = assert_problem(response, status=503, code="database_unavailable")
+    assert body["detail"] == "The database is unavailable. Retry shortly with the same Idempotency-Key."
+    assert response["Retry-After"] == "1"
+    assert "port 1" not in response.content.decode()
+    # An outage, logged as such, not an unhandled error (a bug).
+    assert [record.getMessage() for record in caplog.records if record.name == "apps.core.api.problems"] == [
+        "database unavailable"]
+
+
 @TEST_URLS
 def test_a_crash_outside_drf_under_the_api_is_internal_error(db):
     client = APIClient(raise_request_exception=False)
