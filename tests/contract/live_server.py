@@ -54,11 +54,13 @@ class LiveServer:
     ``runserver=True`` Django's development server (``manage.py runserver``)."""
 
     def __init__(self, *, workers: int = 2, threads: int = 4, runserver: bool = False,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, application: str = "fincore.wsgi") -> None:
         self.port = free_port()
         self.workers = workers
         self.threads = threads
         self.runserver = runserver
+        # A test may serve fincore.wsgi wrapped by a module of its own (tests/support/dying_wsgi.py).
+        self.application = application
         self.env = dict(env or {})
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
@@ -80,7 +82,7 @@ class LiveServer:
         }
         command = (
             [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{self.port}"]
-            if self.runserver else [GUNICORN, "-c", "deploy/gunicorn.conf.py", "fincore.wsgi"]
+            if self.runserver else [GUNICORN, "-c", "deploy/gunicorn.conf.py", self.application]
         )
         self.process = subprocess.Popen(
             command,
