@@ -13,10 +13,6 @@ from apps.core.api.problems import (
 )
 from apps.ops import views as ops_views
 
-admin.site.site_header = "fincore back office"
-admin.site.site_title = "fincore"
-admin.site.index_title = "Operations"
-
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
