@@ -36,9 +36,11 @@ run: db
 	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
 	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/honcho -f deploy/Procfile.dev -d . start
 
-## test: the same set-up, then ruff, import-linter, migrations check and pytest on the real services
+## test: the same set-up (and Debian's chromium for the admin's browser tests), then ruff, import-linter,
+## migrations check and pytest on the real services
 test: db
 	deploy/dev/services.sh --test
+	deploy/dev/browser.sh
 	$(MAKE) --no-print-directory lint check-migrations pytest
 
 ## test-clock-ahead: the tests that travel in time or read the clock (marked time_sensitive at
