@@ -12,6 +12,7 @@ Every failure is journaled and counted by axes, the second factor's too.
 """
 
 import base64
+import functools
 
 import segno
 from axes.handlers.proxy import AxesProxyHandler
@@ -23,9 +24,11 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django_otp import login as otp_login
+from django_otp.middleware import is_verified as otp_is_verified
 
 from apps.ops.staff import selectors, services, sessions
 from apps.ops.staff.exceptions import SecondFactorRefused
@@ -47,7 +50,7 @@ def _page(request: HttpRequest, admin_site, template: str, status: int = 200, **
             "app_path": request.get_full_path(), **context}
     response = render(request, template, page, status=status)
     # Secrets and recovery codes must not stay in a cache or the browser's history.
-    response["Cache-Control"] = "no-store"
+    add_never_cache_headers(response)
     return response
 
 
@@ -127,6 +130,8 @@ def _sign_in(request: HttpRequest, user: User, backend: str, device, method: str
     sessions.pending_end(request.session)
     auth.login(request, user, backend=backend)
     otp_login(request, device)
+    # What OTPMiddleware gives every later request's user, for the rest of this one.
+    user.is_verified = functools.partial(otp_is_verified, user)
     sessions.signed_in(request.session)
     services.staff_login_record(user=user, method=method)
 
@@ -147,5 +152,5 @@ def locked_out_page(request: HttpRequest, original_response: HttpResponse | None
         **admin.site.each_context(request), "title": "Sign-in locked", "failure_limit": settings.AXES_FAILURE_LIMIT,
         "cool_off_minutes": int(cool_off.total_seconds() // 60),
     }, status=settings.AXES_HTTP_RESPONSE_CODE)
-    response["Cache-Control"] = "no-store"
+    add_never_cache_headers(response)
     return response
