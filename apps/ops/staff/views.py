@@ -25,7 +25,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django_otp import login as otp_login
 from django_otp.middleware import is_verified as otp_is_verified
@@ -43,6 +43,10 @@ def _next(request: HttpRequest) -> str:
                                        require_https=request.is_secure()):
         return target
     return reverse("admin:index")
+
+
+def _to(url_name: str, request: HttpRequest) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{reverse(url_name)}?{urlencode({'next': _next(request)})}")
 
 
 def _page(request: HttpRequest, admin_site, template: str, status: int = 200, **context) -> HttpResponse:
@@ -64,8 +68,7 @@ def password_step(request: HttpRequest, admin_site) -> HttpResponse:
         user = auth.authenticate(request, username=username, password=form.cleaned_data["password"])
         if user is not None and user.is_staff:
             sessions.pending_start(request.session, user_id=user.pk, backend=user.backend)
-            second = reverse("admin:staff_second_factor")
-            return HttpResponseRedirect(f"{second}?next={_next(request)}")
+            return _to("admin:staff_second_factor", request)
         locked_out = bool(getattr(request, "axes_locked_out", False))
         claimed = user or User.objects.filter(username=username).first()
         services.staff_login_failed_record(username=username, user=claimed, stage="password", locked_out=locked_out)
@@ -78,12 +81,13 @@ def password_step(request: HttpRequest, admin_site) -> HttpResponse:
 def second_factor_step(request: HttpRequest, admin_site) -> HttpResponse:
     """Step 2: enrol an authenticator, or type its code (or a recovery code)."""
     pending = sessions.pending_of(request.session)
-    if pending is None:
-        return HttpResponseRedirect(f"{reverse('admin:login')}?next={_next(request)}")
-    user_id, backend = pending
-    user = User.objects.get(pk=user_id)
+    user = User.objects.filter(pk=pending[0], is_active=True, is_staff=True).first() if pending else None
+    if user is None:  # none in progress, too old, or the account was deactivated meanwhile
+        sessions.pending_end(request.session)
+        return _to("admin:login", request)
+    backend = pending[1]
     credentials = {"username": user.get_username()}
-    if _is_locked(request, credentials):
+    if AxesProxyHandler.is_locked(request, credentials):
         sessions.pending_end(request.session)
         services.staff_login_failed_record(username=user.get_username(), user=user, stage="second_factor",
                                            locked_out=True)
@@ -134,10 +138,6 @@ def _sign_in(request: HttpRequest, user: User, backend: str, device, method: str
     user.is_verified = functools.partial(otp_is_verified, user)
     sessions.signed_in(request.session)
     services.staff_login_record(user=user, method=method)
-
-
-def _is_locked(request: HttpRequest, credentials: dict) -> bool:
-    return AxesProxyHandler.is_locked(request, credentials)
 
 
 def _grouped(secret: str) -> str:

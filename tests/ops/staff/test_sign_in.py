@@ -26,7 +26,7 @@ def test_a_password_and_the_current_code_sign_in_and_are_journaled(client, step_
     user = staff_user("Compliance officer", username="amina")
 
     first = password_step(client, "amina")
-    assert (first.status_code, first["Location"]) == (302, f"{CODE}?next=/admin/")
+    assert (first.status_code, first["Location"]) == (302, f"{CODE}?next=%2Fadmin%2F")
     assert _signed_in_as(client) is None  # the password alone signs nobody in
     assert client.get(CODE).status_code == 200
 
@@ -88,7 +88,7 @@ def test_a_wrong_password_is_refused_and_journaled_and_never_reaches_the_code(cl
     assert page.context["form"].non_field_errors() == [
         "Please enter the correct username and password for a staff account. Both may be case-sensitive."
     ]
-    assert client.get(CODE)["Location"] == f"{LOGIN}?next=/admin/"
+    assert client.get(CODE)["Location"] == f"{LOGIN}?next=%2Fadmin%2F"
     [failed] = journal()
     assert (failed.action, failed.actor_id, failed.after) == (
         "staff.login_failed", str(user.pk), {"username": "bilal", "stage": "password", "locked_out": False},
@@ -144,7 +144,7 @@ def test_a_first_sign_in_enrols_an_authenticator_and_shows_recovery_codes_once(c
         ("staff.logged_in", {"method": "enrolment"}),
     ]
     # Shown once: the enrolment is over, so its page only leads back to the sign-in.
-    assert client.get(CODE)["Location"] == f"{LOGIN}?next=/admin/"
+    assert client.get(CODE)["Location"] == f"{LOGIN}?next=%2Fadmin%2F"
 
 
 def test_a_wrong_code_confirms_no_enrolment(client, step_start):
@@ -216,7 +216,7 @@ def test_a_sign_in_left_half_way_expires_after_five_minutes(client, step_start):
 
     step_start.shift(timedelta(minutes=5, seconds=1))
 
-    assert client.get(CODE)["Location"] == f"{LOGIN}?next=/admin/"
+    assert client.get(CODE)["Location"] == f"{LOGIN}?next=%2Fadmin%2F"
 
 
 def test_the_next_page_is_kept_and_another_host_is_not(client, step_start):
@@ -229,3 +229,15 @@ def test_the_next_page_is_kept_and_another_host_is_not(client, step_start):
     step_start.shift(timedelta(seconds=30))
     client.post(LOGIN, {"username": "amina", "password": PASSWORD})
     assert client.post(CODE, {"code": totp_code(user), "next": "https://evil.example/"})["Location"] == "/admin/"
+
+
+def test_a_user_deactivated_between_the_two_steps_is_not_signed_in(client, step_start):
+    user = staff_user("Compliance officer", username="amina")
+    password_step(client, "amina")
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    response = code_step(client, totp_code(user))
+
+    assert response["Location"] == f"{LOGIN}?next=%2Fadmin%2F"
+    assert _signed_in_as(client) is None
+    assert journal() == []
