@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from apps.merchants.models import Merchant
 from tests.factories.merchants import authenticated_client, merchant_with_key
+from tests.factories.staff import signed_in_client, staff_user
 from tests.support.time_travel import guard_travels, mark_time_sensitive  # noqa: F401 - guard_travels is autouse
 
 
@@ -27,6 +28,18 @@ def _clean_redis():
     """Rate limits, delivery counters and probe records start empty in every test."""
     get_redis_connection("default").flushdb()
     yield
+
+
+@pytest.fixture
+def admin_user(db):
+    """pytest-django's superuser "admin", with the confirmed authenticator every staff user has."""
+    return staff_user(username="admin", superuser=True, email="admin@example.com")
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's admin client, signed in with both factors (the admin refuses any less)."""
+    return signed_in_client(admin_user)
 
 
 @pytest.fixture

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends staff sessions idle too long or older than their lifetime (FINCORE_ADMIN_*).
+    "apps.ops.staff.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
@@ -98,6 +100,21 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# 30 minutes from the fifth failure: attempts while locked are refused (and journaled) without
+# restarting the clock, so a locked person knows when to come back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A complete sign-in (password and second factor) clears that pair's earlier failures.
+AXES_RESET_ON_SUCCESS = True
+# Every failed login stays visible in the admin (Operations → Failed logins), locked or not.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The client address as the rest of fincore sees it (FINCORE_PROXY_HOPS), not as ipware guesses.
+AXES_CLIENT_IP_CALLABLE = "apps.core.middleware.client_ip"
+# The lockout page in the admin's look, with the time the lock ends.
+AXES_LOCKOUT_CALLABLE = "apps.ops.staff.views.locked_out_page"
+# The admin itself shows no device secrets; enrolment shows a new secret once, to its owner.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = "fincore"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -131,7 +148,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Under /api/ a refused CSRF check is a problem like every other error (fincore.urls).
 CSRF_FAILURE_VIEW = "fincore.urls.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 60 * 60
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Probes and scrapes arrive over plain HTTP from inside the cluster.
@@ -218,6 +234,12 @@ def from_environment(env: Environment) -> dict[str, Any]:
     if statement_timeout_ms < 0 or lock_timeout_ms < 0:
         raise ImproperlyConfigured("FINCORE_DB_STATEMENT_TIMEOUT_MS and FINCORE_DB_LOCK_TIMEOUT_MS must be 0 or more")
     payment_priorities = _payment_priorities(env.str("FINCORE_PAYMENT_PRIORITIES"))
+    admin_idle_minutes = env.int("FINCORE_ADMIN_IDLE_TIMEOUT_MINUTES")
+    admin_session_hours = env.int("FINCORE_ADMIN_SESSION_HOURS")
+    if admin_idle_minutes < 1 or admin_session_hours < 1:
+        raise ImproperlyConfigured(
+            "FINCORE_ADMIN_IDLE_TIMEOUT_MINUTES and FINCORE_ADMIN_SESSION_HOURS must be at least 1"
+        )
     settings: dict[str, Any] = {
         "SECRET_KEY": env.str("FINCORE_SECRET_KEY"),
         "ALLOWED_HOSTS": env.list("FINCORE_ALLOWED_HOSTS"),
@@ -253,6 +275,10 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),
         "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": env.str("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1",
         "FINCORE_PAYMENT_PRIORITIES": payment_priorities,
+        "FINCORE_ADMIN_IDLE_TIMEOUT": timedelta(minutes=admin_idle_minutes),
+        "FINCORE_ADMIN_SESSION_LIFETIME": timedelta(hours=admin_session_hours),
+        # The cookie outlives no session: past the lifetime the browser forgets it too.
+        "SESSION_COOKIE_AGE": admin_session_hours * 60 * 60,
         "LOGGING": logging_config(env.str("FINCORE_LOG_LEVEL")),
     }
     if proxy_hops:

@@ -102,6 +102,16 @@ VARIABLES: tuple[Variable, ...] = (
         "PostgreSQL lock_timeout of every connection, in ms (0: none).",
         "10000",
     ),
+    Variable(
+        "FINCORE_ADMIN_IDLE_TIMEOUT_MINUTES",
+        "Minutes without a request after which a staff user's admin session ends (at least 1).",
+        "30",
+    ),
+    Variable(
+        "FINCORE_ADMIN_SESSION_HOURS",
+        "Hours after signing in at which a staff user's admin session ends, active or not (at least 1).",
+        "8",
+    ),
     Variable("FINCORE_LOG_LEVEL", "Level of the JSON logs (DEBUG, INFO, WARNING, ...).", "INFO"),
     Variable(
         "FINCORE_WEBHOOK_KEY",

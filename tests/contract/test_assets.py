@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from tests.factories.staff import signed_in_client, staff_user
 from tests.support.workers import PROJECT_DIR
 
 pytestmark = pytest.mark.django_db
@@ -28,10 +28,7 @@ def _external_references(html: str) -> list[str]:
 
 @pytest.fixture
 def staff_client() -> Client:
-    user = get_user_model().objects.create_superuser("root", "root@fincore.example", "a long enough password")
-    client = Client()
-    client.force_login(user)
-    return client
+    return signed_in_client(staff_user(username="root", superuser=True))
 
 
 def test_the_api_docs_load_only_from_this_server(client: Client) -> None:

@@ -3,10 +3,12 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from fincore.settings.base import from_environment
 from fincore.settings.environment import VARIABLES, Environment
@@ -168,3 +170,30 @@ def test_payment_priorities_refuse_a_bad_setting_at_start_up(raw, refusal):
         from_environment(Environment({"FINCORE_PAYMENT_PRIORITIES": raw}, use_defaults=True))
 
     assert refusal in str(refused.value)
+
+
+def test_staff_session_limits_come_from_the_environment():
+    configured = from_environment(Environment(
+        {"FINCORE_ADMIN_IDLE_TIMEOUT_MINUTES": "15", "FINCORE_ADMIN_SESSION_HOURS": "4"}, use_defaults=True,
+    ))
+    defaults = from_environment(Environment({}, use_defaults=True))
+
+    assert (configured["FINCORE_ADMIN_IDLE_TIMEOUT"], configured["FINCORE_ADMIN_SESSION_LIFETIME"],
+            configured["SESSION_COOKIE_AGE"]) == (timedelta(minutes=15), timedelta(hours=4), 4 * 3600)
+    assert (defaults["FINCORE_ADMIN_IDLE_TIMEOUT"], defaults["FINCORE_ADMIN_SESSION_LIFETIME"]) == (
+        timedelta(minutes=30), timedelta(hours=8),
+    )
+
+
+@pytest.mark.parametrize("name", ["FINCORE_ADMIN_IDLE_TIMEOUT_MINUTES", "FINCORE_ADMIN_SESSION_HOURS"])
+def test_a_staff_session_limit_under_one_is_refused(name):
+    with pytest.raises(ImproperlyConfigured, match="must be at least 1"):
+        from_environment(Environment({name: "0"}, use_defaults=True))
+
+
+def test_staff_passwords_are_validated():
+    with pytest.raises(ValidationError) as refused:
+        validate_password("12345678")
+    assert [error.code for error in refused.value.error_list] == [
+        "password_too_short", "password_too_common", "password_entirely_numeric",
+    ]

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +14,7 @@ from django.utils import timezone
 from apps.core.actors import Actor
 from apps.ledger import services
 from apps.ledger.models import Account, Entry, Transfer, Verification
+from tests.factories.staff import signed_in_client, staff_user
 from tests.ledger.api_helpers import acc, account_opened, ledger_snapshot, tr, transfer_posted
 from tests.support.time_travel import a_day_ahead
 
@@ -60,12 +60,7 @@ def book(merchant) -> dict:
 
 
 def _staff(username: str, role: str | None) -> Client:
-    user = User.objects.create_user(username=username, password="x", is_staff=True)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    client = Client()
-    client.force_login(user)
-    return client
+    return signed_in_client(staff_user(*([role] if role else []), username=username))
 
 
 @pytest.fixture(params=["superuser", "Support (read-only)", "Treasury operator"])

@@ -59,3 +59,21 @@ def test_migrations_install_the_platform_schedules_once():
     assert schedules["events.outbox_sweep"].interval.every == 10
     assert schedules["audit.verify"].crontab.hour == "2"
     assert all(task.enabled for task in schedules.values())
+
+
+def test_only_supervisors_see_sign_in_records_and_release_locks():
+    sign_in = {"axes.view_accessattempt", "axes.view_accessfailurelog", "axes.view_accesslog",
+               "axes.unlock_accessattempt"}
+    holders = {role: _permissions(role) & sign_in for role in ROLES}
+    assert holders == {"Compliance officer": set(), "Compliance supervisor": sign_in, "Treasury operator": set(),
+                       "Support (read-only)": set()}
+
+
+def test_no_role_may_manage_staff_users_roles_or_devices():
+    for role in ROLES:
+        managing = {
+            permission for permission in _permissions(role)
+            if permission.split(".")[0] in ("auth", "otp_totp", "otp_static")
+            and not permission.split(".")[1].startswith("view_")
+        }
+        assert managing == set(), role

@@ -6,13 +6,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 from apps.audit.models import AuditEvent
 from apps.core import clock, ids
 from apps.routing import selectors, services
 from apps.routing.data import ConnectorResult, Outcome
 from apps.routing.models import Connector, RoutingRule, SandboxOperation
+from tests.factories.staff import signed_in_client, staff_user
 from tests.routing.conftest import configure, describe
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +38,7 @@ def _errors(page) -> list[str]:
 
 
 def _staff(role: str) -> User:
-    user = User.objects.create_user(username=role.split()[0].lower(), password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
+    return staff_user(role, username=role.split()[0].lower())
 
 
 # --- connectors ---------------------------------------------------------------------------
@@ -271,7 +270,7 @@ def test_the_dry_run_validates_its_form(admin_client):
 
 
 def test_support_sees_routing_but_cannot_change_it(client):
-    client.force_login(_staff("Support (read-only)"))
+    signed_in_client(_staff("Support (read-only)"), client)
     connector = Connector.objects.get(name="acquirer_alpha")
     assert client.get(CONNECTORS).status_code == 200
     assert client.get(DRY_RUN).status_code == 200
@@ -281,7 +280,7 @@ def test_support_sees_routing_but_cannot_change_it(client):
 
 
 def test_treasury_operators_run_connectors_and_rules(client):
-    client.force_login(_staff("Treasury operator"))
+    signed_in_client(_staff("Treasury operator"), client)
     connector = Connector.objects.get(name="acquirer_alpha")
     data = {**_form_data(client.get(_change_url(connector))), "latency_ms": "5", "change_reason": "tune"}
     assert client.post(_change_url(connector), data).status_code == 302

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from celery import current_app
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,6 +17,7 @@ from apps.core.ids import uuid7
 from apps.events.outbox import broker, services
 from apps.events.outbox.models import DeadLetter, OutboxMessage
 from apps.events.outbox.services import DeadLetterAlreadyResolved, dead_letter_replay, dead_letters_collect
+from tests.factories.staff import signed_in_client, staff_user
 from tests.support.tasks import flag_key
 from tests.support.workers import drain, publish, queue_depth, recorded, wait_until
 
@@ -160,9 +161,9 @@ def test_the_dead_letter_changelist_and_page_render_with_a_constant_number_of_qu
 @pytest.mark.django_db
 def test_staff_without_the_replay_permission_cannot_replay(client):
     dead_letter = _dead_letter_row("payout")
-    viewer = User.objects.create_user("viewer", password="correct horse battery", is_staff=True)
+    viewer = staff_user(username="viewer")
     viewer.user_permissions.add(Permission.objects.get(codename="view_deadletter"))
-    client.force_login(viewer)
+    signed_in_client(viewer, client)
 
     response = client.get(_changelist())
     assert response.status_code == 200

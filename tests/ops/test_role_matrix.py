@@ -1,0 +1,264 @@
+"""The role matrix: every admin screen, walked as every role, against what each role may do.
+
+``MATRIX`` is the README's "Staff roles" table as data: for each registered model, what each role
+may do on its screens. ``view`` opens the list, an object's page and its history; ``add`` the add
+page; ``change`` saves an object's page; any other word is an admin action (run as far as its
+confirmation page, never applied) or a page of the screen's own (``get_urls``) by its URL name.
+A role not named for a model may do nothing there; nobody deletes anything. A registered model
+missing from the matrix fails the test: every new screen is given its row.
+"""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.test import Client
+from django.urls import reverse
+
+from apps.core import clock
+from apps.core.actors import Actor
+from apps.events.outbox.models import DeadLetter
+from apps.ledger import services as ledger_services
+from apps.payments import services as payment_services
+from apps.routing import selectors as routing_selectors
+from tests.events.webhooks.helpers import emit, endpoint_create
+from tests.factories import ledger as ledger_factories
+from tests.factories.merchants import FACTORY_ACTOR
+from tests.factories.staff import signed_in_client, staff_user
+from tests.payments.conftest import UNKNOWN, processed, routing  # noqa: F401 - routing is a fixture
+
+pytestmark = pytest.mark.django_db
+
+SUPERUSER = "Superuser"
+OFFICER = "Compliance officer"
+SUPERVISOR = "Compliance supervisor"
+TREASURY = "Treasury operator"
+SUPPORT = "Support (read-only)"
+NO_ROLE = "Staff without a role"
+ROLES = (SUPERUSER, OFFICER, SUPERVISOR, TREASURY, SUPPORT, NO_ROLE)
+EVERY_ROLE = (SUPERUSER, OFFICER, SUPERVISOR, TREASURY, SUPPORT)
+
+
+
+def _every(capabilities: str = "view") -> dict[str, str]:
+    return dict.fromkeys(EVERY_ROLE, capabilities)
+
+
+MATRIX: dict[str, dict[str, str]] = {
+    # Money and its records: everyone reads them, nobody edits them by hand.
+    "ledger.Account": _every(),
+    "ledger.Transfer": _every(),
+    "ledger.Entry": _every(),
+    "ledger.Verification": _every(),
+    "payments.Payment": _every(),
+    "payments.Refund": _every(),
+    "payments.Capture": _every(),
+    "payments.PaymentAttempt": {**_every(), SUPERUSER: "view inquire resolve_declined review_close",
+                                TREASURY: "view inquire resolve_declined review_close"},
+    "payments.AttemptNeedingReview": {**_every(), SUPERUSER: "view inquire resolve_declined review_close",
+                                      TREASURY: "view inquire resolve_declined review_close"},
+    # Merchants: compliance edits, suspends and reactivates them and revokes keys; supervisors issue keys.
+    "merchants.Merchant": {**_every(), SUPERUSER: "view add change suspend activate issue_key",
+                           OFFICER: "view change suspend activate",
+                           SUPERVISOR: "view change suspend activate issue_key"},
+    "merchants.ApiKey": {SUPERUSER: "view revoke", OFFICER: "view revoke", SUPERVISOR: "view revoke",
+                         SUPPORT: "view"},
+    # Routing: treasury runs connectors and rules; everyone may ask where a payment would go.
+    "routing.Connector": {**_every(), SUPERUSER: "view add change reset_breaker",
+                          TREASURY: "view change reset_breaker"},
+    "routing.RoutingRule": {**_every("view dry_run"), SUPERUSER: "view add change dry_run",
+                            TREASURY: "view add change dry_run"},
+    "routing.SandboxOperation": _every(),
+    # Messages: treasury replays dead letters and acts on webhooks.
+    "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
+    "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
+    "events.WebhookEndpoint": {**_every(), SUPERUSER: "view enable_endpoint disable_endpoint",
+                               TREASURY: "view enable_endpoint disable_endpoint"},
+    "events.WebhookEvent": {**_every(), SUPERUSER: "view redeliver_event", TREASURY: "view redeliver_event"},
+    "events.WebhookDelivery": {**_every(), SUPERUSER: "view redeliver_delivery",
+                               TREASURY: "view redeliver_delivery"},
+    # The audit trail: read by all but treasury's field-by-field history.
+    "audit.AuditEvent": _every(),
+    "auditlog.LogEntry": {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"},
+    # Staff, roles and their sign-in: only superusers manage them; supervisors see them and unlock.
+    "auth.User": {SUPERUSER: "view add change password_change two_factor_reset", SUPERVISOR: "view"},
+    "auth.Group": {SUPERUSER: "view add change", SUPERVISOR: "view"},
+    "axes.AccessAttempt": {SUPERUSER: "view lock_release", SUPERVISOR: "view lock_release"},
+    "axes.AccessFailureLog": {SUPERUSER: "view", SUPERVISOR: "view"},
+    "axes.AccessLog": {SUPERUSER: "view", SUPERVISOR: "view"},
+    # Schedules: superusers change them; treasury and support see the periodic tasks.
+    "django_celery_beat.PeriodicTask": {SUPERUSER: "view add change", TREASURY: "view", SUPPORT: "view"},
+    "django_celery_beat.IntervalSchedule": {SUPERUSER: "view add change"},
+    "django_celery_beat.CrontabSchedule": {SUPERUSER: "view add change"},
+}
+# Pages of a screen's own that only read (support may open them).
+READ_ONLY_PAGES = {"dry_run"}
+
+
+def _expected(label: str, role: str) -> set[str]:
+    return set(MATRIX[label].get(role, "").split())
+
+
+# --- a world with one real object behind every screen -------------------------------------------
+
+
+@pytest.fixture
+def world(merchant, routing):  # noqa: F811 - the routing fixture
+    routing["alpha"].answer("authorize", UNKNOWN)
+    routing["alpha"].answer("inquire", UNKNOWN)
+    unresolved = processed(merchant)
+    paid = processed(merchant)
+    held = processed(merchant, capture_method="manual")
+    payment_services.payment_capture(payment_id=held.pk, actor=FACTORY_ACTOR)
+    payment_services.payment_refund(payment_id=paid.pk, amount=100, reason="goodwill", actor=FACTORY_ACTOR)
+    with time_machine.travel(clock.now() + timedelta(days=3, minutes=1), tick=False):
+        payment_services.payments_janitor()
+    assert unresolved.attempts.exists()
+    wallet = ledger_factories.wallet()
+    ledger_factories.fund(wallet, 12500)
+    ledger_services.ledger_check(actor=Actor.system("tests.role_matrix"))
+    now = clock.now()
+    DeadLetter.objects.create(
+        queue="ledger", message_id="0190b4b2-0000-7000-8000-000000000001", task_name="ledger.expire_pending",
+        kwargs={}, priority=5, headers={}, death_reason="rejected", failure="ValueError", dead_lettered_at=now,
+        collected_at=now,
+    )
+    endpoint_create(merchant)
+    emit(merchant)
+    routing_selectors.connector_adapter("wallet").authorize(
+        idempotency_key="k", payment_id=unresolved.pk, amount=5, currency="BHD", payment_method={"type": "wallet"},
+        capture=True,
+    )
+    AccessAttempt.objects.create(username="amina", ip_address="10.0.0.1", user_agent="browser", get_data="",
+                                 post_data="", http_accept="*/*", path_info="/admin/login/", failures_since_start=5,
+                                 attempt_time=now)
+    AccessFailureLog.objects.create(username="amina", ip_address="10.0.0.1", user_agent="browser",
+                                    http_accept="*/*", path_info="/admin/login/", attempt_time=now, locked_out=True)
+    AccessLog.objects.create(username="sara", ip_address="10.0.0.2", user_agent="browser", http_accept="*/*",
+                             path_info="/admin/login/code/", attempt_time=now)
+
+
+def _client(role: str) -> Client:
+    if role == SUPERUSER:
+        return signed_in_client(staff_user(superuser=True))
+    if role == NO_ROLE:
+        return signed_in_client(staff_user())
+    return signed_in_client(staff_user(role))
+
+
+# --- walking one screen -------------------------------------------------------------------------
+
+_STANDARD_VIEWS = ("changelist", "add", "history", "delete", "change")
+
+
+def _own_pages(model_admin: admin.ModelAdmin) -> list:
+    opts = model_admin.model._meta
+    standard = {f"{opts.app_label}_{opts.model_name}_{view}" for view in _STANDARD_VIEWS}
+    return [pattern for pattern in model_admin.get_urls() if pattern.name and pattern.name not in standard]
+
+
+def _a_real_object(model_admin: admin.ModelAdmin, superuser_client: Client):
+    request = superuser_client.get(reverse(f"admin:{_url_base(model_admin)}_changelist")).wsgi_request
+    found = model_admin.get_queryset(request).order_by("pk").first()
+    assert found is not None, f"the role matrix has no {model_admin.model._meta.label} to open: add one to world()"
+    return found
+
+
+def _url_base(model_admin: admin.ModelAdmin) -> str:
+    return f"{model_admin.model._meta.app_label}_{model_admin.model._meta.model_name}"
+
+
+def _refused(response) -> bool:
+    return response.status_code == 403
+
+
+def _walk(client: Client, model_admin: admin.ModelAdmin, obj) -> tuple[set[str], list[str]]:
+    """What ``client`` may do on this screen, and every answer that is neither allowed nor refused."""
+    base, allowed, strange = _url_base(model_admin), set(), []
+
+    def answered(what: str, response, ok=(200,)) -> bool:
+        if response.status_code in ok:
+            return True
+        if not _refused(response):
+            strange.append(f"{what}: {response.status_code}")
+        return False
+
+    changelist = reverse(f"admin:{base}_changelist")
+    change = reverse(f"admin:{base}_change", args=[obj.pk])
+    listed = answered("list", client.get(changelist))
+    page = client.get(change)
+    opened = answered("page", page)
+    history = answered("history", client.get(reverse(f"admin:{base}_history", args=[obj.pk])))
+    if listed and opened and history:
+        allowed.add("view")
+    elif listed or opened or history:
+        strange.append(f"view: list {listed}, page {opened}, history {history}")
+    if answered("add", client.get(reverse(f"admin:{base}_add"))):
+        allowed.add("add")
+    may_save = opened and page.context["has_change_permission"]
+    saved = client.post(change, {})  # an empty form: refused, or answered with its errors
+    if may_save:
+        allowed.add("change")
+        if saved.status_code != 200:
+            strange.append(f"change: saving answers {saved.status_code}")
+    elif not _refused(saved):
+        strange.append(f"change: a role that may not change saves with {saved.status_code}")
+    deleted = client.post(reverse(f"admin:{base}_delete", args=[obj.pk]), {"post": "yes"})
+    if not _refused(deleted):
+        strange.append(f"delete answers {deleted.status_code}")
+    for name in model_admin._get_base_actions():
+        action = name[1]
+        confirm = client.post(changelist, {"action": action, "_selected_action": [obj.pk]})
+        if confirm.status_code == 200 and "cl" not in (confirm.context or {}):
+            allowed.add(action)
+    for pattern in _own_pages(model_admin):
+        url = reverse(f"admin:{pattern.name}", kwargs={key: obj.pk for key in pattern.pattern.converters})
+        if answered(pattern.name, client.get(url)):
+            allowed.add(pattern.name.removeprefix(f"{base}_"))
+    return allowed, strange
+
+
+def test_support_changes_nothing():
+    for label in MATRIX:
+        assert _expected(label, SUPPORT) <= {"view", *READ_ONLY_PAGES}, label
+        assert _expected(label, NO_ROLE) == set(), label
+
+
+def test_only_superusers_manage_users_and_roles():
+    for label in ("auth.User", "auth.Group"):
+        for role in ROLES:
+            if role != SUPERUSER:
+                assert _expected(label, role) <= {"view"}, (label, role)
+
+
+def test_only_supervisors_approve():
+    for label, row in MATRIX.items():
+        for role, capabilities in row.items():
+            if any(capability.startswith("approve") for capability in capabilities.split()):
+                assert role in (SUPERVISOR, SUPERUSER), (label, role)
+
+
+def test_every_registered_screen_has_a_row():
+    registered = {model._meta.label for model in admin.site._registry}
+    assert sorted(registered - set(MATRIX)) == [], "give each new admin screen its row in MATRIX (and the README)"
+    assert sorted(set(MATRIX) - registered) == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_may_do_exactly_what_the_matrix_says(role, world):
+    superuser = _client(SUPERUSER) if role != SUPERUSER else None
+    client = _client(role)
+    mismatches = {}
+    for model, model_admin in admin.site._registry.items():
+        label = model._meta.label
+        if label not in MATRIX:
+            continue
+        obj = _a_real_object(model_admin, superuser or client)
+        allowed, strange = _walk(client, model_admin, obj)
+        expected = _expected(label, role)
+        if allowed != expected or strange:
+            mismatches[label] = {"allowed": " ".join(sorted(allowed)), "expected": " ".join(sorted(expected)),
+                                 "strange": strange}
+    assert mismatches == {}
