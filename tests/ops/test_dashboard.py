@@ -32,7 +32,7 @@ from tests.support.workers import publish, purge_all_queues
 pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("tests.ops")
-ALL_TILES = ["payment_volume", "attempts_needing_review", "connector_health", "queues", "outbox",
+ALL_TILES = ["payment_volume", "connector_health", "attempts_needing_review", "outbox", "queues",
              "ledger_verification", "audit_verification"]
 
 
@@ -233,7 +233,7 @@ def test_the_outbox_backlog_shows_the_unsent_messages_and_turns_red_when_stuck(r
 
 
 @pytest.mark.parametrize(("roles", "expected"), [
-    (("Compliance officer",), ["payment_volume", "attempts_needing_review", "connector_health", "queues",
+    (("Compliance officer",), ["payment_volume", "connector_health", "attempts_needing_review", "queues",
                                "ledger_verification", "audit_verification"]),
     (("Treasury operator",), ALL_TILES),
     (("Support (read-only)",), ALL_TILES),
