@@ -46,8 +46,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("ledger", "Ledger", (
         Place("ledger.Account"),
         Place("ledger.Transfer"),
-        Place("ledger.Entry", "Entries (account history)"),
-        Place("ledger.Verification", "Verifications (invariant checks)"),
+        Place("ledger.Entry"),
+        Place("ledger.Verification"),
     )),
     Section("merchants", "Merchants", (
         Place("merchants.Merchant"),

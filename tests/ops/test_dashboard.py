@@ -22,6 +22,7 @@ from apps.events.outbox.models import DeadLetter
 from apps.ledger.models import Verification
 from apps.ledger.services import ledger_check
 from apps.ops import charts, dashboard
+from apps.ops.tiles import OutboxTile
 from apps.payments import services as payment_services
 from apps.payments.models import Payment, PaymentAttempt
 from tests.factories.merchants import MerchantFactory
@@ -312,6 +313,30 @@ def test_a_new_payment_shows_once_the_cache_expires(routing, staff_login):
     assert [(line.method, line.today_count) for line in lines] == [("card", 1)]
 
 
+def test_a_per_user_tile_reads_for_each_user_and_is_cached_per_user(staff_login, monkeypatch):
+    """How the maker-checker's "approvals awaiting me" slots in (apps.ops.dashboard's docstring)."""
+    readers: list[str] = []
+
+    def awaiting_me(user) -> OutboxTile:
+        readers.append(user.username)
+        return OutboxTile(unsent=len(user.username), oldest_created_at=None, href="/admin/")
+
+    monkeypatch.setattr(dashboard, "TILES", (
+        dashboard.TileProvider(key="approvals_awaiting_me", title="Approvals awaiting me",
+                               permissions=("auth.view_user",), read=awaiting_me, per_user=True,
+                               template_name="outbox"),
+    ))
+    first, second = staff_user(superuser=True), staff_user(superuser=True)
+    second.username = "a-longer-username"
+    second.save()
+
+    for user in (first, second, first, second):
+        shown = tiles_of(staff_login(user).get("/admin/"))
+        assert shown["approvals_awaiting_me"].data.unsent == len(user.username)
+    assert readers == [first.username, second.username]
+    assert list(tiles_of(staff_login(staff_user("Compliance officer")).get("/admin/"))) == []
+
+
 def test_a_failing_tile_is_unavailable_and_the_rest_renders(staff_login, monkeypatch):
     def broken() -> None:
         raise RuntimeError("the table is gone")
@@ -351,6 +376,8 @@ def test_a_passed_verification_is_green_for_a_day_then_red(staff_login, hours_ag
     assert (shown["ledger_verification"].data.ok, shown["ledger_verification"].state) == (True, state)
     assert (shown["audit_verification"].data.ok, shown["audit_verification"].state) == (True, state)
     assert shown["audit_verification"].data.detail == "0 sealed events proven, 1 awaiting their seal"
+    listed = staff_login(staff_user(superuser=True)).get(shown["audit_verification"].href)
+    assert [event.action for event in listed.context["cl"].result_list] == ["audit.chain_verified"]
     assert f'class="tile tile-{state}" id="tile-ledger_verification"' in response.content.decode()
 
 
