@@ -25,6 +25,9 @@ from apps.ops import charts, dashboard
 from apps.ops.tiles import OutboxTile
 from apps.payments import services as payment_services
 from apps.payments.models import Payment, PaymentAttempt
+from apps.routing import health
+from apps.routing import selectors as routing_selectors
+from apps.routing.data import Outcome
 from tests.factories.merchants import MerchantFactory
 from tests.ops.conftest import staff_user
 from tests.payments.conftest import create_payment, declined, processed
@@ -171,6 +174,28 @@ def test_attempts_needing_review_are_counted_and_linked(routing, staff_login):
     assert (review.data.count, review.state) == (2, "warning")
     listed = client.get(review.href)
     assert {attempt.payment_id for attempt in listed.context["cl"].result_list} == {p.pk for p in payments[:2]}
+
+
+def test_connectors_show_their_success_rate_and_breaker_and_an_open_breaker_is_red(staff_login):
+    alpha, beta = (routing_selectors.connector_get(name) for name in ("acquirer_alpha", "acquirer_beta"))
+    for outcome in (Outcome.APPROVED, Outcome.APPROVED, Outcome.APPROVED, Outcome.DECLINED):
+        health.result_record(connector="acquirer_alpha", method="card", currency="BHD", outcome=outcome,
+                             policy=routing_selectors.breaker_policy(alpha))
+    beta_policy = dataclasses.replace(routing_selectors.breaker_policy(beta), min_samples=2)
+    for _ in range(2):
+        health.result_record(connector="acquirer_beta", method="card", currency="BHD", outcome=Outcome.ERROR,
+                             policy=beta_policy)
+    client = staff_login(staff_user(superuser=True))
+
+    connectors = tiles_of(client.get("/admin/"))["connector_health"]
+
+    lines = {line.name: (line.breaker, line.success_rate, line.attempts) for line in connectors.data.lines}
+    assert lines["acquirer_alpha"] == ("closed", "75.0%", 4)
+    assert lines["acquirer_beta"] == ("open", "0.0%", 2)
+    assert lines["swift_wire"] == ("closed", "", 0)
+    assert connectors.state == "alarm"
+    beta_line = next(line for line in connectors.data.lines if line.name == "acquirer_beta")
+    assert client.get(beta_line.href).context["original"] == beta
 
 
 def test_queue_depths_and_dead_letters_per_queue(staff_login):
