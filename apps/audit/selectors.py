@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Exists, OuterRef
 
@@ -10,6 +11,11 @@ from apps.audit.models import AuditEvent, AuditSeal, PendingSeal
 from apps.audit.signing import event_signature, seal_hash
 
 _CHUNK = 2000
+
+# How a verification of the chain is journaled (apps.audit.services.audit_chain_check).
+CHAIN_OBJECT_TYPE = "audit.chain"
+CHAIN_VERIFIED = "audit.chain_verified"
+CHAIN_VERIFICATION_FAILED = "audit.chain_verification_failed"
 
 
 @dataclass(frozen=True)
@@ -110,3 +116,32 @@ def audit_chain_verify() -> ChainReport:
 
 def audit_unsealed_count() -> int:
     return PendingSeal.objects.count()
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    """The outcome of the last journaled verification of the chain."""
+
+    verified_at: datetime
+    ok: bool
+    detail: str  # how much was proven, or the problem found
+
+
+def audit_latest_verification() -> ChainVerification | None:
+    """The last verification the nightly job journaled, or None if it has never run (read through
+    the journal's object index)."""
+    event = (
+        AuditEvent.objects.filter(
+            object_type=CHAIN_OBJECT_TYPE, action__in=[CHAIN_VERIFIED, CHAIN_VERIFICATION_FAILED]
+        )
+        .order_by("-occurred_at", "-id")
+        .only("occurred_at", "action", "after")
+        .first()
+    )
+    if event is None:
+        return None
+    after = event.after or {}
+    if event.action == CHAIN_VERIFIED:
+        detail = f"{after.get('sealed', 0)} sealed events proven, {after.get('pending', 0)} awaiting their seal"
+        return ChainVerification(verified_at=event.occurred_at, ok=True, detail=detail)
+    return ChainVerification(verified_at=event.occurred_at, ok=False, detail=str(after.get("problem", "")))

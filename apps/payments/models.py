@@ -127,6 +127,8 @@ class Payment(models.Model):
             models.Index(fields=["merchant_id", "livemode", "-id"], name="payment_merchant_newest"),
             models.Index(fields=["merchant_id", "livemode", "reference"], name="payment_merchant_reference"),
             models.Index(fields=["updated_at"], condition=Q(status="processing"), name="payment_processing_since"),
+            # The dashboard's volumes and the admin's "created today" lists read a range of it.
+            models.Index(fields=["created_at"], name="payment_created_at"),
         ]
 
     def __str__(self) -> str:
@@ -208,6 +210,8 @@ class PaymentAttempt(models.Model):
             models.Index(fields=["next_inquiry_at"], condition=Q(status__in=["unknown", "pending"]),
                          name="attempt_inquiry_due"),
             models.Index(fields=["updated_at"], condition=Q(status="processing"), name="attempt_processing_since"),
+            # The review queue (the dashboard counts it on every refresh): few rows of many.
+            models.Index(fields=["updated_at"], condition=Q(needs_review=True), name="attempt_needs_review"),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,12 @@
 """Reading payments and refunds. API callers always pass their own merchant id and mode."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.data import AccountRole
@@ -70,3 +72,54 @@ def merchant_balance(*, merchant_id: UUID, livemode: bool, currencies: list[str]
          "reserve": available(currency, AccountRole.MERCHANT_RESERVE)}
         for currency in currencies
     ]
+
+
+# --- figures for the back office's dashboard -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentVolume:
+    """Payments created on one local day, in one mode, by one method, in one currency."""
+
+    day: date
+    livemode: bool
+    method: str
+    currency: str
+    count: int
+    succeeded: int
+    captured: int  # minor units of ``currency``
+
+
+def payment_volume_by_day(*, since: datetime, tz: tzinfo) -> list[PaymentVolume]:
+    """Payments created at or after ``since``, per day (in ``tz``), mode, method and currency: how
+    many, how many succeeded, and the amount captured. One range read of the created_at index."""
+    rows = (
+        Payment.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day", "livemode", "method", "currency")
+        .annotate(
+            count=Count("id"),
+            succeeded=Count("id", filter=Q(status=Payment.Status.SUCCEEDED)),
+            captured=Sum("amount_captured"),
+        )
+        .order_by("day", "-livemode", "method", "currency")
+    )
+    return [
+        PaymentVolume(
+            day=row["day"], livemode=row["livemode"], method=row["method"], currency=row["currency"],
+            count=row["count"], succeeded=row["succeeded"], captured=int(row["captured"] or 0),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    count: int
+    oldest_since: datetime | None  # when the longest-waiting attempt last changed
+
+
+def attempts_needing_review() -> ReviewQueue:
+    """Attempts a person must act on (the admin's "attempts needing review"), from their partial index."""
+    row = PaymentAttempt.objects.filter(needs_review=True).aggregate(n=Count("id"), oldest=Min("updated_at"))
+    return ReviewQueue(count=row["n"], oldest_since=row["oldest"])

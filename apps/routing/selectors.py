@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from uuid import UUID
 
 from apps.routing import domain, health
 from apps.routing.adapters import ErrorCodeMappedAdapter, SimulatorSettings, adapter_build
@@ -12,12 +13,14 @@ from apps.routing.models import Connector, RoutingRule
 from apps.routing.network import DatabaseNetwork
 
 __all__ = [
+    "ConnectorOverview",
     "ConnectorStatus",
     "UnknownConnector",
     "connector_adapter",
     "connector_get",
     "connector_method",
     "connector_names",
+    "connector_overview",
     "connector_statuses",
     "route_preview",
     "routing_setup",
@@ -140,3 +143,30 @@ def connector_statuses(names: list[str]) -> dict[str, ConnectorStatus]:
         )
         for name, state in found.items()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorOverview:
+    """A connector as the dashboard lists it: what it is, and its health now."""
+
+    id: UUID
+    name: str
+    display_name: str
+    method: str
+    livemode: bool
+    enabled: bool
+    status: ConnectorStatus
+
+
+def connector_overview() -> list[ConnectorOverview]:
+    """Every connector, live ones first, with its breaker and recent success rate: one query and one
+    Redis round trip."""
+    connectors = list(Connector.objects.order_by("-livemode", "method", "name"))
+    statuses = connector_statuses([connector.name for connector in connectors])
+    return [
+        ConnectorOverview(
+            id=connector.id, name=connector.name, display_name=connector.display_name, method=connector.method,
+            livemode=connector.livemode, enabled=connector.enabled, status=statuses[connector.name],
+        )
+        for connector in connectors
+    ]

@@ -16,9 +16,16 @@ from django.test import override_settings
 
 from apps.audit import chain
 from apps.audit.models import AuditEvent, AuditSeal, PendingSeal
-from apps.audit.selectors import ChainProblem, ChainReport, audit_chain_verify
-from apps.audit.services import audit_seal_pending
+from apps.audit.selectors import (
+    ChainProblem,
+    ChainReport,
+    ChainVerification,
+    audit_chain_verify,
+    audit_latest_verification,
+)
+from apps.audit.services import audit_chain_check, audit_seal_pending
 from apps.audit.signing import event_content
+from apps.core.actors import Actor
 from tests.audit.support import journal, triggers_bypassed
 
 pytestmark = pytest.mark.django_db
@@ -305,3 +312,21 @@ def test_hmac_of_the_content_is_what_the_signature_is(sealed: list[AuditEvent]) 
     event = AuditEvent.objects.get(pk=sealed[0].pk)
     body = chain.canonical(event_content(event))
     assert event.signature == hmac.new(settings.FINCORE_AUDIT_KEY.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_the_latest_verification_is_the_last_journaled_outcome_of_the_nightly_proof(sealed) -> None:
+    assert audit_latest_verification() is None
+    audit_chain_check(actor=Actor.system("audit.verify"))
+    passed = audit_latest_verification()
+    assert passed == ChainVerification(verified_at=passed.verified_at, ok=True,
+                                       detail="5 sealed events proven, 0 awaiting their seal")
+
+    with triggers_bypassed() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET reason = 'edited' WHERE id = %s", [sealed[2].pk])
+    audit_chain_check(actor=Actor.system("audit.verify"))
+
+    failed = audit_latest_verification()
+    assert (failed.ok, failed.detail) == (
+        False, f"event {sealed[2].pk} was altered or forged: its signature does not match"
+    )
+    assert failed.verified_at >= passed.verified_at

@@ -27,14 +27,20 @@ def test_the_seal_job_seals_everything_pending(monkeypatch) -> None:
     assert list(AuditSeal.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
 
 
-def test_a_check_of_an_intact_chain_journals_nothing(caplog) -> None:
+def test_a_check_of_an_intact_chain_journals_its_success(caplog) -> None:
+    """So the dashboard can tell when the chain was last proven (apps.audit.selectors)."""
     journal(2)
     audit_seal_pending()
 
     with caplog.at_level(logging.ERROR, logger="apps.audit.tasks"):
         assert tasks.verify() is True
 
-    assert AuditEvent.objects.count() == 2
+    assert AuditEvent.objects.count() == 3
+    success = AuditEvent.objects.get(action="audit.chain_verified")
+    assert (
+        success.actor_type, success.actor_id, success.object_type, success.object_id, success.before, success.after,
+    ) == ("system", "audit.verify", "audit.chain", "2", None, {"sealed": 2, "pending": 0})
+    assert event_signature(success) == success.signature
     assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 

@@ -66,9 +66,18 @@ def publish(publication: Publication, *, retry: bool) -> None:
 
 
 @contextmanager
-def _connection() -> Iterator[Connection]:
+def _connection(*, timeout: float | None = None) -> Iterator[Connection]:
+    """A connection to RabbitMQ. With ``timeout``, one try whose connect, reads and writes each
+    wait at most that long (a page or a scrape asking, not a worker that must get through)."""
     with current_app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=1)
+        if timeout is None:
+            connection.ensure_connection(max_retries=1)
+        else:
+            connection.connect_timeout = timeout
+            connection.transport_options = {
+                **connection.transport_options, "read_timeout": timeout, "write_timeout": timeout,
+            }
+            connection.ensure_connection(max_retries=0)
         yield connection
 
 
@@ -136,10 +145,12 @@ def drain_dead_letters(queue_name: str, store: Callable[[ReceivedDeadLetter], No
     return drained
 
 
-def queue_depths() -> dict[str, int]:
-    """Messages ready in every work and dead-letter queue; a queue not declared yet counts 0."""
+def queue_depths(*, timeout: float | None = None) -> dict[str, int]:
+    """Messages ready in every work and dead-letter queue (a passive declare of each); a queue not
+    declared yet counts 0. Raises one of BROKER_UNREACHABLE if RabbitMQ does not answer (within
+    ``timeout`` seconds, if given)."""
     depths: dict[str, int] = {}
-    with _connection() as connection:
+    with _connection(timeout=timeout) as connection:
         for queue in (*topology.work_queues(), *topology.dead_letter_queues()):
             channel = connection.channel()
             try:

@@ -1,0 +1,119 @@
+"""The admin's navigation, grouped by the work staff do rather than by Django app.
+
+``SECTIONS`` is the one table: each section lists the models it holds, by model label, in the
+order staff see them, with an optional plain name that replaces the model's own. A model is
+placed by adding a row here. A registered model missing from the table is not lost: it is shown
+under "Other" (and tests/ops/test_navigation.py fails, naming it, until it is given its place). A
+section none of whose models the user may see, or that has none yet (Treasury), is left out.
+
+The index (the dashboard) and the sidebar of every admin page both list these sections; the
+per-app pages (``/admin/<app_label>/``) keep Django's grouping by app, which their breadcrumbs
+link to.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Place:
+    label: str  # the model's label, "payments.Payment"
+    name: str = ""  # shown instead of the model's verbose_name_plural, if given
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    name: str
+    places: tuple[Place, ...]
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("payments", "Payments", (
+        Place("payments.Payment"),
+        Place("payments.Refund"),
+        Place("payments.Capture", "Captures and voids"),
+        Place("payments.PaymentAttempt"),
+        Place("payments.AttemptNeedingReview"),
+        Place("routing.RoutingRule"),
+        Place("routing.Connector"),
+        Place("routing.SandboxOperation", "Sandbox operations (at the simulated connectors)"),
+        Place("events.WebhookEndpoint"),
+        Place("events.WebhookEvent"),
+        Place("events.WebhookDelivery"),
+    )),
+    Section("ledger", "Ledger", (
+        Place("ledger.Account"),
+        Place("ledger.Transfer"),
+        Place("ledger.Entry"),
+        Place("ledger.Verification"),
+    )),
+    Section("merchants", "Merchants", (
+        Place("merchants.Merchant"),
+        Place("merchants.ApiKey"),
+    )),
+    # The maker-checker's approval requests, alerts and cases come here.
+    Section("compliance", "Compliance", ()),
+    # Positions, nostro accounts, FX rates and sweeps come here.
+    Section("treasury", "Treasury", ()),
+    Section("operations", "Operations", (
+        Place("events.OutboxMessage", "Outbox (messages to publish)"),
+        Place("events.DeadLetter"),
+        Place("django_celery_beat.PeriodicTask", "Scheduled jobs"),
+        Place("django_celery_beat.IntervalSchedule", "Schedules: intervals"),
+        Place("django_celery_beat.CrontabSchedule", "Schedules: crontabs"),
+        Place("auth.User", "Staff users"),
+        Place("auth.Group", "Roles"),
+        Place("axes.AccessAttempt", "Login lockouts (failed attempts)"),
+        Place("axes.AccessFailureLog", "Failed logins"),
+        Place("axes.AccessLog", "Logins"),
+    )),
+    Section("audit", "Audit", (
+        Place("audit.AuditEvent", "Journal (business events, hash-chained)"),
+        Place("auditlog.LogEntry", "Record changes (django-auditlog)"),
+    )),
+)
+
+OTHER = Section("other", "Other", ())
+
+
+def _places() -> dict[str, tuple[Section, int, Place]]:
+    found: dict[str, tuple[Section, int, Place]] = {}
+    for section in SECTIONS:
+        for position, place in enumerate(section.places):
+            found[place.label.lower()] = (section, position, place)
+    return found
+
+
+PLACES = _places()
+
+
+def unplaced(labels: Iterable[str]) -> list[str]:
+    """The model labels (of those given) the table has no row for, sorted."""
+    return sorted(label for label in labels if label.lower() not in PLACES)
+
+
+def sections(app_dicts: Iterable[Mapping[str, Any]], request_path: str = "") -> list[dict[str, Any]]:
+    """Django's per-app lists (``AdminSite._build_app_dict``) regrouped into the sections, in the
+    table's order, as the admin's templates read an app: name, app_label, app_url (empty: a section
+    has no page of its own), models; plus ``current`` when ``request_path`` is one of its pages."""
+    grouped: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for app in app_dicts:
+        for model_dict in app["models"]:
+            label = model_dict["model"]._meta.label
+            section, position, place = PLACES.get(label.lower(), (OTHER, 0, Place(label)))
+            entry = {**model_dict, "name": place.name or model_dict["name"]}
+            grouped.setdefault(section.key, []).append((position, entry))
+    result = []
+    for section in (*SECTIONS, OTHER):
+        entries = grouped.get(section.key)
+        if not entries:
+            continue
+        models = [entry for _, entry in sorted(entries, key=lambda item: (item[0], item[1]["name"]))]
+        current = any(model.get("admin_url") and request_path.startswith(model["admin_url"]) for model in models)
+        result.append({
+            "name": section.name, "app_label": section.key, "app_url": "", "has_module_perms": True,
+            "models": models, "current": current,
+        })
+    return result

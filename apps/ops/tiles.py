@@ -1,0 +1,314 @@
+"""What each dashboard tile reads and what it shows: one reader per tile, through the selectors of
+the app that owns the data, returning a frozen dataclass the tile's template draws.
+
+A reader's result is cached (``apps.ops.dashboard``), so it holds plain values and the links,
+never an age or a colour: those depend on the moment the page is drawn, and each tile's
+``state(now)`` works them out then ("ok", "warning", "alarm" or "unavailable").
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.audit import selectors as audit_selectors
+from apps.core import clock
+from apps.core.money import Money
+from apps.events.outbox import selectors as outbox_selectors
+from apps.ledger import selectors as ledger_selectors
+from apps.ops import charts
+from apps.payments import selectors as payment_selectors
+from apps.routing import selectors as routing_selectors
+
+logger = logging.getLogger(__name__)
+
+OK, WARNING, ALARM, UNAVAILABLE = "ok", "warning", "alarm", "unavailable"
+
+# A verification older than this is as bad as a failed one: the nightly job did not run.
+VERIFICATION_STALE_AFTER = timedelta(days=1)
+# The outbox relays at once after commit and a sweep retries every few seconds: a message still
+# unsent after this long means publishing is stuck.
+OUTBOX_STUCK_AFTER = timedelta(minutes=5)
+# Reading queue depths waits at most this long for RabbitMQ: the page must render without it.
+BROKER_TIMEOUT_SECONDS = 1.0
+WEEK_DAYS = 7
+
+
+def _changelist(model: str, **filters: object) -> str:
+    """The admin's list of ``model`` ("payments.payment"), filtered by the lookups given."""
+    app_label, model_name = model.split(".")
+    url = reverse(f"admin:{app_label}_{model_name}_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def _mode(livemode: bool) -> str:
+    return "live" if livemode else "test"
+
+
+def _money(amount: int, currency: str) -> str:
+    return Money(amount, currency).format()
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeLine:
+    """One rail (payment method) in one currency and mode: today's and the 7 days' figures."""
+
+    mode: str
+    method: str
+    currency: str
+    today_count: int
+    today_succeeded: int
+    today_captured: str
+    today_href: str
+    week_count: int
+    week_succeeded: int
+    week_captured: str
+    week_href: str
+
+
+@dataclass(frozen=True)
+class PaymentVolumeTile:
+    today: date
+    week_start: date
+    href: str  # every payment created in the 7 days
+    lines: tuple[VolumeLine, ...]
+    charts: tuple[charts.BarChart, ...]
+
+    def state(self, now: datetime) -> str:
+        return OK
+
+
+def payment_volume() -> PaymentVolumeTile:
+    """Payments created today and in the 7 days up to now (local days, Asia/Bahrain), per mode,
+    rail and currency: how many, how many succeeded and the amount captured; and a chart per
+    currency of the amount captured each day."""
+    today = timezone.localdate(clock.now(), timezone.get_default_timezone())
+    week_start = today - timedelta(days=WEEK_DAYS - 1)
+    since = {today: _local_midnight(today).isoformat(), week_start: _local_midnight(week_start).isoformat()}
+    volumes = payment_selectors.payment_volume_by_day(since=_local_midnight(week_start),
+                                                      tz=timezone.get_default_timezone())
+    figures: dict[tuple[bool, str, str], dict[str, int]] = {}
+    daily: dict[tuple[bool, str], dict[date, int]] = {}
+    for volume in volumes:
+        line = figures.setdefault((volume.livemode, volume.method, volume.currency), dict.fromkeys(
+            ("today_count", "today_succeeded", "today_captured", "week_count", "week_succeeded", "week_captured"), 0))
+        periods = ("today", "week") if volume.day == today else ("week",)
+        for period in periods:
+            line[f"{period}_count"] += volume.count
+            line[f"{period}_succeeded"] += volume.succeeded
+            line[f"{period}_captured"] += volume.captured
+        days = daily.setdefault((volume.livemode, volume.currency), {})
+        days[volume.day] = days.get(volume.day, 0) + volume.captured
+
+    def href(livemode: bool, method: str, currency: str, day: date) -> str:
+        return _changelist("payments.payment", livemode__exact=int(livemode), method__exact=method,
+                           currency=currency, created_at__gte=since[day])
+
+    lines = tuple(
+        VolumeLine(
+            mode=_mode(livemode), method=method, currency=currency,
+            today_count=line["today_count"], today_succeeded=line["today_succeeded"],
+            today_captured=_money(line["today_captured"], currency), today_href=href(livemode, method, currency, today),
+            week_count=line["week_count"], week_succeeded=line["week_succeeded"],
+            week_captured=_money(line["week_captured"], currency),
+            week_href=href(livemode, method, currency, week_start),
+        )
+        for (livemode, method, currency), line in sorted(figures.items(), key=lambda item: (not item[0][0], item[0]))
+    )
+    week = [week_start + timedelta(days=offset) for offset in range(WEEK_DAYS)]
+    volume_charts = tuple(
+        charts.bar_chart(
+            title=f"{currency} captured per day ({_mode(livemode)})",
+            values=[days.get(day, 0) for day in week],
+            labels=[f"{day:%a} {day.day}" for day in week],
+            captions=[f"{day:%a %d %b}: {_money(days.get(day, 0), currency)}" for day in week],
+        )
+        for (livemode, currency), days in sorted(daily.items(), key=lambda item: (not item[0][0], item[0][1]))
+    )
+    return PaymentVolumeTile(
+        today=today, week_start=week_start, href=_changelist("payments.payment", created_at__gte=since[week_start]),
+        lines=lines, charts=volume_charts,
+    )
+
+
+@dataclass(frozen=True)
+class ReviewTile:
+    count: int
+    oldest_since: datetime | None
+    href: str
+
+    def state(self, now: datetime) -> str:
+        return WARNING if self.count else OK
+
+
+def attempts_needing_review() -> ReviewTile:
+    """Payment attempts a person must chase (the connector has not told the outcome for days, or
+    took money it should not have)."""
+    queue = payment_selectors.attempts_needing_review()
+    return ReviewTile(count=queue.count, oldest_since=queue.oldest_since,
+                      href=_changelist("payments.attemptneedingreview"))
+
+
+# --- connectors ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectorLine:
+    name: str
+    display_name: str
+    method: str
+    mode: str
+    enabled: bool
+    breaker: str  # closed, open, half-open
+    success_rate: str  # "93.3%", or "" without attempts in the window
+    attempts: int
+    href: str
+
+
+@dataclass(frozen=True)
+class ConnectorTile:
+    href: str
+    lines: tuple[ConnectorLine, ...]
+
+    def state(self, now: datetime) -> str:
+        breakers = {line.breaker for line in self.lines if line.enabled}
+        return ALARM if "open" in breakers else WARNING if "half-open" in breakers else OK
+
+
+def _percent(rate: Decimal | None) -> str:
+    return "" if rate is None else f"{rate * 100:.1f}%"
+
+
+def connector_health() -> ConnectorTile:
+    """Each connector's success rate over routing's scoring window (10 minutes) and its circuit
+    breaker, as routing reads them from Redis."""
+    lines = tuple(
+        ConnectorLine(
+            name=connector.name, display_name=connector.display_name, method=connector.method,
+            mode=_mode(connector.livemode), enabled=connector.enabled,
+            breaker=connector.status.breaker.value.replace("_", "-"),
+            success_rate=_percent(connector.status.success_rate), attempts=connector.status.attempts,
+            href=reverse("admin:routing_connector_change", args=[connector.id]),
+        )
+        for connector in routing_selectors.connector_overview()
+    )
+    return ConnectorTile(href=_changelist("routing.connector"), lines=lines)
+
+
+# --- queues and the outbox ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    queue: str
+    ready: int | None  # None: RabbitMQ did not answer
+    dead_in_broker: int | None  # waiting in <queue>.dead, not collected yet
+    dead_letters_open: int  # collected, awaiting an operator in the admin
+    href: str
+
+
+@dataclass(frozen=True)
+class QueueTile:
+    broker_available: bool
+    href: str
+    lines: tuple[QueueLine, ...]
+
+    def state(self, now: datetime) -> str:
+        if not self.broker_available:
+            return UNAVAILABLE
+        dead = any(line.dead_letters_open or line.dead_in_broker for line in self.lines)
+        return ALARM if dead else OK
+
+
+def queues() -> QueueTile:
+    """Messages ready in each RabbitMQ queue and dead letters per queue (in RabbitMQ, and
+    collected into the admin). Without RabbitMQ the depths read "unavailable" and the rest shows."""
+    try:
+        depths: dict[str, int] | None = outbox_selectors.queue_depths(timeout=BROKER_TIMEOUT_SECONDS)
+    except outbox_selectors.BROKER_UNREACHABLE as error:
+        logger.warning("dashboard: RabbitMQ unavailable", extra={"error": f"{type(error).__name__}: {error}"})
+        depths = None
+    open_letters = outbox_selectors.dead_letters_open_by_queue()
+    lines = tuple(
+        QueueLine(
+            queue=name,
+            ready=None if depths is None else depths.get(name, 0),
+            dead_in_broker=None if depths is None else depths.get(outbox_selectors.dead_letter_queue_name(name), 0),
+            dead_letters_open=open_letters.get(name, 0),
+            href=_changelist("events.deadletter", state="open", queue__exact=name),
+        )
+        for name in outbox_selectors.queue_names()
+    )
+    return QueueTile(broker_available=depths is not None, href=_changelist("events.deadletter", state="open"),
+                     lines=lines)
+
+
+@dataclass(frozen=True)
+class OutboxTile:
+    unsent: int
+    oldest_created_at: datetime | None
+    href: str
+
+    def state(self, now: datetime) -> str:
+        if self.oldest_created_at is not None and now - self.oldest_created_at > OUTBOX_STUCK_AFTER:
+            return ALARM
+        return OK
+
+
+def outbox() -> OutboxTile:
+    """Messages written in a business transaction and not yet published to RabbitMQ."""
+    backlog = outbox_selectors.outbox_backlog()
+    return OutboxTile(unsent=backlog.unpublished, oldest_created_at=backlog.oldest_created_at,
+                      href=_changelist("events.outboxmessage", published_at__isnull="True"))
+
+
+# --- verifications ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationTile:
+    what: str
+    checked_at: datetime | None  # None: never run
+    ok: bool
+    detail: str
+    href: str
+
+    def state(self, now: datetime) -> str:
+        if self.checked_at is None or not self.ok or now - self.checked_at > VERIFICATION_STALE_AFTER:
+            return ALARM
+        return OK
+
+
+def ledger_verification() -> VerificationTile:
+    """The last run of the ledger's invariant check (nightly, or ``manage.py ledger_verify``)."""
+    verification = ledger_selectors.latest_verification()
+    if verification is None:
+        return VerificationTile(what="ledger", checked_at=None, ok=False, detail="never run",
+                                href=_changelist("ledger.verification"))
+    detail = (f"{verification.accounts} accounts, {verification.transfers} transfers" if verification.ok
+              else verification.problem)
+    # A failure links to the failed runs; a pass to every run, newest first.
+    href = _changelist("ledger.verification") if verification.ok else _changelist("ledger.verification", ok__exact=0)
+    return VerificationTile(what="ledger", checked_at=verification.finished_at, ok=verification.ok, detail=detail,
+                            href=href)
+
+
+def audit_verification() -> VerificationTile:
+    """The last proof of the audit journal's hash chain (the nightly ``audit.verify`` job)."""
+    verification = audit_selectors.audit_latest_verification()
+    href = _changelist("audit.auditevent", object_type=audit_selectors.CHAIN_OBJECT_TYPE)
+    if verification is None:
+        return VerificationTile(what="audit chain", checked_at=None, ok=False, detail="never run", href=href)
+    return VerificationTile(what="audit chain", checked_at=verification.verified_at, ok=verification.ok,
+                            detail=verification.detail, href=href)
