@@ -300,6 +300,11 @@ def approval_request_approve(*, request_id: Any, user: Any, otp_token: str) -> A
     """
     request = ApprovalRequest.objects.get(pk=request_id)
     _check_checker(request, user)
+    # Refusals that need no code come first: a code is spent only on an approval that may succeed.
+    if request.state != State.PENDING:
+        raise RequestNotPending(f"The request is {request.get_state_display().lower()}.")
+    if request.approvals.filter(checker=user, voided_at__isnull=True).exists():
+        raise AlreadyApproved()
     _verify_fresh_code(user, otp_token)
     expired = False
     with transaction.atomic():
