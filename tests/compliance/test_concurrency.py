@@ -11,8 +11,8 @@ from apps.audit.models import AuditEvent
 from apps.compliance import services
 from apps.compliance.models import Approval, ApprovalRequest
 from apps.ledger.models import Account
-from tests.compliance.conftest import staff_user, totp_code
 from tests.factories import ledger as ledger_factories
+from tests.factories.checkers import staff_user, totp_code
 
 
 def _granted(user: User, *codenames: str) -> User:

@@ -12,9 +12,9 @@ from apps.core import clock
 from apps.ledger import data as ledger_data
 from apps.ledger import services as ledger_services
 from apps.ledger.models import Account, Transfer
-from tests.compliance.conftest import SUPERVISOR, staff_user, totp_code
 from tests.compliance.helpers import journal, steps, written
 from tests.factories import ledger as ledger_factories
+from tests.factories.checkers import SUPERVISOR, staff_user, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -273,8 +273,9 @@ def test_a_policy_sets_a_shorter_expiry_for_one_action(officer, supervisor):
 
 def test_a_refused_service_leaves_the_request_failed_with_its_reason(treasury, supervisor, fee_revenue):
     merchant_id = uuid.uuid4()
-    pending, available, reserve = ledger_services.merchant_accounts_open(merchant_id=merchant_id,
-                                                                         currencies=["BHD"])[:3]
+    # Live pending, available, reserve, then test money's: the merchant's available account is empty.
+    available = ledger_services.merchant_accounts_open(merchant_id=merchant_id, currencies=["BHD"])[1]
+    assert (available.code, available.livemode) == ("merchant_available", True)
     request = services.approval_request_create(
         action="ledger.adjustment", arguments=_adjustment(2500, debit=available, credit=fee_revenue),
         user=treasury, reason="fee owed")
