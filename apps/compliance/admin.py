@@ -189,6 +189,13 @@ class ApprovalRequestAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
                                          "outcome")}),
     )
 
+    def get_fieldsets(self, request: HttpRequest, obj: ApprovalRequest | None = None) -> Any:
+        if selectors.may_approve(request.user):
+            return self.fieldsets
+        # Everyone else sees the state in its place: only a checker is offered approve and reject.
+        (name, options), *rest = self.fieldsets
+        return ((name, {"fields": tuple(f for f in options["fields"] if f != "decision")}), *rest)
+
     @admin.display(description="Amount")
     def amount_display(self, approval_request: ApprovalRequest) -> str:
         return money(approval_request.amount, approval_request.currency)
@@ -232,7 +239,7 @@ class ApprovalRequestAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
         })
 
     def _pending(self, request: HttpRequest, object_id: str) -> ApprovalRequest:
-        if not self.has_view_permission(request):
+        if not selectors.may_approve(request.user):
             raise PermissionDenied
         approval_request = self.get_object(request, unquote(object_id))
         if approval_request is None:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.compliance import selectors, services
 from apps.compliance.models import Approval, ApprovalRequest
@@ -200,15 +201,20 @@ def test_editing_a_pending_request_voids_its_approvals(treasury, supervisor, sec
 
 def test_approving_asks_for_a_fresh_code_of_the_checker(officer, supervisor, second_supervisor):
     request = _freeze(officer, ledger_factories.wallet())
+    current = totp_code(supervisor)
+    stale = totp_code(supervisor, seconds_ago=600)
+    someone_elses = totp_code(second_supervisor)
     before = written()
 
-    for refused_code in ["", "000000" if totp_code(supervisor) != "000000" else "111111",
-                         totp_code(second_supervisor) if totp_code(second_supervisor) != totp_code(supervisor)
-                         else "not-a-code",
-                         totp_code(supervisor, seconds_ago=600)]:
+    for refused_code in ["", "not-a-code", str((int(current) + 1) % 1_000_000).zfill(6), stale, someone_elses]:
+        if refused_code in (current, totp_code(supervisor, seconds_ago=30), totp_code(supervisor, seconds_ago=-30)):
+            continue  # a collision of six digits: that code would rightly be accepted
+        # Each refusal on its own merits: django-otp would refuse anything for a while after a failure.
+        TOTPDevice.objects.get(user=supervisor).throttle_reset()
         with pytest.raises(services.InvalidOtpCode):
             services.approval_request_approve(request_id=request.pk, user=supervisor, otp_token=refused_code)
     assert written() == before
+    assert TOTPDevice.objects.get(user=supervisor).throttling_failure_count == 1
 
     # A code used once (here, for another approval) is not fresh any more.
     other = _freeze(officer, ledger_factories.wallet())
@@ -218,6 +224,9 @@ def test_approving_asks_for_a_fresh_code_of_the_checker(officer, supervisor, sec
         services.approval_request_approve(request_id=request.pk, user=second_supervisor, otp_token=code)
     assert ApprovalRequest.objects.get(pk=request.pk).state == State.PENDING
     assert not Approval.objects.filter(request=request).exists()
+    # The checker's current code works.
+    TOTPDevice.objects.get(user=supervisor).throttle_reset()
+    assert _approve(request, supervisor).state == State.EXECUTED
 
 
 def test_a_rejection_needs_a_reason_and_the_maker_reads_it(officer, supervisor):
