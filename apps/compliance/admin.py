@@ -163,6 +163,38 @@ class PolicyChangeForm(forms.Form):
         return cleaned
 
 
+class EditAdjustmentForm(AdjustmentForm):
+    edit_reason = forms.CharField(label="Why it changes", widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+    @staticmethod
+    def initial_from(arguments: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "debit_account": ids.encode("acc", uuid.UUID(arguments["debit_account_id"])),
+            "credit_account": ids.encode("acc", uuid.UUID(arguments["credit_account_id"])),
+            "amount": Money(arguments["amount"], arguments["currency"]).to_major_str(),
+            "reason_code": arguments["reason_code"], "note": arguments["note"],
+        }
+
+
+class EditPolicyChangeForm(PolicyChangeForm):
+    edit_reason = forms.CharField(label="Why it changes", widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["reason"]
+
+    @staticmethod
+    def initial_from(arguments: Mapping[str, Any]) -> dict[str, Any]:
+        threshold = arguments["threshold"]
+        return {**arguments, "threshold": Money(threshold, arguments["currency"]).to_major_str()
+                if threshold is not None else ""}
+
+
+EDITABLE: dict[str, type[EditAdjustmentForm] | type[EditPolicyChangeForm]] = {
+    ADJUSTMENT: EditAdjustmentForm, POLICY_CHANGE: EditPolicyChangeForm,
+}
+
+
 def _requested(request: HttpRequest, approval_request: ApprovalRequest) -> None:
     if approval_request.is_pending:
         messages.success(request, f"Requested: {approval_request}. It waits for a checker's approval.")
@@ -190,11 +222,19 @@ class ApprovalRequestAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
     )
 
     def get_fieldsets(self, request: HttpRequest, obj: ApprovalRequest | None = None) -> Any:
-        if selectors.may_approve(request.user):
-            return self.fieldsets
-        # Everyone else sees the state in its place: only a checker is offered approve and reject.
         (name, options), *rest = self.fieldsets
-        return ((name, {"fields": tuple(f for f in options["fields"] if f != "decision")}), *rest)
+        fields = list(options["fields"])
+        if not selectors.may_approve(request.user):
+            # Only a checker is offered approve and reject.
+            fields.remove("decision")
+        if obj is not None and obj.is_pending and obj.maker_id == request.user.pk and obj.action in EDITABLE:
+            fields.append("edit_link")
+        return ((name, {"fields": tuple(fields)}), *rest)
+
+    @admin.display(description="Change it")
+    def edit_link(self, approval_request: ApprovalRequest) -> str:
+        return format_html("<a class='button' href='{}'>Edit (voids the approvals so far)</a>",
+                           reverse("admin:compliance_approvalrequest_edit", args=[approval_request.pk]))
 
     @admin.display(description="Amount")
     def amount_display(self, approval_request: ApprovalRequest) -> str:
@@ -228,6 +268,7 @@ class ApprovalRequestAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
             path("new/<str:action>/", view(self.request_view), name="compliance_approvalrequest_new"),
             path("<path:object_id>/approve/", view(self.approve_view), name="compliance_approvalrequest_approve"),
             path("<path:object_id>/reject/", view(self.reject_view), name="compliance_approvalrequest_reject"),
+            path("<path:object_id>/edit/", view(self.edit_view), name="compliance_approvalrequest_edit"),
             *super().get_urls(),
         ]
 
@@ -325,6 +366,27 @@ class ApprovalRequestAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
             if response is not None:
                 return response
         return self._render(request, f"Request: {definition.label}", form, summary)
+
+    def edit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The maker changes a pending adjustment or policy change; its approvals are voided."""
+        approval_request = self.get_object(request, unquote(object_id))
+        if approval_request is None:
+            raise Http404("No such request.")
+        form_class = EDITABLE.get(approval_request.action)
+        if form_class is None or approval_request.maker_id != request.user.pk or not approval_request.is_pending:
+            raise PermissionDenied
+        form = form_class(request.POST or None, initial=form_class.initial_from(approval_request.arguments))
+        if request.method == "POST" and form.is_valid():
+            try:
+                edited = services.approval_request_edit(
+                    request_id=approval_request.pk, user=request.user, arguments=form.cleaned_data["arguments"],
+                    reason=form.cleaned_data["edit_reason"])
+            except FincoreError as refused:
+                form.add_error(None, refused.detail)
+            else:
+                messages.success(request, f"Changed (version {edited.version}): earlier approvals are void.")
+                return self._done(edited)
+        return self._render(request, f"Edit: {approval_request}", form, self._summary(approval_request), "Save")
 
     def adjustment_view(self, request: HttpRequest) -> HttpResponse:
         """A manual ledger adjustment between suspense, fee revenue and merchants' accounts."""

@@ -15,6 +15,7 @@ from apps.routing.models import Connector
 from tests.compliance.helpers import written
 from tests.factories import ledger as ledger_factories
 from tests.factories.checkers import SUPERVISOR, staff_client, staff_user, totp_code
+from tests.factories.ledger import FACTORY_ACTOR
 from tests.factories.routing import sandbox_seeded
 
 pytestmark = pytest.mark.django_db
@@ -242,3 +243,24 @@ def test_support_sees_requests_and_policies_but_can_request_nothing(officer, sup
                 f"{CHANGELIST}new/ledger.account_freeze/?account_id={ledger_factories.wallet().pk}"):
         assert client.get(url).status_code == 403, url
     assert staff_user(SUPERVISOR).has_perm("compliance.view_approvalrequest")
+
+
+def test_the_maker_edits_a_pending_adjustment_and_its_approvals_are_voided(treasury, supervisor, officer):
+    services.approval_policy_set(action="ledger.adjustment", currency="", requires_approval=True, threshold=None,
+                                 approvals_required=2, expires_after_hours=72, actor=FACTORY_ACTOR, reason="setup")
+    request = _adjustment_request(treasury)
+    services.approval_request_approve(request_id=request.pk, user=supervisor, otp_token=totp_code(supervisor))
+    client = staff_client(treasury)
+
+    assert _url(request, "edit") in client.get(_url(request)).content.decode()
+    page = client.get(_url(request, "edit"))
+    assert page.context["form"].initial["amount"] == "12.500"
+    data = {**page.context["form"].initial, "amount": "10", "edit_reason": "the fee was 10.000"}
+    done = client.post(_url(request, "edit"), data)
+
+    assert done.status_code == 302
+    edited = ApprovalRequest.objects.get(pk=request.pk)
+    assert (edited.version, edited.amount, edited.arguments["amount"], edited.state) == (2, 10000, 10000, "pending")
+    assert not Approval.objects.filter(request=request, voided_at__isnull=True).exists()
+    assert staff_client(officer).get(_url(request, "edit")).status_code == 403
+    assert staff_client(supervisor).get(_url(request, "edit")).status_code == 403
