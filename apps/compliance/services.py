@@ -25,6 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from apps.audit.services import audit_record
 from apps.compliance import registry, selectors
 from apps.compliance.data import (
+    DEFAULT_APPROVALS_REQUIRED,
     DEFAULT_EXPIRY_HOURS,
     MAX_APPROVALS_REQUIRED,
     MAX_EXPIRY_HOURS,
@@ -183,7 +184,8 @@ def approval_request_create(*, action: str, arguments: Mapping[str, Any], user: 
         fingerprint=_fingerprint(action, arguments), target_type=target.object_type, target_id=target.object_id,
         target_label=target.label[:255], merchant_id=target.merchant_id, amount=amount[0] if amount else None,
         currency=amount[1] if amount else "", reason=reason, maker=user,
-        approvals_required=policy.approvals_required if policy else 1, created_at=now, updated_at=now,
+        approvals_required=policy.approvals_required if policy else DEFAULT_APPROVALS_REQUIRED,
+        created_at=now, updated_at=now,
         expires_at=now + timedelta(hours=policy.expires_after_hours if policy else DEFAULT_EXPIRY_HOURS),
     )
     with transaction.atomic():
@@ -210,7 +212,7 @@ def approval_request_edit(*, request_id: Any, user: Any, arguments: Mapping[str,
         raise InvalidRequest("Say why the request changes.")
     arguments = dict(arguments)
     with transaction.atomic():
-        request = ApprovalRequest.objects.select_for_update().select_related("maker").get(pk=request_id)
+        request = ApprovalRequest.objects.select_for_update(of=("self",)).select_related("maker").get(pk=request_id)
         if request.maker_id != user.pk:
             raise NotTheMaker()
         _check_open(request)
@@ -308,7 +310,7 @@ def approval_request_approve(*, request_id: Any, user: Any, otp_token: str) -> A
     _verify_fresh_code(user, otp_token)
     expired = False
     with transaction.atomic():
-        request = ApprovalRequest.objects.select_for_update().select_related("maker").get(pk=request_id)
+        request = ApprovalRequest.objects.select_for_update(of=("self",)).select_related("maker").get(pk=request_id)
         try:
             _check_open(request)
         except RequestExpired:
@@ -333,7 +335,7 @@ def approval_request_reject(*, request_id: Any, user: Any, reason: str) -> Appro
     if not reason.strip():
         raise InvalidRequest("Say why the request is rejected: the maker reads it.")
     with transaction.atomic():
-        request = ApprovalRequest.objects.select_for_update().select_related("maker").get(pk=request_id)
+        request = ApprovalRequest.objects.select_for_update(of=("self",)).select_related("maker").get(pk=request_id)
         _check_checker(request, user)
         _check_open(request)
         request.state, request.outcome, request.decided_at, request.decided_by = (
@@ -352,7 +354,7 @@ def approval_requests_expire(*, limit: int = 500) -> int:
     actor = Actor.system("compliance.approval_expiry")
     with transaction.atomic():
         due = list(
-            ApprovalRequest.objects.select_for_update(skip_locked=True).select_related("maker")
+            ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",)).select_related("maker")
             .filter(state=State.PENDING, expires_at__lte=clock.now()).order_by("expires_at")[:limit]
         )
         for request in due:

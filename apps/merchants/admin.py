@@ -91,10 +91,10 @@ class MerchantAdmin(PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
                         permissions=("request_status",)),
         reasoned_action(description="Request reactivation", perform=_activate, permissions=("request_status",)),
     ]
+    change_form_template = "admin/merchants/merchant/change_form.html"
 
     def has_request_status_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("compliance.request_merchant_status")
-    change_form_template = "admin/merchants/merchant/change_form.html"
 
     @admin.display(description="Currencies")
     def currency_list(self, merchant: Merchant) -> str:

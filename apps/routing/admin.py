@@ -121,9 +121,6 @@ class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
         reasoned_action(description="Request disabling", perform=_request_disabling, permissions=("request",)),
         reasoned_action(description="Request enabling", perform=_request_enabling, permissions=("request",)),
     ]
-
-    def has_request_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("compliance.request_connector_change")
     fieldsets = (
         (None, {"fields": ("name", "display_name", "adapter", "method", "livemode", "enabled")}),
         ("Eligibility", {"fields": ("currencies", "countries", "amount_limits")}),
@@ -133,6 +130,9 @@ class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ("Sandbox simulator", {"fields": ("latency_ms", "decline_rate", "timeout_rate", "outage_rate",
                                           "confirm_after_seconds")}),
     )
+
+    def has_request_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("compliance.request_connector_change")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Connector | None = None) -> tuple[str, ...]:
         # Enabled or not changes through a request (actions "Request disabling/enabling").
