@@ -264,3 +264,17 @@ def test_the_maker_edits_a_pending_adjustment_and_its_approvals_are_voided(treas
     assert not Approval.objects.filter(request=request, voided_at__isnull=True).exists()
     assert staff_client(officer).get(_url(request, "edit")).status_code == 403
     assert staff_client(supervisor).get(_url(request, "edit")).status_code == 403
+
+
+def test_the_changelists_link_to_my_approvals_and_the_request_forms(treasury, officer, supervisor):
+    adjustment, policy = CHANGELIST + "adjustment/", "/admin/compliance/approvalpolicy/request-change/"
+
+    by_role = {
+        user.username: (staff_client(user).get(CHANGELIST).content.decode(),
+                        staff_client(user).get("/admin/compliance/approvalpolicy/").content.decode())
+        for user in (treasury, officer, supervisor)
+    }
+
+    assert all(CHANGELIST + "my-approvals/" in requests for requests, _ in by_role.values())
+    assert [adjustment in requests for requests, _ in by_role.values()] == [True, False, False]
+    assert [policy in policies for _, policies in by_role.values()] == [False, True, False]
