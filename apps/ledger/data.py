@@ -94,6 +94,32 @@ CHART: Mapping[AccountRole, RoleRules] = MappingProxyType({
 })
 
 MERCHANT_ROLES = tuple(role for role, rules in CHART.items() if rules.owner is Owner.MERCHANT)
+
+# What a manual adjustment may move money between: a break parked in suspense, fee revenue, and a
+# merchant's own accounts. Never a customer's wallet, a connector's clearing or a nostro: those
+# mirror money outside fincore, and only a statement or a payment moves them.
+ADJUSTABLE_ROLES = frozenset({AccountRole.SUSPENSE, AccountRole.FEE_REVENUE, *MERCHANT_ROLES})
+
+
+class AdjustmentReason(StrEnum):
+    """Why a manual adjustment was posted: the ``code`` it is filed under, one per kind of fix."""
+
+    FEE_CORRECTION = "fee_correction"
+    FEE_WAIVER = "fee_waiver"
+    SUSPENSE_CLEARANCE = "suspense_clearance"
+    RESERVE_RELEASE = "reserve_release"
+    RESERVE_HOLD = "reserve_hold"
+    POSTING_ERROR = "posting_error"
+
+
+ADJUSTMENT_REASON_LABELS: Mapping[AdjustmentReason, str] = MappingProxyType({
+    AdjustmentReason.FEE_CORRECTION: "Fee charged wrongly (refund or charge the difference)",
+    AdjustmentReason.FEE_WAIVER: "Fee waived by a commercial decision",
+    AdjustmentReason.SUSPENSE_CLEARANCE: "Clearing an explained item out of suspense",
+    AdjustmentReason.RESERVE_RELEASE: "Releasing a merchant's reserve",
+    AdjustmentReason.RESERVE_HOLD: "Holding more of a merchant's money in reserve",
+    AdjustmentReason.POSTING_ERROR: "Correcting an earlier posting error",
+})
 ACCOUNT_NAME_MAX_LENGTH = 100
 
 

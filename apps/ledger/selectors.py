@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -33,6 +34,14 @@ def customer_account_list(*, merchant_id: Any, livemode: bool, reference: str | 
     if currency is not None:
         accounts = accounts.filter(currency=currency)
     return accounts
+
+
+def account_get(*, account_id: Any) -> Account | None:
+    """Any account by its id (staff screens); None when there is none, or the id is malformed."""
+    try:
+        return Account.objects.filter(pk=account_id).first()
+    except (ValueError, ValidationError):
+        return None
 
 
 def role_account_get(*, ref: AccountRef) -> Account | None:

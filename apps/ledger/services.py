@@ -215,6 +215,108 @@ def merchant_accounts_open(*, merchant_id: UUID, currencies: Sequence[str]) -> l
     return [opened[identity] for identity in identities]
 
 
+class AccountFreezeUnchanged(FincoreError):
+    code = "account_freeze_unchanged"
+    title = "The account is already in that state"
+    status = 409
+
+
+class AdjustmentNotAllowed(FincoreError):
+    code = "adjustment_not_allowed"
+    title = "This manual adjustment is not allowed"
+    status = 422
+
+
+def _account_frozen_set(*, account_id: UUID, frozen: bool, actor: Actor, reason: str) -> Account:
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(pk=account_id).first()
+        if account is None:
+            raise InvalidAccount(f"There is no account {account_id}.")
+        if account.frozen == frozen:
+            raise AccountFreezeUnchanged(f"{account} is already {'frozen' if frozen else 'not frozen'}.")
+        account.frozen = frozen
+        account.save(update_fields=["frozen"])
+        audit_record(
+            actor=actor, action="ledger.account_frozen" if frozen else "ledger.account_unfrozen",
+            object_type="ledger.account", object_id=str(account.pk), before={"frozen": not frozen},
+            after={"frozen": frozen}, reason=reason, merchant_id=str(account.merchant_id or ""),
+        )
+    return account
+
+
+def account_freeze(*, account_id: UUID, actor: Actor, reason: str) -> Account:
+    """Freeze an account: the posting engine refuses every transfer that debits or credits it
+    (ending a hold on it is still allowed). Raises InvalidAccount, AccountFreezeUnchanged."""
+    return _account_frozen_set(account_id=account_id, frozen=True, actor=actor, reason=reason)
+
+
+def account_unfreeze(*, account_id: UUID, actor: Actor, reason: str) -> Account:
+    """Let a frozen account take transfers again. Raises InvalidAccount, AccountFreezeUnchanged."""
+    return _account_frozen_set(account_id=account_id, frozen=False, actor=actor, reason=reason)
+
+
+def adjustment_validate(
+    *, debit_account_id: Any, credit_account_id: Any, amount: Any, currency: Any, reason_code: Any, note: Any,
+) -> tuple[Account, Account]:
+    """The debit and credit accounts of a manual adjustment, if it may be posted: both of
+    ``data.ADJUSTABLE_ROLES`` (suspense, fee revenue, a merchant's), in its currency and one mode,
+    a positive amount of minor units, a reason code and a note. Raises AdjustmentNotAllowed."""
+    if reason_code not in data.AdjustmentReason.__members__.values():
+        raise AdjustmentNotAllowed(f"{reason_code!r} is not an adjustment reason code.")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise AdjustmentNotAllowed("The amount must be a positive number of minor units.")
+    if not isinstance(note, str) or not note.strip():
+        raise AdjustmentNotAllowed("Say what the adjustment corrects.")
+    accounts = []
+    for account_id in (debit_account_id, credit_account_id):
+        account = selectors.account_get(account_id=account_id)
+        if account is None:
+            raise AdjustmentNotAllowed(f"There is no account {account_id}.")
+        if account.code not in data.ADJUSTABLE_ROLES:
+            raise AdjustmentNotAllowed(
+                f"{account} is a {account.get_code_display()} account: adjustments move money only between "
+                "suspense, fee revenue and merchants' accounts."
+            )
+        if account.currency != currency:
+            raise AdjustmentNotAllowed(f"{account} is in {account.currency}, not {currency}.")
+        accounts.append(account)
+    debit, credit = accounts
+    if debit.pk == credit.pk:
+        raise AdjustmentNotAllowed("The debit and credit accounts are the same.")
+    if debit.livemode != credit.livemode:
+        raise AdjustmentNotAllowed("Live and test money never mix.")
+    return debit, credit
+
+
+def adjustment_post(
+    *, debit_account_id: Any, credit_account_id: Any, amount: int, currency: str, reason_code: str, note: str,
+    actor: Actor, reason: str,
+) -> Transfer:
+    """Post a manual adjustment (see :func:`adjustment_validate`): an immediate transfer filed
+    under its reason code with the staff's note. The accounts' rules hold as for any transfer: a
+    merchant's account never goes below zero. Raises AdjustmentNotAllowed, or a TransferRefused
+    subclass (nothing posted)."""
+    debit, credit = adjustment_validate(
+        debit_account_id=debit_account_id, credit_account_id=credit_account_id, amount=amount, currency=currency,
+        reason_code=reason_code, note=note,
+    )
+    spec = data.TransferSpec(
+        client_id=new_client_id(), debit_account_id=debit.pk, credit_account_id=credit.pk, amount=amount,
+        currency=currency, livemode=debit.livemode, merchant_id=debit.merchant_id or credit.merchant_id,
+        code="adjustment", reference=reason_code, metadata={"reason_code": reason_code, "note": note},
+        created_by=actor.label,
+    )
+    with transaction.atomic():
+        posted = _posted(engine.post([spec])[0], spec)
+        audit_record(
+            actor=actor, action="ledger.adjustment_posted", object_type="ledger.transfer",
+            object_id=str(posted.transfer.pk), reason=reason, merchant_id=str(spec.merchant_id or ""),
+            after={"debit_account_id": str(debit.pk), "credit_account_id": str(credit.pk), "amount": amount,
+                   "currency": currency, "reason_code": reason_code, "note": note},
+        )
+    return posted.transfer
+
+
 # --- transfers -----------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from apps.compliance import services as compliance_services
 from apps.core import context
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
@@ -49,12 +50,16 @@ class MerchantForm(forms.ModelForm):
         return cleaned
 
 
+# Suspending, reactivating and revoking are maker-checker actions: these make the request, and a
+# checker's approval runs the service (registered in apps.py).
 def _suspend(request: HttpRequest, merchant: Merchant, reason: str) -> None:
-    services.merchant_suspend(merchant_id=merchant.pk, actor=Actor.staff(request.user), reason=reason)
+    compliance_services.approval_request_create(
+        action="merchants.suspend", arguments={"merchant_id": str(merchant.pk)}, user=request.user, reason=reason)
 
 
 def _activate(request: HttpRequest, merchant: Merchant, reason: str) -> None:
-    services.merchant_activate(merchant_id=merchant.pk, actor=Actor.staff(request.user), reason=reason)
+    compliance_services.approval_request_create(
+        action="merchants.activate", arguments={"merchant_id": str(merchant.pk)}, user=request.user, reason=reason)
 
 
 class WebhookEndpointDisabledFilter(admin.SimpleListFilter):
@@ -82,10 +87,14 @@ class MerchantAdmin(PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
     form = MerchantForm
     inlines = (ApiKeyInline,)
     actions = [
-        reasoned_action(description="Suspend (refuse all API access)", perform=_suspend),
-        reasoned_action(description="Activate", perform=_activate),
+        reasoned_action(description="Request suspension (refuse all API access)", perform=_suspend,
+                        permissions=("request_status",)),
+        reasoned_action(description="Request reactivation", perform=_activate, permissions=("request_status",)),
     ]
     change_form_template = "admin/merchants/merchant/change_form.html"
+
+    def has_request_status_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("compliance.request_merchant_status")
 
     @admin.display(description="Currencies")
     def currency_list(self, merchant: Merchant) -> str:
@@ -168,7 +177,8 @@ class MerchantAdmin(PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
 
 
 def _revoke(request: HttpRequest, api_key: ApiKey, reason: str) -> None:
-    services.api_key_revoke(api_key_id=api_key.pk, actor=Actor.staff(request.user), reason=reason)
+    compliance_services.approval_request_create(
+        action="merchants.api_key_revoke", arguments={"api_key_id": str(api_key.pk)}, user=request.user, reason=reason)
 
 
 @admin.register(ApiKey)
@@ -180,7 +190,7 @@ class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = ("merchant", "name", "mode", "hint", "created_at", "created_by", "last_used_at", "revoked_at",
               "revoked_by", "revoke_reason")
     readonly_fields = fields
-    actions = [reasoned_action(description="Revoke", perform=_revoke, permissions=("revoke",))]
+    actions = [reasoned_action(description="Request revocation", perform=_revoke, permissions=("revoke",))]
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("merchants.change_apikey")
+        return request.user.has_perm("compliance.request_api_key_revoke")

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -5,3 +8,48 @@ class MerchantsConfig(AppConfig):
     name = "apps.merchants"
     label = "merchants"
     verbose_name = "Merchants"
+
+    def ready(self) -> None:
+        register_sensitive_actions()
+
+
+def register_sensitive_actions() -> None:
+    """Suspending and reactivating a merchant, and revoking an API key, need a second person."""
+    from apps.compliance.data import SensitiveAction, Target
+    from apps.compliance.services import InvalidRequest, sensitive_action_register
+    from apps.core import ids
+    from apps.merchants import selectors, services
+
+    def merchant(status: str) -> Any:
+        def describe(arguments: Mapping[str, Any]) -> Target:
+            found = selectors.merchant_get(arguments.get("merchant_id"))
+            if found is None:
+                raise InvalidRequest(f"There is no merchant {arguments.get('merchant_id')}.")
+            if found.status == status:
+                raise InvalidRequest(f"{found.legal_name} is already {status}.")
+            return Target("merchants.merchant", str(found.pk), f"{found.legal_name} ({ids.encode('mer', found.pk)})",
+                          str(found.pk))
+
+        return describe
+
+    def api_key(arguments: Mapping[str, Any]) -> Target:
+        found = selectors.api_key_get_any(arguments.get("api_key_id"))
+        if found is None:
+            raise InvalidRequest(f"There is no API key {arguments.get('api_key_id')}.")
+        if found.is_revoked:
+            raise InvalidRequest(f"The key {found} is already revoked.")
+        return Target("merchants.apikey", str(found.pk), f"{found} of {found.merchant.legal_name}",
+                      str(found.merchant_id))
+
+    sensitive_action_register(SensitiveAction(
+        name="merchants.suspend", label="Suspend a merchant", service=services.merchant_suspend,
+        describe=merchant("suspended"), permission="compliance.request_merchant_status",
+    ))
+    sensitive_action_register(SensitiveAction(
+        name="merchants.activate", label="Reactivate a merchant", service=services.merchant_activate,
+        describe=merchant("active"), permission="compliance.request_merchant_status",
+    ))
+    sensitive_action_register(SensitiveAction(
+        name="merchants.api_key_revoke", label="Revoke an API key", service=services.api_key_revoke,
+        describe=api_key, permission="compliance.request_api_key_revoke",
+    ))

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from apps.merchants.models import ApiKey, Merchant
@@ -27,3 +28,19 @@ def api_key_get(*, merchant_id: Any, livemode: bool, api_key_id: Any) -> ApiKey 
 
 def merchant_by_legal_name(legal_name: str) -> Merchant | None:
     return Merchant.objects.filter(legal_name=legal_name).order_by("created_at").first()
+
+
+def merchant_get(merchant_id: Any) -> Merchant | None:
+    """A merchant by its id (staff screens); None when there is none, or the id is malformed."""
+    try:
+        return Merchant.objects.filter(pk=merchant_id).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+def api_key_get_any(api_key_id: Any) -> ApiKey | None:
+    """Any merchant's key by its id (staff screens); None when there is none, or the id is malformed."""
+    try:
+        return ApiKey.objects.select_related("merchant").filter(pk=api_key_id).first()
+    except (ValueError, ValidationError):
+        return None

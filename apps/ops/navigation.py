@@ -53,8 +53,11 @@ SECTIONS: tuple[Section, ...] = (
         Place("merchants.Merchant"),
         Place("merchants.ApiKey"),
     )),
-    # The maker-checker's approval requests, alerts and cases come here.
-    Section("compliance", "Compliance", ()),
+    # Alerts and cases come here.
+    Section("compliance", "Compliance", (
+        Place("compliance.ApprovalRequest", "Approval requests (maker-checker)"),
+        Place("compliance.ApprovalPolicy"),
+    )),
     # Positions, nostro accounts, FX rates and sweeps come here.
     Section("treasury", "Treasury", ()),
     Section("operations", "Operations", (

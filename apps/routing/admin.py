@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from apps.compliance import services as compliance_services
 from apps.core import context, ids
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
@@ -90,6 +91,18 @@ def _reset_breaker(request: HttpRequest, connector: Connector, reason: str) -> N
     services.breaker_reset(name=connector.name, actor=Actor.staff(request.user), reason=reason)
 
 
+def _request_disabling(request: HttpRequest, connector: Connector, reason: str) -> None:
+    compliance_services.approval_request_create(
+        action="routing.connector_disable", arguments={"name": connector.name, "changes": {"enabled": False}},
+        user=request.user, reason=reason)
+
+
+def _request_enabling(request: HttpRequest, connector: Connector, reason: str) -> None:
+    compliance_services.approval_request_create(
+        action="routing.connector_enable", arguments={"name": connector.name, "changes": {"enabled": True}},
+        user=request.user, reason=reason)
+
+
 def _open_until(status: selectors.ConnectorStatus) -> str:
     moment = datetime.fromtimestamp(status.open_until_ms / 1000, tz=UTC)
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
@@ -102,7 +115,12 @@ class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "recent_success_rate", "latency_ms", "decline_rate", "timeout_rate", "outage_rate")
     list_filter = ("livemode", "method", "enabled")
     search_fields = ("name", "display_name")
-    actions = [reasoned_action(description="Reset the circuit breaker (close it)", perform=_reset_breaker)]
+    actions = [
+        reasoned_action(description="Reset the circuit breaker (close it)", perform=_reset_breaker),
+        # Disabling and enabling are maker-checker actions (registered in apps.py).
+        reasoned_action(description="Request disabling", perform=_request_disabling, permissions=("request",)),
+        reasoned_action(description="Request enabling", perform=_request_enabling, permissions=("request",)),
+    ]
     fieldsets = (
         (None, {"fields": ("name", "display_name", "adapter", "method", "livemode", "enabled")}),
         ("Eligibility", {"fields": ("currencies", "countries", "amount_limits")}),
@@ -113,8 +131,12 @@ class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
                                           "confirm_after_seconds")}),
     )
 
+    def has_request_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("compliance.request_connector_change")
+
     def get_readonly_fields(self, request: HttpRequest, obj: Connector | None = None) -> tuple[str, ...]:
-        fixed = ("name", "adapter", "method", "livemode") if obj is not None else ()
+        # Enabled or not changes through a request (actions "Request disabling/enabling").
+        fixed = ("name", "adapter", "method", "livemode", "enabled") if obj is not None else ()
         return (*fixed, "breaker", "recent_success_rate")
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:

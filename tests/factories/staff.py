@@ -16,7 +16,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.ops.staff import sessions
 
-ROLES = ("Compliance officer", "Compliance supervisor", "Treasury operator", "Support (read-only)")
+OFFICER = "Compliance officer"
+SUPERVISOR = "Compliance supervisor"
+TREASURY = "Treasury operator"
+SUPPORT = "Support (read-only)"
+ROLES = (OFFICER, SUPERVISOR, TREASURY, SUPPORT)
 PASSWORD = "a long enough staff password"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 

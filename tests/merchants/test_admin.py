@@ -7,11 +7,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
+from apps.compliance import services as compliance_services
+from apps.compliance.models import ApprovalRequest
 from apps.core import ids
 from apps.merchants import services
 from apps.merchants.models import ApiKey, Merchant
 from tests.core.api.assertions import assert_problem
 from tests.factories.merchants import FACTORY_ACTOR, MerchantFactory, api_key_issue, api_key_of, authenticated_client
+from tests.factories.staff import SUPERVISOR, signed_in_client, staff_user, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +193,16 @@ def _action(admin_client, url: str, action: str, objects: list, **extra: str):
     return admin_client.post(url, {"action": action, "_selected_action": [obj.pk for obj in objects], **extra})
 
 
-def test_suspend_asks_for_a_reason_then_suspends(admin_client, admin_user, merchant, merchant_client):
+def _approve_pending(action: str) -> ApprovalRequest:
+    """A Compliance supervisor approves the one pending request for ``action``, with a fresh code."""
+    checker = staff_user(SUPERVISOR, username="sara")
+    [request] = ApprovalRequest.objects.filter(action=action, state="pending")
+    return compliance_services.approval_request_approve(request_id=request.pk, user=checker,
+                                                        otp_token=totp_code(checker))
+
+
+def test_suspend_asks_for_a_reason_then_requests_a_suspension_a_checker_approves(
+        admin_client, admin_user, merchant, merchant_client):
     confirmation = _action(admin_client, CHANGELIST, "suspend", [merchant], index="0")
 
     assert confirmation.status_code == 200
@@ -198,23 +210,30 @@ def test_suspend_asks_for_a_reason_then_suspends(admin_client, admin_user, merch
     html = confirmation.content.decode()
     assert merchant.legal_name in html
     assert 'name="change_reason"' in html
-    merchant.refresh_from_db()
-    assert merchant.status == "active"
-    assert not _journal("merchant.suspended")
+    assert not ApprovalRequest.objects.exists()
 
     without_reason = _action(admin_client, CHANGELIST, "suspend", [merchant], apply="1", change_reason="")
     assert without_reason.status_code == 200
     assert without_reason.context["form"].errors == {"change_reason": ["This field is required."]}
-    merchant.refresh_from_db()
-    assert merchant.status == "active"
+    assert not ApprovalRequest.objects.exists()
 
     done = _action(admin_client, CHANGELIST, "suspend", [merchant], apply="1", change_reason="chargeback spike")
 
     assert done.status_code == 302
     merchant.refresh_from_db()
+    assert merchant.status == "active"
+    assert not _journal("merchant.suspended")
+    [request] = ApprovalRequest.objects.all()
+    assert (request.action, request.arguments, request.maker, request.reason) == (
+        "merchants.suspend", {"merchant_id": str(merchant.pk)}, admin_user, "chargeback spike")
+
+    assert _approve_pending("merchants.suspend").state == "executed"
+
+    merchant.refresh_from_db()
     assert merchant.status == "suspended"
     [event] = _journal("merchant.suspended")
-    assert (event.actor_type, event.actor_label, event.reason) == ("staff", "admin", "chargeback spike")
+    assert (event.actor_type, event.actor_label, event.reason) == ("staff", "admin, approved by sara",
+                                                                   "chargeback spike")
     assert_problem(merchant_client.get("/api/v1/merchant"), status=403, code="merchant_suspended")
 
 
@@ -227,23 +246,36 @@ def test_a_refusal_for_one_merchant_does_not_stop_the_others(admin_client):
 
     assert messages == [
         f"{already.legal_name}: {already.legal_name} is already suspended.",
-        "Suspend (refuse all API access): done for 1 of 2.",
+        "Request suspension (refuse all API access): done for 1 of 2.",
     ]
-    active.refresh_from_db()
-    assert active.status == "suspended"
-    assert [event.reason for event in _journal("merchant.suspended")] == ["earlier", "sweep"]
+    assert list(ApprovalRequest.objects.values_list("target_id", flat=True)) == [str(active.pk)]
 
 
-def test_activate_restores_api_access(admin_client, merchant, merchant_client):
+def test_activate_is_requested_and_restores_api_access_once_approved(admin_client, merchant, merchant_client):
     services.merchant_suspend(merchant_id=merchant.pk, actor=FACTORY_ACTOR, reason="KYC review")
 
     response = _action(admin_client, CHANGELIST, "activate", [merchant], apply="1", change_reason="KYC passed")
 
     assert response.status_code == 302
     merchant.refresh_from_db()
+    assert merchant.status == "suspended"
+    _approve_pending("merchants.activate")
+    merchant.refresh_from_db()
     assert merchant.status == "active"
     assert _journal("merchant.activated")[0].reason == "KYC passed"
     assert merchant_client.get("/api/v1/merchant").status_code == 200
+
+
+def test_a_checker_only_role_is_not_offered_the_requests(merchant, secret):
+    checker = signed_in_client(staff_user(SUPERVISOR))
+
+    merchants, keys = checker.get(CHANGELIST), checker.get(KEY_CHANGELIST)
+
+    assert (merchants.status_code, keys.status_code) == (200, 200)
+    # No action is left to offer: the page has no action menu at all.
+    assert (merchants.context["action_form"], keys.context["action_form"]) == (None, None)
+    assert _action(checker, CHANGELIST, "suspend", [merchant], apply="1", change_reason="x").status_code == 200
+    assert not ApprovalRequest.objects.exists()
 
 
 # --- issuing a key -------------------------------------------------------------------------
@@ -307,7 +339,7 @@ def test_the_key_changelist_costs_constant_queries(admin_client, merchant, djang
     assert len(page.context["cl"].result_list) == 21
 
 
-def test_revoking_a_key_in_the_admin(admin_client, secret, merchant_client):
+def test_revoking_a_key_in_the_admin_is_requested_then_approved(admin_client, secret, merchant_client):
     api_key = api_key_of(secret)
 
     confirmation = _action(admin_client, KEY_CHANGELIST, "revoke", [api_key], index="0")
@@ -320,7 +352,11 @@ def test_revoking_a_key_in_the_admin(admin_client, secret, merchant_client):
 
     assert done.status_code == 302
     api_key.refresh_from_db()
-    assert (api_key.revoked_by, api_key.revoke_reason) == ("admin", "found on GitHub")
+    assert api_key.revoked_at is None
+    assert merchant_client.get("/api/v1/merchant").status_code == 200
+    _approve_pending("merchants.api_key_revoke")
+    api_key.refresh_from_db()
+    assert (api_key.revoked_by, api_key.revoke_reason) == ("admin, approved by sara", "found on GitHub")
     [event] = _journal("api_key.revoked")
     assert (event.actor_type, event.reason) == ("staff", "found on GitHub")
     assert_problem(merchant_client.get("/api/v1/merchant"), status=401, code="api_key_revoked")

@@ -17,6 +17,9 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
+from apps.compliance import services as compliance_services
+from apps.compliance.data import ACCOUNT_FREEZE
+from apps.compliance.models import ApprovalPolicy
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.events.outbox.models import DeadLetter
@@ -26,6 +29,7 @@ from apps.routing import selectors as routing_selectors
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import FACTORY_ACTOR
+from tests.factories.staff import OFFICER as OFFICER_ROLE
 from tests.factories.staff import signed_in_client, staff_user
 from tests.payments.conftest import UNKNOWN, processed, routing  # noqa: F401 - routing is a fixture
 
@@ -60,14 +64,14 @@ MATRIX: dict[str, dict[str, str]] = {
     "payments.AttemptNeedingReview": {**_every(), SUPERUSER: "view inquire resolve_declined review_close",
                                       TREASURY: "view inquire resolve_declined review_close"},
     # Merchants: compliance edits, suspends and reactivates them and revokes keys; supervisors issue keys.
+    # Suspending, reactivating and revoking are requests a supervisor approves (maker-checker).
     "merchants.Merchant": {**_every(), SUPERUSER: "view add change suspend activate issue_key",
                            OFFICER: "view change suspend activate",
-                           SUPERVISOR: "view change suspend activate issue_key"},
-    "merchants.ApiKey": {SUPERUSER: "view revoke", OFFICER: "view revoke", SUPERVISOR: "view revoke",
-                         SUPPORT: "view"},
+                           SUPERVISOR: "view change issue_key"},
+    "merchants.ApiKey": {SUPERUSER: "view revoke", OFFICER: "view revoke", SUPERVISOR: "view", SUPPORT: "view"},
     # Routing: treasury runs connectors and rules; everyone may ask where a payment would go.
-    "routing.Connector": {**_every(), SUPERUSER: "view add change reset_breaker",
-                          TREASURY: "view change reset_breaker"},
+    "routing.Connector": {**_every(), SUPERUSER: "view add change reset_breaker request_disabling request_enabling",
+                          TREASURY: "view change reset_breaker request_disabling request_enabling"},
     "routing.RoutingRule": {**_every("view dry_run"), SUPERUSER: "view add change dry_run",
                             TREASURY: "view add change dry_run"},
     "routing.SandboxOperation": _every(),
@@ -79,6 +83,16 @@ MATRIX: dict[str, dict[str, str]] = {
     "events.WebhookEvent": {**_every(), SUPERUSER: "view redeliver_event", TREASURY: "view redeliver_event"},
     "events.WebhookDelivery": {**_every(), SUPERUSER: "view redeliver_delivery",
                                TREASURY: "view redeliver_delivery"},
+    # Maker-checker: makers request (officers: freezes, merchants, keys, policies; treasury:
+    # adjustments, connectors), only supervisors (and superusers) approve or reject, all see.
+    "compliance.ApprovalRequest": {
+        **_every("view mine"),
+        SUPERUSER: "view mine new adjustment approve reject",
+        OFFICER: "view mine new",
+        SUPERVISOR: "view mine approve reject",
+        TREASURY: "view mine adjustment",
+    },
+    "compliance.ApprovalPolicy": {**_every(), SUPERUSER: "view request_change", OFFICER: "view request_change"},
     # The audit trail: read by all but treasury's field-by-field history.
     "audit.AuditEvent": _every(),
     "auditlog.LogEntry": {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"},
@@ -94,7 +108,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "django_celery_beat.CrontabSchedule": {SUPERUSER: "view add change"},
 }
 # Pages of a screen's own that only read (support may open them).
-READ_ONLY_PAGES = {"dry_run"}
+READ_ONLY_PAGES = {"dry_run", "mine"}
 
 
 def _expected(label: str, role: str) -> set[str]:
@@ -131,6 +145,11 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
         idempotency_key="k", payment_id=unresolved.pk, amount=5, currency="BHD", payment_method={"type": "wallet"},
         capture=True,
     )
+    compliance_services.approval_request_create(
+        action=ACCOUNT_FREEZE, arguments={"account_id": str(wallet.pk)}, user=staff_user(OFFICER_ROLE),
+        reason="the role matrix",
+    )
+    ApprovalPolicy.objects.create(action=ACCOUNT_FREEZE, updated_at=now, updated_by="tests")
     AccessAttempt.objects.create(username="amina", ip_address="10.0.0.1", user_agent="browser", get_data="",
                                  post_data="", http_accept="*/*", path_info="/admin/login/", failures_since_start=5,
                                  attempt_time=now)
@@ -168,6 +187,15 @@ def _a_real_object(model_admin: admin.ModelAdmin, superuser_client: Client):
 
 def _url_base(model_admin: admin.ModelAdmin) -> str:
     return f"{model_admin.model._meta.app_label}_{model_admin.model._meta.model_name}"
+
+
+def _own_page_url(pattern, obj) -> str:
+    """The page's URL for ``obj``; a page about something else than the screen's objects (asking
+    for a new maker-checker request names the action and its target) is given those."""
+    if pattern.name == "compliance_approvalrequest_new":
+        wallet = ledger_factories.wallet()
+        return reverse(f"admin:{pattern.name}", args=[ACCOUNT_FREEZE]) + f"?account_id={wallet.pk}"
+    return reverse(f"admin:{pattern.name}", kwargs={key: obj.pk for key in pattern.pattern.converters})
 
 
 def _refused(response) -> bool:
@@ -214,8 +242,12 @@ def _walk(client: Client, model_admin: admin.ModelAdmin, obj) -> tuple[set[str],
         if confirm.status_code == 200 and "cl" not in (confirm.context or {}):
             allowed.add(action)
     for pattern in _own_pages(model_admin):
-        url = reverse(f"admin:{pattern.name}", kwargs={key: obj.pk for key in pattern.pattern.converters})
-        if answered(pattern.name, client.get(url)):
+        url = _own_page_url(pattern, obj)
+        # A page may be a short way to a filtered list ("My approvals"): where it leads counts.
+        response = client.get(url, follow=True)
+        if any("/login/" in hop for hop, _ in response.redirect_chain):
+            strange.append(f"{pattern.name}: sends a signed-in user to the login page")
+        elif answered(pattern.name, response):
             allowed.add(pattern.name.removeprefix(f"{base}_"))
     return allowed, strange
 

@@ -30,9 +30,13 @@ def test_every_role_sees_the_ledger_and_none_may_change_it():
         assert not {p for p in permissions if p.startswith("ledger.") and not p.startswith("ledger.view_")}
 
 
-def test_compliance_can_suspend_merchants_and_revoke_keys_but_support_cannot():
-    for role in ("Compliance officer", "Compliance supervisor"):
-        assert {"merchants.change_merchant", "merchants.change_apikey"} <= _permissions(role)
+def test_compliance_officers_request_suspensions_and_revocations_and_supervisors_approve_them():
+    requests = {"compliance.request_merchant_status", "compliance.request_api_key_revoke"}
+    assert requests <= _permissions("Compliance officer")
+    assert not requests & _permissions("Compliance supervisor")
+    assert "compliance.approve_approvalrequest" in _permissions("Compliance supervisor")
+    for role in ("Compliance officer", "Treasury operator", "Support (read-only)"):
+        assert "compliance.approve_approvalrequest" not in _permissions(role), role
     assert "merchants.change_merchant" not in _permissions("Treasury operator")
 
 
