@@ -8,20 +8,15 @@ of the data it may view. A provider's ``read`` returns a frozen dataclass (``app
 
 What a reader returns is cached in the Django cache (Redis) for ``CACHE_SECONDS``, under one key per
 tile: the figures are the same for everyone who may see them. A provider whose figures depend on
-who asks sets ``per_user=True``; its reader is called with the user and cached per user.
+who asks sets ``per_user=True``; its reader is called with the user and cached per user. A queue a
+person works through (approvals awaiting me) sets ``cached=False``: it must not show a request
+already decided, and it is one indexed read of a few rows.
 
 Adding a tile (settlement, treasury, alerts and cases come this way) is three steps:
 
 1. a reader in ``apps.ops.tiles``, reading through the owning app's selectors;
 2. a template ``templates/admin/ops/tiles/<key>.html`` (``data`` is what the reader returned);
-3. a row in ``TILES``. The maker-checker's queue, for instance::
-
-       TileProvider(key="approvals_awaiting_me", title="Approvals awaiting me",
-                    permissions=("compliance.view_approvalrequest",), read=tiles.approvals_awaiting_me,
-                    per_user=True),
-
-   with ``tiles.approvals_awaiting_me(user)`` calling
-   ``apps.compliance.selectors.approval_requests_awaiting(user)``.
+3. a row in ``TILES``, as the maker-checker's queue ("Approvals awaiting me") has.
 
 A reader that fails (its database table, Redis, a bug) leaves its tile "unavailable" and the rest
 of the page renders; the failure is logged, and not cached, so the next view tries again.
@@ -58,6 +53,7 @@ class TileProvider:
     permissions: tuple[str, ...]
     read: Callable[..., Any]
     per_user: bool = False
+    cached: bool = True
     template_name: str = ""  # when tiles share one: admin/ops/tiles/<template_name>.html
 
     @property
@@ -66,6 +62,9 @@ class TileProvider:
 
 
 TILES: tuple[TileProvider, ...] = (
+    TileProvider(key="approvals_awaiting_me", title="Approvals awaiting me",
+                 permissions=("compliance.approve_approvalrequest",), read=tiles.approvals_awaiting_me,
+                 per_user=True, cached=False),
     TileProvider(key="payment_volume", title="Payments: today and the last 7 days",
                  permissions=("payments.view_payment",), read=tiles.payment_volume),
     TileProvider(key="connector_health", title="Connectors: success rate and circuit breaker",
@@ -125,6 +124,8 @@ def _keep(key: str, data: Any) -> None:
 
 
 def _read(provider: TileProvider, user: AbstractBaseUser | AnonymousUser) -> Any:
+    if not provider.cached:
+        return provider.read(user) if provider.per_user else provider.read()
     key = _cache_key(provider, user)
     data = _cached(key)
     if data is None:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit import selectors as audit_selectors
+from apps.compliance import selectors as compliance_selectors
 from apps.core import clock
 from apps.core.money import Money
 from apps.events.outbox import selectors as outbox_selectors
@@ -158,6 +159,42 @@ def attempts_needing_review() -> ReviewTile:
     queue = payment_selectors.attempts_needing_review()
     return ReviewTile(count=queue.count, oldest_since=queue.oldest_since,
                       href=_changelist("payments.attemptneedingreview"))
+
+
+# --- maker-checker --------------------------------------------------------------------------
+
+# How many of a checker's waiting requests the tile lists (the link leads to all of them).
+APPROVALS_LISTED = 5
+
+
+@dataclass(frozen=True)
+class ApprovalLine:
+    label: str
+    maker: str
+    expires_at: datetime
+    href: str
+
+
+@dataclass(frozen=True)
+class ApprovalsTile:
+    count: int
+    oldest: tuple[ApprovalLine, ...]
+    href: str
+
+    def state(self, now: datetime) -> str:
+        return WARNING if self.count else OK
+
+
+def approvals_awaiting_me(user) -> ApprovalsTile:
+    """The maker-checker requests this user may approve (none for anyone who is no checker)."""
+    waiting = compliance_selectors.approval_requests_awaiting(user).select_related("maker")
+    oldest = tuple(
+        ApprovalLine(label=str(request), maker=request.maker.get_username(), expires_at=request.expires_at,
+                     href=reverse("admin:compliance_approvalrequest_change", args=[request.pk]))
+        for request in waiting[:APPROVALS_LISTED]
+    )
+    return ApprovalsTile(count=waiting.count() if len(oldest) == APPROVALS_LISTED else len(oldest),
+                         oldest=oldest, href=reverse("admin:compliance_approvalrequest_mine"))
 
 
 # --- connectors ---------------------------------------------------------------------------

@@ -12,9 +12,12 @@ import pytest
 import time_machine
 from celery import current_app
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.services import audit_chain_check, audit_record
+from apps.compliance import services as compliance_services
+from apps.compliance.data import ACCOUNT_FREEZE
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.core.ids import uuid7
@@ -28,6 +31,7 @@ from apps.payments.models import Payment, PaymentAttempt
 from apps.routing import health
 from apps.routing import selectors as routing_selectors
 from apps.routing.data import Outcome
+from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import MerchantFactory
 from tests.ops.conftest import staff_user
 from tests.payments.conftest import create_payment, declined, processed
@@ -36,8 +40,10 @@ from tests.support.workers import publish, purge_all_queues
 pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("tests.ops")
-ALL_TILES = ["payment_volume", "connector_health", "attempts_needing_review", "outbox", "queues",
-             "ledger_verification", "audit_verification"]
+# What every role that views all the data sees; checkers (supervisors, superusers) also see their queue first.
+VIEWER_TILES = ["payment_volume", "connector_health", "attempts_needing_review", "outbox", "queues",
+                "ledger_verification", "audit_verification"]
+ALL_TILES = ["approvals_awaiting_me", *VIEWER_TILES]
 
 
 def local_noon(days_from_today: int) -> datetime:
@@ -261,8 +267,11 @@ def test_the_outbox_backlog_shows_the_unsent_messages_and_turns_red_when_stuck(r
 @pytest.mark.parametrize(("roles", "expected"), [
     (("Compliance officer",), ["payment_volume", "connector_health", "attempts_needing_review", "queues",
                                "ledger_verification", "audit_verification"]),
-    (("Treasury operator",), ALL_TILES),
-    (("Support (read-only)",), ALL_TILES),
+    (("Compliance supervisor",), ["approvals_awaiting_me", "payment_volume", "connector_health",
+                                  "attempts_needing_review", "outbox", "queues", "ledger_verification",
+                                  "audit_verification"]),
+    (("Treasury operator",), VIEWER_TILES),
+    (("Support (read-only)",), VIEWER_TILES),
     ((), []),
 ])
 def test_each_role_sees_the_tiles_of_what_it_may_view(staff_login, roles, expected):
@@ -302,11 +311,12 @@ def test_the_dashboard_reads_a_bounded_number_of_queries_cold_and_fewer_warm(
     _many_rows()
     client = staff_login(staff_user(superuser=True))
 
-    # Session, user and the verified TOTP device (3), then one read per tile (7).
-    with django_assert_max_num_queries(10):
+    # Session, user and the verified TOTP device (3), the approvals awaiting me, never cached (1), then
+    # one read per cached tile (7).
+    with django_assert_max_num_queries(11):
         cold = client.get("/admin/")
-    # Only the session, the user and the device: every tile comes from the cache.
-    with django_assert_num_queries(3):
+    # The session, the user, the device and the approvals: every other tile comes from the cache.
+    with django_assert_num_queries(4):
         warm = client.get("/admin/")
 
     assert [tile.data for tile in cold.context["tiles"]] == [tile.data for tile in warm.context["tiles"]]
@@ -321,7 +331,7 @@ def test_tiles_are_cached_per_tile_not_per_user(staff_login, django_assert_num_q
     # Session, user, device and the role's permissions (2): the figures another user's view read are reused.
     with django_assert_num_queries(5):
         response = treasury.get("/admin/")
-    assert list(tiles_of(response)) == ALL_TILES
+    assert list(tiles_of(response)) == VIEWER_TILES
 
 
 def test_a_new_payment_shows_once_the_cache_expires(routing, staff_login):
@@ -339,7 +349,6 @@ def test_a_new_payment_shows_once_the_cache_expires(routing, staff_login):
 
 
 def test_a_per_user_tile_reads_for_each_user_and_is_cached_per_user(staff_login, monkeypatch):
-    """How the maker-checker's "approvals awaiting me" slots in (apps.ops.dashboard's docstring)."""
     readers: list[str] = []
 
     def awaiting_me(user) -> OutboxTile:
@@ -347,9 +356,8 @@ def test_a_per_user_tile_reads_for_each_user_and_is_cached_per_user(staff_login,
         return OutboxTile(unsent=len(user.username), oldest_created_at=None, href="/admin/")
 
     monkeypatch.setattr(dashboard, "TILES", (
-        dashboard.TileProvider(key="approvals_awaiting_me", title="Approvals awaiting me",
-                               permissions=("auth.view_user",), read=awaiting_me, per_user=True,
-                               template_name="outbox"),
+        dashboard.TileProvider(key="mine", title="Mine", permissions=("auth.view_user",), read=awaiting_me,
+                               per_user=True, template_name="outbox"),
     ))
     first, second = staff_user(superuser=True), staff_user(superuser=True)
     second.username = "a-longer-username"
@@ -357,7 +365,7 @@ def test_a_per_user_tile_reads_for_each_user_and_is_cached_per_user(staff_login,
 
     for user in (first, second, first, second):
         shown = tiles_of(staff_login(user).get("/admin/"))
-        assert shown["approvals_awaiting_me"].data.unsent == len(user.username)
+        assert shown["mine"].data.unsent == len(user.username)
     assert readers == [first.username, second.username]
     assert list(tiles_of(staff_login(staff_user("Compliance officer")).get("/admin/"))) == []
 
@@ -456,3 +464,25 @@ def test_a_bar_chart_scales_the_tallest_bar_to_the_plot_and_keeps_small_bars_vis
     assert chart.peak == "52"
     with pytest.raises(ValueError):
         charts.bar_chart(title="x", values=[-1], labels=["a"], captions=["-1"])
+
+
+def test_a_checker_sees_the_requests_awaiting_them_at_once_and_a_decided_one_leaves(staff_login):
+    officer, supervisor = staff_user("Compliance officer"), staff_user("Compliance supervisor")
+    wallets = [ledger_factories.wallet() for _ in range(6)]
+    requests = [
+        compliance_services.approval_request_create(
+            action=ACCOUNT_FREEZE, arguments={"account_id": str(wallet.pk)}, user=officer, reason="suspicious")
+        for wallet in wallets
+    ]
+    client = staff_login(supervisor)
+
+    tile = tiles_of(client.get("/admin/"))["approvals_awaiting_me"]
+    assert (tile.state, tile.data.count, len(tile.data.oldest)) == ("warning", 6, 5)
+    assert tile.data.oldest[0].maker == officer.username
+    assert tile.data.oldest[0].href == reverse("admin:compliance_approvalrequest_change", args=[requests[0].pk])
+    assert tile.href == reverse("admin:compliance_approvalrequest_mine")
+    # The maker has nothing to approve: their own requests are not theirs to check.
+    assert "approvals_awaiting_me" not in tiles_of(staff_login(officer).get("/admin/"))
+
+    compliance_services.approval_request_reject(request_id=requests[0].pk, user=supervisor, reason="no grounds")
+    assert tiles_of(client.get("/admin/"))["approvals_awaiting_me"].data.count == 5  # not cached: at once
