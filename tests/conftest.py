@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite. Everything runs against the real services."""
 
+import itertools
+
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 from django_redis import get_redis_connection
@@ -8,6 +10,8 @@ from rest_framework.test import APIClient
 from apps.merchants.models import Merchant
 from tests.factories.merchants import authenticated_client, merchant_with_key
 from tests.support.time_travel import guard_travels, mark_time_sensitive  # noqa: F401 - guard_travels is autouse
+
+_ANCHOR_DIRS = itertools.count(1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,6 +31,14 @@ def _clean_redis():
     """Rate limits, delivery counters and probe records start empty in every test."""
     get_redis_connection("default").flushdb()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_dir(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test anchors the audit chain in a directory of its own (created when first written):
+    the database is rolled back after every test, and anchors left by an earlier test would
+    contradict the next test's chain."""
+    settings.FINCORE_AUDIT_ANCHOR_DIR = tmp_path_factory.getbasetemp() / "audit-anchors" / str(next(_ANCHOR_DIRS))
 
 
 @pytest.fixture
