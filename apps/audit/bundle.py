@@ -4,7 +4,7 @@ The zip holds, each as UTF-8 JSON lines::
 
     journal.jsonl           the journal rows of the period: signed content, signature, and seal
     chain.jsonl             the chain proof: every seal from the one before the period's first
-                            (the starting point) to the first anchor at or after its last
+                            (the starting point) to the first anchor after its last
     anchors.jsonl           the anchor lines covering that range, exactly as in FINCORE_AUDIT_ANCHOR_DIR
     ledger_transfers.jsonl  the ledger transfers created in the period, amounts in minor units
     manifest.json           the period, the counts, and each file's SHA-256 and size

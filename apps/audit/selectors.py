@@ -32,7 +32,6 @@ class ChainReport:
     pending: int
     problem: ChainProblem | None
     # What was checked against the anchors outside the database (FINCORE_AUDIT_ANCHOR_DIR).
-    anchor_dir: Path | None = None
     anchors_checked: int = 0
     latest_anchor: anchors.AnchorLine | None = None
     unreadable_anchor_lines: tuple[str, ...] = ()
@@ -134,12 +133,11 @@ def audit_chain_verify() -> ChainReport:
     history rewritten consistently, by someone holding the key, or cut short at its end
     (the seals no longer match the hashes anchored outside the database).
     """
-    anchor_dir = Path(settings.FINCORE_AUDIT_ANCHOR_DIR)
     sealed, problem = _check_seals()
     if problem is not None:
-        return ChainReport(sealed=sealed, pending=0, problem=problem, anchor_dir=anchor_dir)
-    log = anchors.read(anchor_dir)
-    found = {"anchor_dir": anchor_dir, "latest_anchor": log.latest, "unreadable_anchor_lines": log.unreadable}
+        return ChainReport(sealed=sealed, pending=0, problem=problem)
+    log = anchors.read(Path(settings.FINCORE_AUDIT_ANCHOR_DIR))
+    found = {"latest_anchor": log.latest, "unreadable_anchor_lines": log.unreadable}
     checked, problem = _check_anchors(log)
     if problem is not None:
         return ChainReport(sealed=sealed, pending=0, problem=problem, anchors_checked=checked, **found)
@@ -191,7 +189,9 @@ def journal_of_period(period: ExportPeriod) -> Iterator[AuditEvent]:
 @dataclass(frozen=True)
 class ChainProofRange:
     """The seals an export carries: from the seal before the period's first (the starting point)
-    to the first anchor at or after its last, so the whole range is tied to an anchor if one exists."""
+    to the first anchor after its last, so the whole range is tied to an anchor if one exists.
+    Strictly after: were the journal cut short at an anchored seal, the next anchor, beyond the
+    database's end, still comes along and shows it."""
 
     first_seq: int
     last_seq: int
@@ -207,7 +207,7 @@ def chain_proof_range(period: ExportPeriod) -> ChainProofRange | None:
         return None
     log = anchors.read(Path(settings.FINCORE_AUDIT_ANCHOR_DIR))
     first_seq = max(bounds["first"] - 1, 1)
-    last_seq = min((line.anchor.seq for line in log.lines if line.anchor.seq >= bounds["last"]),
+    last_seq = min((line.anchor.seq for line in log.lines if line.anchor.seq > bounds["last"]),
                    default=bounds["last"])
     covering = tuple(line for line in log.lines if first_seq <= line.anchor.seq <= last_seq)
     return ChainProofRange(first_seq=first_seq, last_seq=last_seq, anchor_lines=covering)

@@ -55,13 +55,13 @@ class Command(BaseCommand):
         latest = report.latest_anchor
         if latest is None:
             self.stdout.write(self.style.WARNING(
-                f"anchors: none in {report.anchor_dir}: the chain is not anchored outside the database"
+                f"anchors: none in {settings.FINCORE_AUDIT_ANCHOR_DIR}: the chain is not anchored outside the database"
             ))
         else:
             anchor = latest.anchor
             self.stdout.write(
-                f"anchors: {report.anchors_checked} in {report.anchor_dir} match the database; the latest anchors "
-                f"seal {anchor.seq}, written {anchor.written_at:%Y-%m-%d %H:%M:%S} UTC "
+                f"anchors: {report.anchors_checked} in {settings.FINCORE_AUDIT_ANCHOR_DIR} match the database; "
+                f"the latest anchors seal {anchor.seq}, written {anchor.written_at:%Y-%m-%d %H:%M:%S} UTC "
                 f"({age(anchor.written_at, clock.now())} ago)"
             )
             if report.sealed > anchor.seq:
