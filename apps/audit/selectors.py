@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, Max, Min, OuterRef, Subquery
 
 from apps.audit import anchors, chain
@@ -148,6 +149,25 @@ def audit_chain_verify() -> ChainReport:
 
 def audit_unsealed_count() -> int:
     return PendingSeal.objects.count()
+
+
+def journal_actions() -> list[str]:
+    """Every distinct action in the journal, alphabetically: one probe of the action index per
+    action (a loose index scan), not a read of the whole journal."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE actions(action) AS (
+                (SELECT action FROM audit_auditevent ORDER BY action LIMIT 1)
+                UNION ALL
+                SELECT (SELECT next.action FROM audit_auditevent AS next WHERE next.action > actions.action
+                        ORDER BY next.action LIMIT 1)
+                FROM actions WHERE actions.action IS NOT NULL
+            )
+            SELECT action FROM actions WHERE action IS NOT NULL
+            """
+        )
+        return [action for (action,) in cursor.fetchall()]
 
 
 # --- exports ----------------------------------------------------------------------------------
