@@ -3,6 +3,7 @@
 import itertools
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
@@ -34,11 +35,14 @@ def _clean_redis():
 
 
 @pytest.fixture(autouse=True)
-def _audit_anchor_dir(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _audit_anchor_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test anchors the audit chain in a directory of its own (created when first written):
     the database is rolled back after every test, and anchors left by an earlier test would
-    contradict the next test's chain."""
-    settings.FINCORE_AUDIT_ANCHOR_DIR = tmp_path_factory.getbasetemp() / "audit-anchors" / str(next(_ANCHOR_DIRS))
+    contradict the next test's chain. Set on the settings object itself, not with pytest-django's
+    ``settings`` fixture: its override_settings would be in force in every test, and Celery, which
+    reads its configuration from Django's settings, cannot list an overridden settings object."""
+    anchor_dir = tmp_path_factory.getbasetemp() / "audit-anchors" / str(next(_ANCHOR_DIRS))
+    monkeypatch.setattr(django_settings, "FINCORE_AUDIT_ANCHOR_DIR", anchor_dir)
 
 
 @pytest.fixture
