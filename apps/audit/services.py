@@ -158,14 +158,21 @@ class ExportWritten:
 
 
 class _HashingMember:
-    """Writes one file of the zip as a stream, counting its bytes and hashing them."""
+    """One file of the zip, written as a stream (``with``), counting its lines and bytes and hashing them."""
 
     def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
-        self.name = name
         self._stream = archive.open(name, "w", force_zip64=True)
         self._sha256 = hashlib.sha256()
         self.bytes = 0
         self.lines = 0
+
+    def __enter__(self) -> "_HashingMember":
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        # Closed whatever happened: the zip refuses to close over an open member, which would
+        # hide the error that stopped the export.
+        self._stream.close()
 
     def write(self, data: bytes) -> None:
         self._stream.write(data)
@@ -173,8 +180,7 @@ class _HashingMember:
         self.bytes += len(data)
         self.lines += 1
 
-    def close(self) -> dict[str, Any]:
-        self._stream.close()
+    def entry(self) -> dict[str, Any]:
         return {"sha256": self._sha256.hexdigest(), "bytes": self.bytes}
 
 
@@ -193,31 +199,31 @@ def _journal_row(event: AuditEvent) -> dict[str, Any]:
 def _write_export(archive: zipfile.ZipFile, period: selectors.ExportPeriod,
                   ledger_transfers: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, int]]:
     files, counts = {}, {}
-    journal = _HashingMember(archive, bundle.JOURNAL)
     unsealed = 0
-    for event in selectors.journal_of_period(period):
-        row = _journal_row(event)
-        unsealed += row["seal"] is None
-        journal.write(bundle.json_line(row))
-    files[bundle.JOURNAL] = journal.close()
+    with _HashingMember(archive, bundle.JOURNAL) as journal:
+        for event in selectors.journal_of_period(period):
+            row = _journal_row(event)
+            unsealed += row["seal"] is None
+            journal.write(bundle.json_line(row))
+    files[bundle.JOURNAL] = journal.entry()
     counts.update(journal_rows=journal.lines, unsealed_rows=unsealed)
 
     proof = selectors.chain_proof_range(period)
-    seals = _HashingMember(archive, bundle.CHAIN)
-    if proof is not None:
-        for seal in selectors.seals_between(first_seq=proof.first_seq, last_seq=proof.last_seq):
-            seals.write(bundle.json_line({**seal, "sealed_at": chain.canonical_timestamp(seal["sealed_at"])}))
-    files[bundle.CHAIN] = seals.close()
-    anchor_lines = _HashingMember(archive, bundle.ANCHORS)
-    for line in proof.anchor_lines if proof is not None else ():
-        anchor_lines.write(line.text.encode() + b"\n")
-    files[bundle.ANCHORS] = anchor_lines.close()
+    with _HashingMember(archive, bundle.CHAIN) as seals:
+        if proof is not None:
+            for seal in selectors.seals_between(first_seq=proof.first_seq, last_seq=proof.last_seq):
+                seals.write(bundle.json_line({**seal, "sealed_at": chain.canonical_timestamp(seal["sealed_at"])}))
+    files[bundle.CHAIN] = seals.entry()
+    with _HashingMember(archive, bundle.ANCHORS) as anchor_lines:
+        for line in proof.anchor_lines if proof is not None else ():
+            anchor_lines.write(line.text.encode() + b"\n")
+    files[bundle.ANCHORS] = anchor_lines.entry()
     counts.update(seals=seals.lines, anchors=anchor_lines.lines)
 
-    transfers = _HashingMember(archive, bundle.LEDGER_TRANSFERS)
-    for transfer in ledger_transfers:
-        transfers.write(bundle.json_line(dict(transfer)))
-    files[bundle.LEDGER_TRANSFERS] = transfers.close()
+    with _HashingMember(archive, bundle.LEDGER_TRANSFERS) as transfers:
+        for transfer in ledger_transfers:
+            transfers.write(bundle.json_line(dict(transfer)))
+    files[bundle.LEDGER_TRANSFERS] = transfers.entry()
     counts.update(ledger_transfers=transfers.lines)
     return files, counts
 
@@ -229,13 +235,20 @@ def audit_export(
     transfers (plain mappings, amounts in minor units) into the zip ``destination``, with a
     manifest of each file's SHA-256 (see :mod:`apps.audit.bundle`); journal the export.
 
-    Streams every file, so a period of millions of rows never sits in memory. The zip appears
-    at ``destination`` complete or not at all (written beside it, then renamed).
+    Streams every file, so a period of millions of rows never sits in memory, and reads without
+    the connection's statement timeout. The zip appears at ``destination`` complete or not at
+    all (written beside it, then renamed).
     Raises OSError when ``destination`` cannot be written.
     """
     partial_path = destination.with_name(f".{destination.name}.partial")
     try:
-        with zipfile.ZipFile(partial_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with (
+            transaction.atomic(),
+            zipfile.ZipFile(partial_path, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
+            with connection.cursor() as cursor:
+                # It reads a whole period: bounded by the period's size, not the connection's timeout.
+                cursor.execute("SET LOCAL statement_timeout = 0")
             files, counts = _write_export(archive, period, ledger_transfers)
             manifest = {
                 "format": bundle.FORMAT,

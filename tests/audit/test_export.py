@@ -430,3 +430,24 @@ def test_rows_sealed_after_the_last_anchor_are_said_to_be_proved_by_the_chain_on
         "chain unbroken from seal 1 to seal 3; no anchor covers it",
         "3 sealed rows lie after the last anchor: proved by the chain only",
     ]
+
+
+def test_an_export_that_fails_midway_leaves_no_file_and_no_journal_row(period: Period, tmp_path: Path) -> None:
+    from datetime import date
+
+    from apps.audit import selectors, services
+    from apps.core.actors import Actor
+
+    def transfers_until_the_disk_fills():
+        yield {"id": "tr_1", "amount": 1, "currency": "BHD"}
+        raise OSError(28, "No space left on device")
+
+    with time_machine.travel(_at(20, 9), tick=False), pytest.raises(OSError, match="No space left on device"):
+        services.audit_export(
+            period=selectors.export_period(first_day=date(2026, 3, 10), last_day=date(2026, 3, 11)),
+            destination=tmp_path / "audit.zip", ledger_transfers=transfers_until_the_disk_fills(),
+            actor=Actor.system("manage.py audit_export"),
+        )
+
+    assert list(tmp_path.iterdir()) == []
+    assert not AuditEvent.objects.filter(action="audit.exported").exists()
