@@ -47,6 +47,8 @@ def journal_of_a_merchant() -> dict[str, AuditEvent]:
         "other_payment": _record("payment.captured", "payments.payment", OTHER_PAYMENT),
         "refund": _record("refund.created", "payments.refund", uuid.UUID(int=PAYMENT.int + 10), merchant_id=MERCHANT),
         "account": _record("ledger.account_opened", "ledger.account", ACCOUNT),
+        "attempt": _record("payment.attempt_unknown", "payments.paymentattempt", uuid.UUID(int=PAYMENT.int + 20)),
+        "transfer": _record("ledger.adjustment_posted", "ledger.transfer", uuid.UUID(int=PAYMENT.int + 30)),
         # The webhook services journal the public id itself.
         "webhook_event": _record("webhook_event.redelivered", "events.webhookevent", ids.encode("evt", PAYMENT)),
         # The same UUID as the payment, but another kind of object: not the payment's history.
@@ -63,6 +65,8 @@ def journal_of_a_merchant() -> dict[str, AuditEvent]:
     (ids.encode("re", uuid.UUID(int=PAYMENT.int + 10)), ["refund"]),
     (f"  {ids.encode('pay', OTHER_PAYMENT)} ", ["other_payment"]),
     (str(PAYMENT), ["lookalike", "payment"]),  # an internal id: every object of that id
+    (ids.encode("att", uuid.UUID(int=PAYMENT.int + 20)), ["attempt"]),
+    (ids.encode("tr", uuid.UUID(int=PAYMENT.int + 30)), ["transfer"]),
     (ids.encode("tr", PAYMENT), []),
 ])
 def test_the_journal_is_searched_by_the_ids_staff_see(compliance_client, journal_of_a_merchant, search: str,
