@@ -1,6 +1,9 @@
 """Fixtures shared by the whole suite. Everything runs against the real services."""
 
+import itertools
+
 import pytest
+from django.conf import settings as django_settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
@@ -9,6 +12,8 @@ from apps.merchants.models import Merchant
 from tests.factories.merchants import authenticated_client, merchant_with_key
 from tests.factories.staff import signed_in_client, staff_user
 from tests.support.time_travel import guard_travels, mark_time_sensitive  # noqa: F401 - guard_travels is autouse
+
+_ANCHOR_DIRS = itertools.count(1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,6 +33,17 @@ def _clean_redis():
     """Rate limits, delivery counters and probe records start empty in every test."""
     get_redis_connection("default").flushdb()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test anchors the audit chain in a directory of its own (created when first written):
+    the database is rolled back after every test, and anchors left by an earlier test would
+    contradict the next test's chain. Set on the settings object itself, not with pytest-django's
+    ``settings`` fixture: its override_settings would be in force in every test, and Celery, which
+    reads its configuration from Django's settings, cannot list an overridden settings object."""
+    anchor_dir = tmp_path_factory.getbasetemp() / "audit-anchors" / str(next(_ANCHOR_DIRS))
+    monkeypatch.setattr(django_settings, "FINCORE_AUDIT_ANCHOR_DIR", anchor_dir)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django.db.models.signals import post_save, pre_save
 class AuditConfig(AppConfig):
     name = "apps.audit"
     label = "audit"
-    verbose_name = "Audit trail"
+    verbose_name = "Audit"
 
     def ready(self) -> None:
         from auditlog.models import LogEntry

@@ -6,12 +6,15 @@
   A beat job writes seals in order, so writers never wait on a global lock.
 - :class:`PendingSeal` is the job's work queue, filled by a trigger on every new event, so
   even a row inserted behind the application's back is sealed (and then fails verification).
+- :class:`AdminChange` is django-auditlog's log entry, shown in the admin's Audit section
+  beside the journal (a proxy: auditlog keeps its own table).
 
 Both journal tables refuse UPDATE and DELETE in PostgreSQL (migration 0002).
 """
 
 import uuid
 
+from auditlog.models import LogEntry
 from django.db import models
 
 
@@ -39,6 +42,8 @@ class AuditEvent(models.Model):
     signature = models.CharField(max_length=64, help_text="HMAC-SHA256 of the row's content.")
 
     class Meta:
+        verbose_name = "journal entry"
+        verbose_name_plural = "journal"
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx"),
             models.Index(fields=["occurred_at"], name="audit_event_occurred_idx"),
@@ -73,3 +78,12 @@ class PendingSeal(models.Model):
 
     def __str__(self) -> str:
         return f"event {self.event_id} awaiting its seal"
+
+
+class AdminChange(LogEntry):
+    """django-auditlog's field-by-field record of a change made in the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "admin change"
+        verbose_name_plural = "admin change log"

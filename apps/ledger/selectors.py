@@ -1,7 +1,9 @@
 """Reading the ledger: accounts, balances (now or at any instant), statements, transfers, and
 the proof that its invariants hold."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import fields as fields_of
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -199,6 +201,41 @@ def merchant_transfer_list(
         }
         transfers = transfers.filter(by_status[status])
     return transfers
+
+
+@dataclass(frozen=True)
+class TransferRecord:
+    """A transfer as an auditor reads it: amount in minor units of its currency, the accounts, and why."""
+
+    id: UUID
+    created_at: datetime
+    effective_at: datetime
+    kind: str
+    debit_account_id: UUID
+    credit_account_id: UUID
+    amount: int
+    currency: str
+    code: str
+    reference: str
+    client_id: str
+    merchant_id: UUID | None
+    livemode: bool
+    pending_id: UUID | None
+    reverses_id: UUID | None
+    created_by: str
+
+
+def transfers_created_between(*, start: datetime, end: datetime) -> Iterator[TransferRecord]:
+    """Every transfer created in ``start <= created_at < end``, oldest first, streamed from the
+    database in chunks (a month of transfers never sits in memory)."""
+    fields = [field.name for field in fields_of(TransferRecord)]
+    rows = (
+        Transfer.objects.filter(created_at__gte=start, created_at__lt=end)
+        .order_by("created_at", "id")
+        .values_list(*fields)
+        .iterator(chunk_size=2000)
+    )
+    return (TransferRecord(*row) for row in rows)
 
 
 def pending_transfers_due(*, now: datetime, since: datetime | None, limit: int) -> list[Transfer]:

@@ -74,7 +74,7 @@ SECTIONS: tuple[Section, ...] = (
     )),
     Section("audit", "Audit", (
         Place("audit.AuditEvent", "Journal (business events, hash-chained)"),
-        Place("auditlog.LogEntry", "Record changes (django-auditlog)"),
+        Place("audit.AdminChange", "Admin change log (field by field, django-auditlog)"),
     )),
 )
 

@@ -267,6 +267,7 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "CELERY_BROKER_URL": env.str("FINCORE_BROKER_URL"),
         "FINCORE_REDIS_URL": redis_url,
         "FINCORE_AUDIT_KEY": env.str("FINCORE_AUDIT_KEY"),
+        "FINCORE_AUDIT_ANCHOR_DIR": BASE_DIR / env.str("FINCORE_AUDIT_ANCHOR_DIR"),
         "FINCORE_PROXY_HOPS": proxy_hops,
         "FINCORE_API_RATE_LIMIT": api_rate_limit,
         "FINCORE_IDEMPOTENCY_TTL": timedelta(hours=idempotency_ttl_hours),

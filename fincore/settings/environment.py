@@ -66,6 +66,14 @@ VARIABLES: tuple[Variable, ...] = (
         min_length_in_production=32,
     ),
     Variable(
+        "FINCORE_AUDIT_ANCHOR_DIR",
+        "Directory the audit chain's head is appended to each time the journal is sealed (one file a "
+        "month); put it on append-only or WORM storage, apart from the database. A relative path is "
+        "relative to the project directory.",
+        "var/audit-anchors",
+        required_in_production=True,
+    ),
+    Variable(
         "FINCORE_CSRF_TRUSTED_ORIGINS",
         "Comma-separated origins (https://admin.example.com) allowed to post admin forms.",
         "",

@@ -18,6 +18,13 @@ os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), "fincore-test-metrics")
 )
 os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+# The audit chain's anchors of this run, never the development ones (nor a directory set in the
+# environment for development): a test database starts a new chain, which older anchors would
+# contradict. Processes the suite starts inherit the run's directory; each test in pytest's own
+# process gets a directory of its own (tests/conftest.py).
+_TEST_ANCHOR_PREFIX = os.path.join(tempfile.gettempdir(), "fincore-test-anchors-")
+if not os.environ.get("FINCORE_AUDIT_ANCHOR_DIR", "").startswith(_TEST_ANCHOR_PREFIX):
+    os.environ["FINCORE_AUDIT_ANCHOR_DIR"] = tempfile.mkdtemp(prefix=os.path.basename(_TEST_ANCHOR_PREFIX))
 
 from fincore.settings.base import *  # noqa: E402, F403
 from fincore.settings.base import from_environment  # noqa: E402

@@ -79,8 +79,8 @@ def test_listing_takes_the_same_few_queries_however_many_events(admin_client, dj
     audit_seal_pending()
     journal(sealed, object_prefix="pay_pending_")
 
-    # Session, user, count, the page (events joined to their seals), the date hierarchy's range and
-    # days, the choices of two filters.
+    # Session, user, a capped count, the page (events joined to their seals), the choices of the
+    # action and staff member filters.
     with django_assert_max_num_queries(8):
         response = admin_client.get(CHANGELIST)
 

@@ -21,6 +21,7 @@ PRODUCTION_ENVIRONMENT = {
     "FINCORE_REDIS_URL": "rediss://cache.internal:6380/0",
     "FINCORE_ALLOWED_HOSTS": "api.fincore.example,admin.fincore.example",
     "FINCORE_AUDIT_KEY": "a-long-random-audit-key-kept-in-the-secret-store",
+    "FINCORE_AUDIT_ANCHOR_DIR": "/mnt/audit-anchors",
     "FINCORE_WEBHOOK_KEY": "another-long-random-key-for-webhook-secrets",
 }
 

@@ -41,7 +41,7 @@ def test_a_superuser_sees_the_sections_in_the_tables_order_and_empty_ones_are_le
                         "django_celery_beat.IntervalSchedule", "django_celery_beat.CrontabSchedule", "auth.User",
                         "auth.Group", "axes.AccessAttempt",
                         "axes.AccessFailureLog", "axes.AccessLog"]),
-        ("Audit", ["audit.AuditEvent", "auditlog.LogEntry"]),
+        ("Audit", ["audit.AuditEvent", "audit.AdminChange"]),
     ]
 
 
@@ -50,7 +50,7 @@ def test_the_audit_section_names_the_journal_and_the_record_changes_plainly():
 
     assert [(model["name"], model["admin_url"]) for model in audit["models"]] == [
         ("Journal (business events, hash-chained)", "/admin/audit/auditevent/"),
-        ("Record changes (django-auditlog)", "/admin/auditlog/logentry/"),
+        ("Admin change log (field by field, django-auditlog)", "/admin/audit/adminchange/"),
     ]
 
 

@@ -95,7 +95,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "compliance.ApprovalPolicy": {**_every(), SUPERUSER: "view request_change", OFFICER: "view request_change"},
     # The audit trail: read by all but treasury's field-by-field history.
     "audit.AuditEvent": _every(),
-    "auditlog.LogEntry": {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"},
+    "audit.AdminChange": {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"},
     # Staff, roles and their sign-in: only superusers manage them; supervisors see them and unlock.
     "auth.User": {SUPERUSER: "view add change password_change two_factor_reset", SUPERVISOR: "view"},
     "auth.Group": {SUPERUSER: "view add change", SUPERVISOR: "view"},

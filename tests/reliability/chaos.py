@@ -134,6 +134,8 @@ def environment(postgres: Postgres, rabbitmq: RabbitMQ, redis_url: str) -> dict[
         "FINCORE_API_RATE_LIMIT": "100000/second",
         "FINCORE_LOG_LEVEL": "INFO",
         "PROMETHEUS_MULTIPROC_DIR": str(LOG_DIR / "prometheus"),
+        # The run starts a new database, so a new chain: anchors of an earlier run would contradict it.
+        "FINCORE_AUDIT_ANCHOR_DIR": str(LOG_DIR / "audit-anchors"),
     }
 
 
