@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from apps.merchants.models import Merchant
 from tests.factories.merchants import authenticated_client, merchant_with_key
 from tests.factories.staff import signed_in_client, staff_user
+from tests.support.roles import roles_snapshot
 from tests.support.time_travel import guard_travels, mark_time_sensitive  # noqa: F401 - guard_travels is autouse
 
 _ANCHOR_DIRS = itertools.count(1)
@@ -26,6 +27,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     mark_time_sensitive(items)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as pytest-django creates it, and a snapshot of the staff roles in it
+    (tests/support/roles.py), taken before any transactional test empties the tables."""
+    with django_db_blocker.unblock():
+        roles_snapshot()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 test database. Every page a test visits is saved as a screenshot under ``var/test-output/e2e/``
 (``FINCORE_E2E_OUTPUT``) for a person to look at after the run.
 
-The server is another process, so these tests commit what they set up (``transaction=True``).
+The server is another process, so these tests commit what they set up (each is transactional).
 """
 
 import os
@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.contract.live_server import LiveServer
+from tests.support.roles import roles_restore
 from tests.support.workers import PROJECT_DIR
 
 CHROMIUM = os.environ.get("FINCORE_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -26,6 +27,13 @@ CHROMIUM_ARGS = [
 OUTPUT = Path(os.environ.get("FINCORE_E2E_OUTPUT", PROJECT_DIR / "var" / "test-output" / "e2e"))
 # The admin at the narrowest desktop the issue asks it to fit.
 VIEWPORT = {"width": 1366, "height": 900}
+
+
+@pytest.fixture(autouse=True)
+def staff_roles(transactional_db) -> None:
+    """Every browser test is transactional (the server is another process): the roles the
+    migrations made are put back after the previous test emptied the tables."""
+    roles_restore()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,19 @@
+"""Staff signing in through the pages, as a person does: password, then the authenticator's code."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.factories.staff import PASSWORD, totp_code
+
+
+def sign_in(page: Page, user, *, code: str | None = None) -> None:
+    """Sign ``user`` in with their password and the code their authenticator shows now."""
+    page.goto("/admin/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.fill("#id_code", code or totp_code(user))
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
