@@ -201,8 +201,9 @@ class CsvExportMixin:
                 [column.source for column in columns] + [c.currency_source for c in columns if c.currency_source]
             ))
             for row in rows.values(*sources).iterator(chunk_size=CHUNK_ROWS):
-                yield writer.writerow(self.csv_row(columns, row))
-                written += 1
+                line = writer.writerow(self.csv_row(columns, row))
+                written += 1  # counted as handed to the server: what an interrupted download may have got
+                yield line
             finished = True
         finally:
             # The view has returned by now: its request id and address are bound again for the row.

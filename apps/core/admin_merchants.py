@@ -91,6 +91,9 @@ class MerchantAdminMixin:
         merchant_id = ids.decode("mer", term)
         if merchant_id is not None:
             return queryset.filter(**{self.merchant_lookup: merchant_id}), False
+        if ids.is_public_id(term):
+            # Another object's id (pay_..., tr_...): an exact lookup, not a search of merchant names.
+            return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
         by_name = queryset.filter(**{f"{self.merchant_lookup}__in": merchant_ids_matching(term)})
         if not getattr(self, "search_fields", ()):
