@@ -10,39 +10,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core import ids
-from apps.core.ids import uuid7
 from apps.payments import services
-from apps.payments.models import Capture, Payment, Refund
+from apps.payments.models import Payment
 from tests.factories.merchants import FACTORY_ACTOR, MerchantFactory
+from tests.factories.payments import bulk_payments, bulk_refunds_and_captures
 from tests.payments.conftest import processed
 
 pytestmark = pytest.mark.django_db
 
 PAYMENTS = "/admin/payments/payment/"
-
-
-def bulk_payments(merchant, count: int, *, created_at: datetime | None = None, **fields) -> list[Payment]:
-    """Payment rows as the admin reads them, written straight to the table (no connector, no ledger):
-    lists and exports only read them."""
-    moment = created_at or datetime(2030, 1, 5, 9, 0, tzinfo=UTC)
-    rows = [Payment(id=uuid7(), merchant_id=merchant.pk, livemode=False, amount=fields.get("amount", 1000 + n),
-                    currency=fields.get("currency", "BHD"), country="BH", method="card",
-                    payment_method={"type": "card", "token": "tok_visa"}, priority=5,
-                    reference=fields.get("reference", f"order-{n}"), created_at=moment, updated_at=moment)
-            for n in range(count)]
-    return Payment.objects.bulk_create(rows)
-
-
-def bulk_refunds_and_captures(payments: list[Payment]) -> None:
-    moment = datetime(2030, 1, 5, 9, 0, tzinfo=UTC)
-    Refund.objects.bulk_create(
-        Refund(id=uuid7(), payment=payment, merchant_id=payment.merchant_id, livemode=False, amount=1,
-               currency=payment.currency, connector="alpha", idempotency_key=f"re-{payment.pk}", created_by="test",
-               created_at=moment, updated_at=moment) for payment in payments)
-    Capture.objects.bulk_create(
-        Capture(id=uuid7(), payment=payment, kind="capture", amount=1, connector="alpha",
-                idempotency_key=f"cap-{payment.pk}", created_by="test", created_at=moment, updated_at=moment)
-        for payment in payments)
 
 
 def _listed(client, url: str, **params) -> list:
