@@ -85,6 +85,6 @@ def decode(prefix: str, public_id: str) -> uuid.UUID | None:
 
 def is_public_id(text: str) -> bool:
     """Whether ``text`` has the shape of a public id of any prefix (``pay_`` + 26 characters)."""
-    head, separator, body = text.partition("_")
+    head, separator, _ = text.partition("_")
     return (separator == "_" and 1 <= len(head) <= 8 and head.isascii() and head.isalpha() and head.islower()
             and decode(head, text) is not None)
