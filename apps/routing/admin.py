@@ -53,9 +53,49 @@ class ServiceValidatedForm(forms.ModelForm):
 # --- connectors ---------------------------------------------------------------------------
 
 
+class AmountLimitsField(forms.JSONField):
+    """A connector's amount limits per currency, typed in major units as text
+    (``{"BHD": {"min": "0.100", "max": "1000.000"}}``) and stored in minor units (100, 1000000).
+    An amount written as a JSON number with a fraction is refused: JSON numbers are floats."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, dict):
+            value = {currency: {bound: money_text(amount, currency).rpartition(" ")[0]
+                                if isinstance(amount, int) else amount for bound, amount in bounds.items()}
+                     if isinstance(bounds, dict) else bounds for currency, bounds in value.items()}
+        return super().prepare_value(value)
+
+    def clean(self, value: Any) -> Any:
+        limits = super().clean(value)
+        if not isinstance(limits, dict):
+            return limits
+        cleaned = {}
+        for currency, bounds in limits.items():
+            if not isinstance(bounds, dict):
+                cleaned[currency] = bounds  # the service names the mistake
+                continue
+            cleaned[currency] = {}
+            for bound, amount in bounds.items():
+                if isinstance(amount, bool) or not isinstance(amount, str | int):
+                    raise forms.ValidationError(f'{currency} {bound}: write the amount as text, e.g. "12.500".')
+                cleaned[currency][bound] = minor_units(str(amount), str(currency))
+        return cleaned
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # The form shows major units and the row holds minor units: compare what would be stored.
+        try:
+            return (self.clean(data) or None) != (initial or None)
+        except forms.ValidationError:
+            return True
+
+
 class ConnectorForm(ServiceValidatedForm):
     currencies = _codes_field("Currencies", required=True, help_text="ISO 4217 codes, comma-separated: BHD,USD.")
     countries = _codes_field("Countries", max_length=2, help_text="ISO 3166 codes, comma-separated; empty: any.")
+    amount_limits = AmountLimitsField(
+        required=False, initial=dict,
+        help_text='Per currency, in major units: {"BHD": {"min": "0.100", "max": "1000.000"}}; either bound may be '
+                  "left out. A currency not listed has no limit.")
 
     class Meta:
         model = Connector

@@ -1,6 +1,7 @@
 """Routing in the admin takes and shows money in major units: a rule's amount bounds in its one
 currency, the dry-run's amount, the sandbox networks' operations."""
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -70,3 +71,31 @@ def test_sandbox_operations_show_money_and_are_found_by_payment_id(admin_client)
     page = admin_client.get("/admin/routing/sandboxoperation/", {"q": ids.encode("pay", payment_id)})
     assert [op.reference for op in page.context["cl"].result_list] == ["sbx-1"]
     assert '<span class="money">2.500 KWD</span>' in page.content.decode()
+
+
+def test_a_connectors_amount_limits_are_typed_and_shown_in_major_units(admin_client):
+    from apps.audit.models import AuditEvent
+    from apps.routing.models import Connector
+
+    connector = Connector.objects.get(name="acquirer_alpha")
+    url = f"/admin/routing/connector/{connector.pk}/change/"
+    data = {**_form_data(admin_client.get(url)), "amount_limits": '{"BHD": {"min": "0.100", "max": "1000"}}',
+            "change_reason": "acquirer's new limits"}
+    assert admin_client.post(url, data).status_code == 302
+    connector.refresh_from_db()
+    assert connector.amount_limits == {"BHD": {"min": 100, "max": 1_000_000}}
+    assert AuditEvent.objects.get(action="connector.updated").after == {
+        "amount_limits": {"BHD": {"min": 100, "max": 1_000_000}}}
+
+    shown = _form_data(admin_client.get(url))
+    assert json.loads(shown["amount_limits"]) == {"BHD": {"min": "0.100", "max": "1000.000"}}
+    unchanged = admin_client.post(url, {**shown, "outage_rate": "0.5", "change_reason": "drill"})
+    assert unchanged.status_code == 302
+    assert AuditEvent.objects.filter(action="connector.updated").last().after == {"outage_rate": "0.5000"}
+
+    refused = admin_client.post(url, {**shown, "amount_limits": '{"BHD": {"min": 0.1}}', "change_reason": "x"})
+    assert "write the amount as text" in str(refused.context["adminform"].form.errors)
+    refused = admin_client.post(url, {**shown, "amount_limits": '{"BHD": {"min": "0.0001"}}', "change_reason": "x"})
+    assert "allows at most 3" in str(refused.context["adminform"].form.errors)
+    connector.refresh_from_db()
+    assert connector.amount_limits == {"BHD": {"min": 100, "max": 1_000_000}}
