@@ -29,8 +29,8 @@ class AccountAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicId
 
     public_id_prefix = "acc"
     money_fields = _BALANCES
-    list_display = ("public_id", "reference", "name", "merchant_name", "code", "currency", "posted_money",
-                    "available_money", "debits_pending_money", "frozen", "closed")
+    # The money first after who owns it; the name, the pending side and the closed flag are on the page.
+    list_display = ("public_id", "reference", "merchant_name", "code", "posted_money", "available_money", "frozen")
     list_filter = ("livemode", "currency", "code", "owner_type", "frozen", "closed")
     search_fields = ("reference", "name")
     show_full_result_count = False

@@ -84,7 +84,7 @@ class PaymentAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicId
     money_fields = {"amount": "currency", "amount_authorized": "currency", "amount_captured": "currency",
                     "amount_refund_reserved": "currency", "amount_refunded": "currency"}
     list_display = ("public_id", "created_at", "merchant_name", "status", "amount_money", "method", "connector",
-                    "reference", "livemode")
+                    "reference")
     list_filter = (DateRangeFilter.on("created_at", "created"), "status", "method", "capture_method", "livemode")
     search_fields = ("=reference", "=connector", "=request_idempotency_key")
     date_hierarchy = "created_at"
@@ -185,8 +185,7 @@ class RefundAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdS
     public_id_prefix = "re"
     related_public_ids = (("pay", "payment_id"),)
     money_fields = {"amount": "currency"}
-    list_display = ("public_id", "created_at", "merchant_name", "payment_link", "status", "amount_money", "connector",
-                    "failure_code", "livemode")
+    list_display = ("public_id", "created_at", "merchant_name", "payment_link", "status", "amount_money", "connector")
     list_filter = (DateRangeFilter.on("created_at", "created"), "status", "livemode")
     search_fields = ("=idempotency_key", "=request_idempotency_key", "=connector_reference", "=connector")
     date_hierarchy = "created_at"
@@ -212,8 +211,9 @@ class CaptureAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicId
     related_public_ids = (("pay", "payment_id"),)
     merchant_lookup = "payment__merchant_id"
     money_fields = {"amount": "payment__currency"}
-    list_display = ("id", "created_at", "payment_link", "merchant_name", "kind", "status", "amount_money", "connector",
-                    "error_code", "attempts", "next_attempt_at")
+    list_display = ("created_at", "payment_link", "merchant_name", "kind", "status", "amount_money", "connector",
+                    "attempts")
+    list_display_links = ("created_at",)
     list_filter = ("kind", "status")
     list_select_related = ("payment",)
     search_fields = ("=idempotency_key", "=connector")

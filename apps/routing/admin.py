@@ -141,8 +141,9 @@ def _open_until(status: selectors.ConnectorStatus) -> str:
 @admin.register(Connector)
 class ConnectorAdmin(CsvExportMixin, AuditedAdminMixin, admin.ModelAdmin):
     form = ConnectorForm
+    # The sandbox simulator's rates are on the connector's page.
     list_display = ("name", "display_name", "method", "mode", "enabled", "currency_list", "breaker",
-                    "recent_success_rate", "latency_ms", "decline_rate", "timeout_rate", "outage_rate")
+                    "recent_success_rate")
     list_filter = ("livemode", "method", "enabled")
     search_fields = ("name", "display_name")
     actions = [reasoned_action(description="Reset the circuit breaker (close it)", perform=_reset_breaker)]
