@@ -107,3 +107,31 @@ def test_a_transfer_export_has_major_units_and_both_accounts(admin_client, moves
 def test_each_change_page_links_its_history_in_the_journal(admin_client, moves):
     page = admin_client.get(f"/admin/ledger/account/{moves['wallet'].pk}/change/").content.decode()
     assert f'href="/admin/audit/auditevent/?object_id={moves["wallet"].pk}" class="journal-link"' in page
+
+
+@pytest.mark.parametrize("model", ["entry", "verification"])
+def test_entries_and_verifications_cost_the_same_queries_for_few_or_many(admin_client, merchant, model):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core.actors import Actor
+    from apps.ledger import services
+
+    funding, wallet = account_opened(merchant.pk, allow_overdraft=True), account_opened(merchant.pk)
+
+    def add(count: int) -> None:
+        for n in range(count):
+            transfer_posted(merchant.pk, funding, wallet, 100 + n)
+            if model == "verification":
+                services.ledger_check(actor=Actor.system("tests"))
+
+    add(2)
+    url = f"/admin/ledger/{model}/"
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(url)
+    add(20)
+    with CaptureQueriesContext(connection) as more:
+        page = admin_client.get(url)
+    assert len(page.context["cl"].result_list) >= 22
+    assert len(more) == len(few)

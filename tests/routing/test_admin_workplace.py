@@ -99,3 +99,25 @@ def test_a_connectors_amount_limits_are_typed_and_shown_in_major_units(admin_cli
     assert "allows at most 3" in str(refused.context["adminform"].form.errors)
     connector.refresh_from_db()
     assert connector.amount_limits == {"BHD": {"min": 100, "max": 1_000_000}}
+
+
+def test_the_sandbox_operations_list_costs_the_same_queries_for_few_or_many(admin_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            SandboxOperation.objects.create(connector="acquirer_alpha", idempotency_key=f"k{n}", kind="authorize",
+                                            reference=f"sbx-{n}", payment_id=uuid7(), amount=100 + n,
+                                            currency="BHD", outcome="approved",
+                                            created_at=datetime(2030, 1, 5, tzinfo=UTC))
+
+    add(0, 3)
+    url = "/admin/routing/sandboxoperation/"
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(url)
+    add(3, 27)
+    with CaptureQueriesContext(connection) as more:
+        assert len(admin_client.get(url).context["cl"].result_list) == 30
+    assert len(more) == len(few)
