@@ -80,7 +80,7 @@ def _day(text: str, name: str) -> date:
 class DateRangeFilter(TypedInputFilter):
     """From/to dates on ``field_name`` (both included, days in the business's time zone).
 
-    Use ``DateRangeFilter.on("created_at", "created")`` in ``list_filter``.
+    Use ``DateRangeFilter.on("created_at", "date created")`` in ``list_filter``.
     """
 
     field_name = ""

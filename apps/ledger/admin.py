@@ -97,7 +97,7 @@ class TransferAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicI
                     "merchant_name", "reference")
     # Filters with fixed choices only: one on currency or code would list its values with a
     # SELECT DISTINCT over every transfer on each page view.
-    list_filter = (DateRangeFilter.on("created_at", "created"), "livemode", "kind")
+    list_filter = (DateRangeFilter.on("created_at", "date created"), "livemode", "kind")
     search_fields = ("=client_id", "reference")
     date_hierarchy = "created_at"
     list_select_related = ("debit_account", "credit_account")

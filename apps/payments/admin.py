@@ -85,7 +85,7 @@ class PaymentAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicId
                     "amount_refund_reserved": "currency", "amount_refunded": "currency"}
     list_display = ("public_id", "created_at", "merchant_name", "status", "amount_money", "method", "connector",
                     "reference")
-    list_filter = (DateRangeFilter.on("created_at", "created"), "status", "method", "capture_method", "livemode")
+    list_filter = (DateRangeFilter.on("created_at", "date created"), "status", "method", "capture_method", "livemode")
     search_fields = ("=reference", "=connector", "=request_idempotency_key")
     date_hierarchy = "created_at"
     ordering = ("-id",)
@@ -186,7 +186,7 @@ class RefundAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdS
     related_public_ids = (("pay", "payment_id"),)
     money_fields = {"amount": "currency"}
     list_display = ("public_id", "created_at", "merchant_name", "payment_link", "status", "amount_money", "connector")
-    list_filter = (DateRangeFilter.on("created_at", "created"), "status", "livemode")
+    list_filter = (DateRangeFilter.on("created_at", "date created"), "status", "livemode")
     search_fields = ("=idempotency_key", "=request_idempotency_key", "=connector_reference", "=connector")
     date_hierarchy = "created_at"
     ordering = ("-id",)
