@@ -10,6 +10,8 @@ rows is never held in memory, by the server or the database driver.
 
 Money: each amount of the admin's ``money_fields`` is written in major units with exactly the
 currency's decimals (``12.500``), its currency in its own column; never minor units, never a float.
+Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is written with a
+leading ``'``, so an export opened in a spreadsheet runs nothing a merchant typed.
 
 The journal. Two rows, so that an export is on the record even when its download breaks off:
 
@@ -61,9 +63,16 @@ class CsvColumn:
     prefix: str = ""
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: text a merchant wrote (a
+# reference, a description) must not become one on a staff member's machine (OWASP, CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_STARTS) else value
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):

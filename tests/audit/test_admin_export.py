@@ -166,3 +166,10 @@ def test_a_malformed_filter_sends_back_to_the_list_and_exports_nothing(admin_cli
     response = admin_client.get(EXPORT, {"created_at_from": "yesterday"})
     assert (response.status_code, response["Location"]) == (302, "/admin/payments/payment/?e=1")
     assert _exports() == []
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_defused_but_money_is_not(admin_client):
+    bulk_payments(MerchantFactory(), 1, reference='=HYPERLINK("http://evil.example","click")')
+    [row] = _csv(admin_client.get(EXPORT))
+    assert row["reference"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert row["amount"] == "1.000"
