@@ -21,6 +21,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from apps.audit import selectors
+from apps.audit.admin_export import CsvExportMixin
 from apps.audit.models import AdminChange, AuditEvent
 from apps.core import ids
 from apps.core.admin_readonly import CappedCountPaginator, ReadOnlyModelAdmin
@@ -146,7 +147,7 @@ class OccurredBetweenFilter(admin.FieldListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyModelAdmin):
+class AuditEventAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     list_display = ("occurred_at", "action", "object", "merchant", "actor_label", "actor_type", "sealed")
     list_filter = (
         ("occurred_at", OccurredBetweenFilter),
@@ -204,7 +205,7 @@ admin.site.unregister(LogEntry)
 
 
 @admin.register(AdminChange)
-class AdminChangeLogAdmin(LogEntryAdmin):
+class AdminChangeLogAdmin(CsvExportMixin, LogEntryAdmin):
     # The log only grows too: auditlog's own admin counts it all and drills into its dates.
     date_hierarchy = None
     # Not auditlog's resource type filter, which reads the distinct types of every entry; its

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.audit.admin_export import CsvExportMixin
 from apps.compliance import registry, selectors, services
 from apps.compliance.data import ADJUSTMENT, POLICY_CHANGE
 from apps.compliance.models import ApprovalPolicy, ApprovalRequest
@@ -205,7 +206,8 @@ def _requested(request: HttpRequest, approval_request: ApprovalRequest) -> None:
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
+class ApprovalRequestAdmin(CsvExportMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    money_fields = {"amount": "currency"}
     public_id_prefix = "apr"
     list_display = ("created_at", "action_label", "target_label", "amount_display", "state", "maker", "expires_at",
                     "decided_by")
@@ -402,7 +404,8 @@ class ApprovalRequestAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(ReadOnlyModelAdmin):
+class ApprovalPolicyAdmin(CsvExportMixin, ReadOnlyModelAdmin):
+    money_fields = {"threshold": "currency"}
     list_display = ("action", "currency", "requires_approval", "threshold_display", "approvals_required",
                     "expires_after_hours", "updated_at", "updated_by")
     list_filter = ("requires_approval",)

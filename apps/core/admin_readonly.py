@@ -1,9 +1,12 @@
 """Admin building blocks: read-only screens (journals, ledgers, message logs nobody edits by
 hand), search by public id, and pages that stay cheap on tables that only grow."""
 
+import operator
+from functools import reduce
+
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 
@@ -28,14 +31,22 @@ class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class PublicIdSearchMixin:
-    """Lets staff paste an id as merchants see it (``mer_01JD...``) into the admin's search box."""
+    """Lets staff paste an id as merchants see it (``pay_01JD...``) into the admin's search box: the
+    row's own id (``public_id_prefix``), or the id of something it points at (``related_public_ids``:
+    ``(("pay", "payment_id"), ("evt", "event_id"))`` finds a payment's refunds by ``pay_...``).
+    A well-formed id is an exact lookup on an index, never a text search."""
 
-    public_id_prefix: str
+    public_id_prefix: str = ""
+    # (prefix, lookup or lookups): a transfer is found by an ``acc_...`` on either of its sides.
+    related_public_ids: tuple[tuple[str, str | tuple[str, ...]], ...] = ()
 
     def get_search_results(self, request, queryset, search_term):
-        object_id = ids.decode(self.public_id_prefix, search_term.strip())
-        if object_id is not None:
-            return queryset.filter(pk=object_id), False
+        term = search_term.strip()
+        for prefix, lookups in ((self.public_id_prefix, "pk"), *self.related_public_ids):
+            object_id = ids.decode(prefix, term) if prefix else None
+            if object_id is not None:
+                lookups = (lookups,) if isinstance(lookups, str) else lookups
+                return queryset.filter(reduce(operator.or_, (Q(**{lookup: object_id}) for lookup in lookups))), False
         return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
 
     @admin.display(description="Id")

@@ -81,3 +81,10 @@ def decode(prefix: str, public_id: str) -> uuid.UUID | None:
     if number >> 128:
         return None
     return uuid.UUID(int=number)
+
+
+def is_public_id(text: str) -> bool:
+    """Whether ``text`` has the shape of a public id of any prefix (``pay_`` + 26 characters)."""
+    head, separator, _ = text.partition("_")
+    return (separator == "_" and 1 <= len(head) <= 8 and head.isascii() and head.isalpha() and head.islower()
+            and decode(head, text) is not None)

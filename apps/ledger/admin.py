@@ -6,7 +6,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from apps.audit.admin_export import CsvExportMixin
 from apps.core import ids
+from apps.core.admin_filters import DateRangeFilter
+from apps.core.admin_merchants import MerchantAdminMixin
+from apps.core.admin_money import MoneyAdminMixin, money_html
 from apps.core.admin_readonly import CappedCountPaginator, PublicIdSearchMixin, ReadOnlyModelAdmin
 from apps.ledger import selectors
 from apps.ledger.models import Account, Entry, Transfer, Verification
@@ -14,21 +18,29 @@ from apps.ledger.models import Account, Entry, Transfer, Verification
 STATEMENT_LINES = 50
 
 
+_BALANCES = {"debits_pending": "currency", "debits_posted": "currency", "credits_pending": "currency",
+             "credits_posted": "currency"}
+
+
 @admin.register(Account)
-class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
+class AccountAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """Accounts with their balances. Search: ``acc_...``, the account's reference or name, ``mer_...``
+    or the merchant's legal name."""
+
     public_id_prefix = "acc"
-    list_display = ("public_id", "code", "currency", "livemode", "reference", "name", "owner_type", "posted",
-                    "available", "debits_pending", "credits_pending", "frozen", "closed")
+    money_fields = _BALANCES
+    # The money first after who owns it; the name, the pending side and the closed flag are on the page.
+    list_display = ("public_id", "reference", "merchant_name", "code", "posted_money", "available_money", "frozen")
     list_filter = ("livemode", "currency", "code", "owner_type", "frozen", "closed")
-    search_fields = ("reference", "name", "=merchant_id")
+    search_fields = ("reference", "name")
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("public_id", "code", "name", "currency", "livemode", "owner_type", "merchant_id",
+        (None, {"fields": ("public_id", "code", "name", "currency", "livemode", "owner_type", "merchant_name",
                            "reference", "metadata", "created_at")}),
         ("Rules", {"fields": ("debits_must_not_exceed_credits", "credits_must_not_exceed_debits", "frozen",
                               "freeze_request", "closed")}),
-        ("Balances", {"fields": ("posted", "available", "debits_pending", "debits_posted", "credits_pending",
-                                 "credits_posted", "last_posted_at")}),
+        ("Balances", {"fields": ("posted_money", "available_money", "debits_pending_money", "debits_posted_money",
+                                 "credits_pending_money", "credits_posted_money", "last_posted_at")}),
         ("Statement", {"fields": ("statement",)}),
     )
 
@@ -41,12 +53,12 @@ class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
                            "Request unfreezing" if account.frozen else "Request freezing")
 
     @admin.display(description="Posted (credits - debits)")
-    def posted(self, account: Account) -> int:
-        return account.credits_posted - account.debits_posted
+    def posted_money(self, account: Account) -> str:
+        return money_html(account.credits_posted - account.debits_posted, account.currency)
 
     @admin.display(description="Available")
-    def available(self, account: Account) -> int:
-        return account.credits_posted - account.debits_posted - account.debits_pending
+    def available_money(self, account: Account) -> str:
+        return money_html(account.credits_posted - account.debits_posted - account.debits_pending, account.currency)
 
     @admin.display(description=f"Last {STATEMENT_LINES} entries")
     def statement(self, account: Account) -> str:
@@ -63,15 +75,15 @@ class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
                     reverse("admin:ledger_transfer_change", args=[entry.transfer_id]),
                     entry.transfer.get_kind_display(),
                     entry.get_side_display(),
-                    entry.pending_change,
-                    entry.posted_change,
-                    entry.credits_posted - entry.debits_posted,
+                    money_html(entry.pending_change, account.currency),
+                    money_html(entry.posted_change, account.currency),
+                    money_html(entry.credits_posted - entry.debits_posted, account.currency),
                     entry.transfer.reference,
                 )
                 for entry in entries
             ),
         )
-        history = reverse("admin:ledger_entry_changelist") + f"?q={account.pk}"
+        history = reverse("admin:ledger_entry_changelist") + f"?q={ids.encode('acc', account.pk)}"
         return format_html(
             "<table><tr><th>Posted at</th><th>Transfer</th><th>Side</th><th>Pending change</th>"
             "<th>Posted change</th><th>Posted balance after</th><th>Reference</th></tr>{}</table>"
@@ -82,22 +94,29 @@ class AccountAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
+class TransferAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """Transfers, newest first. Search: ``tr_...``, an ``acc_...`` of either side, ``mer_...`` or the
+    merchant's legal name, the client id, the reference."""
+
     public_id_prefix = "tr"
-    list_display = ("public_id", "created_at", "kind", "amount", "currency", "livemode", "debit_account",
-                    "credit_account", "reference", "created_by")
+    related_public_ids = (("acc", ("debit_account_id", "credit_account_id")),)
+    money_fields = {"amount": "currency"}
+    list_display = ("public_id", "created_at", "kind", "amount_money", "debit_account", "credit_account",
+                    "merchant_name", "reference")
     # Filters with fixed choices only: one on currency or code would list its values with a
     # SELECT DISTINCT over every transfer on each page view.
-    list_filter = ("livemode", "kind")
-    search_fields = ("=client_id", "reference", "=merchant_id")
+    list_filter = (DateRangeFilter.on("created_at", "date created"), "livemode", "kind")
+    search_fields = ("=client_id", "reference")
+    date_hierarchy = "created_at"
     list_select_related = ("debit_account", "credit_account")
     paginator = CappedCountPaginator
     show_full_result_count = False
     readonly_fields = ("public_id", "status", "resolution", "reversal")
 
     def get_fields(self, request: HttpRequest, obj: Transfer | None = None) -> list[str]:
-        return ["public_id", "status", *[f.name for f in Transfer._meta.fields if f.name != "id"], "resolution",
-                "reversal"]
+        shown = {"id": [], "merchant_id": ["merchant_name"], "amount": ["amount_money"]}
+        return ["public_id", "status", *[name for f in Transfer._meta.fields for name in shown.get(f.name, [f.name])],
+                "resolution", "reversal"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Transfer | None = None) -> list[str]:
         return self.get_fields(request, obj)
@@ -123,11 +142,18 @@ class TransferAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "posted_at", "account", "side", "pending_change", "posted_change", "debits_pending",
-                    "debits_posted", "credits_pending", "credits_posted", "transfer")
+class EntryAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """Every account's history, newest first. Search: an ``acc_...`` or a ``tr_...``."""
+
+    related_public_ids = (("acc", "account_id"), ("tr", "transfer_id"))
+    money_fields = {"pending_change": "account__currency", "posted_change": "account__currency",
+                    **{balance: "account__currency" for balance in _BALANCES}}
+    list_display = ("id", "posted_at", "account", "side", "pending_change_money", "posted_change_money",
+                    "debits_posted_money", "credits_posted_money", "transfer")
     list_select_related = ("account", "transfer")
     search_fields = ("=account__id", "=transfer__id")
+    fields = ("id", "posted_at", "account", "transfer", "side", "pending_change_money", "posted_change_money",
+              "debits_pending_money", "debits_posted_money", "credits_pending_money", "credits_posted_money")
     # Newest first by the primary key: its index serves the page. Ordering by posted_at too would
     # sort the whole table (entry_account_history starts with the account).
     ordering = ("-id",)
@@ -136,6 +162,6 @@ class EntryAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(Verification)
-class VerificationAdmin(ReadOnlyModelAdmin):
+class VerificationAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     list_display = ("started_at", "ok", "accounts", "transfers", "problem")
     list_filter = ("ok",)

@@ -12,6 +12,7 @@ import operator
 from django.db import models
 
 from apps.core.ids import uuid7
+from apps.core.money import Money
 from apps.ledger.data import ACCOUNT_NAME_MAX_LENGTH, CHART, OWNER_LABELS, AccountRole, Owner
 
 
@@ -193,7 +194,7 @@ class Transfer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} {self.currency} [{self.client_id}]"
+        return f"{self.kind} {Money(self.amount, self.currency)} [{self.client_id}]"
 
 
 class Entry(models.Model):

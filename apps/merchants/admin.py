@@ -8,10 +8,12 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
+from apps.audit.admin_export import CsvExportMixin
 from apps.compliance import services as compliance_services
 from apps.core import context
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
+from apps.core.admin_merchants import MerchantAdminMixin
 from apps.core.admin_readonly import PublicIdSearchMixin, ReadOnlyAdminMixin
 from apps.events.webhooks import selectors as events_selectors
 from apps.merchants import services
@@ -76,7 +78,7 @@ class WebhookEndpointDisabledFilter(admin.SimpleListFilter):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
+class MerchantAdmin(CsvExportMixin, PublicIdSearchMixin, AuditedAdminMixin, admin.ModelAdmin):
     public_id_prefix = "mer"
     list_display = ("legal_name", "public_id", "country", "status", "currency_list", "webhooks_flag", "created_at")
     list_filter = ("status", "country", WebhookEndpointDisabledFilter)
@@ -182,12 +184,14 @@ def _revoke(request: HttpRequest, api_key: ApiKey, reason: str) -> None:
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("hint", "name", "merchant", "mode", "created_at", "last_used_at", "revoked_at")
+class ApiKeyAdmin(CsvExportMixin, MerchantAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A merchant's keys. Search: the key's hint or name, ``mer_...`` or the merchant's legal name."""
+
+    list_display = ("hint", "name", "merchant_name", "mode", "created_at", "last_used_at", "revoked_at")
     list_filter = ("mode", ("revoked_at", admin.EmptyFieldListFilter))
-    search_fields = ("hint", "name", "merchant__legal_name")
-    list_select_related = ("merchant",)
-    fields = ("merchant", "name", "mode", "hint", "created_at", "created_by", "last_used_at", "revoked_at",
+    search_fields = ("hint", "name")
+    csv_exclude = ("secret_hash",)
+    fields = ("merchant_name", "name", "mode", "hint", "created_at", "created_by", "last_used_at", "revoked_at",
               "revoked_by", "revoke_reason")
     readonly_fields = fields
     actions = [reasoned_action(description="Request revocation", perform=_revoke, permissions=("revoke",))]

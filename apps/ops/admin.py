@@ -20,6 +20,7 @@ from django_celery_beat.models import ClockedSchedule, CrontabSchedule, Interval
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.audit.admin_export import CsvExportMixin
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
 from apps.core.admin_readonly import ReadOnlyModelAdmin
@@ -36,7 +37,8 @@ def _two_factor_reset(request: HttpRequest, user: User, reason: str) -> None:
 
 
 @admin.register(User)
-class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
+class StaffUserAdmin(CsvExportMixin, AuditedAdminMixin, UserAdmin):
+    csv_exclude = ("password",)
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "roles", "two_factor")
     list_filter = ("is_active", "is_staff", "is_superuser", "groups")
     actions = [
@@ -64,7 +66,7 @@ class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
 
 
 @admin.register(Group)
-class RoleAdmin(AuditedAdminMixin, GroupAdmin):
+class RoleAdmin(CsvExportMixin, AuditedAdminMixin, GroupAdmin):
     pass
 
 
@@ -74,17 +76,17 @@ class _NoBulkActions:
 
 
 @admin.register(PeriodicTask)
-class PeriodicTaskAdmin(_NoBulkActions, AuditedAdminMixin, beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(CsvExportMixin, _NoBulkActions, AuditedAdminMixin, beat_admin.PeriodicTaskAdmin):
     pass
 
 
 @admin.register(IntervalSchedule)
-class IntervalScheduleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class IntervalScheduleAdmin(CsvExportMixin, AuditedAdminMixin, admin.ModelAdmin):
     pass
 
 
 @admin.register(CrontabSchedule)
-class CrontabScheduleAdmin(AuditedAdminMixin, beat_admin.CrontabScheduleAdmin):
+class CrontabScheduleAdmin(CsvExportMixin, AuditedAdminMixin, beat_admin.CrontabScheduleAdmin):
     pass
 
 
@@ -99,7 +101,7 @@ def _lock_release(request: HttpRequest, attempt: AccessAttempt, reason: str) -> 
 
 
 @admin.register(AccessAttempt)
-class LoginLockAdmin(ReadOnlyModelAdmin):
+class LoginLockAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     """Failures being counted per username, address and browser; five for one username and address
     lock it for 30 minutes. A compliance supervisor may release a lock, with a reason."""
 
@@ -126,7 +128,7 @@ class LoginLockAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(AccessFailureLog)
-class FailedLoginAdmin(ReadOnlyModelAdmin):
+class FailedLoginAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     """Every failed login (password or second factor), kept after a lock is released."""
 
     list_display = ("attempt_time", "username", "ip_address", "locked_out", "path_info", "user_agent")
@@ -137,7 +139,7 @@ class FailedLoginAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(AccessLog)
-class StaffLoginAdmin(ReadOnlyModelAdmin):
+class StaffLoginAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     """Every completed sign-in (both factors), with when its session ended by signing out."""
 
     list_display = ("attempt_time", "logout_time", "username", "ip_address", "user_agent")

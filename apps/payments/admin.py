@@ -10,9 +10,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.audit.admin_export import CsvExportMixin
 from apps.core import ids
 from apps.core.actors import Actor
 from apps.core.admin import reasoned_action
+from apps.core.admin_filters import DateRangeFilter
+from apps.core.admin_merchants import MerchantAdminMixin
+from apps.core.admin_money import MoneyAdminMixin
 from apps.core.admin_readonly import CappedCountPaginator, PublicIdSearchMixin, ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from apps.payments import services
 from apps.payments.models import AttemptNeedingReview, Capture, Payment, PaymentAttempt, Refund
@@ -44,39 +48,55 @@ class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
         return _routing_summary(attempt)
 
 
-class CaptureInline(ReadOnlyAdminMixin, admin.TabularInline):
+class CaptureInline(MoneyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Capture
-    fields = ("kind", "amount", "status", "connector", "error_code", "attempts", "next_attempt_at", "created_by",
+    money_fields = {"amount": "payment__currency"}
+    fields = ("kind", "amount_money", "status", "connector", "error_code", "attempts", "next_attempt_at", "created_by",
               "created_at", "resolved_at")
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("payment")
 
-class RefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+
+class RefundInline(MoneyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = Refund
-    fields = ("amount", "status", "reason", "failure_code", "attempts", "next_attempt_at", "created_by",
+    money_fields = {"amount": "currency"}
+    fields = ("amount_money", "status", "reason", "failure_code", "attempts", "next_attempt_at", "created_by",
               "created_at", "resolved_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
 
 
+def _payment_link(payment_id: Any) -> str:
+    return format_html("<a href='{}'>{}</a>", reverse("admin:payments_payment_change", args=[payment_id]),
+                       ids.encode("pay", payment_id))
+
+
 @admin.register(Payment)
-class PaymentAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
+class PaymentAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """Payments, newest first. Search: ``pay_...``, ``mer_...``, the merchant's legal name, the
+    merchant's reference, the connector, the API request's Idempotency-Key."""
+
     public_id_prefix = "pay"
-    list_display = ("public_id", "created_at", "status", "amount", "currency", "method", "capture_method",
-                    "connector", "amount_captured", "amount_refunded", "livemode", "reference")
-    list_filter = ("status", "method", "capture_method", "livemode")
-    search_fields = ("=reference", "=merchant_id")
+    money_fields = {"amount": "currency", "amount_authorized": "currency", "amount_captured": "currency",
+                    "amount_refund_reserved": "currency", "amount_refunded": "currency"}
+    list_display = ("public_id", "created_at", "merchant_name", "status", "amount_money", "method", "connector",
+                    "reference")
+    list_filter = (DateRangeFilter.on("created_at", "date created"), "status", "method", "capture_method", "livemode")
+    search_fields = ("=reference", "=connector", "=request_idempotency_key")
+    date_hierarchy = "created_at"
     ordering = ("-id",)
     paginator = CappedCountPaginator
     show_full_result_count = False
     inlines = (AttemptInline, CaptureInline, RefundInline)
     fieldsets = (
-        (None, {"fields": ("public_id", "status", "merchant_id", "livemode", "reference", "created_at",
-                           "updated_at")}),
-        ("Money", {"fields": ("amount", "currency", "amount_authorized", "amount_captured",
-                              "amount_refund_reserved", "amount_refunded")}),
+        (None, {"fields": ("public_id", "status", "merchant_name", "livemode", "reference", "request_idempotency_key",
+                           "created_at", "updated_at")}),
+        ("Money", {"fields": ("amount_money", "amount_authorized_money", "amount_captured_money",
+                              "amount_refund_reserved_money", "amount_refunded_money", "captured_at")}),
         ("How", {"fields": ("method", "payment_method", "capture_method", "country", "connector", "priority",
                             "wallet_hold_id")}),
         ("Outcome", {"fields": ("failure_code", "failure_message", "metadata")}),
@@ -96,18 +116,21 @@ def _review_close(request: HttpRequest, attempt: PaymentAttempt, reason: str) ->
     services.payment_attempt_review_close(attempt_id=attempt.pk, actor=Actor.staff(request.user), reason=reason)
 
 
-class _AttemptAdminBase(PublicIdSearchMixin, ReadOnlyModelAdmin):
+class _AttemptAdminBase(CsvExportMixin, MerchantAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
     public_id_prefix = "att"
-    list_display = ("public_id", "payment_link", "sequence", "connector", "status", "error_code", "inquiries",
-                    "next_inquiry_at", "needs_review", "created_at")
+    related_public_ids = (("pay", "payment_id"),)
+    merchant_lookup = "payment__merchant_id"
+    list_display = ("public_id", "payment_link", "merchant_name", "sequence", "connector", "status", "error_code",
+                    "inquiries", "next_inquiry_at", "needs_review", "created_at")
     list_filter = ("status", "needs_review", "connector")
-    search_fields = ("=idempotency_key", "=connector_reference")
+    search_fields = ("=idempotency_key", "=connector_reference", "=connector")
     list_select_related = ("payment",)
     ordering = ("-id",)
     paginator = CappedCountPaginator
     show_full_result_count = False
     readonly_fields = ("public_id", "payment_link", "routing_decision", "routing_json")
-    fields = ("public_id", "payment_link", "sequence", "connector", "status", "error_code", "message", "retryable",
+    fields = ("public_id", "payment_link", "merchant_name", "sequence", "connector", "status", "error_code", "message",
+              "retryable",
               "connector_reference", "idempotency_key", "routing_decision", "routing_json", "inquiries",
               "next_inquiry_at", "needs_review", "created_at", "updated_at", "resolved_at")
     actions = [
@@ -123,8 +146,7 @@ class _AttemptAdminBase(PublicIdSearchMixin, ReadOnlyModelAdmin):
 
     @admin.display(description="Payment")
     def payment_link(self, attempt: PaymentAttempt) -> str:
-        return format_html("<a href='{}'>{}</a>", reverse("admin:payments_payment_change", args=[attempt.payment_id]),
-                           ids.encode("pay", attempt.payment_id))
+        return _payment_link(attempt.payment_id)
 
     @admin.display(description="Routing decision")
     def routing_decision(self, attempt: PaymentAttempt) -> str:
@@ -156,24 +178,49 @@ class AttemptNeedingReviewAdmin(_AttemptAdminBase):
 
 
 @admin.register(Refund)
-class RefundAdmin(PublicIdSearchMixin, ReadOnlyModelAdmin):
+class RefundAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """Refunds, newest first. Search: ``re_...``, the payment's ``pay_...``, ``mer_...``, the
+    merchant's legal name, the connector, its reference at the connector, the Idempotency-Keys."""
+
     public_id_prefix = "re"
-    list_display = ("public_id", "created_at", "status", "amount", "currency", "connector", "failure_code",
-                    "attempts", "livemode")
-    list_filter = ("status", "livemode")
-    search_fields = ("=merchant_id", "=idempotency_key")
+    related_public_ids = (("pay", "payment_id"),)
+    money_fields = {"amount": "currency"}
+    list_display = ("public_id", "created_at", "merchant_name", "payment_link", "status", "amount_money", "connector")
+    list_filter = (DateRangeFilter.on("created_at", "date created"), "status", "livemode")
+    search_fields = ("=idempotency_key", "=request_idempotency_key", "=connector_reference", "=connector")
+    date_hierarchy = "created_at"
     ordering = ("-id",)
     paginator = CappedCountPaginator
     show_full_result_count = False
-    readonly_fields = ("public_id",)
+    fields = ("public_id", "payment_link", "merchant_name", "livemode", "status", "amount_money", "reason",
+              "connector", "connector_reference", "failure_code", "failure_message", "attempts", "next_attempt_at",
+              "idempotency_key", "request_idempotency_key", "pending_hold_id", "available_hold_id", "created_by",
+              "created_at", "updated_at", "resolved_at")
+    readonly_fields = ("public_id", "payment_link")
+
+    @admin.display(description="Payment")
+    def payment_link(self, refund: Refund) -> str:
+        return _payment_link(refund.payment_id)
 
 
 @admin.register(Capture)
-class CaptureAdmin(ReadOnlyModelAdmin):
-    list_display = ("id", "created_at", "kind", "status", "amount", "connector", "error_code", "attempts",
-                    "next_attempt_at")
+class CaptureAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """Captures and voids. Search: the payment's ``pay_...``, ``mer_...``, the merchant's legal name,
+    the connector, the idempotency key sent to the connector."""
+
+    related_public_ids = (("pay", "payment_id"),)
+    merchant_lookup = "payment__merchant_id"
+    money_fields = {"amount": "payment__currency"}
+    list_display = ("created_at", "payment_link", "merchant_name", "kind", "status", "amount_money", "connector",
+                    "attempts")
+    list_display_links = ("created_at",)
     list_filter = ("kind", "status")
-    search_fields = ("=idempotency_key",)
+    list_select_related = ("payment",)
+    search_fields = ("=idempotency_key", "=connector")
     ordering = ("-id",)
     paginator = CappedCountPaginator
     show_full_result_count = False
+
+    @admin.display(description="Payment")
+    def payment_link(self, capture: Capture) -> str:
+        return _payment_link(capture.payment_id)

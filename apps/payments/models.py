@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.core.ids import uuid7
+from apps.core.money import Money
 
 
 class Payment(models.Model):
@@ -132,7 +133,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.currency} {self.method} ({self.status})"
+        return f"{Money(self.amount, self.currency)} {self.method} ({self.status})"
 
 
 class PaymentAttempt(models.Model):
@@ -264,7 +265,7 @@ class Capture(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount} ({self.status})"
+        return f"{self.kind} {Money(self.amount, self.payment.currency)} ({self.status})"
 
 
 class Refund(models.Model):
@@ -319,7 +320,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"refund {self.amount} {self.currency} ({self.status})"
+        return f"refund {Money(self.amount, self.currency)} ({self.status})"
 
 
 class AttemptNeedingReview(PaymentAttempt):

@@ -17,11 +17,14 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from apps.audit.admin_export import CsvExportMixin
 from apps.compliance import services as compliance_services
 from apps.core import context, ids
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
-from apps.core.admin_readonly import CappedCountPaginator, ReadOnlyModelAdmin
+from apps.core.admin_money import MoneyAdminMixin, MoneyField, minor_units, money_text
+from apps.core.admin_readonly import CappedCountPaginator, PublicIdSearchMixin, ReadOnlyModelAdmin
+from apps.core.money import Money
 from apps.routing import selectors, services
 from apps.routing.data import Method, PaymentDescription
 from apps.routing.models import Connector, RoutingRule, SandboxOperation
@@ -51,9 +54,49 @@ class ServiceValidatedForm(forms.ModelForm):
 # --- connectors ---------------------------------------------------------------------------
 
 
+class AmountLimitsField(forms.JSONField):
+    """A connector's amount limits per currency, typed in major units as text
+    (``{"BHD": {"min": "0.100", "max": "1000.000"}}``) and stored in minor units (100, 1000000).
+    An amount written as a JSON number with a fraction is refused: JSON numbers are floats."""
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, dict):
+            value = {currency: {bound: money_text(amount, currency).rpartition(" ")[0]
+                                if isinstance(amount, int) else amount for bound, amount in bounds.items()}
+                     if isinstance(bounds, dict) else bounds for currency, bounds in value.items()}
+        return super().prepare_value(value)
+
+    def clean(self, value: Any) -> Any:
+        limits = super().clean(value)
+        if not isinstance(limits, dict):
+            return limits
+        cleaned = {}
+        for currency, bounds in limits.items():
+            if not isinstance(bounds, dict):
+                cleaned[currency] = bounds  # the service names the mistake
+                continue
+            cleaned[currency] = {}
+            for bound, amount in bounds.items():
+                if isinstance(amount, bool) or not isinstance(amount, str | int):
+                    raise forms.ValidationError(f'{currency} {bound}: write the amount as text, e.g. "12.500".')
+                cleaned[currency][bound] = minor_units(str(amount), str(currency))
+        return cleaned
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # The form shows major units and the row holds minor units: compare what would be stored.
+        try:
+            return (self.clean(data) or None) != (initial or None)
+        except forms.ValidationError:
+            return True
+
+
 class ConnectorForm(ServiceValidatedForm):
     currencies = _codes_field("Currencies", required=True, help_text="ISO 4217 codes, comma-separated: BHD,USD.")
     countries = _codes_field("Countries", max_length=2, help_text="ISO 3166 codes, comma-separated; empty: any.")
+    amount_limits = AmountLimitsField(
+        required=False, initial=dict,
+        help_text='Per currency, in major units: {"BHD": {"min": "0.100", "max": "1000.000"}}; either bound may be '
+                  "left out. A currency not listed has no limit.")
 
     class Meta:
         model = Connector
@@ -109,10 +152,11 @@ def _open_until(status: selectors.ConnectorStatus) -> str:
 
 
 @admin.register(Connector)
-class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ConnectorAdmin(CsvExportMixin, AuditedAdminMixin, admin.ModelAdmin):
     form = ConnectorForm
+    # The sandbox simulator's rates are on the connector's page.
     list_display = ("name", "display_name", "method", "mode", "enabled", "currency_list", "breaker",
-                    "recent_success_rate", "latency_ms", "decline_rate", "timeout_rate", "outage_rate")
+                    "recent_success_rate")
     list_filter = ("livemode", "method", "enabled")
     search_fields = ("name", "display_name")
     actions = [
@@ -224,10 +268,22 @@ class RoutingRuleForm(ServiceValidatedForm):
                                   help_text="Connector names in order, comma-separated.")
     weights = SimpleArrayField(forms.IntegerField(min_value=0), required=False, label="Weights",
                                help_text="Volume split only: one per connector, e.g. 70,30.")
+    min_amount = forms.CharField(required=False, label="Minimum amount",
+                                 help_text="In major units of the rule's one currency, e.g. 1.000 for 1.000 BHD.")
+    max_amount = forms.CharField(required=False, label="Maximum amount", help_text="In major units, included.")
 
     class Meta:
         model = RoutingRule
         fields = services.RULE_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rule = self.instance
+        if len(rule.currencies) == 1:
+            for bound in ("min_amount", "max_amount"):
+                amount = getattr(rule, bound)
+                if amount is not None:
+                    self.initial[bound] = Money(amount, rule.currencies[0]).to_major_str()
 
     def clean_methods(self) -> list[str]:
         return [value.strip().lower() for value in self.cleaned_data["methods"]]
@@ -241,8 +297,24 @@ class RoutingRuleForm(ServiceValidatedForm):
     def clean_connectors(self) -> list[str]:
         return [value.strip() for value in self.cleaned_data["connectors"]]
 
+    def _amount_bounds_in_minor_units(self, cleaned: dict) -> None:
+        """Typed in major units of the rule's one currency; stored in its minor units."""
+        currencies = cleaned.get("currencies") or []
+        for bound in ("min_amount", "max_amount"):
+            text = (cleaned.get(bound) or "").strip()
+            if not text:
+                cleaned[bound] = None
+            elif len(currencies) != 1:
+                self.add_error(bound, "An amount bound needs exactly one currency: it is in that currency.")
+            else:
+                try:
+                    cleaned[bound] = minor_units(text, currencies[0])
+                except forms.ValidationError as invalid:
+                    self.add_error(bound, invalid)
+
     def clean(self) -> dict:
         cleaned = super().clean()
+        self._amount_bounds_in_minor_units(cleaned)
         if not self.errors:
             current = {field: getattr(self.instance, field) for field in services.RULE_FIELDS}
             proposed = {**current, **{k: v for k, v in cleaned.items() if k in services.RULE_FIELDS}}
@@ -257,8 +329,7 @@ class DryRunForm(forms.Form):
     livemode = forms.TypedChoiceField(choices=[("false", "test"), ("true", "live")], initial="false", label="Mode",
                                       coerce=lambda value: value == "true", required=False, empty_value=False)
     method = forms.ChoiceField(choices=[(m.value, m.value) for m in Method], initial=Method.CARD)
-    amount = forms.IntegerField(min_value=1, initial=12_500, help_text="Minor units: 12500 BHD is 12.500 BHD.")
-    currency = forms.CharField(max_length=3, initial="BHD")
+    amount = MoneyField(initial=Money(12_500, "BHD"))
     country = forms.CharField(max_length=2, initial="BH", help_text="The payer's country.")
     merchant = forms.CharField(required=False, help_text="mer_... (optional).")
     metadata = forms.JSONField(required=False, initial=dict, help_text='e.g. {"channel": "pos"}')
@@ -266,8 +337,11 @@ class DryRunForm(forms.Form):
                                                           "Empty: a new random id.")
     exclude = SimpleArrayField(forms.CharField(), required=False, help_text="Connectors already tried.")
 
-    def clean_currency(self) -> str:
-        return self.cleaned_data["currency"].strip().upper()
+    def clean_amount(self) -> Money:
+        amount = self.cleaned_data["amount"]
+        if not amount.is_positive:
+            raise forms.ValidationError("The amount must be more than zero.")
+        return amount
 
     def clean_country(self) -> str:
         return self.cleaned_data["country"].strip().upper()
@@ -290,14 +364,14 @@ class DryRunForm(forms.Form):
     def description(self) -> PaymentDescription:
         data = self.cleaned_data
         return PaymentDescription(
-            payment_id=data["payment_id"] or uuid.uuid4(), merchant_id=data["merchant"], amount=data["amount"],
-            currency=data["currency"], method=Method(data["method"]), country=data["country"],
+            payment_id=data["payment_id"] or uuid.uuid4(), merchant_id=data["merchant"], amount=data["amount"].amount,
+            currency=data["amount"].currency, method=Method(data["method"]), country=data["country"],
             livemode=data["livemode"], metadata=data["metadata"],
         )
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class RoutingRuleAdmin(CsvExportMixin, AuditedAdminMixin, admin.ModelAdmin):
     form = RoutingRuleForm
     list_display = ("position", "name", "mode", "enabled", "conditions", "strategy", "output")
     list_display_links = ("position", "name")
@@ -326,8 +400,10 @@ class RoutingRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if rule.merchant_ids:
             parts.append(f"{len(rule.merchant_ids)} merchant(s)")
         if rule.min_amount is not None or rule.max_amount is not None:
-            parts.append(f"amount {rule.min_amount if rule.min_amount is not None else ''}"
-                         f"..{rule.max_amount if rule.max_amount is not None else ''}")
+            currency = rule.currencies[0] if len(rule.currencies) == 1 else None
+            low, high = (money_text(bound, currency) if bound is not None else "" for bound in
+                         (rule.min_amount, rule.max_amount))
+            parts.append(f"amount {low}..{high}")
         parts += [f"metadata {key}={value}" for key, value in (rule.metadata or {}).items()]
         return "; ".join(parts) or "any payment"
 
@@ -377,11 +453,16 @@ class RoutingRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SandboxOperation)
-class SandboxOperationAdmin(ReadOnlyModelAdmin):
-    list_display = ("created_at", "connector", "kind", "outcome", "error_code", "amount", "currency", "reference",
+class SandboxOperationAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """What the sandbox networks did. Search: the payment's ``pay_...``, the connector, the
+    operation's reference (or its parent's), the idempotency key."""
+
+    related_public_ids = (("pay", "payment_id"),)
+    money_fields = {"amount": "currency"}
+    list_display = ("created_at", "connector", "kind", "outcome", "error_code", "amount_money", "reference",
                     "payment_id")
     list_filter = ("connector", "kind", "outcome")
-    search_fields = ("=reference", "=idempotency_key", "=parent_reference")
+    search_fields = ("=reference", "=idempotency_key", "=parent_reference", "=connector")
     # The table only grows: no COUNT(*) of it per page.
     paginator = CappedCountPaginator
     show_full_result_count = False

@@ -51,7 +51,8 @@ def test_a_chain_never_anchored_is_reported_as_such(settings) -> None:
 
 
 def test_a_head_sealed_after_the_latest_anchor_is_named(settings) -> None:
-    with time_machine.travel(clock.now(), tick=False):
+    now = clock.now()
+    with time_machine.travel(now, tick=False):
         journal(2)
         sealed()
         journal(2, object_prefix="pay_crash_")
@@ -62,7 +63,7 @@ def test_a_head_sealed_after_the_latest_anchor_is_named(settings) -> None:
 
     assert out.getvalue().splitlines()[1:] == [
         f"anchors: 1 in {settings.FINCORE_AUDIT_ANCHOR_DIR} match the database; the latest anchors seal 2, "
-        f"written {clock.now().astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (0 s ago)",
+        f"written {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC (0 s ago)",
         "anchors: seals 3 to 4 are not anchored yet (the next sealing anchors them)",
     ]
 

@@ -51,3 +51,13 @@ def test_decode_takes_crockford_letters_of_ascii_only():
     assert ids.decode("mer", public[:-1] + "S") is not None
     assert ids.decode("mer", lookalike) is None
     assert ids.decode("mer", public.lower()) == ids.decode("mer", public)  # either case, as documented
+
+
+def test_a_public_id_of_any_prefix_is_recognised_by_its_shape():
+    from apps.core.ids import encode, is_public_id, uuid7
+
+    value = uuid7()
+    assert is_public_id(encode("pay", value)) and is_public_id(encode("we", value))
+    assert not is_public_id("pay_" + "U" * 26)  # U is not in Crockford's alphabet
+    assert not is_public_id("PAY_" + encode("pay", value)[4:])
+    assert not is_public_id("gulf bakery") and not is_public_id("order_42")

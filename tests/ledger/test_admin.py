@@ -141,16 +141,17 @@ def test_an_accounts_page_shows_its_balances_and_statement(admin_client, book):
     assert page.status_code == 200
     html = _text(page)
     assert acc(wallet.pk) in html
-    fields = {name: str(field) for name, field in _readonly_fields(page).items()}
-    # 12.500 in, 3.000 captured, 1.500 bought and refunded; 0.700 still held.
-    assert fields["posted"] == "9500"
-    assert fields["available"] == "8800"
-    assert (fields["debits_pending"], fields["debits_posted"]) == ("700", "4500")
-    assert (fields["credits_pending"], fields["credits_posted"]) == ("0", "14000")
+    fields = {name: re.sub(r"<[^>]+>", "", str(field)) for name, field in _readonly_fields(page).items()}
+    # 12.500 in, 3.000 captured, 1.500 bought and refunded; 0.700 still held. Money as money, by BHD's 3 decimals.
+    assert fields["posted_money"] == "9.500 BHD"
+    assert fields["available_money"] == "8.800 BHD"
+    assert (fields["debits_pending_money"], fields["debits_posted_money"]) == ("0.700 BHD", "4.500 BHD")
+    assert (fields["credits_pending_money"], fields["credits_posted_money"]) == ("0.000 BHD", "14.000 BHD")
+    assert '<span class="money">9.500 BHD</span>' in html
     rows = _statement_rows(html)
     # Newest first: reversal, purchase, live hold, void, hold, capture, hold, top-up. Times in Manama.
     assert rows[0] == [
-        _manama(T0), "Immediate", "Credit", "0", "1500", "9500", "order 3"
+        _manama(T0), "Immediate", "Credit", "0.000 BHD", "1.500 BHD", "9.500 BHD", "order 3"
     ]
     assert [row[1] for row in rows] == ["Immediate", "Immediate", "Pending (a hold)", "Voiding of a pending transfer",
                                         "Pending (a hold)", "Posting of a pending transfer", "Pending (a hold)",
@@ -158,8 +159,9 @@ def test_an_accounts_page_shows_its_balances_and_statement(admin_client, book):
     # The capture, the void and the reversal were sent without a reference: each took its original's.
     assert [row[6] for row in rows] == ["order 3", "order 3", "order 4", "order 2", "order 2", "order 1", "order 1",
                                         "top-up"]
-    assert [row[5] for row in rows] == ["9500", "8000", "9500", "9500", "9500", "9500", "12500", "12500"]
-    assert f"/admin/ledger/entry/?q={wallet.pk}" in html
+    assert [row[5] for row in rows] == ["9.500 BHD", "8.000 BHD", "9.500 BHD", "9.500 BHD", "9.500 BHD", "9.500 BHD",
+                                        "12.500 BHD", "12.500 BHD"]
+    assert f"/admin/ledger/entry/?q={acc(wallet.pk)}" in html
 
 
 def _readonly_fields(page) -> dict[str, object]:
@@ -273,7 +275,7 @@ def test_a_transfers_page_shows_its_status_and_what_resolved_it(admin_client, bo
     assert fields["resolution"] == (
         f"<a href='/admin/ledger/transfer/{book['capture'].pk}/change/'>{tr(book['capture'].pk)}</a>")
     assert fields["reversal"] == "-"
-    assert fields["amount"] == "5000"
+    assert fields["amount_money"] == '<span class="money">5.000 BHD</span>'
 
 
 def test_each_transfers_status_resolution_and_reversal(admin_client, book):

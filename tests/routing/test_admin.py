@@ -191,14 +191,14 @@ def test_a_rule_is_added_with_merchant_ids_as_merchants_see_them(admin_client):
     data = {
         **_form_data(admin_client.get(f"{RULES}add/")),
         "name": "vip", "position": "5", "merchant_ids": ids.encode("mer", merchant_id), "currencies": "bhd",
-        "min_amount": "1000", "metadata": '{"channel": "pos"}', "strategy": "priority",
+        "min_amount": "1.000", "metadata": '{"channel": "pos"}', "strategy": "priority",
         "connectors": "acquirer_beta, acquirer_alpha", "exploration_share": "0", "change_reason": "contract",
     }
     response = admin_client.post(f"{RULES}add/", data)
     assert response.status_code == 302, _errors(response)
     rule = RoutingRule.objects.get(name="vip")
-    assert (rule.merchant_ids, rule.currencies, rule.connectors) == (
-        [merchant_id], ["BHD"], ["acquirer_beta", "acquirer_alpha"])
+    assert (rule.merchant_ids, rule.currencies, rule.connectors, rule.min_amount) == (
+        [merchant_id], ["BHD"], ["acquirer_beta", "acquirer_alpha"], 1000)
     decision = services.route(description=describe(merchant_id=merchant_id, metadata={"channel": "pos"}))
     assert (decision.rule, decision.candidates) == ("vip", ("acquirer_beta", "acquirer_alpha"))
     assert ids.encode("mer", merchant_id) in admin_client.get(_change_url(rule)).content.decode()
@@ -222,7 +222,7 @@ def test_the_dry_run_shows_candidates_scores_and_exclusions(admin_client):
     configure("acquirer_beta", enabled=False)
     assert admin_client.get(DRY_RUN).status_code == 200
 
-    page = admin_client.post(DRY_RUN, {"method": "card", "amount": "12500", "currency": "bhd", "country": "BH",
+    page = admin_client.post(DRY_RUN, {"method": "card", "amount_0": "12.500", "amount_1": "BHD", "country": "BH",
                                        "metadata": "{}", "payment_id": str(uuid.uuid4())})
 
     assert page.status_code == 200
@@ -237,7 +237,7 @@ def test_the_dry_run_shows_candidates_scores_and_exclusions(admin_client):
 
 
 def test_the_dry_run_explains_an_impossible_payment(admin_client):
-    page = admin_client.post(DRY_RUN, {"method": "instant", "amount": "2000000", "currency": "BHD", "country": "BH",
+    page = admin_client.post(DRY_RUN, {"method": "instant", "amount_0": "2000", "amount_1": "BHD", "country": "BH",
                                        "metadata": "{}"})
     assert page.context["decision"].candidates == ()
     assert "amount above its maximum of 1000000 BHD minor units" in page.content.decode()
@@ -250,16 +250,16 @@ def test_the_dry_run_takes_no_breaker_probe(admin_client, time_machine):
     services.connector_result_record(connector="acquirer_alpha", description=describe(),
                                      result=ConnectorResult(Outcome.ERROR))
     time_machine.move_to(start + timedelta(seconds=2), tick=False)
-    form = {"method": "card", "amount": "100", "currency": "BHD", "country": "BH", "metadata": "{}"}
+    form = {"method": "card", "amount_0": "0.100", "amount_1": "BHD", "country": "BH", "metadata": "{}"}
     admin_client.post(DRY_RUN, form)
     assert "acquirer_alpha" in services.route(description=describe()).candidates  # the probe was still free
 
 
 def test_the_dry_run_validates_its_form(admin_client):
-    page = admin_client.post(DRY_RUN, {"method": "card", "amount": "0", "currency": "BHD", "country": "BH",
+    page = admin_client.post(DRY_RUN, {"method": "card", "amount_0": "0", "amount_1": "BHD", "country": "BH",
                                        "merchant": "nope", "metadata": "[1]"})
     assert page.context["form"].errors == {
-        "amount": ["Ensure this value is greater than or equal to 1."],
+        "amount": ["The amount must be more than zero."],
         "merchant": ["Not a merchant id (mer_...)."],
         "metadata": ['An object of keys to values, e.g. {"channel": "pos"}.'],
     }

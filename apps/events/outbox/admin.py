@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from apps.audit.admin_export import CsvExportMixin
 from apps.core.actors import Actor
 from apps.core.admin import reasoned_action
 from apps.core.admin_readonly import ReadOnlyModelAdmin
@@ -39,7 +40,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(ReadOnlyModelAdmin):
+class DeadLetterAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     list_display = ("id", "dead_lettered_at", "queue", "task_name", "death_reason", "resolution", "resolved_by")
     list_filter = (OpenFilter, "queue", "task_name", "death_reason")
     search_fields = ("=message_id", "task_name")
@@ -72,7 +73,7 @@ class DeadLetterAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyModelAdmin):
+class OutboxMessageAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     list_display = ("id", "created_at", "task_name", "queue", "priority", "published_at", "publish_attempts")
     list_filter = ("queue", "task_name")
     search_fields = ("=message_id", "=request_id", "task_name")

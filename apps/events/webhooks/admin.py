@@ -6,9 +6,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.core import ids
+from apps.audit.admin_export import CsvExportMixin
 from apps.core.actors import Actor
 from apps.core.admin import reasoned_action
+from apps.core.admin_merchants import MerchantAdminMixin
 from apps.core.admin_readonly import (
     CappedCountPaginator,
     PublicIdSearchMixin,
@@ -90,40 +91,26 @@ class _WebhookPermissions:
         return request.user.has_perm("events.change_webhookdelivery")
 
 
-class _SearchByRelatedIdMixin:
-    """Also finds rows by the public id of their merchant (``mer_...``) or, for deliveries, event."""
-
-    related_id_lookups: tuple[tuple[str, str], ...] = (("mer", "merchant_id"),)
-
-    def get_search_results(self, request, queryset, search_term):
-        for prefix, lookup in self.related_id_lookups:
-            related_id = ids.decode(prefix, search_term.strip())
-            if related_id is not None:
-                return queryset.filter(**{lookup: related_id}), False
-        return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
-
-
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(_WebhookPermissions, _SearchByRelatedIdMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+class WebhookEndpointAdmin(CsvExportMixin, _WebhookPermissions, MerchantAdminMixin, PublicIdSearchMixin,
+                           ReadOnlyModelAdmin):
+    """A merchant's endpoints. Search: ``we_...``, ``mer_...`` or the merchant's legal name, the URL."""
+
     public_id_prefix = endpoints.ENDPOINT_PREFIX
-    list_display = ("public_id", "url", "merchant", "livemode", "endpoint_status", "disabled_reason", "failing_since",
-                    "created_at")
+    list_display = ("public_id", "url", "merchant_name", "livemode", "endpoint_status", "failing_since", "created_at")
     list_filter = (EndpointStatusFilter, "livemode", "disabled_cause")
     search_fields = ("url",)
     date_hierarchy = "created_at"
-    fields = ("public_id", "merchant", "livemode", "url", "events", "description", "endpoint_status", "disabled_at",
-              "disabled_cause", "disabled_reason", "failing_since", "secret_generation", "secret_rotated_at",
-              "previous_secret_expires_at", "deleted_at", "created_at", "updated_at", "recent_deliveries")
+    fields = ("public_id", "merchant_name", "livemode", "url", "events", "description", "endpoint_status",
+              "disabled_at", "disabled_cause", "disabled_reason", "failing_since", "secret_generation",
+              "secret_rotated_at", "previous_secret_expires_at", "deleted_at", "created_at", "updated_at",
+              "recent_deliveries")
     readonly_fields = fields
     actions = [
         reasoned_action(description="Re-enable (resume deliveries)", perform=_enable_endpoint,
                         permissions=("manage",)),
         reasoned_action(description="Disable (stop deliveries)", perform=_disable_endpoint, permissions=("manage",)),
     ]
-
-    @admin.display(description="Merchant")
-    def merchant(self, endpoint: WebhookEndpoint) -> str:
-        return ids.encode("mer", endpoint.merchant_id)
 
     @admin.display(description="Status")
     def endpoint_status(self, endpoint: WebhookEndpoint) -> str:
@@ -148,23 +135,22 @@ class DeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(_WebhookPermissions, _SearchByRelatedIdMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+class WebhookEventAdmin(CsvExportMixin, _WebhookPermissions, MerchantAdminMixin, PublicIdSearchMixin,
+                        ReadOnlyModelAdmin):
+    """Events sent to merchants. Search: ``evt_...``, ``mer_...`` or the merchant's legal name, the type."""
+
     public_id_prefix = endpoints.EVENT_PREFIX
-    list_display = ("public_id", "type", "merchant", "livemode", "created_at")
+    list_display = ("public_id", "type", "merchant_name", "livemode", "created_at")
     list_filter = (EventTypeFilter, "livemode")
     search_fields = ("type",)
     date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = CappedCountPaginator
-    fields = ("public_id", "type", "merchant", "livemode", "created_at", "payload")
+    fields = ("public_id", "type", "merchant_name", "livemode", "created_at", "payload")
     readonly_fields = fields
     inlines = (DeliveryInline,)
     actions = [reasoned_action(description="Redeliver to its endpoints", perform=_redeliver_event,
                                permissions=("redeliver",))]
-
-    @admin.display(description="Merchant")
-    def merchant(self, event: WebhookEvent) -> str:
-        return ids.encode("mer", event.merchant_id)
 
     @admin.display(description="Data")
     def payload(self, event: WebhookEvent) -> str:
@@ -181,20 +167,25 @@ class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(_WebhookPermissions, _SearchByRelatedIdMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+class WebhookDeliveryAdmin(CsvExportMixin, _WebhookPermissions, MerchantAdminMixin, PublicIdSearchMixin,
+                           ReadOnlyModelAdmin):
+    """Deliveries of events to endpoints. Search: its own id, the event's ``evt_...``, the endpoint's
+    ``we_...``, ``mer_...`` or the merchant's legal name, the endpoint's URL."""
+
     public_id_prefix = endpoints.DELIVERY_PREFIX
-    related_id_lookups = (("evt", "event_id"), ("we", "endpoint_id"), ("mer", "endpoint__merchant_id"))
-    list_display = ("public_id", "event", "endpoint", "status", "attempts", "next_attempt_at", "last_response_status",
-                    "delivered_at", "manual", "created_at")
+    related_public_ids = (("evt", "event_id"), ("we", "endpoint_id"))
+    merchant_lookup = "endpoint__merchant_id"
+    list_display = ("public_id", "event", "endpoint", "merchant_name", "status", "attempts", "last_response_status",
+                    "created_at")
     list_filter = ("status", "manual")
     list_select_related = ("event", "endpoint")
     search_fields = ("endpoint__url",)
     date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = CappedCountPaginator
-    fields = ("public_id", "event", "endpoint", "status", "attempts", "next_attempt_at", "leased_until",
-              "last_response_status", "last_error", "delivered_at", "failed_at", "manual", "requested_by",
-              "created_at")
+    fields = ("public_id", "event", "endpoint", "merchant_name", "status", "attempts", "next_attempt_at",
+              "leased_until", "last_response_status", "last_error", "delivered_at", "failed_at", "manual",
+              "requested_by", "created_at")
     readonly_fields = fields
     inlines = (AttemptInline,)
     actions = [reasoned_action(description="Redeliver (a new delivery to the same endpoint)",
