@@ -34,13 +34,27 @@ def money(amount: int | None, currency: str) -> str:
     return Money(amount, currency).format() if amount is not None and currency else "-"
 
 
+# Arguments that are ids, shown as the public ids staff search by (``acc_…``), not as UUIDs.
+PUBLIC_ID_ARGUMENTS = {"account_id": "acc", "debit_account_id": "acc", "credit_account_id": "acc",
+                       "merchant_id": "mer", "api_key_id": "key"}
+
+
+def _public_id(prefix: str, value: Any) -> str:
+    try:
+        return ids.encode(prefix, uuid.UUID(str(value)))
+    except ValueError:
+        return str(value)
+
+
 def readable_arguments(arguments: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The service call's arguments as staff read them: money as ``12.500 BHD``."""
+    """The service call's arguments as staff read them: money as ``12.500 BHD``, ids as ``acc_…``."""
     currency = arguments.get("currency")
     rows = []
     for name, value in arguments.items():
         if name in ("amount", "threshold") and isinstance(value, int) and currency:
             value = money(value, currency)
+        elif name in PUBLIC_ID_ARGUMENTS and value:
+            value = _public_id(PUBLIC_ID_ARGUMENTS[name], value)
         rows.append((name.replace("_", " ").capitalize(), "-" if value in (None, "") else str(value)))
     return rows
 

@@ -19,7 +19,8 @@ def test_an_officer_requests_a_freeze_a_supervisor_approves_it_and_the_account_r
 ):
     merchant, secret = merchant_with_key()
     wallet = ledger_factories.wallet(merchant_id=merchant.pk, livemode=False, reference="customer-42")
-    float_account = ledger_factories.fund(wallet, 12500)
+    float_account = ledger_factories.funding(merchant_id=merchant.pk, livemode=False, reference="float")
+    ledger_factories.fund(wallet, 12500, source=float_account)
     officer, supervisor = staff_user(OFFICER, username="olivia"), staff_user(SUPERVISOR, username="sara")
 
     maker = new_page()
@@ -42,7 +43,10 @@ def test_an_officer_requests_a_freeze_a_supervisor_approves_it_and_the_account_r
     screens(checker, "dashboard-with-approval")
     checker.click("text=Approvals awaiting me")
     screens(checker, "my-approvals")
+    checker.click("#result_list tbody tr th a")
+    screens(checker, "request")
     checker.click("a.button:has-text('Approve')")
+    expect(checker.locator(".approval-summary")).to_contain_text(ids.encode("acc", wallet.pk))
     checker.fill("#id_otp_token", totp_code(supervisor, steps=1))
     screens(checker, "approve")
     checker.click("input[type=submit]")
