@@ -49,7 +49,7 @@ def _succeeded(public_id: str) -> bool:
 def test_a_payment_taken_through_the_api_shows_on_the_dashboard_and_is_found_by_the_merchants_name(
     new_page, screens, admin_server, payments_worker
 ):
-    bakery, secret = merchant_with_key(legal_name="Gulf Bakery W.L.L.")
+    _, secret = merchant_with_key(legal_name="Gulf Bakery W.L.L.")
     _, other_secret = merchant_with_key(legal_name="Pearl Electronics Co.")
     paid = _pay(admin_server, secret, 12500, "INV-0042")
     other = _pay(admin_server, other_secret, 700, "INV-0043")
@@ -100,10 +100,10 @@ def test_a_filtered_list_is_exported_as_csv_and_reads_back(new_page, screens, ad
     content = download.value.path().read_text()
 
     exported = list(csv.DictReader(io.StringIO(content)))
-    assert sorted((row["id"], row["amount"], row["currency"], row["merchant_legal_name"]) for row in exported) == sorted(
-        (payment, amount, "BHD", "Gulf Bakery W.L.L.") for payment, amount in zip(taken, ("12.500", "0.001", "250.000"),
-                                                                                  strict=True)
-    )
+    read_back = sorted((row["id"], row["amount"], row["currency"], row["merchant_legal_name"]) for row in exported)
+    amounts = ("12.500", "0.001", "250.000")  # major units, by the currency's 3 decimals
+    assert read_back == sorted((payment, amount, "BHD", "Gulf Bakery W.L.L.")
+                               for payment, amount in zip(taken, amounts, strict=True))
 
 
 def test_support_sees_everything_but_can_change_nothing(new_page, screens, admin_server):

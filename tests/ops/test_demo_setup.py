@@ -28,6 +28,14 @@ def test_demo_setup_is_idempotent_and_its_printed_secrets_work(tmp_path, api_cli
     assert (credentials_file.stat().st_mode & 0o777) == 0o600
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(first["admin_password"])
+    # One person per role, for the README's day in the admin (a freeze needs a maker and a checker).
+    staff = {user.username: user for user in get_user_model().objects.filter(username__in=first["staff"])}
+    assert {name: [group.name for group in user.groups.all()] for name, user in staff.items()} == {
+        "olivia": ["Compliance officer"], "sara": ["Compliance supervisor"], "tariq": ["Treasury operator"],
+        "salma": ["Support (read-only)"],
+    }
+    assert all(user.is_staff and not user.is_superuser and user.check_password(first["staff"][name])
+               for name, user in staff.items())
     for demo in first["merchants"].values():
         api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {demo['secret_key']}")
         response = api_client.get("/api/v1/merchant")

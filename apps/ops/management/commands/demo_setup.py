@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.core import ids
@@ -22,6 +23,14 @@ from apps.ledger import services as ledger_services
 from apps.merchants import selectors, services
 
 ADMIN_USERNAME = "admin"
+# One person in each role, so a day in the admin can be walked through: a freeze an officer requests
+# and a supervisor approves needs two people (README, "A day in the admin").
+DEMO_STAFF = (
+    ("olivia", "Compliance officer"),
+    ("sara", "Compliance supervisor"),
+    ("tariq", "Treasury operator"),
+    ("salma", "Support (read-only)"),
+)
 DEMO_MERCHANTS = (
     {"legal_name": "Demo Bakery W.L.L.", "country": "BH", "currencies": ["BHD"]},
     {"legal_name": "Demo Electronics Trading Co.", "country": "BH", "currencies": ["BHD", "SAR", "USD"]},
@@ -30,7 +39,8 @@ ACTOR = Actor.system("manage.py demo_setup")
 
 
 class Command(BaseCommand):
-    help = "Create a staff superuser and two demo merchants with test API keys (idempotent)."
+    help = ("Create a staff superuser, a staff user in each role and two demo merchants with test API keys "
+            "(idempotent).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the web process listens.")
@@ -44,7 +54,14 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: Any) -> None:
         credentials_file: Path = options["credentials_file"]
         saved = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
-        credentials = {"admin_password": self._admin_password(saved.get("admin_password")), "merchants": {}}
+        credentials = {
+            "admin_password": self._staff_password(ADMIN_USERNAME, saved.get("admin_password"), superuser=True),
+            "staff": {
+                username: self._staff_password(username, saved.get("staff", {}).get(username), role=role)
+                for username, role in DEMO_STAFF
+            },
+            "merchants": {},
+        }
         for demo in DEMO_MERCHANTS:
             credentials["merchants"][demo["legal_name"]] = self._merchant(demo, saved.get("merchants", {}))
         credentials["accounts"] = self._wallets(DEMO_MERCHANTS[0]["legal_name"])
@@ -53,16 +70,22 @@ class Command(BaseCommand):
         credentials_file.write_text(json.dumps(credentials, indent=2))
         self._print(options["base_url"], credentials)
 
-    def _admin_password(self, saved_password: str | None) -> str:
+    def _staff_password(self, username: str, saved_password: str | None, *, superuser: bool = False,
+                        role: str = "") -> str:
+        """The staff user (created if missing, in ``role``) and a password that signs them in; each
+        enrols an authenticator app at their first sign-in."""
         User = get_user_model()
         user, _ = User.objects.get_or_create(
-            username=ADMIN_USERNAME, defaults={"is_staff": True, "is_superuser": True, "email": "admin@localhost"}
+            username=username, defaults={"is_staff": True, "is_superuser": superuser, "email": f"{username}@localhost"}
         )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
         if saved_password and user.check_password(saved_password):
             return saved_password
         password = secrets.token_urlsafe(12)
         user.set_password(password)
-        user.is_staff = user.is_superuser = user.is_active = True
+        user.is_staff = user.is_active = True
+        user.is_superuser = superuser
         user.save()
         return password
 
@@ -104,6 +127,9 @@ class Command(BaseCommand):
             "",
             "fincore demo",
             f"  admin     {base_url}/admin/   user {ADMIN_USERNAME}, password {credentials['admin_password']}",
+            *(f"            {role}: user {username}, password {credentials['staff'][username]}"
+              for username, role in DEMO_STAFF),
+            "            (each enrols an authenticator app at the first sign-in)",
             f"  API docs  {base_url}/api/v1/docs/",
         ]
         for name, merchant in credentials["merchants"].items():
