@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from apps.audit.models import AuditEvent
 from apps.compliance.models import ApprovalRequest
 from apps.core import ids
-from tests.e2e.staff import sign_in
+from tests.e2e.admin_pages import list_fits, sign_in
 from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import merchant_with_key
 from tests.factories.staff import OFFICER, SUPERVISOR, staff_user, totp_code
@@ -43,6 +43,7 @@ def test_an_officer_requests_a_freeze_a_supervisor_approves_it_and_the_account_r
     screens(checker, "dashboard-with-approval")
     checker.click("text=Approvals awaiting me")
     screens(checker, "my-approvals")
+    assert list_fits(checker)
     checker.click("#result_list tbody tr th a")
     screens(checker, "request")
     checker.click("a.button:has-text('Approve')")
@@ -58,6 +59,15 @@ def test_an_officer_requests_a_freeze_a_supervisor_approves_it_and_the_account_r
     assert (request.state, wallet.frozen) == (ApprovalRequest.State.EXECUTED, True)
     frozen = AuditEvent.objects.get(action="ledger.account_frozen")
     assert "olivia" in frozen.actor_label and "sara" in frozen.actor_label
+
+    # The account's history, from its page: the request, the approval and the freeze, with who and why.
+    maker.goto(f"/admin/ledger/account/{wallet.pk}/change/")
+    maker.click("text=History in the journal")
+    journal = maker.locator("#result_list")
+    for action in ("ledger.account_frozen", "ledger.account_opened"):
+        expect(journal).to_contain_text(action)
+    screens(maker, "account-journal")
+    assert list_fits(maker)
 
     refused = admin_server.request(
         "POST", "/api/v1/transfers",

@@ -5,7 +5,7 @@ from django_otp.oath import totp
 from playwright.sync_api import expect
 
 from apps.audit.models import AuditEvent
-from tests.e2e.staff import sign_in
+from tests.e2e.admin_pages import sign_in
 from tests.factories.staff import PASSWORD, staff_user
 
 

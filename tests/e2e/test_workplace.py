@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from apps.core import ids
 from apps.payments.models import Payment
 from apps.routing.models import Connector
-from tests.e2e.staff import sign_in
+from tests.e2e.admin_pages import list_fits, sign_in
 from tests.factories.merchants import merchant_with_key
 from tests.factories.routing import sandbox_seeded
 from tests.factories.staff import SUPPORT, TREASURY, staff_user
@@ -75,6 +75,7 @@ def test_a_payment_taken_through_the_api_shows_on_the_dashboard_and_is_found_by_
     expect(amount).to_have_text("12.500 BHD")
     assert amount.evaluate("cell => getComputedStyle(cell).textAlign") == "right"
     screens(page, "found-by-merchant-name")
+    assert list_fits(page)
 
     rows.first.locator("th a").click()
     expect(page.locator("h2").first).to_contain_text("12.500 BHD")  # the payment's title: money, not fils
@@ -95,6 +96,7 @@ def test_a_filtered_list_is_exported_as_csv_and_reads_back(new_page, screens, ad
     page.press("#searchbar", "Enter")
     expect(page.locator("#result_list tbody tr")).to_have_count(3)
     screens(page, "filtered")
+    assert list_fits(page)
     with page.expect_download() as download:
         page.click("text=Export CSV")
     content = download.value.path().read_text()

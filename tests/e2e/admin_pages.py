@@ -1,4 +1,5 @@
-"""Staff signing in through the pages, as a person does: password, then the authenticator's code."""
+"""The admin's pages as a person meets them: signing in (password, then the authenticator's code),
+and lists that fit the screen."""
 
 import re
 
@@ -17,3 +18,10 @@ def sign_in(page: Page, user, *, code: str | None = None) -> None:
     page.click("input[type=submit]")
     expect(page.locator("#site-name")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+def list_fits(page: Page) -> bool:
+    """Whether the changelist's table shows every column without scrolling sideways (staff must
+    not miss a column off the edge at 1366 px: the important ones come first, the rest are on the
+    object's page)."""
+    return page.locator("#changelist-form .results").evaluate("table => table.scrollWidth <= table.clientWidth + 1")
