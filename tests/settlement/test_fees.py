@@ -233,6 +233,10 @@ def test_refund_refusals():
         refund_fee_return(BHD_PLAN, bhd(501), bhd(12500), fee, already_refunded=bhd(12000))
     with pytest.raises(FeeError, match="original_fee was charged on 12500 BHD"):
         refund_fee_return(BHD_PLAN, bhd(1), bhd(12000), fee)
+    with pytest.raises(FeeError, match="not charged under this fee schedule line"):
+        refund_fee_return(dataclasses.replace(BHD_PLAN, fixed=0), bhd(1), bhd(12500), fee)
+    with pytest.raises(FeeError, match="not charged under this fee schedule line"):
+        refund_fee_return(dataclasses.replace(BHD_PLAN, rounding=decimal.ROUND_UP), bhd(1), bhd(12500), fee)
     with pytest.raises(CurrencyMismatch):
         refund_fee_return(BHD_PLAN, Money(1, "USD"), bhd(12500), fee)
     with pytest.raises(FeeError, match="must not be negative"):
@@ -256,7 +260,7 @@ def test_two_ties_rounded_up_leave_one_fil_to_post():
     half_up = FeeScheduleLine(currency="BHD", percent=Decimal("2.5"), fixed=100, rounding=decimal.ROUND_HALF_UP)
     charges = [payment_fee(half_up, bhd(12500)), payment_fee(half_up, bhd(13500))]  # 413 + 438
     day = fee_rounding_differences(charges)["BHD"]
-    assert (day.posted, day.exact, day.exact_rounded, day.difference) == (851, 850, 850, 1)
+    assert (day.posted, day.exact, day.exact_rounded, day.difference) == (851, 850, 850, -1)
 
 
 def test_rounding_differences_are_per_currency():
@@ -281,7 +285,7 @@ def test_rounding_differences_are_per_currency():
         72,
         Fraction("72.504"),
         73,
-        -1,
+        1,
     )
     assert (day["BHD"].posted, day["BHD"].exact_rounded, day["BHD"].difference) == (412, 412, 0)
     assert fee_rounding_differences([]) == {}
@@ -568,8 +572,8 @@ def test_posted_fees_are_the_exact_sum_rounded_once_plus_the_posted_difference(d
         assert day_fees.posted == posted
         assert day_fees.exact == exact
         assert day_fees.exact_rounded == round_to_minor(exact, rounding)
-        # What balances the books: fee revenue + rounding account == what left merchant pending.
-        assert day_fees.exact_rounded + day_fees.difference == posted
+        # Fee revenue, after the per-payment fees and the posted difference, is the exact sum rounded once.
+        assert posted + day_fees.difference == day_fees.exact_rounded
         assert abs(exact - day_fees.exact_rounded) < 1
         if rounding in HALF_MODES:
             assert abs(exact - day_fees.exact_rounded) <= Fraction(1, 2)

@@ -39,8 +39,9 @@ Fee plan line: 2.5 % + 0.100 BHD, minimum 0.250 BHD, no maximum.
   part nor the 50 fils top-up to the minimum (see :func:`refund_fee_return`).
 * The day's fees: 412 + 438 + 250 - 125 = **975 fils** posted from merchant pending. Exact:
   412.5 + 437.5 + 250 - 124.8 = 975.2 fils, which rounds once to 975: the rounding
-  difference is **0**. (Had the two ties both rounded up, 413 + 438 would have left a
-  difference of 1 fil, posted to the rounding-difference account.)
+  difference is **0**. (Had the two ties both rounded up, 413 + 438 = 851 fils would be
+  1 fil above the exact 850: a difference of -1 fil, posted from fee revenue to the
+  rounding-difference account.)
 * Day's net before reserve: gross 30000 - refunds 5000 - fees 975 = 24025 fils. A 10 %
   rolling reserve holds 2402.5 → **2402 fils** (half-even), released exactly on the N-th
   business date after; the merchant's net is 24025 - 2402 = **21623 fils** (21.623 BHD),
@@ -332,11 +333,12 @@ def refund_fee_return(
     * Only the percentage part, and only if ``line.refund_returns_percentage``; the fixed
       part is never returned (it pays for the processing, which a refund does not undo).
     * The returnable percentage part is ``min(percentage_part, charged - fixed)``, never
-      below zero. Unclamped, that is the percentage part that was actually collected (the
-      charged fee's rounding can make it up to a fraction of a minor unit less than the
-      contract's percentage, never more). **Clamped at the maximum**, the merchant paid
-      less than percentage + fixed, so only ``charged - fixed`` was collected as percentage
-      and only that can come back. **Clamped at the minimum**, the contract's percentage
+      below zero. Unclamped, rounding the fee leaves the percentage actually collected
+      (``charged - fixed``) a fraction of a minor unit above or below the contract's; the
+      smaller of the two comes back, so a refund never returns what was not collected.
+      **Clamped at the maximum**, the merchant paid less than percentage + fixed, so only
+      ``charged - fixed`` was collected as percentage and only that can come back.
+      **Clamped at the minimum**, the contract's percentage
       part comes back pro rata but the top-up to the minimum does not: the minimum is a
       per-payment charge, like the fixed part, so refunding a small payment never turns its
       minimum fee into a loss for the platform.
@@ -347,8 +349,9 @@ def refund_fee_return(
       never to more than ``charged - fixed`` (so never more than the fee charged).
 
     Raises CurrencyMismatch for amounts in another currency than the line's; FeeError if
-    ``original_fee`` was not charged on ``original_amount`` in this currency, or for a
-    negative amount; RefundExceedsPayment if the refunds add up to more than the payment.
+    ``original_fee`` was not charged on ``original_amount`` under ``line`` (currency, fixed
+    part, rounding), or for a negative amount; RefundExceedsPayment if the refunds add up to
+    more than the payment.
     """
     currency = line.currency
     refunded = _non_negative(refunded_amount, currency, "refunded_amount")
@@ -358,6 +361,8 @@ def refund_fee_return(
         raise FeeError(
             f"original_fee was charged on {original_fee.amount} {original_fee.currency}, not on {original_amount!r}"
         )
+    if original_fee.fixed_part != line.fixed or original_fee.rounding != line.rounding:
+        raise FeeError("original_fee was not charged under this fee schedule line (fixed part or rounding differ)")
     if before + refunded > original:
         raise RefundExceedsPayment(
             f"refunds of {before + refunded} would exceed the payment of {original} {currency} minor units"
@@ -384,12 +389,13 @@ class FeeRoundingDifference:
 
     ``posted`` is the sum of the charged fees less the returned fees (whole minor units, as
     the per-payment transfers moved them); ``exact`` the same sum of the exact values;
-    ``exact_rounded`` the exact sum rounded once. ``posted == exact_rounded + difference``:
-    fee revenue is credited ``exact_rounded`` and the rounding-difference account the
-    ``difference`` (negative: the account is debited), both from the merchants' pending
-    money, so the books balance to the minor unit and fee revenue is what the contracts
-    give to within half a minor unit (``|exact - exact_rounded| <= 1/2`` under a half mode,
-    ``< 1`` under any mode).
+    ``exact_rounded`` the exact sum rounded once. ``posted + difference == exact_rounded``:
+    the per-payment transfers moved ``posted`` from merchant pending to fee revenue, and the
+    run posts ``difference`` from the rounding-difference account to fee revenue (a negative
+    difference goes from fee revenue to the rounding-difference account). Fee revenue then
+    shows the exact sum rounded once, within half a minor unit of what the contracts give
+    under a half mode (``< 1`` under any mode), the rounding-difference account holds what
+    rounding each payment gained or lost, and each currency balances to the minor unit.
     """
 
     currency: str
@@ -428,7 +434,7 @@ def fee_rounding_differences(
             posted=posted[currency],
             exact=exact[currency],
             exact_rounded=exact_rounded,
-            difference=posted[currency] - exact_rounded,
+            difference=exact_rounded - posted[currency],
         )
     return differences
 
