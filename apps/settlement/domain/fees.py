@@ -31,9 +31,9 @@ Fee plan line: 2.5 % + 0.100 BHD, minimum 0.250 BHD, no maximum.
   (0.412 BHD); the exact value 412.5 is kept.
 * A second capture of 13.500 BHD: 337.5 + 100 = 437.5 exact → **438 fils** (438 is even).
 * A capture of 4.000 BHD: 100 + 100 = 200 exact, below the minimum → **250 fils**.
-* The merchant refunds 5.000 BHD of the 12.500 BHD capture. The percentage part actually
-  charged is 312.5 fils exact (412 charged - 100 fixed = 312 collected, so the returnable
-  percentage is min(312.5, 312) = 312 fils); pro rata 312 * 5000 / 12500 = 124.8 →
+* The merchant refunds 5.000 BHD of the 12.500 BHD capture. The contract's percentage part
+  is 312.5 fils, but 412 charged - 100 fixed = 312 fils were collected as percentage, so
+  312 fils are returnable; pro rata 312 * 5000 / 12500 = 124.8 →
   **125 fils** returned. The 100 fils fixed part stays charged. Were the 4.000 BHD capture
   refunded in full, it would get back its 100 fils percentage part, not the 100 fils fixed
   part nor the 50 fils top-up to the minimum (see :func:`refund_fee_return`).
@@ -46,6 +46,23 @@ Fee plan line: 2.5 % + 0.100 BHD, minimum 0.250 BHD, no maximum.
   rolling reserve holds 2402.5 → **2402 fils** (half-even), released exactly on the N-th
   business date after; the merchant's net is 24025 - 2402 = **21623 fils** (21.623 BHD),
   plus any reserve released that day.
+
+What holds (the property tests in ``tests/settlement/test_fees.py``)
+--------------------------------------------------------------------
+* A fee is never negative, stays within ``[minimum, maximum]`` when they are set, never
+  falls when the amount grows, and is its exact value rounded once.
+* Refunds of a payment, in however many parts, return together exactly what one refund of
+  their total returns, and never more than ``charged - fixed``: never the fixed part, never
+  more than was charged.
+* Per currency and day: ``posted + difference == round(exact sum)``, where ``posted`` is
+  what the per-payment fee transfers moved; the exact sum and its rounding are within one
+  minor unit (half a unit under a half mode). The part below one minor unit is not posted
+  and not carried to the next day: the ledger holds whole minor units only.
+* ``net == gross - refunds - fees + fee returns - reserve held + reserve released`` to the
+  minor unit; a negative net is carried, never paid, and over any run of days what was
+  paid plus what still carries is exactly the sum of the nets.
+* A reserve is held and released in the same whole minor units, so it never leaves a
+  rounding difference; every amount held is released exactly once.
 """
 
 from __future__ import annotations
