@@ -1,6 +1,7 @@
 """Business-date math, exhaustively (hypothesis) and on Bahrain's week: pure Python, no database."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,7 +96,7 @@ def test_the_business_dates_of_a_range_are_its_business_days_each_the_next_of_th
     found = list(business_dates(calendar, start, end))
 
     assert all(is_business_day(calendar, day) and start <= day <= end for day in found)
-    assert all(next_business_date(calendar, a) == b for a, b in zip(found, found[1:], strict=False))
+    assert all(next_business_date(calendar, a) == b for a, b in pairwise(found))
     # Nothing left out at either end: the first is the first business day from start, the one
     # after the last is past the end.
     first = next_business_date(calendar, start - timedelta(days=1))
