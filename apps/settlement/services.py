@@ -5,13 +5,13 @@ by its checker. Each change is journaled in its own transaction."""
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.actors import Actor
-from apps.settlement.domain import calendar as business_calendar
 from apps.settlement.exceptions import HolidayChangeRefused, UnknownCalendar
 from apps.settlement.models import BusinessCalendar, Holiday
 
@@ -48,8 +48,7 @@ def _calendar(currency: Any, *, lock: bool = False) -> BusinessCalendar:
 
 def _not_past(calendar: BusinessCalendar, day: date) -> None:
     """A past day's holidays are how its business dates were settled: they stay as they were."""
-    today = business_calendar.local_date(business_calendar.Calendar(
-        time_zone=calendar.time_zone, weekend=frozenset(calendar.weekend_days), cutoff=calendar.cutoff), clock.now())
+    today = clock.now().astimezone(ZoneInfo(calendar.time_zone)).date()
     if day < today:
         raise HolidayChangeRefused(f"{day:%Y-%m-%d} is past ({calendar.currency}'s today is {today:%Y-%m-%d}): "
                                    "its business dates stand.")
