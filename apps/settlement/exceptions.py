@@ -13,3 +13,15 @@ class HolidayChangeRefused(FincoreError):
     code = "holiday_change_refused"
     title = "The holiday change was refused"
     status = 409
+
+
+class BusinessDateNotOpen(FincoreError):
+    code = "business_date_not_open"
+    title = "Today is not an open business date"
+    status = 409
+
+
+class ReasonRequired(FincoreError):
+    code = "calendar_change_reason_required"
+    title = "A change to the business calendar needs a reason"
+    status = 400

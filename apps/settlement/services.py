@@ -1,6 +1,7 @@
 """Changes to the business calendar. Adding, moving and removing a holiday are maker-checker
 actions (registered in apps.py): approving a request calls these services as its maker, approved
-by its checker. Each change is journaled in its own transaction."""
+by its checker. Closing today's business date early is an operator's decision (the settlement run's
+``--close-now``). Each change is journaled in its own transaction."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -12,8 +13,9 @@ from django.db import transaction
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.actors import Actor
-from apps.settlement.exceptions import HolidayChangeRefused, UnknownCalendar
-from apps.settlement.models import BusinessCalendar, Holiday
+from apps.settlement import selectors
+from apps.settlement.exceptions import BusinessDateNotOpen, HolidayChangeRefused, ReasonRequired, UnknownCalendar
+from apps.settlement.models import BusinessCalendar, EarlyClosure, Holiday
 
 HOLIDAY_ADD = "settlement.holiday_add"
 HOLIDAY_MOVE = "settlement.holiday_move"
@@ -146,3 +148,30 @@ def holiday_remove(*, currency: str, date: Any, actor: Actor, reason: str) -> st
         audit_record(actor=actor, action="settlement.holiday_removed", object_type="settlement.holiday",
                      object_id=str(holiday_id), before=before, reason=reason)
     return f"Removed {before['name']} on {before['date']} ({before['currency']})."
+
+
+def business_date_close_early(*, currency: str, actor: Actor, reason: str) -> EarlyClosure:
+    """Close today's business date of ``currency`` now, before its cut-off (a sudden holiday): from
+    this instant, captures belong to the next business date. Journaled with who and why.
+
+    Invariant: only today's own business date, while it is open, is closed, and once (one closure
+    per calendar and date, a database constraint; the calendar row is locked). Raises
+    UnknownCalendar, BusinessDateNotOpen (a weekend day or holiday, past the cut-off, closed
+    already), ReasonRequired. Nothing is written then.
+    """
+    if not reason.strip():
+        raise ReasonRequired("Closing a business date early needs a reason.")
+    with transaction.atomic():
+        calendar, now = _calendar(currency, lock=True), clock.now()
+        today = now.astimezone(ZoneInfo(calendar.time_zone)).date()
+        current = selectors.business_date(currency=calendar.currency, at=now)
+        if current != today:
+            raise BusinessDateNotOpen(f"{calendar.currency}'s business date now is {current:%Y-%m-%d}, not today "
+                                      f"({today:%Y-%m-%d}): today is no business day, past its cut-off or closed.")
+        closure = EarlyClosure.objects.create(calendar=calendar, business_date=today, closed_at=now, by=actor.label,
+                                              reason=reason.strip())
+        audit_record(actor=actor, action="settlement.business_date_closed_early",
+                     object_type="settlement.earlyclosure", object_id=str(closure.pk),
+                     after={"currency": calendar.currency, "business_date": today.isoformat(),
+                            "closed_at": now.isoformat()}, reason=reason)
+    return closure

@@ -14,8 +14,8 @@ from apps.compliance import services as compliance_services
 from apps.compliance.models import ApprovalRequest
 from apps.core.actors import Actor
 from apps.settlement import selectors, services
-from apps.settlement.exceptions import HolidayChangeRefused, UnknownCalendar
-from apps.settlement.models import BusinessCalendar, Holiday
+from apps.settlement.exceptions import BusinessDateNotOpen, HolidayChangeRefused, ReasonRequired, UnknownCalendar
+from apps.settlement.models import BusinessCalendar, EarlyClosure, Holiday
 from tests.factories.staff import OFFICER, SUPERVISOR, TREASURY, staff_user, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +194,50 @@ def test_adding_and_removing_a_holiday_are_journaled_with_the_holiday_as_it_was(
     state = {"currency": "BHD", "date": "2027-02-25", "name": "Bank holiday", "source": "staff", "estimated": False}
     assert journal == [("settlement.holiday_added", str(added.pk), None, state, "decree"),
                        ("settlement.holiday_removed", str(added.pk), state, None, "decree withdrawn")]
+
+
+# --- closing a day early --------------------------------------------------------------------------
+
+
+def test_closing_today_early_sends_the_rest_of_the_day_to_the_next_business_date():
+    # Thursday 18 February 2027, 11:00 in Bahrain.
+    with time_machine.travel(datetime(2027, 2, 18, 11, 0, tzinfo=BAHRAIN), tick=False):
+        closure = services.business_date_close_early(currency="BHD", actor=STAFF, reason="a sudden holiday")
+
+        assert (closure.business_date, closure.closed_at, closure.by) == (
+            date(2027, 2, 18), datetime(2027, 2, 18, 11, 0, tzinfo=BAHRAIN), "tests.settlement")
+        assert selectors.business_date(currency="BHD") == date(2027, 2, 21)
+        assert selectors.business_date(currency="BHD", at=datetime(2027, 2, 18, 10, 59, tzinfo=BAHRAIN)) == date(
+            2027, 2, 18)
+        assert selectors.cutoff_at(currency="BHD", business_date=date(2027, 2, 18)) == datetime(
+            2027, 2, 18, 11, 0, tzinfo=BAHRAIN)
+        closed = AuditEvent.objects.get(action="settlement.business_date_closed_early")
+        assert (closed.object_id, closed.after, closed.reason) == (
+            str(closure.pk),
+            {"currency": "BHD", "business_date": "2027-02-18", "closed_at": "2027-02-18T08:00:00+00:00"},
+            "a sudden holiday")
+
+        with pytest.raises(BusinessDateNotOpen) as refused:
+            services.business_date_close_early(currency="BHD", actor=STAFF, reason="again")
+
+        assert refused.value.detail == (
+            "BHD's business date now is 2027-02-21, not today (2027-02-18): today is no business day, past its "
+            "cut-off or closed.")
+        assert EarlyClosure.objects.count() == 1
+        assert _settlement_events() == ["settlement.business_date_closed_early"]
+
+
+@pytest.mark.parametrize("at", [
+    datetime(2027, 2, 19, 11, 0, tzinfo=BAHRAIN),  # Friday
+    datetime(2027, 2, 18, 17, 0, tzinfo=BAHRAIN),  # Thursday, at the cut-off
+])
+def test_a_day_that_is_not_open_cannot_be_closed_early(at):
+    with time_machine.travel(at, tick=False):
+        with pytest.raises(BusinessDateNotOpen):
+            services.business_date_close_early(currency="BHD", actor=STAFF, reason="storm")
+
+        with pytest.raises(ReasonRequired):
+            services.business_date_close_early(currency="BHD", actor=STAFF, reason=" ")
+
+        assert EarlyClosure.objects.count() == 0
+        assert _settlement_events() == []
