@@ -58,6 +58,11 @@ SECTIONS: tuple[Section, ...] = (
         Place("compliance.ApprovalRequest", "Approval requests (maker-checker)"),
         Place("compliance.ApprovalPolicy"),
     )),
+    # The business calendar first; settlement runs, fee plans and payouts come here.
+    Section("settlement", "Settlement", (
+        Place("settlement.BusinessCalendar", "Business calendars"),
+        Place("settlement.Holiday"),
+    )),
     # Positions, nostro accounts, FX rates and sweeps come here.
     Section("treasury", "Treasury", ()),
     Section("operations", "Operations", (

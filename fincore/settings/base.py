@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.merchants",
     "apps.routing",
     "apps.payments",
+    "apps.settlement",
     "apps.ops",
 ]
 

@@ -395,6 +395,9 @@ def test_every_sensitive_action_is_registered():
         "merchants.suspend": "compliance.request_merchant_status",
         "routing.connector_disable": "compliance.request_connector_change",
         "routing.connector_enable": "compliance.request_connector_change",
+        "settlement.holiday_add": "settlement.request_holiday_change",
+        "settlement.holiday_move": "settlement.request_holiday_change",
+        "settlement.holiday_remove": "settlement.request_holiday_change",
     }
 
 
@@ -406,7 +409,8 @@ def test_the_roles_hold_the_permissions_they_should(officer, treasury, superviso
     assert requesting == {
         "olivia": ["compliance.request_account_freeze", "compliance.request_api_key_revoke",
                    "compliance.request_merchant_status", "compliance.request_policy_change"],
-        "tariq": ["compliance.request_adjustment", "compliance.request_connector_change"],
+        "tariq": ["compliance.request_adjustment", "compliance.request_connector_change",
+                  "settlement.request_holiday_change"],
         "sara": [], "sami": [],
     }
     assert SUPERVISOR == "Compliance supervisor"

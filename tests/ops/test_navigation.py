@@ -37,6 +37,7 @@ def test_a_superuser_sees_the_sections_in_the_tables_order_and_empty_ones_are_le
         ("Ledger", ["ledger.Account", "ledger.Transfer", "ledger.Entry", "ledger.Verification"]),
         ("Merchants", ["merchants.Merchant", "merchants.ApiKey"]),
         ("Compliance", ["compliance.ApprovalRequest", "compliance.ApprovalPolicy"]),
+        ("Settlement", ["settlement.BusinessCalendar", "settlement.Holiday"]),
         ("Operations", ["events.OutboxMessage", "events.DeadLetter", "django_celery_beat.PeriodicTask",
                         "django_celery_beat.IntervalSchedule", "django_celery_beat.CrontabSchedule", "auth.User",
                         "auth.Group", "axes.AccessAttempt",
@@ -70,7 +71,8 @@ def test_a_model_missing_from_the_table_is_shown_under_other_not_lost():
 def test_a_role_sees_only_the_sections_and_models_it_may_view():
     officer = outline(sections_for(staff_user("Compliance officer")))
 
-    assert [name for name, _ in officer] == ["Payments", "Ledger", "Merchants", "Compliance", "Operations", "Audit"]
+    assert [name for name, _ in officer] == [
+        "Payments", "Ledger", "Merchants", "Compliance", "Settlement", "Operations", "Audit"]
     # No outbox, schedules, users or roles for a compliance officer: only the dead letters.
     assert dict(officer)["Operations"] == ["events.DeadLetter"]
 

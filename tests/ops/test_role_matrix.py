@@ -76,6 +76,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "routing.RoutingRule": {**_every("view dry_run"), SUPERUSER: "view add change dry_run",
                             TREASURY: "view add change dry_run"},
     "routing.SandboxOperation": _every(),
+    # The business calendar: everyone reads it; treasury, who owns it, requests holiday changes.
+    "settlement.BusinessCalendar": _every(),
+    "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},

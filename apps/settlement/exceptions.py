@@ -1,0 +1,27 @@
+"""The business calendar's refusals (problem codes for the API and the admin)."""
+
+from apps.core.exceptions import FincoreError
+
+
+class UnknownCalendar(FincoreError):
+    code = "business_calendar_unknown"
+    title = "There is no business calendar for this currency"
+    status = 404
+
+
+class HolidayChangeRefused(FincoreError):
+    code = "holiday_change_refused"
+    title = "The holiday change was refused"
+    status = 409
+
+
+class BusinessDateNotOpen(FincoreError):
+    code = "business_date_not_open"
+    title = "Today is not an open business date"
+    status = 409
+
+
+class ReasonRequired(FincoreError):
+    code = "calendar_change_reason_required"
+    title = "A change to the business calendar needs a reason"
+    status = 400
