@@ -1,5 +1,7 @@
 """Signing in to the admin, in Chromium: enrolling an authenticator, the code, the lockout."""
 
+from base64 import b32encode
+
 from django.contrib.auth.models import User
 from django_otp.oath import totp
 from playwright.sync_api import expect
@@ -25,7 +27,7 @@ def test_a_new_officer_enrols_an_authenticator_then_reaches_the_dashboard(new_pa
     screens(page, "enrol")
     secret = page.inner_text("#totp-secret").replace(" ", "")
     device = officer.totpdevice_set.get()
-    assert secret.upper() == _base32(device.bin_key)
+    assert secret.upper() == b32encode(device.bin_key).decode().rstrip("=")
     page.fill("#id_code", f"{totp(device.bin_key):06d}")
     page.click("input[type=submit]")
 
@@ -74,12 +76,6 @@ def test_a_signed_in_supervisor_sees_the_dashboard_and_signs_out(new_page, scree
     assert list(AuditEvent.objects.filter(actor_label="sara").values_list("action", flat=True).order_by("id")) == [
         "staff.logged_in", "staff.logged_out",
     ]
-
-
-def _base32(key: bytes) -> str:
-    from base64 import b32encode
-
-    return b32encode(key).decode().rstrip("=")
 
 
 def test_nobody_without_a_staff_account_gets_past_the_password(new_page):
