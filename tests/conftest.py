@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
@@ -35,6 +35,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
     (tests/support/roles.py), taken before any transactional test empties the tables."""
     with django_db_blocker.unblock():
         roles_snapshot()
+
+
+@pytest.fixture(scope="session")
+def idle_sessions_ended_at_exit(django_db_setup, django_db_blocker):
+    """The group committer's thread keeps its database connection between batches, for the
+    life of the process; at the end of the session, end it (and any other thread's) so that
+    the test database can be dropped. Transactional tests that post through it (the ledger's,
+    settlement's) ask for it."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

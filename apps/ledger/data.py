@@ -46,6 +46,7 @@ class AccountRole(StrEnum):
     FEE_REVENUE = "fee_revenue"
     FX_POSITION = "fx_position"
     SUSPENSE = "suspense"
+    ROUNDING = "rounding"
 
 
 class Per(StrEnum):
@@ -91,6 +92,9 @@ CHART: Mapping[AccountRole, RoleRules] = MappingProxyType({
     AccountRole.FEE_REVENUE: RoleRules("Fee revenue", Owner.SYSTEM, Per.LEDGER),
     AccountRole.FX_POSITION: RoleRules("FX position", Owner.SYSTEM, Per.LEDGER),
     AccountRole.SUSPENSE: RoleRules("Suspense (unexplained breaks)", Owner.SYSTEM, Per.LEDGER),
+    # Fees are charged per payment, each rounded once; the day's exact fee total rounded once may
+    # differ by a few minor units, and that difference is posted here against fee revenue.
+    AccountRole.ROUNDING: RoleRules("Rounding differences", Owner.SYSTEM, Per.LEDGER),
 })
 
 MERCHANT_ROLES = tuple(role for role, rules in CHART.items() if rules.owner is Owner.MERCHANT)

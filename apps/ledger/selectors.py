@@ -156,6 +156,11 @@ def resolutions_of(transfer_ids: list[UUID]) -> dict[UUID, Transfer]:
     return {t.pending_id: t for t in Transfer.objects.filter(pending_id__in=transfer_ids)}
 
 
+def transfer_amounts(transfer_ids: list[UUID]) -> dict[UUID, int]:
+    """The amount of each of these transfers (a hold's amount, whatever became of it)."""
+    return dict(Transfer.objects.filter(pk__in=transfer_ids).values_list("pk", "amount"))
+
+
 def reversals_of(transfer_ids: list[UUID]) -> dict[UUID, Transfer]:
     return {t.reverses_id: t for t in Transfer.objects.filter(reverses_id__in=transfer_ids)}
 

@@ -1,6 +1,7 @@
 """Reading merchants and keys. API callers always pass their own merchant id and mode."""
 
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -44,3 +45,8 @@ def api_key_get_any(api_key_id: Any) -> ApiKey | None:
         return ApiKey.objects.select_related("merchant").filter(pk=api_key_id).first()
     except (ValueError, ValidationError):
         return None
+
+
+def merchant_ids_in_currency(*, currency: str) -> list[UUID]:
+    """Every merchant that may transact in ``currency``, in id order."""
+    return list(Merchant.objects.filter(currencies__contains=[currency]).order_by("pk").values_list("pk", flat=True))

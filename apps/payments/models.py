@@ -130,6 +130,9 @@ class Payment(models.Model):
             models.Index(fields=["updated_at"], condition=Q(status="processing"), name="payment_processing_since"),
             # The dashboard's volumes and the admin's "created today" lists read a range of it.
             models.Index(fields=["created_at"], name="payment_created_at"),
+            # Settlement reads a business date's captures of one currency.
+            models.Index(fields=["currency", "captured_at"], condition=Q(captured_at__isnull=False),
+                         name="payment_captured"),
         ]
 
     def __str__(self) -> str:
@@ -317,6 +320,8 @@ class Refund(models.Model):
         indexes = [
             models.Index(fields=["merchant_id", "livemode", "-id"], name="refund_merchant_newest"),
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="refund_due"),
+            # Settlement reads a business date's succeeded refunds of one currency.
+            models.Index(fields=["currency", "resolved_at"], condition=Q(status="succeeded"), name="refund_succeeded"),
         ]
 
     def __str__(self) -> str:

@@ -1,15 +1,19 @@
 """Reading payments and refunds. API callers always pass their own merchant id and mode."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.data import AccountRole
+from apps.payments.data import CapturedTotal, CapturePrice, SucceededRefund
 from apps.payments.models import Payment, PaymentAttempt, Refund
 
 
@@ -123,3 +127,125 @@ def attempts_needing_review() -> ReviewQueue:
     """Attempts a person must act on (the admin's "attempts needing review"), from their partial index."""
     row = PaymentAttempt.objects.filter(needs_review=True).aggregate(n=Count("id"), oldest=Min("updated_at"))
     return ReviewQueue(count=row["n"], oldest_since=row["oldest"])
+
+
+# --- what settlement reads -----------------------------------------------------------------------
+
+# A capture's fee as settlement prices it (apps.settlement.domain.fees.payment_fee): the exact
+# percentage plus the fixed part, clamped to the line's bounds, then rounded once by
+# ``money_round`` (apps/core migration 0003). Written once here so the run and the report agree.
+_FEE_EXACT = """
+    CASE WHEN price.minimum IS NOT NULL AND p.amount_captured * price.percent / 100 + price.fixed < price.minimum
+              THEN price.minimum::numeric
+         WHEN price.maximum IS NOT NULL AND p.amount_captured * price.percent / 100 + price.fixed > price.maximum
+              THEN price.maximum::numeric
+         ELSE p.amount_captured * price.percent / 100 + price.fixed END"""
+
+_CAPTURED_TOTALS = f"""
+    SELECT p.merchant_id, p.livemode, count(*), sum(p.amount_captured),
+           coalesce(sum(money_round(fee.exact, price.rounding)), 0), coalesce(sum(fee.exact), 0),
+           count(*) FILTER (WHERE price.method IS NULL),
+           array_agg(DISTINCT p.method) FILTER (WHERE price.method IS NULL)
+    FROM payments_payment p
+    LEFT JOIN unnest(%(merchants)s::uuid[], %(methods)s::text[], %(percents)s::numeric[], %(fixed)s::bigint[],
+                     %(minimums)s::bigint[], %(maximums)s::bigint[], %(roundings)s::text[])
+         AS price(merchant_id, method, percent, fixed, minimum, maximum, rounding)
+         ON price.merchant_id = p.merchant_id AND price.method = p.method
+    CROSS JOIN LATERAL (SELECT {_FEE_EXACT} AS exact) fee
+    WHERE p.currency = %(currency)s AND p.captured_at >= %(start)s AND p.captured_at < %(end)s
+    GROUP BY p.merchant_id, p.livemode
+    ORDER BY p.merchant_id, p.livemode
+"""
+
+
+def captured_totals(*, currency: str, start: datetime, end: datetime,
+                    prices: list[CapturePrice]) -> list[CapturedTotal]:
+    """Per merchant and mode, the captures of ``currency`` in ``[start, end)`` and their fees under
+    ``prices`` (one per merchant and method), in one aggregate query where the rows are: a business
+    date of a million payments is summed without leaving PostgreSQL."""
+    parameters = {
+        "currency": currency, "start": start, "end": end,
+        "merchants": [price.merchant_id for price in prices], "methods": [price.method for price in prices],
+        "percents": [price.percent for price in prices], "fixed": [price.fixed for price in prices],
+        "minimums": [price.minimum for price in prices], "maximums": [price.maximum for price in prices],
+        "roundings": [price.rounding for price in prices],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CAPTURED_TOTALS, parameters)
+        return [CapturedTotal(merchant_id=row[0], livemode=row[1], captures=row[2], gross=int(row[3]), fees=int(row[4]),
+                              fees_exact=row[5], unpriced=row[6], unpriced_methods=tuple(sorted(row[7] or ())))
+                for row in cursor.fetchall()]
+
+
+_CAPTURE_FEES = f"""
+    SELECT p.id, p.amount_captured, p.method, p.captured_at, money_round(fee.exact, price.rounding), fee.exact
+    FROM payments_payment p
+    JOIN unnest(%(methods)s::text[], %(percents)s::numeric[], %(fixed)s::bigint[], %(minimums)s::bigint[],
+                %(maximums)s::bigint[], %(roundings)s::text[])
+         AS price(method, percent, fixed, minimum, maximum, rounding) ON price.method = p.method
+    CROSS JOIN LATERAL (SELECT {_FEE_EXACT} AS exact) fee
+    WHERE p.merchant_id = %(merchant)s AND p.livemode = %(livemode)s AND p.currency = %(currency)s
+      AND p.captured_at >= %(start)s AND p.captured_at < %(end)s
+    ORDER BY p.captured_at, p.id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFee:
+    payment_id: UUID
+    amount: int
+    method: str
+    captured_at: datetime
+    fee: int
+    fee_exact: Decimal
+
+
+def capture_fees(*, merchant_id: UUID, livemode: bool, currency: str, start: datetime, end: datetime,
+                 prices: list[CapturePrice]) -> Iterator[CaptureFee]:
+    """One merchant's captures in ``[start, end)``, each with its fee (a settlement report's rows),
+    streamed in capture order."""
+    parameters = {
+        "merchant": merchant_id, "livemode": livemode, "currency": currency, "start": start, "end": end,
+        "methods": [price.method for price in prices], "percents": [price.percent for price in prices],
+        "fixed": [price.fixed for price in prices], "minimums": [price.minimum for price in prices],
+        "maximums": [price.maximum for price in prices], "roundings": [price.rounding for price in prices],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CAPTURE_FEES, parameters)
+        while rows := cursor.fetchmany(2000):
+            for row in rows:
+                yield CaptureFee(payment_id=row[0], amount=row[1], method=row[2], captured_at=row[3], fee=row[4],
+                                 fee_exact=row[5])
+
+
+def refunds_succeeded(*, currency: str, start: datetime, end: datetime,
+                      merchant_ids: list[UUID] | None = None) -> list[SucceededRefund]:
+    """The refunds of ``currency`` that succeeded in ``[start, end)`` (of these merchants, if
+    given), oldest first, each with its payment and the part that came out of pending."""
+    refunds = (Refund.objects.filter(currency=currency, status=Refund.Status.SUCCEEDED, resolved_at__gte=start,
+                                     resolved_at__lt=end)
+               .select_related("payment").order_by("resolved_at", "id"))
+    if merchant_ids is not None:
+        refunds = refunds.filter(merchant_id__in=merchant_ids)
+    refunds = list(refunds)
+    holds = ledger_selectors.transfer_amounts([r.pending_hold_id for r in refunds if r.pending_hold_id])
+    earlier = _refunded_before(refunds)
+    return [SucceededRefund(
+        refund_id=refund.pk, merchant_id=refund.merchant_id, livemode=refund.livemode, amount=refund.amount,
+        from_pending=holds.get(refund.pending_hold_id, 0) if refund.pending_hold_id else 0,
+        payment_id=refund.payment_id, payment_method=refund.payment.method,
+        payment_amount_captured=refund.payment.amount_captured, payment_captured_at=refund.payment.captured_at,
+        refunded_before=earlier[refund.pk],
+    ) for refund in refunds]
+
+
+def _refunded_before(refunds: list[Refund]) -> dict[UUID, int]:
+    """For each refund, its payment's succeeded refunds resolved before it."""
+    succeeded = (Refund.objects.filter(payment_id__in={r.payment_id for r in refunds}, status=Refund.Status.SUCCEEDED)
+                 .order_by("payment_id", "resolved_at", "id").values_list("pk", "payment_id", "amount"))
+    before: dict[UUID, int] = {}
+    running: dict[UUID, int] = {}
+    for refund_id, payment_id, amount in succeeded:
+        before[refund_id] = running.get(payment_id, 0)
+        running[payment_id] = before[refund_id] + amount
+    return before

@@ -25,3 +25,21 @@ class ReasonRequired(FincoreError):
     code = "calendar_change_reason_required"
     title = "A change to the business calendar needs a reason"
     status = 400
+
+
+class NotABusinessDate(FincoreError):
+    code = "not_a_business_date"
+    title = "The date is not a business date"
+    status = 409
+
+
+class BusinessDateNotClosed(FincoreError):
+    code = "business_date_not_closed"
+    title = "The business date has not closed yet"
+    status = 409
+
+
+class SettlementUnpriced(FincoreError):
+    code = "settlement_unpriced"
+    title = "A payment method is not priced by any fee plan"
+    status = 409

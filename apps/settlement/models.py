@@ -1,4 +1,5 @@
-"""The business calendar: one per currency, its holidays and the days closed early."""
+"""Settlement's data: the business calendar (one per currency, its holidays and the days closed
+early), the prices and terms a business date is settled with, and the runs that settle it."""
 
 from datetime import time
 
@@ -6,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
+from apps.core.ids import uuid7
 from apps.settlement.data import BAHRAIN_TIME_ZONE, BAHRAIN_WEEKEND, WEEKDAYS
 
 
@@ -86,3 +88,271 @@ class EarlyClosure(models.Model):
     def __str__(self) -> str:
         return f"{self.business_date:%Y-%m-%d} closed at {self.closed_at:%H:%M} UTC"
 
+
+
+# --- fee plans and terms ------------------------------------------------------------------------
+# Every price and term takes effect from a business date and is never edited: a change is a new
+# row (through maker-checker), so a settled business date can always be recomputed as it was.
+
+ROUNDING_CHOICES = [
+    ("ROUND_HALF_EVEN", "half-even (banker's)"), ("ROUND_HALF_UP", "half-up"), ("ROUND_HALF_DOWN", "half-down"),
+    ("ROUND_UP", "up (away from zero)"), ("ROUND_DOWN", "down (toward zero)"), ("ROUND_CEILING", "ceiling"),
+    ("ROUND_FLOOR", "floor"),
+]
+# A fee plan line for every method: the method field is empty.
+EVERY_METHOD = ""
+
+
+class FeePlan(models.Model):
+    """A price list: the default plan every merchant pays, or a plan some merchants are put on."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    code = models.SlugField(max_length=64, unique=True, help_text="How staff name it: default, enterprise-2027")
+    name = models.CharField(max_length=200)
+    is_default = models.BooleanField(default=False, help_text="The plan of every merchant not put on another")
+    rounding = models.CharField(max_length=16, choices=ROUNDING_CHOICES, default="ROUND_HALF_EVEN",
+                                help_text="How each fee is rounded to a minor unit, once")
+    refund_returns_percentage = models.BooleanField(
+        default=True, help_text="A refund gives back the percentage part of the fee (never the fixed part)")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-is_default", "code"]
+        permissions = [("request_fee_change", "Can request a change to fee plans, merchants' plans or terms")]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True),
+                                    name="settlement_fee_plan_one_default"),
+            models.CheckConstraint(condition=Q(rounding__in=[mode for mode, _ in ROUNDING_CHOICES]),
+                                   name="settlement_fee_plan_rounding"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class FeePlanLine(models.Model):
+    """A plan's price for one payment method (or every method) in one currency, from a business date."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    plan = models.ForeignKey(FeePlan, on_delete=models.PROTECT, related_name="lines")
+    method = models.CharField(max_length=16, blank=True, help_text="card, instant, wire, wallet; empty: every method")
+    currency = models.CharField(max_length=3)
+    percent = models.DecimalField(max_digits=9, decimal_places=6, help_text="2.5 is 2.5 % of the amount")
+    fixed = models.BigIntegerField(default=0, help_text="Minor units per payment")
+    minimum = models.BigIntegerField(null=True, blank=True, help_text="Minor units; empty: none")
+    maximum = models.BigIntegerField(null=True, blank=True, help_text="Minor units; empty: none")
+    effective_from = models.DateField(help_text="The first business date it prices")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["plan", "currency", "method", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "method", "currency", "effective_from"],
+                                    name="settlement_fee_line_one_per_start"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="settlement_fee_line_currency"),
+            models.CheckConstraint(condition=Q(method__in=["", "card", "instant", "wire", "wallet"]),
+                                   name="settlement_fee_line_method"),
+            models.CheckConstraint(condition=Q(percent__gte=0, percent__lte=100), name="settlement_fee_line_percent"),
+            models.CheckConstraint(condition=Q(fixed__gte=0), name="settlement_fee_line_fixed"),
+            models.CheckConstraint(condition=Q(minimum__isnull=True) | Q(minimum__gte=0),
+                                   name="settlement_fee_line_minimum"),
+            models.CheckConstraint(
+                condition=Q(maximum__isnull=True) | Q(minimum__isnull=True) | Q(maximum__gte=models.F("minimum")),
+                name="settlement_fee_line_bounds"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} {self.method or 'every method'} {self.currency} from {self.effective_from}"
+
+
+class MerchantFeePlan(models.Model):
+    """From a business date on, a merchant pays ``plan`` instead of the default plan."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(FeePlan, on_delete=models.PROTECT, related_name="merchants")
+    effective_from = models.DateField()
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["merchant", "-effective_from"]
+        verbose_name = "merchant's fee plan"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "effective_from"],
+                                    name="settlement_merchant_plan_one_per_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} from {self.effective_from}"
+
+
+class SettlementTerms(models.Model):
+    """A currency's rolling reserve and payout minimum, for every merchant (no merchant) or one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", help_text="Empty: every merchant without terms of its own")
+    currency = models.CharField(max_length=3)
+    reserve_percent = models.DecimalField(max_digits=9, decimal_places=6, default=0,
+                                          help_text="Percent of each business date's positive net held")
+    reserve_days = models.PositiveSmallIntegerField(default=0, help_text="Business days a reserve is held")
+    payout_minimum = models.BigIntegerField(default=0, help_text="Minor units: smaller balances wait for more")
+    effective_from = models.DateField()
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["currency", "merchant", "-effective_from"]
+        verbose_name_plural = "settlement terms"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "currency", "effective_from"], nulls_distinct=False,
+                                    name="settlement_terms_one_per_start"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="settlement_terms_currency"),
+            models.CheckConstraint(condition=Q(reserve_percent__gte=0, reserve_percent__lte=100),
+                                   name="settlement_terms_reserve_percent"),
+            # A reserve is held for at least a business day; no reserve, no days.
+            models.CheckConstraint(condition=Q(reserve_percent=0) | Q(reserve_days__gte=1),
+                                   name="settlement_terms_reserve_days"),
+            models.CheckConstraint(condition=Q(payout_minimum__gte=0), name="settlement_terms_payout_minimum"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} terms from {self.effective_from}"
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+class SettlementRun(models.Model):
+    """The settlement of one business date in one currency: exactly one, ever."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed (resume it)"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    business_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    period_start = models.DateTimeField(help_text="The first instant of the business date")
+    period_end = models.DateTimeField(help_text="Its cut-off (or early closure): the first instant not in it")
+    merchants = models.PositiveIntegerField(default=0, help_text="Merchant lines to settle")
+    merchants_settled = models.PositiveIntegerField(default=0)
+    gross = models.BigIntegerField(default=0)
+    refunds = models.BigIntegerField(default=0)
+    fees = models.BigIntegerField(default=0)
+    reserve_held = models.BigIntegerField(default=0)
+    reserve_released = models.BigIntegerField(default=0)
+    net = models.BigIntegerField(default=0)
+    fee_rounding_difference = models.BigIntegerField(default=0, help_text="Posted between fee revenue and rounding")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times it was started or resumed")
+    failure = models.TextField(blank=True)
+    started_by = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-business_date", "currency"]
+        permissions = [("resume_settlementrun", "Can resume a failed settlement run")]
+        constraints = [
+            models.UniqueConstraint(fields=["business_date", "currency"], name="settlement_run_once_per_date"),
+            models.CheckConstraint(condition=Q(status__in=["running", "completed", "failed"]),
+                                   name="settlement_run_status"),
+            models.CheckConstraint(condition=Q(period_end__gt=models.F("period_start")),
+                                   name="settlement_run_period"),
+            models.CheckConstraint(condition=Q(merchants_settled__lte=models.F("merchants")),
+                                   name="settlement_run_progress"),
+            models.CheckConstraint(condition=~Q(status="failed") | ~Q(failure=""), name="settlement_run_failure_said"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.business_date:%Y-%m-%d}"
+
+
+class SettlementLine(models.Model):
+    """One merchant's business date in one currency and mode, as its run settled it.
+
+    ``net = gross - refunds - fees - reserve_held + reserve_released``; the ledger moves it from
+    merchant pending (and reserve) to merchant available in one linked chain of transfers, or,
+    when pending does not hold the money yet (a refund still holding it), not at all: the line
+    is then ``carried`` and the next run settles it first.
+    """
+
+    class Status(models.TextChoices):
+        COMPUTED = "computed", "Computed (to post)"
+        SETTLED = "settled", "Settled"
+        CARRIED = "carried", "Carried (pending did not hold it yet)"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="lines")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="+")
+    livemode = models.BooleanField()
+    business_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPUTED)
+    captures = models.PositiveIntegerField(default=0)
+    gross = models.BigIntegerField(default=0)
+    refund_count = models.PositiveIntegerField(default=0)
+    refunds = models.BigIntegerField(default=0)
+    refunds_from_pending = models.BigIntegerField(default=0, help_text="The refunds' part taken from pending")
+    fees_charged = models.BigIntegerField(default=0)
+    fees_returned = models.BigIntegerField(default=0)
+    fees = models.BigIntegerField(default=0, help_text="Charged less returned")
+    fees_exact = models.DecimalField(max_digits=30, decimal_places=12, default=0,
+                                     help_text="The fees before rounding, in minor units")
+    reserve_held = models.BigIntegerField(default=0)
+    reserve_release_on = models.DateField(null=True, blank=True, help_text="When the reserve held is released")
+    reserve_released = models.BigIntegerField(default=0)
+    released_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="releases",
+                                    help_text="The line whose settlement released this line's reserve")
+    net = models.BigIntegerField(default=0)
+    fee_schedule = models.JSONField(default=dict, blank=True, help_text="The fee plan lines that priced it")
+    carried_note = models.CharField(max_length=500, blank=True)
+    settled_in = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", help_text="The run that posted it (a later one if carried)")
+    last_tried_in = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", help_text="The last run that tried to post it")
+    payout_id = models.UUIDField(null=True, blank=True)
+    payout_note = models.CharField(max_length=200, blank=True, help_text="Why no payout: below minimum, no account")
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "merchant_id", "livemode"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "merchant", "livemode"], name="settlement_line_once_per_run"),
+            models.CheckConstraint(condition=Q(status__in=["computed", "settled", "carried"]),
+                                   name="settlement_line_status"),
+            models.CheckConstraint(
+                condition=Q(gross__gte=0, refunds__gte=0, fees_charged__gte=0, fees_returned__gte=0,
+                            reserve_held__gte=0, reserve_released__gte=0, refunds_from_pending__gte=0),
+                name="settlement_line_amounts_non_negative"),
+            models.CheckConstraint(condition=Q(refunds_from_pending__lte=models.F("refunds")),
+                                   name="settlement_line_refunds_split"),
+            models.CheckConstraint(condition=Q(fees=models.F("fees_charged") - models.F("fees_returned")),
+                                   name="settlement_line_fees"),
+            models.CheckConstraint(
+                condition=Q(net=models.F("gross") - models.F("refunds") - models.F("fees") - models.F("reserve_held")
+                            + models.F("reserve_released")),
+                name="settlement_line_net"),
+            models.CheckConstraint(condition=Q(reserve_held=0) | Q(reserve_release_on__isnull=False),
+                                   name="settlement_line_reserve_released_on_a_date"),
+            models.CheckConstraint(condition=~Q(status="settled")
+                                   | Q(settled_in__isnull=False, settled_at__isnull=False),
+                                   name="settlement_line_settled_by_a_run"),
+        ]
+        indexes = [
+            # Reserve due for release: the run reads it per merchant and date.
+            models.Index(fields=["merchant", "currency", "livemode", "reserve_release_on"],
+                         condition=Q(reserve_held__gt=0, released_by__isnull=True), name="settlement_reserve_due"),
+            models.Index(fields=["currency", "merchant"], condition=Q(status="carried"),
+                         name="settlement_line_carried"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_date:%Y-%m-%d} {self.currency}"

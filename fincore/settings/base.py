@@ -224,6 +224,9 @@ def from_environment(env: Environment) -> dict[str, Any]:
     idempotency_ttl_hours = env.int("FINCORE_IDEMPOTENCY_TTL_HOURS")
     if idempotency_ttl_hours < 24:
         raise ImproperlyConfigured("FINCORE_IDEMPOTENCY_TTL_HOURS must be at least 24")
+    settlement_chunk_lines = env.int("FINCORE_SETTLEMENT_CHUNK_LINES")
+    if settlement_chunk_lines < 1:
+        raise ImproperlyConfigured("FINCORE_SETTLEMENT_CHUNK_LINES must be at least 1")
     api_rate_limit = env.str("FINCORE_API_RATE_LIMIT")
     try:
         parse_rate(api_rate_limit)
@@ -273,6 +276,7 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_API_RATE_LIMIT": api_rate_limit,
         "FINCORE_IDEMPOTENCY_TTL": timedelta(hours=idempotency_ttl_hours),
         "FINCORE_TASK_MAX_DELIVERIES": env.int("FINCORE_TASK_MAX_DELIVERIES"),
+        "FINCORE_SETTLEMENT_CHUNK_LINES": settlement_chunk_lines,
         "FINCORE_METRICS_TOKEN": env.str("FINCORE_METRICS_TOKEN"),
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),
         "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": env.str("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1",

@@ -96,6 +96,11 @@ VARIABLES: tuple[Variable, ...] = (
         "24",
     ),
     Variable(
+        "FINCORE_SETTLEMENT_CHUNK_LINES",
+        "Merchant lines a settlement run settles per transaction (and per ledger batch).",
+        "200",
+    ),
+    Variable(
         "FINCORE_TASK_MAX_DELIVERIES",
         "Deliveries of one message before it is dead-lettered (poison message bound).",
         "5",

@@ -51,19 +51,6 @@ def ledger_snapshot() -> tuple:
     )
 
 
-@pytest.fixture(scope="session")
-def idle_sessions_ended_at_exit(django_db_setup, django_db_blocker):
-    """The group committer's thread keeps its database connection between batches, for the
-    life of the process; at the end of the session, end it (and any other thread's) so that
-    the test database can be dropped."""
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-
-
 def in_threads(work: Callable[[int], Any], count: int, *, timeout: float = 120) -> list[Any]:
     """Run ``work(n)`` for n in range(count), each in its own thread with its own database
     connection, started together; returns their results in order, or raises the first error."""

@@ -168,14 +168,25 @@ def running_worker(*queues: str, concurrency: int = 1, env: dict[str, str] | Non
         worker.stop()
 
 
-def run_django_process(code: str, *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_django_process(code: str, *, timeout: float = 60,
+                       env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a separate Python process with Django set up on the test database,
-    as a web or worker process of the application would be."""
+    as a web or worker process of the application would be (with ``env`` added)."""
+    return django_process(code, env=env).communicate_result(timeout)
+
+
+class _DjangoProcess(subprocess.Popen[str]):
+    def communicate_result(self, timeout: float) -> subprocess.CompletedProcess[str]:
+        stdout, stderr = self.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(self.args, self.returncode, stdout, stderr)
+
+
+def django_process(code: str, *, env: dict[str, str] | None = None) -> _DjangoProcess:
+    """Start ``code`` in a separate Python process with Django set up on the test database; several
+    may run at once. ``communicate_result(timeout)`` waits for it."""
     script = "import django\ndjango.setup()\n" + textwrap.dedent(code)
-    return subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_DIR, env=_process_env(), capture_output=True, text=True,
-        timeout=timeout, check=False,
-    )
+    return _DjangoProcess([sys.executable, "-c", script], cwd=PROJECT_DIR, env=_process_env(env),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 # --- RabbitMQ ------------------------------------------------------------------------------

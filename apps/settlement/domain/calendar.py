@@ -59,6 +59,20 @@ def next_business_date(calendar: Calendar, day: date) -> date:
     return following
 
 
+def previous_business_date(calendar: Calendar, day: date) -> date:
+    """The last business date before ``day``."""
+    day -= timedelta(days=1)
+    while not is_business_day(calendar, day):
+        day -= timedelta(days=1)
+    return day
+
+
+def business_date_period(calendar: Calendar, day: date) -> tuple[datetime, datetime]:
+    """The instants belonging to business date ``day``: from the previous business date's cut-off
+    (included) to its own (excluded)."""
+    return cutoff_at(calendar, previous_business_date(calendar, day)), cutoff_at(calendar, day)
+
+
 def first_business_date_from(calendar: Calendar, day: date) -> date:
     """``day`` if it is a business date, else the next one."""
     return day if is_business_day(calendar, day) else next_business_date(calendar, day)

@@ -1,0 +1,41 @@
+"""Captured payments and succeeded refunds as settlement finds them: rows written straight to
+their tables at a chosen instant, with the ledger postings the payment flow makes (connector
+clearing → merchant pending; a refund's holds on pending, then available, posted). No connector
+is called: settlement only reads what a capture and a refund left behind."""
+
+from datetime import datetime
+
+from apps.core.ids import uuid7
+from apps.payments import postings
+from apps.payments.models import Payment, Refund
+
+CONNECTOR = "sandbox_acquirer"
+
+
+def captured(merchant, amount: int, *, at: datetime, method: str = "card", livemode: bool = True,
+             currency: str = "BHD") -> Payment:
+    payment = Payment.objects.create(
+        id=uuid7(), merchant_id=merchant.pk, livemode=livemode, amount=amount, currency=currency, country="BH",
+        method=method, payment_method={"type": method, "token": "tok_visa"}, priority=5, status="succeeded",
+        amount_authorized=amount, amount_captured=amount, captured_at=at, connector=CONNECTOR, created_at=at,
+        updated_at=at)
+    postings.capture_post(payment, amount=amount)
+    return payment
+
+
+def refunded(payment: Payment, amount: int, *, at: datetime, succeeded: bool = True) -> Refund:
+    """A refund of ``amount`` of ``payment``: held (from pending, then available) at ``at`` and,
+    if ``succeeded``, paid then too."""
+    refund = Refund.objects.create(
+        id=uuid7(), payment=payment, merchant_id=payment.merchant_id, livemode=payment.livemode, amount=amount,
+        currency=payment.currency, connector=CONNECTOR, idempotency_key=f"re-{uuid7()}", created_by="test",
+        status="succeeded" if succeeded else "pending", created_at=at, updated_at=at,
+        resolved_at=at if succeeded else None)
+    holds = postings.refund_holds(payment, refund)
+    refund.pending_hold_id, refund.available_hold_id = holds.pending_hold_id, holds.available_hold_id
+    refund.save(update_fields=["pending_hold_id", "available_hold_id"])
+    Payment.objects.filter(pk=payment.pk).update(amount_refund_reserved=payment.amount_refund_reserved + amount,
+                                                 amount_refunded=payment.amount_refunded + (amount if succeeded else 0))
+    if succeeded:
+        postings.refund_holds_post(payment, refund)
+    return refund
