@@ -63,8 +63,10 @@ SECTIONS: tuple[Section, ...] = (
         Place("settlement.BusinessCalendar", "Business calendars"),
         Place("settlement.Holiday"),
     )),
-    # Positions, nostro accounts, FX rates and sweeps come here.
-    Section("treasury", "Treasury", ()),
+    # Positions, FX rates and sweeps come here.
+    Section("treasury", "Treasury", (
+        Place("treasury.NostroAccount", "Nostro accounts (fincore's bank accounts)"),
+    )),
     Section("operations", "Operations", (
         Place("events.OutboxMessage", "Outbox (messages to publish)"),
         Place("events.DeadLetter"),

@@ -43,3 +43,15 @@ class SettlementUnpriced(FincoreError):
     code = "settlement_unpriced"
     title = "A payment method is not priced by any fee plan"
     status = 409
+
+
+class NoPayoutNostro(FincoreError):
+    code = "payout_nostro_missing"
+    title = "No nostro account pays out this currency"
+    status = 409
+
+
+class StatusReportRefused(FincoreError):
+    code = "status_report_refused"
+    title = "The payment status report does not answer a file fincore sent"
+    status = 422

@@ -356,3 +356,58 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_date:%Y-%m-%d} {self.currency}"
+
+
+# --- payout files ----------------------------------------------------------------------------------
+
+
+class PayoutFile(models.Model):
+    """A pain.001 credit transfer initiation: the payouts of one currency leaving one nostro, as
+    written (valid against the official XSD) and handed to the bank."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    message_id = models.CharField(max_length=35, unique=True, help_text="GrpHdr/MsgId: the bank's reference to it")
+    currency = models.CharField(max_length=3)
+    nostro = models.CharField(max_length=64, help_text="The nostro account (its code) the payouts leave from")
+    requested_execution_date = models.DateField()
+    payouts = models.PositiveIntegerField(help_text="NbOfTxs")
+    control_sum = models.BigIntegerField(help_text="CtrlSum, in minor units")
+    document = models.BinaryField(help_text="The XML as released")
+    sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "payout file (pain.001)"
+        constraints = [
+            models.CheckConstraint(condition=Q(payouts__gt=0, control_sum__gt=0), name="settlement_payout_file_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class StatusReport(models.Model):
+    """A pain.002 payment status report from the bank, as imported: what it said of which file."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    message_id = models.CharField(max_length=35, unique=True)
+    payout_file = models.ForeignKey(PayoutFile, on_delete=models.PROTECT, related_name="status_reports")
+    group_status = models.CharField(max_length=4, blank=True)
+    sha256 = models.CharField(max_length=64, unique=True)
+    document = models.BinaryField()
+    paid = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0, help_text="Statuses that moved no payout (in progress, repeats)")
+    imported_at = models.DateTimeField()
+    imported_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-imported_at"]
+        verbose_name = "payment status report (pain.002)"
+        permissions = [("import_statusreport", "Can import a payment status report (pain.002)")]
+
+    def __str__(self) -> str:
+        return self.message_id

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.merchants",
     "apps.routing",
     "apps.payments",
+    "apps.treasury",
     "apps.settlement",
     "apps.ops",
 ]

@@ -79,6 +79,7 @@ MATRIX: dict[str, dict[str, str]] = {
     # The business calendar: everyone reads it; treasury, who owns it, requests holiday changes.
     "settlement.BusinessCalendar": _every(),
     "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    "treasury.NostroAccount": {**_every(), SUPERUSER: "view add change delete"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
