@@ -141,9 +141,9 @@ def credit_transfer_initiation_xml(initiation: CreditTransferInitiation) -> byte
     debtor_iban = _iban(initiation.debtor.iban, "debtor.iban")
     debtor_bic = _bic(initiation.debtor.bic, "debtor.bic")
 
-    rows = [_transfer_row(transfer, f"transfers[{index}]") for index, transfer in enumerate(transfers)]
-    _refuse_repeated_end_to_end_ids(row[0] for row in rows)
-    control_sum = sum(row[1] for row in rows)
+    rows = [_transfer_as_written(transfer, f"transfers[{index}]") for index, transfer in enumerate(transfers)]
+    _refuse_repeated_end_to_end_ids(row.end_to_end_id for row in rows)
+    control_sum = sum(row.amount for row in rows)
     if len(str(control_sum)) > CONTROL_SUM_MAX_DIGITS:
         raise CreditTransferFieldInvalid(
             field="transfers",
@@ -182,17 +182,17 @@ def credit_transfer_initiation_xml(initiation: CreditTransferInitiation) -> byte
     child(child(child(payment, "DbtrAgt"), "FinInstnId"), "BICFI", debtor_bic)
     child(payment, "ChrgBr", CHARGE_BEARER)
 
-    for end_to_end_id, amount, creditor_name, creditor_iban, creditor_bic, remittance in rows:
+    for row in rows:
         transaction = child(payment, "CdtTrfTxInf")
-        child(child(transaction, "PmtId"), "EndToEndId", end_to_end_id)
-        child(child(transaction, "Amt"), "InstdAmt", _major(amount, currency)).set("Ccy", currency)
+        child(child(transaction, "PmtId"), "EndToEndId", row.end_to_end_id)
+        child(child(transaction, "Amt"), "InstdAmt", _major(row.amount, currency)).set("Ccy", currency)
         # The schema's order: creditor agent, creditor, creditor account, then the remittance.
-        if creditor_bic is not None:
-            child(child(child(transaction, "CdtrAgt"), "FinInstnId"), "BICFI", creditor_bic)
-        child(child(transaction, "Cdtr"), "Nm", creditor_name)
-        child(child(child(transaction, "CdtrAcct"), "Id"), "IBAN", creditor_iban)
-        if remittance is not None:
-            child(child(transaction, "RmtInf"), "Ustrd", remittance)
+        if row.creditor_bic is not None:
+            child(child(child(transaction, "CdtrAgt"), "FinInstnId"), "BICFI", row.creditor_bic)
+        child(child(transaction, "Cdtr"), "Nm", row.creditor_name)
+        child(child(child(transaction, "CdtrAcct"), "Id"), "IBAN", row.creditor_iban)
+        if row.remittance is not None:
+            child(child(transaction, "RmtInf"), "Ustrd", row.remittance)
 
     xml = b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
         document, encoding="UTF-8", xml_declaration=False, pretty_print=True
@@ -201,9 +201,9 @@ def credit_transfer_initiation_xml(initiation: CreditTransferInitiation) -> byte
     return xml
 
 
-def _transfer_row(
-    transfer: CreditTransfer, field: str
-) -> tuple[str, int, str, str, str | None, str | None]:
+def _transfer_as_written(transfer: CreditTransfer, field: str) -> CreditTransfer:
+    """``transfer`` checked, with its text as the file carries it (IBAN and BIC normalised, free
+    text collapsed and cut, a blank BIC or remittance None); ``field`` names it in a refusal."""
     amount = transfer.amount
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise CreditTransferFieldInvalid(
@@ -216,13 +216,14 @@ def _transfer_row(
         )
     bic = transfer.creditor_bic
     remittance = transfer.remittance
-    return (
-        _identifier(transfer.end_to_end_id, f"{field}.end_to_end_id"),
-        int(amount),
-        _name(transfer.creditor_name, f"{field}.creditor_name"),
-        _iban(transfer.creditor_iban, f"{field}.creditor_iban"),
-        _bic(bic, f"{field}.creditor_bic") if bic is not None and bic != "" else None,
-        _optional_text(remittance, f"{field}.remittance"),
+    return CreditTransfer(
+        end_to_end_id=_identifier(transfer.end_to_end_id, f"{field}.end_to_end_id"),
+        amount=int(amount),
+        currency=transfer.currency,
+        creditor_name=_name(transfer.creditor_name, f"{field}.creditor_name"),
+        creditor_iban=_iban(transfer.creditor_iban, f"{field}.creditor_iban"),
+        creditor_bic=_bic(bic, f"{field}.creditor_bic") if bic is not None and bic != "" else None,
+        remittance=_optional_text(remittance, f"{field}.remittance"),
     )
 
 
