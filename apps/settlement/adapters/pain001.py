@@ -2,7 +2,9 @@
 
 :func:`credit_transfer_initiation_xml` writes one file for one debtor account (a nostro) and one
 currency: a group header, one payment information block (PmtInf) and one credit transfer per
-payout, in UTF-8 with an XML declaration. What it keeps:
+payout, in UTF-8 with an XML declaration. fincore pays from its own nostro, so the debtor is also
+the initiating party (InitgPty); the charge bearer and batch booking are the constants below.
+What it keeps:
 
 * **Exact amounts.** Amounts are integer minor units in; in the file they are major units with
   exactly the currency's ISO 4217 exponent (``Money.to_major_str``): 12500 fils is ``12.500``
