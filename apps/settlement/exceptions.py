@@ -1,4 +1,5 @@
-"""The business calendar's refusals (problem codes for the API and the admin)."""
+"""Settlement's refusals (problem codes for the API and the admin): the calendar, the run, payout files
+and the ISO 20022 files they are written and read as."""
 
 from apps.core.exceptions import FincoreError
 

@@ -381,7 +381,8 @@ class PayoutFile(models.Model):
         ordering = ["-created_at"]
         verbose_name = "payout file (pain.001)"
         constraints = [
-            models.CheckConstraint(condition=Q(payouts__gt=0, control_sum__gt=0), name="settlement_payout_file_not_empty"),
+            models.CheckConstraint(condition=Q(payouts__gt=0, control_sum__gt=0),
+                                   name="settlement_payout_file_not_empty"),
         ]
 
     def __str__(self) -> str:
