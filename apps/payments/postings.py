@@ -233,12 +233,20 @@ def payout_hold(payout: Payout) -> UUID:
         ) from refused
 
 
-def payout_hold_post(payout: Payout) -> UUID:
-    """The payout left: its held money is in transit."""
-    return ledger_services.transfer_post_pending(
-        pending_id=payout.hold_transfer_id, merchant_id=payout.merchant_id, livemode=payout.livemode,
-        client_id=payout_client_id(payout, "send"), actor=ACTOR,
-    ).transfer.pk
+def payout_holds_post(payouts: list[Payout]) -> list[UUID]:
+    """The payouts of a file left: their held money is in transit. One ledger batch, all or none
+    (a file of a thousand payouts locks payouts in transit once, not a thousand times)."""
+    specs = [
+        ledger_data.TransferSpec(
+            client_id=payout_client_id(payout, "send"), kind=ledger_data.Kind.POST_PENDING,
+            pending_id=payout.hold_transfer_id, merchant_id=payout.merchant_id, livemode=payout.livemode,
+            created_by=CREATED_BY,
+        )
+        for payout in payouts
+    ]
+    if not specs:
+        return []
+    return [item.transfer.pk for item in ledger_services.transfers_batch(specs=specs, atomic=True)]
 
 
 def payout_hold_void(payout: Payout) -> UUID:

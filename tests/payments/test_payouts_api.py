@@ -113,3 +113,18 @@ def test_the_list_costs_the_same_queries_for_few_or_many(django_assert_max_num_q
         payout(merchant, 100, reference=f"stl_{n}")
     with django_assert_max_num_queries(len(few)):
         assert len(client.get("/api/v1/payouts").json()["results"]) == 11
+
+
+def test_a_payout_webhook_carries_exactly_what_the_api_returns():
+    merchant = funded_merchant(50_000)
+    made = payout(merchant, 12_500)
+    public_id = ids.encode("po", made.pk)
+    with time_machine.travel(clock.now() + timedelta(hours=24, seconds=1)):
+        services.payouts_send(payout_ids=[made.pk], nostro=NOSTRO, file_reference="F1", actor=SETTLEMENT)
+        services.payout_paid(payout_id=made.pk, actor=SETTLEMENT)
+
+    shown = _client(merchant).get(f"/api/v1/payouts/{public_id}").json()
+
+    [event] = WebhookEvent.objects.filter(type="payout.paid")
+    assert event.data["object"] == shown
+    assert shown["status"] == "paid" and shown["arrival"] is not None and shown["sent"] is not None

@@ -253,9 +253,9 @@ def payouts_send(*, payout_ids: Iterable[Any], nostro: str, file_reference: str,
                 sent = f"sent in {payout.file_reference or 'no file'} from {payout.nostro}" if payout.nostro \
                     else "never sent"
                 raise PayoutTransitionNotAllowed(f"{ids.encode('po', payout.pk)} is {payout.status} ({sent}).")
-        for payout in leaving:
+        for payout, sent_transfer_id in zip(leaving, postings.payout_holds_post(leaving), strict=True):
             payout.nostro, payout.file_reference, payout.in_transit_at = nostro, file_reference, now
-            payout.sent_transfer_id = postings.payout_hold_post(payout)
+            payout.sent_transfer_id = sent_transfer_id
             status_set(payout, Status.IN_TRANSIT)
             touch(payout, "status", "nostro", "file_reference", "in_transit_at", "sent_transfer_id")
             _journal(payout, "payout.sent", actor=actor, before={"status": Status.PENDING},
