@@ -32,6 +32,8 @@ PUBLIC_ID_OBJECT_TYPES: dict[str, tuple[str, ...]] = {
     "pay": ("payments.payment",),
     "att": ("payments.paymentattempt",),
     "re": ("payments.refund",),
+    "po": ("payments.payout",),
+    "ba": ("merchants.bankaccount",),
     "mer": ("merchants.merchant",),
     "key": ("merchants.apikey",),
     "acc": ("ledger.account",),

@@ -1,23 +1,28 @@
+import uuid
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.audit.admin_export import CsvExportMixin
 from apps.compliance import services as compliance_services
-from apps.core import context
+from apps.core import context, ids
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
 from apps.core.admin_merchants import MerchantAdminMixin
-from apps.core.admin_readonly import PublicIdSearchMixin, ReadOnlyAdminMixin
+from apps.core.admin_readonly import CappedCountPaginator, PublicIdSearchMixin, ReadOnlyAdminMixin, ReadOnlyModelAdmin
+from apps.core.currencies import CURRENCIES
+from apps.core.exceptions import FincoreError
 from apps.events.webhooks import selectors as events_selectors
-from apps.merchants import services
-from apps.merchants.models import ApiKey, Merchant
+from apps.merchants import selectors, services
+from apps.merchants.models import ApiKey, BankAccount, Merchant
 
 
 class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -198,3 +203,113 @@ class ApiKeyAdmin(CsvExportMixin, MerchantAdminMixin, ReadOnlyAdminMixin, admin.
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("compliance.request_api_key_revoke")
+
+
+def _merchant_id(text: str) -> uuid.UUID | None:
+    """A merchant's id as staff paste it (``mer_…``) or as a page links to it (the UUID)."""
+    text = text.strip()
+    try:
+        return ids.decode("mer", text) or uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+class BankAccountChangeForm(forms.Form):
+    merchant = forms.CharField(max_length=40, help_text="The merchant's id: mer_…")
+    currency = forms.ChoiceField(choices=[(code, code) for code in sorted(CURRENCIES)], initial="BHD",
+                                 help_text="The payouts in this currency go to the account")
+    iban = forms.CharField(label="IBAN", max_length=50, help_text="As printed; spaces are ignored")
+    bic = forms.CharField(label="BIC", max_length=11, required=False,
+                          help_text="8 or 11 characters; may be left empty where the IBAN tells the bank")
+    beneficiary_name = forms.CharField(max_length=services.BENEFICIARY_NAME_MAX_LENGTH,
+                                       help_text="The account holder, as the bank knows them")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Why (the merchant's signed request, how it was verified): the checker and "
+                                       "the journal read it")
+
+    def clean_merchant(self) -> str:
+        merchant_id = _merchant_id(self.cleaned_data["merchant"])
+        if merchant_id is None:
+            raise forms.ValidationError("A merchant's id: mer_ and 26 characters.")
+        return str(merchant_id)
+
+    def arguments(self) -> dict[str, str]:
+        """The request's arguments, as the checker will read them (the IBAN compact, the BIC as checked)."""
+        cleaned = self.cleaned_data
+        change = services.bank_account_check(
+            merchant_id=cleaned["merchant"], currency=cleaned["currency"], iban=cleaned["iban"], bic=cleaned["bic"],
+            beneficiary_name=cleaned["beneficiary_name"])
+        return {"merchant_id": str(change.merchant.pk), "currency": change.currency, "iban": change.iban,
+                "bic": change.bic, "beneficiary_name": change.beneficiary_name}
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(CsvExportMixin, MerchantAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """The accounts merchants are paid out to, active and replaced, read only. Setting or changing one
+    is asked for on "Request a bank account change": a maker-checker request a compliance supervisor
+    approves. Search: ``ba_…``, ``mer_…``, the merchant's legal name, an IBAN, a BIC."""
+
+    public_id_prefix = "ba"
+    list_display = ("public_id", "merchant_name", "currency", "iban_formatted", "bic", "beneficiary_name", "status",
+                    "payouts_held_until", "created_at", "created_by")
+    list_filter = ("status", "currency")
+    search_fields = ("=iban", "=bic")
+    ordering = ("-created_at",)
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    fields = ("public_id", "merchant_name", "currency", "iban_formatted", "bic", "beneficiary_name", "status",
+              "payouts_held_until", "created_at", "created_by", "replaced_at")
+    readonly_fields = fields
+
+    @admin.display(description="IBAN", ordering="iban")
+    def iban_formatted(self, account: BankAccount) -> str:
+        # Groups of four, as printed on statements, so staff can read it aloud and compare.
+        return " ".join(account.iban[i:i + 4] for i in range(0, len(account.iban), 4))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        # An IBAN pasted as printed, with its spaces.
+        compact = search_term.replace(" ", "").upper()
+        if 15 <= len(compact) <= 34 and compact[:2].isalpha() and compact[2:4].isdigit():
+            return queryset.filter(iban=compact), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_request_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("merchants.request_bank_account_change")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "may_request_change": self.has_request_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        return [
+            path("request-change/", self.admin_site.admin_view(self.request_change_view),
+                 name="merchants_bankaccount_request_change"),
+            *super().get_urls(),
+        ]
+
+    def request_change_view(self, request: HttpRequest) -> HttpResponse:
+        """Ask for a merchant's payout account in a currency to be set or changed: a maker-checker
+        request, nothing changes yet. ``?merchant=<mer_ id>&currency=BHD`` fills the form in."""
+        if not self.has_request_permission(request):
+            raise PermissionDenied
+        initial = {name: request.GET[name] for name in ("merchant", "currency") if name in request.GET}
+        merchant_id = _merchant_id(initial.get("merchant", ""))
+        if merchant_id is not None:
+            initial["merchant"] = ids.encode("mer", merchant_id)
+        form = BankAccountChangeForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                approval = compliance_services.approval_request_create(
+                    action=services.BANK_ACCOUNT_SET, arguments=form.arguments(), user=request.user,
+                    reason=form.cleaned_data["reason"])
+            except FincoreError as refused:
+                form.add_error(None, refused.detail)
+            else:
+                self.message_user(request, f"Requested ({approval.get_state_display().lower()}): {approval}.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:compliance_approvalrequest_change", args=[approval.pk]))
+        current = selectors.bank_account_active(merchant_id=merchant_id, currency=initial.get("currency", "BHD")) \
+            if merchant_id else None
+        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "current": current,
+                "title": "Request a bank account change"}
+        return TemplateResponse(request, "admin/merchants/bank_account_change.html", page)

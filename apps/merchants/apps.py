@@ -14,7 +14,8 @@ class MerchantsConfig(AppConfig):
 
 
 def register_sensitive_actions() -> None:
-    """Suspending and reactivating a merchant, and revoking an API key, need a second person."""
+    """Suspending and reactivating a merchant, revoking an API key and setting the bank account a
+    merchant is paid out to need a second person."""
     from apps.compliance.data import SensitiveAction, Target
     from apps.compliance.services import InvalidRequest, sensitive_action_register
     from apps.core import ids
@@ -52,4 +53,18 @@ def register_sensitive_actions() -> None:
     sensitive_action_register(SensitiveAction(
         name="merchants.api_key_revoke", label="Revoke an API key", service=services.api_key_revoke,
         describe=api_key, permission="compliance.request_api_key_revoke",
+    ))
+
+    def bank_account(arguments: Mapping[str, Any]) -> Target:
+        # Refused when made: a request for an invalid IBAN or BIC never reaches a checker.
+        change = services.bank_account_check(
+            merchant_id=arguments.get("merchant_id"), currency=arguments.get("currency"),
+            iban=arguments.get("iban"), bic=arguments.get("bic"), beneficiary_name=arguments.get("beneficiary_name"),
+        )
+        return Target("merchants.merchant", str(change.merchant.pk), change.label, str(change.merchant.pk))
+
+    sensitive_action_register(SensitiveAction(
+        name=services.BANK_ACCOUNT_SET, label="Set a merchant's bank account (payouts)",
+        service=services.bank_account_set, describe=bank_account,
+        permission="merchants.request_bank_account_change",
     ))

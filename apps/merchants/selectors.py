@@ -1,12 +1,14 @@
-"""Reading merchants and keys. API callers always pass their own merchant id and mode."""
+"""Reading merchants, keys and bank accounts. API callers always pass their own merchant id and mode."""
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from apps.merchants.models import ApiKey, Merchant
+from apps.merchants.models import ApiKey, BankAccount, Merchant
 
 
 def api_key_mode(*, livemode: bool) -> str:
@@ -50,3 +52,33 @@ def api_key_get_any(api_key_id: Any) -> ApiKey | None:
 def merchant_ids_in_currency(*, currency: str) -> list[UUID]:
     """Every merchant that may transact in ``currency``, in id order."""
     return list(Merchant.objects.filter(currencies__contains=[currency]).order_by("pk").values_list("pk", flat=True))
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutBankAccount:
+    """Where a merchant's payouts in one currency go now, as a payout records it."""
+
+    id: UUID
+    merchant_id: UUID
+    currency: str
+    iban: str
+    bic: str
+    beneficiary_name: str
+    payouts_held_until: datetime  # a payout to it waits until then
+
+
+def bank_account_active(*, merchant_id: Any, currency: str, lock: bool = False) -> BankAccount | None:
+    """The merchant's active bank account in ``currency`` (locked with ``lock``), or None."""
+    accounts = BankAccount.objects.select_for_update() if lock else BankAccount.objects
+    return accounts.filter(merchant_id=merchant_id, currency=currency, status=BankAccount.Status.ACTIVE).first()
+
+
+def payout_bank_account(*, merchant_id: Any, currency: str) -> PayoutBankAccount | None:
+    """The account the merchant's ``currency`` payouts go to, or None when it has set none."""
+    account = bank_account_active(merchant_id=merchant_id, currency=currency)
+    if account is None:
+        return None
+    return PayoutBankAccount(
+        id=account.pk, merchant_id=account.merchant_id, currency=account.currency, iban=account.iban,
+        bic=account.bic, beneficiary_name=account.beneficiary_name, payouts_held_until=account.payouts_held_until,
+    )

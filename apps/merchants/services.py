@@ -1,4 +1,5 @@
-"""Merchants and their API keys: every change is journaled with who made it and why."""
+"""Merchants, their API keys and the bank accounts they are paid out to: every change is journaled
+with who made it and why."""
 
 import hashlib
 import secrets
@@ -8,17 +9,20 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 from apps.audit.services import audit_record
-from apps.core import clock
+from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.core.countries import is_country
 from apps.core.currencies import is_currency
 from apps.core.exceptions import FincoreError
 from apps.core.rates import parse_rate
+from apps.events.outbox import services as events_services
 from apps.ledger import services as ledger_services
 from apps.merchants import selectors
-from apps.merchants.models import ApiKey, Merchant
+from apps.merchants.models import ApiKey, BankAccount, Merchant
 
 SECRET_PREFIXES = {ApiKey.Mode.TEST: "fc_test_", ApiKey.Mode.LIVE: "fc_live_"}
 # Letters and digits only, so a double-click selects the whole key; 43 of them carry 256 bits.
@@ -38,6 +42,18 @@ class InvalidMerchant(FincoreError):
 class MerchantStatusUnchanged(FincoreError):
     code = "merchant_status_unchanged"
     title = "The merchant already has this status"
+    status = 409
+
+
+class InvalidBankAccount(FincoreError):
+    code = "invalid_bank_account"
+    title = "The bank account's details are not valid"
+    status = 400
+
+
+class BankAccountUnchanged(FincoreError):
+    code = "bank_account_unchanged"
+    title = "The merchant is already paid out to this account"
     status = 409
 
 
@@ -240,3 +256,136 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
     if api_key.last_used_at is None or api_key.last_used_at < now - _LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+# --- bank accounts -----------------------------------------------------------------------------
+
+BANK_ACCOUNT_SET = "merchants.bank_account_set"
+# Payouts to a new or changed account wait this long after the change is approved: if someone took
+# over a merchant's access and changed the account, the merchant (or the bank) has a day to notice.
+PAYOUT_HOLD = timedelta(hours=24)
+BENEFICIARY_NAME_MAX_LENGTH = 140  # ISO 20022's Max140Text, the creditor's name in a pain.001
+
+
+@dataclass(frozen=True)
+class BankAccountChange:
+    """A checked request to set a merchant's payout account in a currency: the details as they
+    will be stored (IBAN compact and upper case, the BIC given or derived from the IBAN) and the
+    account they replace, if any."""
+
+    merchant: Merchant
+    currency: str
+    iban: str
+    bic: str
+    beneficiary_name: str
+    replacing: BankAccount | None
+
+    @property
+    def label(self) -> str:
+        return (f"{self.merchant.legal_name} ({ids.encode('mer', self.merchant.pk)}): {self.currency} payouts to "
+                f"{IBAN(self.iban).formatted} ({self.bic}), {self.beneficiary_name}")
+
+
+def _iban(iban: Any) -> IBAN:
+    if not isinstance(iban, str) or not iban.strip():
+        raise InvalidBankAccount("The IBAN is missing.")
+    try:
+        # The BBAN too: each country's bank code and account number format (and national check digits).
+        return IBAN(iban, validate_bban=True)
+    except SchwiftyException as invalid:
+        raise InvalidBankAccount(f"{iban.strip()!r} is not a valid IBAN: {str(invalid).lower()}.") from invalid
+
+
+def _bic(bic: Any, iban: IBAN) -> str:
+    if bic is None or (isinstance(bic, str) and not bic.strip()):
+        derived = iban.bic
+        if derived is None:
+            raise InvalidBankAccount(f"Give the BIC of the bank of {iban.formatted}: it cannot be told from the IBAN.")
+        return str(derived.compact)
+    if not isinstance(bic, str):
+        raise InvalidBankAccount("The BIC is text, 8 or 11 characters.")
+    try:
+        return str(BIC(bic.strip()).compact)
+    except SchwiftyException as invalid:
+        raise InvalidBankAccount(f"{bic.strip()!r} is not a valid BIC: {str(invalid).lower()}.") from invalid
+
+
+def bank_account_check(
+    *, merchant_id: Any, currency: Any, iban: Any, bic: Any, beneficiary_name: Any, lock: bool = False
+) -> BankAccountChange:
+    """What setting this bank account would do, or why it may not: the merchant exists and takes
+    ``currency``; the IBAN is valid for its country (length, check digits, the BBAN's format), the
+    BIC valid (or, when not given, derived from the IBAN where its country's bank registry allows);
+    a beneficiary name; and not the account the merchant is already paid out to. With ``lock`` the
+    merchant and its active account are locked (in that order). Raises InvalidBankAccount,
+    BankAccountUnchanged. Writes nothing."""
+    merchant = selectors.merchant_get(merchant_id)
+    if merchant is None:
+        raise InvalidBankAccount(f"There is no merchant {merchant_id}.")
+    if currency not in merchant.currencies:
+        raise InvalidBankAccount(f"{merchant.legal_name} does not take {currency!r}: "
+                                 f"its currencies are {', '.join(merchant.currencies)}.")
+    checked_iban = _iban(iban)
+    checked_bic = _bic(bic, checked_iban)
+    name = beneficiary_name.strip() if isinstance(beneficiary_name, str) else ""
+    if not name:
+        raise InvalidBankAccount("The beneficiary's name is missing.")
+    if len(name) > BENEFICIARY_NAME_MAX_LENGTH or not name.isprintable():
+        raise InvalidBankAccount(f"The beneficiary's name is at most {BENEFICIARY_NAME_MAX_LENGTH} printable "
+                                 "characters on one line.")
+    if lock:
+        Merchant.objects.select_for_update().get(pk=merchant.pk)
+    active = selectors.bank_account_active(merchant_id=merchant.pk, currency=currency, lock=lock)
+    change = BankAccountChange(merchant, currency, str(checked_iban.compact), checked_bic, name, active)
+    if active is not None and (active.iban, active.bic, active.beneficiary_name) == (change.iban, change.bic, name):
+        raise BankAccountUnchanged(f"{merchant.legal_name}'s {currency} payouts already go to {active}.")
+    return change
+
+
+def _bank_account_state(account: BankAccount) -> dict[str, Any]:
+    return {"id": ids.encode("ba", account.pk), "currency": account.currency, "iban": account.iban,
+            "bic": account.bic, "beneficiary_name": account.beneficiary_name, "status": account.status,
+            "payouts_held_until": account.payouts_held_until.isoformat()}
+
+
+def bank_account_set(
+    *, merchant_id: Any, currency: str, iban: str, bic: str, beneficiary_name: str, actor: Actor, reason: str
+) -> BankAccount:
+    """Pay the merchant's ``currency`` payouts to this account from now on, replacing the one they
+    went to (a maker-checker action: approving the request calls this as its maker, approved by its
+    checker). ``bic`` may be empty where the IBAN tells it.
+
+    Invariants: one active account per merchant and currency (a partial unique constraint; the
+    merchant's row is locked, then its active account); the replaced account is kept, ``replaced``;
+    payouts to the new account are held for PAYOUT_HOLD from now (``payouts_held_until``). The
+    change, its journal row (the account before and after) and its outbox event
+    ``merchants.bank_account_set`` commit together. Raises InvalidBankAccount, BankAccountUnchanged;
+    nothing is written then.
+    """
+    with transaction.atomic():
+        change = bank_account_check(merchant_id=merchant_id, currency=currency, iban=iban, bic=bic,
+                                    beneficiary_name=beneficiary_name, lock=True)
+        # Screening the beneficiary's name against sanctions lists belongs here, before anything is
+        # written, once compliance screens names.
+        now = clock.now()
+        replaced = change.replacing
+        if replaced is not None:
+            replaced.status, replaced.replaced_at = BankAccount.Status.REPLACED, now
+            replaced.save(update_fields=["status", "replaced_at"])
+        account = BankAccount.objects.create(
+            merchant=change.merchant, currency=change.currency, iban=change.iban, bic=change.bic,
+            beneficiary_name=change.beneficiary_name, created_at=now, created_by=actor.label,
+            payouts_held_until=now + PAYOUT_HOLD,
+        )
+        audit_record(
+            actor=actor, action="bank_account.set", object_type="merchants.bankaccount", object_id=str(account.pk),
+            before=_bank_account_state(replaced) if replaced else None, after=_bank_account_state(account),
+            reason=reason, merchant_id=str(account.merchant_id),
+        )
+        events_services.event_publish(event_type=BANK_ACCOUNT_SET, data={
+            "bank_account": ids.encode("ba", account.pk), "merchant": ids.encode("mer", account.merchant_id),
+            "currency": account.currency, "iban_last4": account.iban[-4:], "bic": account.bic,
+            "payouts_held_until": account.payouts_held_until.isoformat(),
+            "replaced": ids.encode("ba", replaced.pk) if replaced else None,
+        })
+    return account

@@ -58,10 +58,12 @@ SECTIONS: tuple[Section, ...] = (
         Place("compliance.ApprovalRequest", "Approval requests (maker-checker)"),
         Place("compliance.ApprovalPolicy"),
     )),
-    # The business calendar first; settlement runs, fee plans and payouts come here.
+    # The business calendar first; settlement runs and fee plans come here.
     Section("settlement", "Settlement", (
         Place("settlement.BusinessCalendar", "Business calendars"),
         Place("settlement.Holiday"),
+        Place("payments.Payout"),
+        Place("merchants.BankAccount", "Bank accounts (where payouts go)"),
     )),
     # Positions, FX rates and sweeps come here.
     Section("treasury", "Treasury", (

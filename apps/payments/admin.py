@@ -1,16 +1,19 @@
 """Payments in the admin: read-only money rows (every change is a service call, journaled), with
-each payment's attempts and routing decisions, captures and refunds; and the attempts whose
-outcome connectors have not told for days, for a person to chase."""
+each payment's attempts and routing decisions, captures and refunds; the attempts whose outcome
+connectors have not told for days, for a person to chase; and payouts, whose release a treasury
+operator requests when one needs a checker's approval."""
 
 import json
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.audit.admin_export import CsvExportMixin
+from apps.compliance import services as compliance_services
 from apps.core import ids
 from apps.core.actors import Actor
 from apps.core.admin import reasoned_action
@@ -19,7 +22,7 @@ from apps.core.admin_merchants import MerchantAdminMixin
 from apps.core.admin_money import MoneyAdminMixin
 from apps.core.admin_readonly import CappedCountPaginator, PublicIdSearchMixin, ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from apps.payments import services
-from apps.payments.models import AttemptNeedingReview, Capture, Payment, PaymentAttempt, Refund
+from apps.payments.models import AttemptNeedingReview, Capture, Payment, PaymentAttempt, Payout, Refund
 
 
 def _routing_summary(attempt: PaymentAttempt) -> str:
@@ -224,3 +227,70 @@ class CaptureAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicId
     @admin.display(description="Payment")
     def payment_link(self, capture: Capture) -> str:
         return _payment_link(capture.payment_id)
+
+
+def _request_release(request: HttpRequest, payout: Payout, reason: str) -> None:
+    # A maker-checker request: a supervisor's approval runs services.payout_release.
+    compliance_services.approval_request_create(
+        action=services.PAYOUT_RELEASE, arguments={"payout_id": str(payout.pk)}, user=request.user, reason=reason)
+
+
+class ApprovalFilter(admin.SimpleListFilter):
+    title = "approval"
+    parameter_name = "approval"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("waiting", "Waiting for approval"), ("approved", "Approved"), ("not_needed", "Not needed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Payout]) -> QuerySet[Payout]:
+        return {
+            "waiting": queryset.filter(needs_approval=True, approved_at__isnull=True),
+            "approved": queryset.filter(approved_at__isnull=False),
+            "not_needed": queryset.filter(needs_approval=False),
+        }.get(self.value() or "", queryset)
+
+
+@admin.register(Payout)
+class PayoutAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
+    """Payouts, newest first. Search: ``po_...``, the bank account's ``ba_...``, ``mer_...``, the
+    merchant's legal name, the end-to-end id, the settlement line, the payment file's message id.
+    A payout waiting for approval is released by a request (action "Request release")."""
+
+    public_id_prefix = "po"
+    related_public_ids = (("ba", "bank_account_id"),)
+    money_fields = {"amount": "currency"}
+    list_display = ("public_id", "created_at", "merchant_name", "status", "amount_money", "approval", "hold_until",
+                    "beneficiary_name", "end_to_end_id", "file_reference")
+    list_filter = (DateRangeFilter.on("created_at", "date created"), DateRangeFilter.on("paid_at", "date paid"),
+                   "status", "currency", ApprovalFilter, "livemode")
+    search_fields = ("=end_to_end_id", "=settlement_reference", "=file_reference")
+    ordering = ("-id",)
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("public_id", "status", "merchant_name", "livemode", "amount_money", "settlement_reference",
+                           "end_to_end_id", "created_by", "created_at", "updated_at")}),
+        ("Bank account", {"fields": ("bank_account_link", "iban", "bic", "beneficiary_name", "hold_until")}),
+        ("Approval", {"fields": ("needs_approval", "approved_at", "approved_by")}),
+        ("Sent and after", {"fields": ("nostro", "file_reference", "in_transit_at", "paid_at", "failed_at",
+                                       "returned_at", "failure_code", "failure_message")}),
+        ("Ledger", {"fields": ("hold_transfer_id", "sent_transfer_id", "paid_transfer_id", "back_transfer_id")}),
+    )
+    readonly_fields = ("public_id", "bank_account_link")
+    actions = [reasoned_action(description="Request release (a checker approves)", perform=_request_release,
+                               permissions=("request_release",))]
+
+    def has_request_release_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.request_payout_release")
+
+    @admin.display(description="Approval")
+    def approval(self, payout: Payout) -> str:
+        if not payout.needs_approval:
+            return "-"
+        return f"approved by {payout.approved_by}" if payout.approved_at else "waiting"
+
+    @admin.display(description="Bank account")
+    def bank_account_link(self, payout: Payout) -> str:
+        return format_html("<a href='{}'>{}</a>", reverse("admin:merchants_bankaccount_change",
+                                                          args=[payout.bank_account_id]),
+                           ids.encode("ba", payout.bank_account_id))

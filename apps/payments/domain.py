@@ -46,7 +46,15 @@ class OperationStatus(StrEnum):
     FAILED = "failed"
 
 
-_P, _A, _O = PaymentStatus, AttemptStatus, OperationStatus
+class PayoutStatus(StrEnum):
+    PENDING = "pending"  # made, its money held on merchant available
+    IN_TRANSIT = "in_transit"  # sent to the bank (a payment file), the money in transit
+    PAID = "paid"  # the bank confirmed it
+    FAILED = "failed"  # refused before or after it was sent: the money is back on available
+    RETURNED = "returned"  # paid, then sent back by the beneficiary's bank: back on available
+
+
+_P, _A, _O, _PO = PaymentStatus, AttemptStatus, OperationStatus, PayoutStatus
 _ATTEMPT_ANSWERED = frozenset({_A.AUTHORIZED, _A.CAPTURED, _A.DECLINED, _A.FAILED})
 
 PAYMENT_TRANSITIONS: Mapping[str, frozenset[str]] = {
@@ -72,9 +80,16 @@ OPERATION_TRANSITIONS: Mapping[str, frozenset[str]] = {
     _O.SUCCEEDED: frozenset(),
     _O.FAILED: frozenset(),
 }
+PAYOUT_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    _PO.PENDING: frozenset({_PO.IN_TRANSIT, _PO.FAILED}),
+    _PO.IN_TRANSIT: frozenset({_PO.PAID, _PO.FAILED}),
+    _PO.PAID: frozenset({_PO.RETURNED}),
+    _PO.FAILED: frozenset(),
+    _PO.RETURNED: frozenset(),
+}
 MACHINES: Mapping[str, Mapping[str, frozenset[str]]] = {
     "payment": PAYMENT_TRANSITIONS, "attempt": ATTEMPT_TRANSITIONS, "capture": OPERATION_TRANSITIONS,
-    "refund": OPERATION_TRANSITIONS,
+    "refund": OPERATION_TRANSITIONS, "payout": PAYOUT_TRANSITIONS,
 }
 
 

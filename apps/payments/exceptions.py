@@ -88,3 +88,61 @@ class NoConnectorAvailable(FincoreError):
     code = "no_connector_available"
     title = "No connector can take this payment"
     status = 422
+
+
+# --- payouts ---------------------------------------------------------------------------------
+
+
+class InvalidPayout(FincoreError):
+    code = "invalid_payout"
+    title = "The payout's details are not valid"
+    status = 422
+
+
+class NoPayoutBankAccount(FincoreError):
+    """The merchant has no active bank account in the payout's currency: set one (maker-checker)."""
+
+    code = "payout_no_bank_account"
+    title = "The merchant has no bank account for payouts in this currency"
+    status = 422
+
+
+class PayoutExceedsAvailable(FincoreError):
+    code = "payout_exceeds_available"
+    title = "The payout is larger than the merchant's available balance"
+    status = 422
+
+
+class PayoutReferenceReused(FincoreError):
+    """A settlement line is paid out once: its reference already made a payout with other details."""
+
+    code = "payout_reference_reused"
+    title = "This settlement reference already made another payout"
+    status = 409
+
+
+class PayoutNotFound(FincoreError):
+    code = "payout_not_found"
+    title = "No such payout"
+    status = 404
+
+
+class PayoutTransitionNotAllowed(FincoreError):
+    """The payout's status does not allow this step (a repeat of a step already done is no error)."""
+
+    code = "payout_transition_not_allowed"
+    title = "The payout's status does not allow this"
+    status = 409
+
+
+class PayoutNotReleasable(PayoutTransitionNotAllowed):
+    """Sent before its hold passed, or without the approval it needs."""
+
+    code = "payout_not_releasable"
+    title = "The payout may not leave yet"
+
+
+class PayoutApprovalNotNeeded(FincoreError):
+    code = "payout_approval_not_needed"
+    title = "This payout needs no approval to leave"
+    status = 409

@@ -1,10 +1,12 @@
 """Row locks of the payments app, in one fixed order: the payment first, then its attempt,
 capture or refund. Every writer that touches a payment's money takes the payment's lock, so
-captures, cancels, refunds and connector results for one payment are applied one at a time."""
+captures, cancels, refunds and connector results for one payment are applied one at a time.
+Payouts (no payment of theirs) are locked by id, several in ascending id order."""
 
+from collections.abc import Iterable
 from uuid import UUID
 
-from apps.payments.models import Capture, Payment, PaymentAttempt, Refund
+from apps.payments.models import Capture, Payment, PaymentAttempt, Payout, Refund
 
 
 def payment_lock(payment_id: UUID) -> Payment:
@@ -27,3 +29,8 @@ def refund_lock(refund_id: UUID) -> tuple[Payment, Refund]:
     payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
     payment = payment_lock(payment_id)
     return payment, Refund.objects.select_for_update().get(pk=refund_id)
+
+
+def payouts_lock(payout_ids: Iterable[UUID]) -> list[Payout]:
+    """The payouts, locked in ascending id order (so two writers never wait on each other in a circle)."""
+    return list(Payout.objects.select_for_update().filter(pk__in=list(payout_ids)).order_by("pk"))

@@ -336,3 +336,120 @@ class AttemptNeedingReview(PaymentAttempt):
         proxy = True
         verbose_name = "attempt needing review"
         verbose_name_plural = "attempts needing review"
+
+
+class Payout(models.Model):
+    """Money paid out of a merchant's available balance to its bank account (one per settlement line).
+
+    ``pending -> in_transit -> paid | failed``, ``pending -> failed``, ``paid -> returned``. The
+    ledger follows it: a hold merchant available -> payouts in transit when created, posted when
+    sent; payouts in transit -> nostro when the bank confirms; back to merchant available when it
+    fails or comes back. The bank account is copied in when the payout is made: a later change of
+    the merchant's account never redirects it. The CHECK constraints below hold each status's
+    timestamps and ledger transfers, and that a payout needing approval never leaves without it nor
+    before its hold.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_TRANSIT = "in_transit", "In transit"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        RETURNED = "returned", "Returned"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    merchant_id = models.UUIDField()
+    livemode = models.BooleanField()
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    bank_account_id = models.UUIDField(help_text="The merchant's bank account it was made for (ba_…).")
+    iban = models.CharField("IBAN", max_length=34)
+    bic = models.CharField("BIC", max_length=11)
+    beneficiary_name = models.CharField(max_length=140)
+    end_to_end_id = models.CharField(max_length=35, unique=True,
+                                     help_text="The id banks carry with it end to end (pain.001/pain.002).")
+    settlement_reference = models.CharField(max_length=64, unique=True,
+                                            help_text="The settlement line it pays out (stl_…): one payout each.")
+    hold_until = models.DateTimeField(help_text="It may not leave before (24 h after a bank account change).")
+    needs_approval = models.BooleanField(default=False, help_text="At or above its currency's approval threshold.")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=200, blank=True)
+    nostro = models.CharField(max_length=100, blank=True, help_text="Our bank account it left from.")
+    file_reference = models.CharField(max_length=35, blank=True, help_text="The pain.001 message id it was sent in.")
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    in_transit_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    # The ledger's transfers: the hold (merchant available -> in transit), its post when sent, the
+    # bank's confirmation (in transit -> nostro), and the money back to available (the hold voided,
+    # or a transfer back from in transit or from the nostro).
+    hold_transfer_id = models.UUIDField()
+    sent_transfer_id = models.UUIDField(null=True, blank=True)
+    paid_transfer_id = models.UUIDField(null=True, blank=True)
+    back_transfer_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "in_transit", "paid", "failed", "returned"]),
+                                   name="payout_status_valid"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="payout_currency_iso"),
+            models.CheckConstraint(condition=Q(iban__regex=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"),
+                                   name="payout_iban_shape"),
+            models.CheckConstraint(condition=Q(bic__regex=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$"),
+                                   name="payout_bic_shape"),
+            models.CheckConstraint(condition=Q(beneficiary_name__regex=r"\S"), name="payout_beneficiary_named"),
+            # Banks' character set (no "_"), at most 35 (ISO 20022's Max35Text).
+            models.CheckConstraint(condition=Q(end_to_end_id__regex=r"^[A-Z0-9]{1,35}$"),
+                                   name="payout_end_to_end_id_shape"),
+            models.CheckConstraint(condition=~Q(settlement_reference=""), name="payout_settlement_reference"),
+            # What each status has been through: pending has been nowhere; in transit, paid and
+            # returned left from a nostro, after the hold and with the approval it needed; paid
+            # and returned were confirmed; failed and returned say why and gave the money back.
+            models.CheckConstraint(
+                condition=Q(status="pending", in_transit_at__isnull=True, paid_at__isnull=True, failed_at__isnull=True,
+                            returned_at__isnull=True, sent_transfer_id__isnull=True, paid_transfer_id__isnull=True,
+                            back_transfer_id__isnull=True)
+                | Q(status="in_transit", in_transit_at__isnull=False, paid_at__isnull=True, failed_at__isnull=True,
+                    returned_at__isnull=True, sent_transfer_id__isnull=False, paid_transfer_id__isnull=True,
+                    back_transfer_id__isnull=True)
+                | Q(status="paid", in_transit_at__isnull=False, paid_at__isnull=False, failed_at__isnull=True,
+                    returned_at__isnull=True, sent_transfer_id__isnull=False, paid_transfer_id__isnull=False,
+                    back_transfer_id__isnull=True)
+                | Q(status="failed", paid_at__isnull=True, failed_at__isnull=False, returned_at__isnull=True,
+                    paid_transfer_id__isnull=True, back_transfer_id__isnull=False)
+                | Q(status="returned", in_transit_at__isnull=False, paid_at__isnull=False, failed_at__isnull=True,
+                    returned_at__isnull=False, sent_transfer_id__isnull=False, paid_transfer_id__isnull=False,
+                    back_transfer_id__isnull=False),
+                name="payout_status_history",
+            ),
+            models.CheckConstraint(condition=Q(in_transit_at__isnull=True) | ~Q(nostro=""),
+                                   name="payout_sent_from_nostro"),
+            models.CheckConstraint(condition=Q(in_transit_at__isnull=True) | Q(in_transit_at__gte=F("hold_until")),
+                                   name="payout_sent_after_hold"),
+            models.CheckConstraint(condition=Q(in_transit_at__isnull=True) | Q(needs_approval=False)
+                                   | Q(approved_at__isnull=False), name="payout_sent_approved"),
+            models.CheckConstraint(condition=Q(approved_at__isnull=True, approved_by="")
+                                   | Q(needs_approval=True, approved_at__isnull=False) & ~Q(approved_by=""),
+                                   name="payout_approval_recorded"),
+            models.CheckConstraint(condition=Q(status__in=["failed", "returned"]) & ~Q(failure_code="")
+                                   | ~Q(status__in=["failed", "returned"]) & Q(failure_code="", failure_message=""),
+                                   name="payout_failure_explained"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant_id", "livemode", "-id"], name="payout_merchant_newest"),
+            # What the next payout file may take: pending, by currency and mode, whose hold has passed.
+            models.Index(fields=["currency", "livemode", "hold_until"], condition=Q(status="pending"),
+                         name="payout_pending"),
+            models.Index(fields=["created_at"], name="payout_created_at"),
+        ]
+        permissions = [("request_payout_release", "Can request releasing a payout that needs approval")]
+
+    def __str__(self) -> str:
+        return f"payout {Money(self.amount, self.currency)} to ··{self.iban[-4:]} ({self.status})"

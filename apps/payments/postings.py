@@ -5,6 +5,11 @@
                              captured later)
     refund reserved          merchant pending, then merchant available -> connector clearing (holds)
     refund paid              the holds posted; for a wallet payment also clearing(wallet) -> wallet
+    payout made              merchant available -> payouts in transit (a hold)
+    payout sent              the hold posted
+    payout paid              payouts in transit -> nostro(the bank account it left from)
+    payout failed            the hold voided (not sent), or payouts in transit -> merchant available
+    payout returned          nostro -> merchant available
 
 Accounts are named by role (the customer's wallet, opened by the merchant, by id); the ledger
 finds each, or opens it, in the posting's own transaction. Every transfer's client id is
@@ -25,8 +30,8 @@ from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
 from apps.ledger.data import AccountRef, AccountRole
 from apps.ledger.services import TransferRefused
-from apps.payments.exceptions import InsufficientBalance
-from apps.payments.models import Payment, Refund
+from apps.payments.exceptions import InsufficientBalance, PayoutExceedsAvailable
+from apps.payments.models import Payment, Payout, Refund
 
 CREATED_BY = "payments"
 ACTOR = Actor.system(CREATED_BY)
@@ -183,3 +188,92 @@ def refund_holds_void(payment: Payment, refund: Refund) -> None:
             pending_id=hold, merchant_id=payment.merchant_id, livemode=payment.livemode,
             client_id=refund_client_id(refund, f"void_{step}"), actor=ACTOR,
         )
+
+
+# --- payouts -----------------------------------------------------------------------------------
+
+
+def payout_client_id(payout: Payout, step: str) -> str:
+    return f"{ledger_data.RESERVED_CLIENT_ID_PREFIX}{ids.encode('po', payout.pk)}:{step}"
+
+
+def _payout_spec(payout: Payout, *, step: str, **fields: object) -> ledger_data.TransferSpec:
+    return ledger_data.TransferSpec(
+        client_id=payout_client_id(payout, step), merchant_id=payout.merchant_id, livemode=payout.livemode,
+        currency=payout.currency, reference=ids.encode("po", payout.pk), created_by=CREATED_BY, code="payout",
+        metadata={"settlement": payout.settlement_reference, "end_to_end_id": payout.end_to_end_id},
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _payout_account(payout: Payout, role: AccountRole) -> AccountRef:
+    if role is AccountRole.MERCHANT_AVAILABLE:
+        return AccountRef(role, payout.currency, payout.livemode, merchant_id=payout.merchant_id)
+    if role is AccountRole.NOSTRO:
+        return AccountRef(role, payout.currency, payout.livemode, name=payout.nostro)
+    return AccountRef(role, payout.currency, payout.livemode)
+
+
+def payout_hold(payout: Payout) -> UUID:
+    """Hold the payout's amount on the merchant's available balance. Raises PayoutExceedsAvailable."""
+    spec = _payout_spec(
+        payout, step="hold", kind=ledger_data.Kind.PENDING, amount=payout.amount,
+        debit_account_ref=_payout_account(payout, AccountRole.MERCHANT_AVAILABLE),
+        credit_account_ref=_payout_account(payout, AccountRole.PAYOUTS_IN_TRANSIT),
+    )
+    try:
+        return ledger_services.transfer_create(spec=spec).transfer.pk
+    except TransferRefused as refused:
+        if refused.code != "exceeds_credits":
+            raise
+        available = ledger_selectors.role_account_balances(ref=spec.debit_account_ref).available
+        raise PayoutExceedsAvailable(
+            f"The merchant's available balance is {available} in {payout.currency}, less than {payout.amount}.",
+            available=available,
+        ) from refused
+
+
+def payout_holds_post(payouts: list[Payout]) -> list[UUID]:
+    """The payouts of a file left: their held money is in transit. One ledger batch, all or none
+    (a file of a thousand payouts locks payouts in transit once, not a thousand times)."""
+    specs = [
+        ledger_data.TransferSpec(
+            client_id=payout_client_id(payout, "send"), kind=ledger_data.Kind.POST_PENDING,
+            pending_id=payout.hold_transfer_id, merchant_id=payout.merchant_id, livemode=payout.livemode,
+            created_by=CREATED_BY,
+        )
+        for payout in payouts
+    ]
+    if not specs:
+        return []
+    return [item.transfer.pk for item in ledger_services.transfers_batch(specs=specs, atomic=True)]
+
+
+def payout_hold_void(payout: Payout) -> UUID:
+    """The payout never left: its money is free on the merchant's available balance again."""
+    return ledger_services.transfer_void_pending(
+        pending_id=payout.hold_transfer_id, merchant_id=payout.merchant_id, livemode=payout.livemode,
+        client_id=payout_client_id(payout, "void"), actor=ACTOR,
+    ).transfer.pk
+
+
+def _payout_move(payout: Payout, step: str, debit: AccountRole, credit: AccountRole) -> UUID:
+    spec = _payout_spec(payout, step=step, kind=ledger_data.Kind.IMMEDIATE, amount=payout.amount,
+                        debit_account_ref=_payout_account(payout, debit),
+                        credit_account_ref=_payout_account(payout, credit))
+    return ledger_services.transfer_create(spec=spec).transfer.pk
+
+
+def payout_to_nostro(payout: Payout) -> UUID:
+    """The bank confirmed it: the money left our nostro."""
+    return _payout_move(payout, "paid", AccountRole.PAYOUTS_IN_TRANSIT, AccountRole.NOSTRO)
+
+
+def payout_back_from_transit(payout: Payout) -> UUID:
+    """Sent and refused: the money in transit is the merchant's again."""
+    return _payout_move(payout, "failed", AccountRole.PAYOUTS_IN_TRANSIT, AccountRole.MERCHANT_AVAILABLE)
+
+
+def payout_back_from_nostro(payout: Payout) -> UUID:
+    """Paid, then sent back to our nostro: the merchant's again."""
+    return _payout_move(payout, "returned", AccountRole.NOSTRO, AccountRole.MERCHANT_AVAILABLE)

@@ -1,4 +1,4 @@
-"""How payments and refunds look to merchants, in API responses and in webhook events alike: the
+"""How payments, refunds and payouts look to merchants, in API responses and in webhook events alike: the
 ``data.object`` of an event is exactly what ``GET`` returns. Plain functions of the models, so
 the services that announce events never import the API layer; the OpenAPI schema of these
 shapes is declared in apps.payments.api.serializers (and a test holds the two together)."""
@@ -6,7 +6,7 @@ shapes is declared in apps.payments.api.serializers (and a test holds the two to
 from typing import Any
 
 from apps.core import clock, ids
-from apps.payments.models import Payment, PaymentAttempt, Refund
+from apps.payments.models import Payment, PaymentAttempt, Payout, Refund
 
 
 def _failure(code: str, message: str) -> dict[str, str] | None:
@@ -84,4 +84,25 @@ def refund_representation(refund: Refund) -> dict[str, Any]:
         "failure": _failure(refund.failure_code, refund.failure_message),
         "created": clock.isoformat(refund.created_at),
         "updated": clock.isoformat(refund.updated_at),
+    }
+
+
+def payout_representation(payout: Payout) -> dict[str, Any]:
+    """A payout as its merchant sees it: never the full IBAN, its last four characters."""
+    return {
+        "id": ids.encode("po", payout.pk),
+        "object": "payout",
+        "livemode": payout.livemode,
+        "status": payout.status,
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "bank_account": {"last4": payout.iban[-4:], "bic": payout.bic, "beneficiary_name": payout.beneficiary_name},
+        "settlement": payout.settlement_reference,
+        "end_to_end_id": payout.end_to_end_id,
+        "held_until": clock.isoformat(payout.hold_until),
+        "sent": clock.isoformat(payout.in_transit_at),
+        "arrival": clock.isoformat(payout.paid_at),
+        "failure": _failure(payout.failure_code, payout.failure_message),
+        "created": clock.isoformat(payout.created_at),
+        "updated": clock.isoformat(payout.updated_at),
     }

@@ -1,4 +1,4 @@
-"""Reading payments and refunds. API callers always pass their own merchant id and mode."""
+"""Reading payments, refunds and payouts. API callers always pass their own merchant id and mode."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -14,7 +15,7 @@ from django.db.models.functions import TruncDate
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.data import AccountRole
 from apps.payments.data import CapturedTotal, CapturePrice, SucceededRefund
-from apps.payments.models import Payment, PaymentAttempt, Refund
+from apps.payments.models import Payment, PaymentAttempt, Payout, Refund
 
 
 def _with_attempts(payments: QuerySet[Payment]) -> QuerySet[Payment]:
@@ -59,6 +60,41 @@ def refund_list(*, merchant_id: Any, livemode: bool, payment_id: UUID | None = N
 
 def refund_get(*, merchant_id: Any, livemode: bool, refund_id: UUID) -> Refund | None:
     return Refund.objects.filter(merchant_id=merchant_id, livemode=livemode, pk=refund_id).first()
+
+
+def payout_list(
+    *,
+    merchant_id: Any,
+    livemode: bool,
+    status: str | None = None,
+    currency: str | None = None,
+    created_gte: datetime | None = None,
+    created_lte: datetime | None = None,
+) -> QuerySet[Payout]:
+    filters = {"status": status, "currency": currency, "created_at__gte": created_gte, "created_at__lte": created_lte}
+    return Payout.objects.filter(merchant_id=merchant_id, livemode=livemode,
+                                 **{name: value for name, value in filters.items() if value is not None})
+
+
+def payout_get(*, merchant_id: Any, livemode: bool, payout_id: UUID) -> Payout | None:
+    return Payout.objects.filter(merchant_id=merchant_id, livemode=livemode, pk=payout_id).first()
+
+
+def payout_get_any(payout_id: Any) -> Payout | None:
+    """Any merchant's payout by its id (staff, maker-checker); None when there is none or the id is malformed."""
+    try:
+        return Payout.objects.filter(pk=payout_id).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+def payouts_releasable(*, currency: str, livemode: bool, now: datetime) -> list[Payout]:
+    """The pending payouts of ``currency`` and mode that may leave at ``now``: their hold has passed
+    and they need no approval or have it. Oldest first (from the partial index of pending payouts)."""
+    return list(
+        Payout.objects.filter(status=Payout.Status.PENDING, currency=currency, livemode=livemode, hold_until__lte=now)
+        .filter(Q(needs_approval=False) | Q(approved_at__isnull=False)).order_by("pk")
+    )
 
 
 def merchant_balance(*, merchant_id: UUID, livemode: bool, currencies: list[str]) -> list[dict[str, object]]:
@@ -249,3 +285,8 @@ def _refunded_before(refunds: list[Refund]) -> dict[UUID, int]:
         before[refund_id] = running.get(payment_id, 0)
         running[payment_id] = before[refund_id] + amount
     return before
+
+
+def payouts_of_file(*, file_reference: str) -> list[Payout]:
+    """The payouts a payment file sent (its pain.001 message id), in id order."""
+    return list(Payout.objects.filter(file_reference=file_reference).order_by("pk"))

@@ -11,6 +11,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core.currencies import UnknownCurrency
+from apps.core.money import Money, MoneyError
 from apps.core.rates import parse_rate
 from fincore.settings.environment import Environment
 
@@ -282,6 +284,8 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),
         "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": env.str("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1",
         "FINCORE_PAYMENT_PRIORITIES": payment_priorities,
+        "FINCORE_PAYOUT_APPROVAL_THRESHOLDS": _payout_approval_thresholds(
+            env.str("FINCORE_PAYOUT_APPROVAL_THRESHOLDS")),
         "FINCORE_ADMIN_IDLE_TIMEOUT": timedelta(minutes=admin_idle_minutes),
         "FINCORE_ADMIN_SESSION_LIFETIME": timedelta(hours=admin_session_hours),
         # The cookie outlives no session: past the lifetime the browser forgets it too.
@@ -310,6 +314,26 @@ def _payment_priorities(raw: str) -> dict[str, int]:
     if missing := [method for method in PAYMENT_METHODS if method not in priorities]:
         raise ImproperlyConfigured(f"FINCORE_PAYMENT_PRIORITIES: no priority for {', '.join(missing)}")
     return priorities
+
+
+def _payout_approval_thresholds(raw: str) -> dict[str, int]:
+    """``"BHD=10000.000,USD=25000.00"`` → {"BHD": 10000000, "USD": 2500000}: minor units, exactly."""
+    thresholds: dict[str, int] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        currency, _, amount = item.strip().partition("=")
+        try:
+            threshold = Money.from_major(amount, currency).amount
+        except (MoneyError, UnknownCurrency) as invalid:
+            raise ImproperlyConfigured(
+                f"FINCORE_PAYOUT_APPROVAL_THRESHOLDS: {item.strip()!r} is not <ISO 4217 currency>=<amount in major "
+                f"units>: {invalid}") from None
+        if threshold <= 0 or currency in thresholds:
+            raise ImproperlyConfigured(f"FINCORE_PAYOUT_APPROVAL_THRESHOLDS: {item.strip()!r}: one positive "
+                                       "amount per currency")
+        thresholds[currency] = threshold
+    return thresholds
 
 
 def logging_config(level: str) -> dict[str, Any]:

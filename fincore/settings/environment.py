@@ -146,6 +146,12 @@ VARIABLES: tuple[Variable, ...] = (
         "instant=9,wallet=8,card=6,wire=3",
     ),
     Variable(
+        "FINCORE_PAYOUT_APPROVAL_THRESHOLDS",
+        "Per currency, in major units, the payout amount from which a checker must approve a payout "
+        "before it leaves (CURRENCY=amount,...); a currency not listed needs a checker for every payout.",
+        "BHD=10000.000",
+    ),
+    Variable(
         "FINCORE_METRICS_TOKEN",
         "Bearer token /metrics requires (Authorization: Bearer <token>) when set; "
         "unset, /metrics is open, so expose it to the monitoring network only.",

@@ -392,7 +392,9 @@ def test_every_sensitive_action_is_registered():
         "ledger.adjustment": "compliance.request_adjustment",
         "merchants.activate": "compliance.request_merchant_status",
         "merchants.api_key_revoke": "compliance.request_api_key_revoke",
+        "merchants.bank_account_set": "merchants.request_bank_account_change",
         "merchants.suspend": "compliance.request_merchant_status",
+        "payments.payout_release": "payments.request_payout_release",
         "routing.connector_disable": "compliance.request_connector_change",
         "routing.connector_enable": "compliance.request_connector_change",
         "settlement.holiday_add": "settlement.request_holiday_change",
@@ -408,9 +410,10 @@ def test_the_roles_hold_the_permissions_they_should(officer, treasury, superviso
                   for user in (officer, treasury, supervisor, support)}
     assert requesting == {
         "olivia": ["compliance.request_account_freeze", "compliance.request_api_key_revoke",
-                   "compliance.request_merchant_status", "compliance.request_policy_change"],
+                   "compliance.request_merchant_status", "compliance.request_policy_change",
+                   "merchants.request_bank_account_change"],
         "tariq": ["compliance.request_adjustment", "compliance.request_connector_change",
-                  "settlement.request_holiday_change"],
+                  "payments.request_payout_release", "settlement.request_holiday_change"],
         "sara": [], "sami": [],
     }
     assert SUPERVISOR == "Compliance supervisor"

@@ -198,3 +198,17 @@ def test_staff_passwords_are_validated():
     assert [error.code for error in refused.value.error_list] == [
         "password_too_short", "password_too_common", "password_entirely_numeric",
     ]
+
+
+def test_payout_approval_thresholds_are_read_in_major_units_exactly():
+    settings = from_environment(Environment({"FINCORE_PAYOUT_APPROVAL_THRESHOLDS": "BHD=10000.000, USD=25000.5"},
+                                            use_defaults=True))
+    assert settings["FINCORE_PAYOUT_APPROVAL_THRESHOLDS"] == {"BHD": 10_000_000, "USD": 2_500_050}
+    assert from_environment(Environment({}, use_defaults=True))["FINCORE_PAYOUT_APPROVAL_THRESHOLDS"] == {
+        "BHD": 10_000_000}
+
+
+@pytest.mark.parametrize("raw", ["BHD=10.0001", "XXX=5", "BHD", "BHD=0", "BHD=1,BHD=2", "BHD=1e3"])
+def test_a_payout_approval_threshold_that_is_not_exact_money_stops_the_start(raw):
+    with pytest.raises(ImproperlyConfigured, match="FINCORE_PAYOUT_APPROVAL_THRESHOLDS"):
+        from_environment(Environment({"FINCORE_PAYOUT_APPROVAL_THRESHOLDS": raw}, use_defaults=True))

@@ -29,6 +29,7 @@ from apps.payments import services as payment_services
 from apps.routing import selectors as routing_selectors
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
+from tests.factories import payouts as payout_factories
 from tests.factories.merchants import FACTORY_ACTOR
 from tests.factories.staff import OFFICER as OFFICER_ROLE
 from tests.factories.staff import signed_in_client, staff_user
@@ -80,6 +81,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "settlement.BusinessCalendar": _every(),
     "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
     "treasury.NostroAccount": {**_every(), SUPERUSER: "view add change delete"},
+    # Payouts: everyone reads them; treasury requests releasing a large one (a supervisor approves).
+    # Bank accounts: compliance officers request setting or changing one (a supervisor approves).
+    "payments.Payout": {**_every(), SUPERUSER: "view request_release", TREASURY: "view request_release"},
+    "merchants.BankAccount": {**_every(), SUPERUSER: "view request_change", OFFICER: "view request_change"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -162,6 +167,7 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                                     http_accept="*/*", path_info="/admin/login/", attempt_time=now, locked_out=True)
     AccessLog.objects.create(username="sara", ip_address="10.0.0.2", user_agent="browser", http_accept="*/*",
                              path_info="/admin/login/code/", attempt_time=now)
+    payout_factories.payout(payout_factories.funded_merchant(), 12_500)  # and its bank account
 
 
 def _client(role: str) -> Client:

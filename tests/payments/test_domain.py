@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.payments import domain
-from apps.payments.models import Capture, Payment, PaymentAttempt, Refund
+from apps.payments.models import Capture, Payment, PaymentAttempt, Payout, Refund
 from apps.routing.data import ConnectorResult, Outcome
 
 
@@ -55,7 +55,8 @@ def test_the_inquiry_schedule_backs_off_to_hourly():
 
 # --- state machines --------------------------------------------------------------------------
 
-MACHINE_MODELS = {"payment": Payment, "attempt": PaymentAttempt, "capture": Capture, "refund": Refund}
+MACHINE_MODELS = {"payment": Payment, "attempt": PaymentAttempt, "capture": Capture, "refund": Refund,
+                  "payout": Payout}
 machines = st.sampled_from(sorted(domain.MACHINES))
 
 

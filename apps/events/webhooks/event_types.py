@@ -33,6 +33,13 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType("refund.pending", "refund", "A refund was accepted; the money is reserved from your balance."),
     EventType("refund.succeeded", "refund", "A refund was paid back to the customer."),
     EventType("refund.failed", "refund", "A refund failed; the money reserved for it is back in your balance."),
+    EventType("payout.created", "payout",
+              "A payout of your available balance to your bank account was made (pending); the money is held for it."),
+    EventType("payout.updated", "payout", "A payout changed status: `in_transit` when it was sent to the bank."),
+    EventType("payout.paid", "payout", "The bank confirmed a payout: the money is on its way to your account."),
+    EventType("payout.failed", "payout",
+              "A payout failed (`failed`) or came back (`returned`); `failure.code` says why and the money is back "
+              "in your available balance."),
 )
 
 BY_NAME: Mapping[str, EventType] = MappingProxyType({event_type.name: event_type for event_type in EVENT_TYPES})

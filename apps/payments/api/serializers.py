@@ -26,7 +26,7 @@ from apps.core.api.schema import NON_BLANK_TEXT_PATTERN
 from apps.core.countries import is_country
 from apps.core.iban import iban_is_valid, iban_normalize
 from apps.payments import domain
-from apps.payments.models import Payment, PaymentAttempt, Refund
+from apps.payments.models import Payment, PaymentAttempt, Payout, Refund
 
 _TOKEN_HELP = "A card token from your card vault, e.g. tok_success in the sandbox. Never a card number."
 
@@ -213,6 +213,16 @@ class RefundListQuerySerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=Refund.Status.choices, required=False)
 
 
+class PayoutListQuerySerializer(QuerySerializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "status": serializers.ChoiceField(choices=Payout.Status.choices, required=False),
+            "currency": CurrencyCodeField(required=False, validators=[iso_currency]),
+            "created[gte]": serializers.DateTimeField(required=False, help_text="ISO-8601, inclusive."),
+            "created[lte]": serializers.DateTimeField(required=False, help_text="ISO-8601, inclusive."),
+        }
+
+
 class MerchantBalanceSerializer(serializers.Serializer):
     currency = serializers.CharField()
     pending = serializers.IntegerField(help_text="Captured and not yet settled, less refunds in flight.")
@@ -291,4 +301,35 @@ class RefundSerializer(serializers.ModelSerializer):
         model = Refund
         fields = ("id", "object", "livemode", "payment", "amount", "currency", "status", "reason", "failure",
                   "created", "updated")
+        read_only_fields = fields
+
+
+class PayoutBankAccountSerializer(serializers.Serializer):
+    last4 = serializers.CharField(help_text="The last four characters of the IBAN paid to (never the whole IBAN).")
+    bic = serializers.CharField(help_text="The beneficiary's bank.")
+    beneficiary_name = serializers.CharField()
+
+
+class PayoutSerializer(serializers.ModelSerializer):
+    id = PublicIdField("po")
+    object = serializers.ChoiceField(choices=["payout"])
+    bank_account = PayoutBankAccountSerializer(help_text="Where it goes: your bank account when it was made.")
+    settlement = serializers.CharField(source="settlement_reference",
+                                       help_text="The settlement (stl_...) whose net it pays out.")
+    end_to_end_id = serializers.CharField(help_text="The reference your bank shows with the credit.")
+    held_until = serializers.DateTimeField(
+        source="hold_until", help_text="It does not leave before: 24 hours after your bank account was set or changed.")
+    sent = serializers.DateTimeField(source="in_transit_at", allow_null=True,
+                                     help_text="When it was sent to the bank (in_transit); null before.")
+    arrival = serializers.DateTimeField(source="paid_at", allow_null=True,
+                                        help_text="When the bank confirmed it (paid); null before.")
+    failure = FailureSerializer(allow_null=True, help_text="Why it failed or came back (failed, returned): an "
+                                "ISO 20022 reason code (AC04: account closed, ...) and the bank's words.")
+    created = serializers.DateTimeField(source="created_at")
+    updated = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Payout
+        fields = ("id", "object", "livemode", "status", "amount", "currency", "bank_account", "settlement",
+                  "end_to_end_id", "held_until", "sent", "arrival", "failure", "created", "updated")
         read_only_fields = fields

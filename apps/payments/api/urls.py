@@ -10,4 +10,6 @@ urlpatterns = [
     path("refunds", views.RefundListCreateApi.as_view(), name="refund-list"),
     path("refunds/<str:refund_id>", views.RefundRetrieveApi.as_view(), name="refund-retrieve"),
     path("balance", views.BalanceApi.as_view(), name="balance"),
+    path("payouts", views.PayoutListApi.as_view(), name="payout-list"),
+    path("payouts/<str:payout_id>", views.PayoutRetrieveApi.as_view(), name="payout-retrieve"),
 ]

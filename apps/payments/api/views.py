@@ -11,11 +11,12 @@ from apps.core.api.views import ApiView, GenericApiView, request_idempotency_key
 from apps.payments import selectors, services
 from apps.payments.api import serializers as s
 from apps.payments.models import Capture, Payment, Refund
-from apps.payments.representations import payment_representation, refund_representation
+from apps.payments.representations import payment_representation, payout_representation, refund_representation
 
 PAYMENTS = ["payments"]
 REFUNDS = ["refunds"]
 BALANCE = ["balance"]
+PAYOUTS = ["payouts"]
 
 _CARD_EXAMPLE = OpenApiExample(
     "Card, captured at once (12.500 BHD)",
@@ -227,3 +228,35 @@ class BalanceApi(ApiView):
         balances = selectors.merchant_balance(merchant_id=request.user.pk, livemode=request.auth.livemode,
                                               currencies=list(request.user.currencies))
         return Response(s.BalanceListSerializer({"livemode": request.auth.livemode, "balances": balances}).data)
+
+
+class PayoutListApi(GenericApiView):
+    serializer_class = s.PayoutSerializer
+
+    @extend_schema(operation_id="payouts_list", parameters=[s.PayoutListQuerySerializer],
+                   responses=s.PayoutSerializer(many=True), tags=PAYOUTS)
+    def get(self, request: Request) -> Response:
+        """Your payouts in this key's mode, newest first: what each business day's settlement paid from your
+        available balance to your bank account. Filter by `status` (`pending`, `in_transit`, `paid`, `failed`,
+        `returned`), `currency` and `created[gte]` / `created[lte]`."""
+        query = _query(s.PayoutListQuerySerializer, request)
+        payouts = selectors.payout_list(
+            merchant_id=request.user.pk, livemode=request.auth.livemode, status=query.get("status"),
+            currency=query.get("currency"), created_gte=query.get("created[gte]"),
+            created_lte=query.get("created[lte]"),
+        )
+        page = self.paginate_queryset(payouts)
+        return self.get_paginated_response([payout_representation(payout) for payout in page])
+
+
+class PayoutRetrieveApi(ApiView):
+    @extend_schema(operation_id="payouts_retrieve", responses=s.PayoutSerializer, tags=PAYOUTS)
+    def get(self, request: Request, payout_id: str) -> Response:
+        """One of your payouts: where it stands, the account it goes to (the IBAN's last four characters) and,
+        if it failed or came back, why."""
+        decoded = ids.decode("po", payout_id)
+        payout = selectors.payout_get(merchant_id=request.user.pk, livemode=request.auth.livemode,
+                                      payout_id=decoded) if decoded else None
+        if payout is None:
+            raise NotFound(f"No payout {payout_id!r}.")
+        return Response(payout_representation(payout))

@@ -19,9 +19,20 @@ from apps.payments.services.payments import (
     payment_process,
     payment_redrive,
 )
+from apps.payments.services.payouts import (
+    PAYOUT_RELEASE,
+    payout_create,
+    payout_failed,
+    payout_paid,
+    payout_release,
+    payout_release_check,
+    payout_returned,
+    payouts_send,
+)
 from apps.payments.services.refunds import payment_refund, refund_create, refund_execute, refund_result_record
 
 __all__ = [
+    "PAYOUT_RELEASE",
     "JanitorReport",
     "capture_execute",
     "capture_request",
@@ -39,6 +50,13 @@ __all__ = [
     "payment_redrive",
     "payment_refund",
     "payments_janitor",
+    "payout_create",
+    "payout_failed",
+    "payout_paid",
+    "payout_release",
+    "payout_release_check",
+    "payout_returned",
+    "payouts_send",
     "refund_create",
     "refund_execute",
     "refund_result_record",

@@ -11,7 +11,7 @@ from apps.core.actors import Actor
 from apps.events.outbox import services as events_services
 from apps.events.webhooks.services import deliveries as webhook_deliveries
 from apps.payments import domain
-from apps.payments.models import Capture, Payment, PaymentAttempt, Refund
+from apps.payments.models import Capture, Payment, PaymentAttempt, Payout, Refund
 from apps.payments.representations import payment_representation, refund_representation
 from apps.routing import data as routing_data
 
@@ -19,7 +19,7 @@ PROCESS_TASK = "payments.process"
 QUEUE = "payments"
 SYSTEM = Actor.system("payments")
 _MACHINES: dict[type[Model], str] = {Payment: "payment", PaymentAttempt: "attempt", Capture: "capture",
-                                     Refund: "refund"}
+                                     Refund: "refund", Payout: "payout"}
 
 def snapshot(payment: Payment) -> dict[str, Any]:
     """What the journal records of a payment before and after a transition."""
@@ -63,7 +63,7 @@ def description(payment: Payment) -> routing_data.PaymentDescription:
     )
 
 
-def status_set(instance: Payment | PaymentAttempt | Capture | Refund, target: str) -> None:
+def status_set(instance: Payment | PaymentAttempt | Capture | Refund | Payout, target: str) -> None:
     """Move ``instance`` to ``target`` as its state machine allows (domain.transition raises
     IllegalTransition otherwise); staying in the same status is no transition. The caller saves."""
     if instance.status != target:

@@ -85,6 +85,8 @@ def test_every_endpoint_is_described(schema):
         ("/api/v1/refunds", "post"),
         ("/api/v1/refunds/{refund_id}", "get"),
         ("/api/v1/balance", "get"),
+        ("/api/v1/payouts", "get"),
+        ("/api/v1/payouts/{payout_id}", "get"),
     }
     for operation in operations.values():
         assert operation["description"]
