@@ -23,3 +23,10 @@ def run(*, business_date: str, currency: str, requested_by: str) -> str:
     settled = services.settlement_run(business_date=date.fromisoformat(business_date), currency=currency,
                                       actor=Actor.system(f"settlement.run for {requested_by}"))
     return settled.status
+
+
+@shared_task(name="settlement.payout_files", soft_time_limit=300, time_limit=330, acks_late=True)
+def payout_files() -> list[str]:
+    """Every few minutes, from beat: send the payouts that became releasable (hold passed, approved)."""
+    files = services.payout_files_due(actor=Actor.system("settlement.payout_files"))
+    return [payout_file.message_id for payout_file in files]

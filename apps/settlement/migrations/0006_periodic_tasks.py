@@ -12,6 +12,14 @@ TASKS = [
                     "a business date, and resumes a run a dead worker left running. A failed run waits for a "
                     "person: resume it from the admin.",
     ),
+    dict(
+        name="settlement: send releasable payouts in a pain.001 per currency",
+        task="settlement.payout_files",
+        queue="settlement",
+        crontab={"minute": "*/10", "hour": "*", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
+        description="Writes one pain.001 per currency with a payout nostro, from the payouts whose 24 h bank "
+                    "account hold has passed and that are approved where they need it, and sends them.",
+    ),
 ]
 
 

@@ -11,6 +11,13 @@ from apps.settlement.services.calendar import (
     holiday_move,
     holiday_remove,
 )
+from apps.settlement.services.payout_files import (
+    StatusReportImport,
+    payout_file_create,
+    payout_file_public_id,
+    payout_files_due,
+    status_report_import,
+)
 from apps.settlement.services.runs import (
     line_public_id,
     run_public_id,
@@ -24,14 +31,19 @@ __all__ = [
     "HOLIDAY_MOVE",
     "HOLIDAY_REMOVE",
     "HolidayChange",
+    "StatusReportImport",
     "business_date_close_early",
     "holiday_add",
     "holiday_change_check",
     "holiday_move",
     "holiday_remove",
     "line_public_id",
+    "payout_file_create",
+    "payout_file_public_id",
+    "payout_files_due",
     "run_public_id",
     "run_summary",
     "settlement_run",
     "settlement_runs_due",
+    "status_report_import",
 ]

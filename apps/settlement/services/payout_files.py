@@ -137,3 +137,13 @@ def _status_apply(payout, status: str, reason_code: str | None, reason_text: str
         payments_services.payout_failed(payout_id=payout.pk, reason_code=code, reason=reason, actor=actor)
         return "failed"
     return "unchanged"  # accepted, in process, pending: the payout stays in transit
+
+
+def payout_files_due(*, actor: Actor) -> list[PayoutFile]:
+    """A file for each currency with a payout nostro and releasable payouts (beat calls it every
+    few minutes: payouts leave once their hold passes or their approval comes)."""
+    files = []
+    for currency in treasury_selectors.payout_currencies():
+        if payout_file := payout_file_create(currency=currency, actor=actor):
+            files.append(payout_file)
+    return files

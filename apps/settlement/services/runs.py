@@ -41,10 +41,13 @@ from apps.core import clock, faults, ids
 from apps.core.actors import Actor
 from apps.core.money import Money
 from apps.ledger import data as ledger_data
+from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
 from apps.ledger.data import AccountRef, AccountRole
 from apps.merchants import selectors as merchants_selectors
 from apps.payments import selectors as payments_selectors
+from apps.payments import services as payments_services
+from apps.payments.exceptions import NoPayoutBankAccount
 from apps.payments.data import CapturePrice, SucceededRefund
 from apps.settlement import selectors
 from apps.settlement.domain import calendar as business_calendar
@@ -54,6 +57,7 @@ from apps.settlement.exceptions import BusinessDateNotClosed, NotABusinessDate, 
 from apps.settlement.models import SettlementLine, SettlementRun
 
 CREATED_BY = "settlement"
+ACTOR = Actor.system(CREATED_BY)
 _ROLES = {
     Account.PENDING: AccountRole.MERCHANT_PENDING,
     Account.AVAILABLE: AccountRole.MERCHANT_AVAILABLE,
@@ -306,6 +310,8 @@ def _chunk_settle(run: SettlementRun) -> bool:
         if not lines:
             return False
         releasing = _releasing(run, lines)
+        terms = selectors.settlement_terms(merchant_ids={line.merchant_id for line in lines}, currency=run.currency,
+                                           business_date=run.business_date)
         chains = {line.pk: _chain(line) for line in lines}
         specs = [spec for chain in chains.values() if chain for spec in chain]
         faults.crash_point("settlement.before_post")
@@ -324,7 +330,9 @@ def _chunk_settle(run: SettlementRun) -> bool:
                 continue
             line.status, line.settled_in, line.settled_at = SettlementLine.Status.SETTLED, run, now
             line.last_tried_in, line.carried_note = run, ""
-            line.save(update_fields=["status", "settled_in", "settled_at", "last_tried_in", "carried_note"])
+            _payout(line, terms[line.merchant_id].payout_minimum)
+            line.save(update_fields=["status", "settled_in", "settled_at", "last_tried_in", "carried_note",
+                                     "payout_id", "payout_note"])
             SettlementLine.objects.filter(pk__in=releasing.get((line.merchant_id, line.livemode), [])).update(
                 released_by=line)
             settled += 1
@@ -333,6 +341,28 @@ def _chunk_settle(run: SettlementRun) -> bool:
             merchants_settled=SettlementLine.objects.filter(run=run).exclude(status=SettlementLine.Status.COMPUTED)
             .count(), updated_at=now)
     return True
+
+
+def _payout(line: SettlementLine, minimum: int) -> None:
+    """Pay the merchant's available balance out, now that the line is in it, if it reaches the
+    payout minimum (in the chunk's transaction: the payout exists exactly when the line is settled).
+    Test money is never paid out to a bank."""
+    if not line.livemode:
+        line.payout_note = "Test mode: no payout"
+        return
+    available = ledger_selectors.role_account_balances(
+        ref=AccountRef(AccountRole.MERCHANT_AVAILABLE, line.currency, True, merchant_id=line.merchant_id)).available
+    if available <= 0 or available < minimum:
+        line.payout_note = f"Available {Money(available, line.currency)} is below the payout minimum"[:200]
+        return
+    try:
+        payout = payments_services.payout_create(merchant_id=line.merchant_id, livemode=True, currency=line.currency,
+                                                 amount=available, settlement_reference=line_public_id(line),
+                                                 actor=ACTOR)
+    except NoPayoutBankAccount:
+        line.payout_note = f"No bank account for {line.currency} payouts"
+        return
+    line.payout_id = payout.pk
 
 
 def _releasing(run: SettlementRun, lines: list[SettlementLine]) -> dict[tuple[UUID, bool], list[UUID]]:
