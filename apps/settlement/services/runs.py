@@ -47,8 +47,8 @@ from apps.ledger.data import AccountRef, AccountRole
 from apps.merchants import selectors as merchants_selectors
 from apps.payments import selectors as payments_selectors
 from apps.payments import services as payments_services
-from apps.payments.exceptions import NoPayoutBankAccount
 from apps.payments.data import CapturePrice, SucceededRefund
+from apps.payments.exceptions import NoPayoutBankAccount
 from apps.settlement import selectors
 from apps.settlement.domain import calendar as business_calendar
 from apps.settlement.domain import fees
