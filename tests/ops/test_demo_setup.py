@@ -9,6 +9,7 @@ from apps.core import ids
 from apps.core.actors import Actor
 from apps.merchants import selectors, services
 from apps.merchants.models import Merchant
+from apps.treasury import selectors as treasury_selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +92,13 @@ def test_the_demo_wallets_are_test_money_the_demo_key_can_use(tmp_path, api_clie
                                                      accounts["bob"], "amount": 2500, "currency": "BHD"},
                                format="json")
     assert (response.status_code, response.json()["livemode"]) == (201, False)
+
+
+def test_the_demo_pays_bhd_out_from_a_nostro_to_each_merchants_bank_account(tmp_path):
+    for _ in range(2):  # idempotent
+        call_command("demo_setup", credentials_file=tmp_path / "demo.json", stdout=io.StringIO())
+    nostro = treasury_selectors.payout_nostro(currency="BHD")
+    assert (nostro.code, nostro.iban) == ("demo-bhd-nostro", "BH96NBOB00000099887766")
+    for merchant in Merchant.objects.all():
+        account = selectors.payout_bank_account(merchant_id=merchant.pk, currency="BHD")
+        assert account is not None and account.beneficiary_name == merchant.legal_name

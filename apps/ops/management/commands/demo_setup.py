@@ -21,6 +21,8 @@ from apps.ledger import data as ledger_data
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
 from apps.merchants import selectors, services
+from apps.treasury import services as treasury_services
+from apps.treasury.data import Nostro
 
 ADMIN_USERNAME = "admin"
 # One person in each role, so a day in the admin can be walked through: a freeze an officer requests
@@ -35,6 +37,10 @@ DEMO_MERCHANTS = (
     {"legal_name": "Demo Bakery W.L.L.", "country": "BH", "currencies": ["BHD"]},
     {"legal_name": "Demo Electronics Trading Co.", "country": "BH", "currencies": ["BHD", "SAR", "USD"]},
 )
+# fincore's BHD account at a Bahraini bank, and the demo merchants' own (valid IBANs, made up).
+DEMO_NOSTRO = Nostro(code="demo-bhd-nostro", currency="BHD", bank_name="Demo Bank of Bahrain", bic="NBOBBHBM",
+                     iban="BH96NBOB00000099887766", account_name="Fincore Demo B.S.C.")
+DEMO_PAYOUT_IBANS = ("BH67BMAG00001299123456", "BH29BMAG1299123456BH00")  # at BMAGBHBM
 ACTOR = Actor.system("manage.py demo_setup")
 
 
@@ -65,6 +71,7 @@ class Command(BaseCommand):
         for demo in DEMO_MERCHANTS:
             credentials["merchants"][demo["legal_name"]] = self._merchant(demo, saved.get("merchants", {}))
         credentials["accounts"] = self._wallets(DEMO_MERCHANTS[0]["legal_name"])
+        self._payouts()
         credentials_file.touch(mode=0o600)
         credentials_file.chmod(0o600)
         credentials_file.write_text(json.dumps(credentials, indent=2))
@@ -121,6 +128,16 @@ class Command(BaseCommand):
             reference="demo funding", created_by=ACTOR.label,
         ))
         return {reference: ids.encode("acc", account.pk) for reference, account in accounts.items()}
+
+    def _payouts(self) -> None:
+        """Where BHD payouts leave from, and where each demo merchant's arrive: settlement pays live
+        money out (the demo keys are test keys, so their lines say "Test mode: no payout")."""
+        treasury_services.nostro_account_ensure(nostro=DEMO_NOSTRO, pays_out=True, actor=ACTOR, reason="demo data")
+        for demo, iban in zip(DEMO_MERCHANTS, DEMO_PAYOUT_IBANS, strict=True):
+            merchant = selectors.merchant_by_legal_name(demo["legal_name"])
+            if selectors.payout_bank_account(merchant_id=merchant.pk, currency="BHD") is None:
+                services.bank_account_set(merchant_id=merchant.pk, currency="BHD", iban=iban, bic="BMAGBHBM",
+                                          beneficiary_name=demo["legal_name"], actor=ACTOR, reason="demo data")
 
     def _print(self, base_url: str, credentials: dict[str, Any]) -> None:
         lines = [
