@@ -213,3 +213,44 @@ def test_close_now_closes_today_early_journaled_and_settles_it(travel):
     # A capture now belongs to Tuesday.
     later = captured(acme, 5_000, at=at(MONDAY, 12, 30), method="wire")
     assert later.captured_at > SettlementRun.objects.get().period_end
+
+
+def test_the_readme_worked_example_settles_to_the_fils(travel):
+    """README, "The settlement day (a BHD worked example)", line by line."""
+    from apps.merchants import services as merchants_services
+    from apps.payments.models import Payout
+
+    coffee = MerchantFactory(legal_name="Gulf Coffee W.L.L.")
+    merchants_services.bank_account_set(merchant_id=coffee.pk, currency="BHD", iban="BH67BMAG00001299123456",
+                                        bic="BMAGBHBM", beneficiary_name="Gulf Coffee W.L.L.", actor=ACTOR,
+                                        reason="onboarding")
+    SettlementTerms.objects.create(merchant=coffee, currency="BHD", reserve_percent=Decimal("10"), reserve_days=2,
+                                   payout_minimum=5_000, effective_from=MONDAY, created_at=at(MONDAY, 9),
+                                   created_by="test")
+    captured(coffee, 12_500, at=at(MONDAY - timedelta(days=1), 17, 30))
+    second = captured(coffee, 13_500, at=at(MONDAY, 16, 59))
+    travel.move_to(at(MONDAY, 16, 59))
+    refunded(second, 5_000, at=at(MONDAY, 16, 59))
+    captured(coffee, 4_000, at=at(MONDAY, 17, 0))
+    travel.move_to(at(MONDAY, 17, 5))
+
+    run = services.settlement_run(business_date=MONDAY, currency="BHD", actor=ACTOR)
+    line = SettlementLine.objects.get(run=run)
+    assert (line.gross, line.refunds, line.fees_charged, line.fees_returned, line.fees, line.reserve_held,
+            line.reserve_release_on, line.reserve_released, line.net) == (
+        26_000, 5_000, 850, 125, 725, 2_028, date(2031, 4, 9), 0, 18_247)
+    legs = dict(Transfer.objects.filter(reference=services.line_public_id(line)).values_list("code", "amount"))
+    assert legs == {"settlement_reserve": 2_028, "settlement_fee": 725, "settlement_sweep": 18_247}
+    assert (balance(coffee, AccountRole.MERCHANT_PENDING), balance(coffee, AccountRole.MERCHANT_AVAILABLE),
+            balance(coffee, AccountRole.MERCHANT_RESERVE)) == (4_000, 18_247, 2_028)
+    assert Payout.objects.get(pk=line.payout_id).amount == 18_247
+    assert run.fee_rounding_difference == 0
+
+    wednesday = MONDAY + timedelta(days=2)
+    for day in (MONDAY + timedelta(days=1), wednesday):
+        travel.move_to(at(day, 17, 5))
+        services.settlement_run(business_date=day, currency="BHD", actor=ACTOR)
+    release = SettlementLine.objects.get(run__business_date=wednesday)
+    assert (release.reserve_released, release.net) == (2_028, 2_028)
+    # What stays in reserve is Tuesday's: 10 % of 4.000 - 0.250 (the card minimum) = 0.375, until Thursday.
+    assert balance(coffee, AccountRole.MERCHANT_RESERVE) == 375
