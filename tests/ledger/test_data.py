@@ -31,6 +31,7 @@ def test_the_chart_names_every_role_with_its_owner_its_number_and_its_rules():
         "fee_revenue": ("system", "ledger", False, False),
         "fx_position": ("system", "ledger", False, False),
         "suspense": ("system", "ledger", False, False),
+        "rounding": ("system", "ledger", False, False),
     }
     assert list(CHART) == list(AccountRole)
     assert MERCHANT_ROLES == (AccountRole.MERCHANT_PENDING, AccountRole.MERCHANT_AVAILABLE,
