@@ -1,4 +1,4 @@
-"""The payments app's edge to apps.routing: where a payment may go, and the one gateway every
+"""The payments app's edge to apps.routing: where a payment or a payout may go, and the one gateway every
 connector call goes through (routing finds the adapter, calls it, maps what it raised, records
 the connector's health).
 
@@ -22,6 +22,11 @@ def decide(*, description: routing_data.PaymentDescription, exclude: Collection[
            ) -> routing_data.RoutingDecision:
     """Where the payment goes now, in the order to try (a half-open breaker's probe is taken)."""
     return routing_services.route(description=description, exclude=exclude)
+
+
+def payout_decide(*, description: routing_data.PayoutDescription) -> routing_data.RoutingDecision:
+    """Whether the payout goes by an instant rail connector (one candidate) or in the payment file."""
+    return routing_services.payout_route(description=description)
 
 
 def call(*, connector: str, operation: routing_data.Operation,

@@ -379,6 +379,16 @@ class Payout(models.Model):
     file_reference = models.CharField(max_length=35, blank=True, help_text="The pain.001 message id it was sent in.")
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
+    # Routing: the instant rail or the payment file (the decision with its reasons), and the rail's
+    # answers. A rail payout left from the connector's clearing account (``nostro`` is its name)
+    # with its end-to-end id as the file reference and the rail's idempotency key.
+    routing = models.JSONField(default=dict, blank=True, help_text="The last routing decision, with its reasons.")
+    connector = models.CharField(max_length=50, blank=True,
+                                 help_text="The instant rail connector it went by; empty: a payment file.")
+    connector_reference = models.CharField(max_length=255, blank=True, help_text="The rail's id for the payout.")
+    connector_calls = models.PositiveIntegerField(default=0, help_text="Calls to the rail without a definite answer.")
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="The rail did not answer: the same call (same key) is made again then.")
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -441,6 +451,11 @@ class Payout(models.Model):
             models.CheckConstraint(condition=Q(status__in=["failed", "returned"]) & ~Q(failure_code="")
                                    | ~Q(status__in=["failed", "returned"]) & Q(failure_code="", failure_message=""),
                                    name="payout_failure_explained"),
+            # Only a payout in transit by a rail waits for the rail's answer.
+            models.CheckConstraint(condition=Q(next_attempt_at__isnull=True)
+                                   | Q(status="in_transit") & ~Q(connector=""), name="payout_rail_call_due"),
+            models.CheckConstraint(condition=Q(connector="") | Q(in_transit_at__isnull=False),
+                                   name="payout_rail_sent"),
         ]
         indexes = [
             models.Index(fields=["merchant_id", "livemode", "-id"], name="payout_merchant_newest"),
@@ -448,6 +463,9 @@ class Payout(models.Model):
             models.Index(fields=["currency", "livemode", "hold_until"], condition=Q(status="pending"),
                          name="payout_pending"),
             models.Index(fields=["created_at"], name="payout_created_at"),
+            # The janitor's rail calls that are due.
+            models.Index(fields=["next_attempt_at"], condition=Q(next_attempt_at__isnull=False),
+                         name="payout_rail_call_due_idx"),
         ]
         permissions = [("request_payout_release", "Can request releasing a payout that needs approval")]
 

@@ -7,9 +7,11 @@
     refund paid              the holds posted; for a wallet payment also clearing(wallet) -> wallet
     payout made              merchant available -> payouts in transit (a hold)
     payout sent              the hold posted
-    payout paid              payouts in transit -> nostro(the bank account it left from)
+    payout paid              payouts in transit -> nostro(the bank account it left from), or, sent by
+                             an instant rail, -> connector clearing(the rail): the rail debits our
+                             settlement with it, which reconciliation sees as nostro -> clearing
     payout failed            the hold voided (not sent), or payouts in transit -> merchant available
-    payout returned          nostro -> merchant available
+    payout returned          nostro (or the rail's clearing) -> merchant available
 
 Accounts are named by role (the customer's wallet, opened by the merchant, by id); the ledger
 finds each, or opens it, in the posting's own transaction. Every transfer's client id is
@@ -210,6 +212,8 @@ def _payout_account(payout: Payout, role: AccountRole) -> AccountRef:
     if role is AccountRole.MERCHANT_AVAILABLE:
         return AccountRef(role, payout.currency, payout.livemode, merchant_id=payout.merchant_id)
     if role is AccountRole.NOSTRO:
+        if payout.connector:  # left by an instant rail: what we owe the rail, in its clearing account
+            return AccountRef(AccountRole.CONNECTOR_CLEARING, payout.currency, payout.livemode, name=payout.connector)
         return AccountRef(role, payout.currency, payout.livemode, name=payout.nostro)
     return AccountRef(role, payout.currency, payout.livemode)
 

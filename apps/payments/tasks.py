@@ -15,6 +15,13 @@ def process(*, payment_id: str) -> None:
     services.payment_process(payment_id=UUID(payment_id))
 
 
+@shared_task(name="payments.payout_rail_send")
+def payout_rail_send(*, payout_id: str) -> None:
+    """Send a payout routed to an instant rail (idempotent: keyed by the payout; a payout already
+    paid or failed is left alone; no definite answer goes to the janitor)."""
+    services.payout_rail_send(payout_id=UUID(payout_id))
+
+
 # Expires: a janitor round not started within its period is superseded by the next ones.
 @shared_task(name="payments.janitor", soft_time_limit=50, time_limit=60, expires=30)
 def janitor() -> dict[str, Any]:

@@ -63,6 +63,19 @@ class RoutingDecision:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PayoutDescription:
+    """What routing decides a payout's rail on: the instant rail (at or below the currency's
+    instant payout limit) or the payment file."""
+
+    payout_id: UUID
+    merchant_id: UUID
+    amount: int
+    currency: str
+    country: str  # the beneficiary's IBAN country
+    livemode: bool  # live payouts go to live connectors only, test payouts to test ones
+
+
 class Operation(StrEnum):
     """What payments asks of a connector."""
 
@@ -70,6 +83,7 @@ class Operation(StrEnum):
     CAPTURE = "capture"
     VOID = "void"
     REFUND = "refund"
+    PAYOUT = "payout"  # a credit transfer to a beneficiary's account (an instant payout)
     INQUIRE = "inquire"
 
 
@@ -114,6 +128,12 @@ class ConnectorAdapter(Protocol):
     def void(self, *, idempotency_key: str, reference: str) -> ConnectorResult: ...
 
     def refund(self, *, idempotency_key: str, reference: str, amount: int, currency: str) -> ConnectorResult: ...
+
+    def payout(self, *, idempotency_key: str, amount: int, currency: str, iban: str, bic: str,
+               beneficiary_name: str) -> ConnectorResult:
+        """Credit ``amount`` to the beneficiary's account: APPROVED (credited), DECLINED (the rail
+        or the beneficiary's bank refused), ERROR (not sent) or UNKNOWN (no answer)."""
+        ...
 
     def inquire(self, *, idempotency_key: str) -> ConnectorResult:
         """The outcome of the earlier call made with ``idempotency_key``: UNKNOWN while the

@@ -10,7 +10,8 @@
   without history scores 0.5 instead of 0 or 1;
 - circuit breaker: closed → open (failure ratio over the window, with a minimum of samples) →
   half-open after the open duration (one probe at a time) → closed on a good answer, open
-  again on a failure.
+  again on a failure;
+- payouts: the instant rail at or below the currency's instant payout limit, or the file.
 """
 
 import hashlib
@@ -21,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from apps.routing.data import Method, Outcome, PaymentDescription, RoutingDecision
+from apps.routing.data import Method, Outcome, PaymentDescription, PayoutDescription, RoutingDecision
 
 DEFAULT_RULE = "default"
 
@@ -343,6 +344,56 @@ def decide(
         candidates=tuple(candidates), strategy=strategy.value, rule=rule.name, reason=reason, scores=scores,
         excluded=excluded, explored=explored,
     )
+
+
+# --- payouts ------------------------------------------------------------------------------
+
+PAYOUT_RULE = "instant_payouts"
+
+
+def payout_decide(
+    *, payout: PayoutDescription, limit: int | None, connectors: Mapping[str, ConnectorProfile],
+    breakers: Mapping[str, BreakerState],
+) -> RoutingDecision:
+    """Whether a payout goes by the instant rail (one candidate) or in the payment file (none).
+
+    The rail takes a payout of at most ``limit`` (the currency's instant payout limit; None: the
+    currency never goes instant) when an instant connector of the payout's mode is eligible for
+    it (enabled, its currency, country and amount limits) and its breaker is closed. A half-open
+    breaker is no place for a payout: probes are for payments, which fail over; a payout in
+    doubt would sit in transit. Never a card acquirer, a wire or the wallets: only the rail
+    credits an account at once. Candidates are tried in name order (the first eligible wins).
+    """
+    def to_file(reason: str, excluded: Mapping[str, str] | None = None) -> RoutingDecision:
+        return RoutingDecision(candidates=(), strategy=Strategy.PRIORITY.value, rule=PAYOUT_RULE,
+                               reason=f"Payment file: {reason}.", excluded=dict(excluded or {}))
+
+    if limit is None:
+        return to_file(f"no instant payout limit is set for {payout.currency}")
+    if payout.amount > limit:
+        return to_file(f"{payout.amount} {payout.currency} minor units is above the instant payout limit of {limit}")
+    as_payment = PaymentDescription(
+        payment_id=payout.payout_id, merchant_id=payout.merchant_id, amount=payout.amount, currency=payout.currency,
+        method=Method.INSTANT, country=payout.country, livemode=payout.livemode,
+    )
+    excluded: dict[str, str] = {}
+    for name in sorted(connectors):
+        connector = connectors[name]
+        if connector.method != Method.INSTANT:
+            continue
+        if (why := ineligibility(connector, as_payment)) is not None:
+            excluded[name] = why
+        elif breakers.get(name, BreakerState.CLOSED) != BreakerState.CLOSED:
+            excluded[name] = f"circuit {breakers[name].value.replace('_', '-')}"
+        else:
+            return RoutingDecision(
+                candidates=(name,), strategy=Strategy.PRIORITY.value, rule=PAYOUT_RULE, excluded=excluded,
+                reason=f"Instant rail {name}: at or below the instant payout limit of {limit} {payout.currency} "
+                       "minor units.",
+            )
+    why = "; ".join(f"{name}: {reason}" for name, reason in excluded.items()) or (
+        f"no {mode_label(payout.livemode)} instant rail connector")
+    return to_file(f"no instant rail can take it ({why})", excluded)
 
 
 # --- retryability -------------------------------------------------------------------------

@@ -217,6 +217,7 @@ class SandboxOperation(models.Model):
         CAPTURE = "capture", "Capture"
         VOID = "void", "Void"
         REFUND = "refund", "Refund"
+        PAYOUT = "payout", "Payout"
 
     class Outcome(models.TextChoices):
         APPROVED = "approved", "Approved"

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 
 from apps.audit.services import audit_record
@@ -15,7 +16,15 @@ from apps.core.actors import Actor
 from apps.core.countries import is_country
 from apps.core.currencies import is_currency
 from apps.routing import domain, health, selectors
-from apps.routing.data import ConnectorResult, Method, Operation, Outcome, PaymentDescription, RoutingDecision
+from apps.routing.data import (
+    ConnectorResult,
+    Method,
+    Operation,
+    Outcome,
+    PaymentDescription,
+    PayoutDescription,
+    RoutingDecision,
+)
 from apps.routing.exceptions import InvalidConnector, InvalidRoutingRule, UnknownConnector
 from apps.routing.models import Connector, RoutingRule
 
@@ -29,6 +38,7 @@ __all__ = [
     "connector_result_record",
     "connector_update",
     "connector_validate",
+    "payout_route",
     "route",
     "routing_rule_create",
     "routing_rule_update",
@@ -99,6 +109,22 @@ def route(
     return domain.decide(payment=description, rule=rule, connectors=profiles, health=admissions, exclude=exclude)
 
 
+def payout_route(*, description: PayoutDescription) -> RoutingDecision:
+    """Whether a payout goes by an instant rail connector (the one candidate) or in the payment
+    file (no candidate, ``reason`` says why): the rail for an amount at or below the currency's
+    instant payout limit (``FINCORE_INSTANT_PAYOUT_LIMITS``), when an instant connector of the
+    payout's mode is eligible and its breaker closed. One query and one Redis round trip; claims
+    no probe. Redis down reads as closed breakers, as for payments."""
+    profiles = {connector.name: selectors.connector_profile(connector)
+                for connector in Connector.objects.filter(method=Method.INSTANT)}
+    window = health.dimension(method=Method.INSTANT, currency=description.currency)
+    states = health.health_read(profiles, dimension_of=dict.fromkeys(profiles, window))
+    return domain.payout_decide(
+        payout=description, limit=settings.FINCORE_INSTANT_PAYOUT_LIMITS.get(description.currency),
+        connectors=profiles, breakers={name: state.breaker for name, state in states.items()},
+    )
+
+
 def connector_result_record(*, connector: str, description: PaymentDescription, result: ConnectorResult) -> None:
     """Feed one attempt's result to the connector's success-rate window (per method and
     currency) and its circuit breaker.
@@ -128,7 +154,8 @@ def connector_call(
     A connector that is not configured is a technical ERROR (nothing was sent; retryable, so the
     payment fails over). Anything the call itself raises may have happened after the request
     left: the outcome is UNKNOWN, to be asked for, never assumed. An inquiry's ``not_received``
-    answer carries ``resend_safe`` when the rail deduplicates by our idempotency key. A database
+    answer carries ``resend_safe`` when the rail deduplicates by our idempotency key. A payout's
+    answer feeds the connector's health too. A database
     outage while the adapter is looked up propagates: nothing was sent, the caller retries.
     """
     try:
@@ -148,6 +175,11 @@ def connector_call(
         result = dataclasses.replace(result, resend_safe=True)
     if operation == Operation.AUTHORIZE and description is not None:
         _health_record(found, description, result)
+    elif operation == Operation.PAYOUT:
+        # A payout's answer tells the rail's health as an authorization's does: its breaker
+        # decides whether the next payouts go by the rail.
+        health.result_record(connector=found.name, method=found.method, currency=arguments["currency"],
+                             outcome=result.outcome, policy=selectors.breaker_policy(found))
     return result
 
 

@@ -284,8 +284,10 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),
         "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": env.str("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1",
         "FINCORE_PAYMENT_PRIORITIES": payment_priorities,
-        "FINCORE_PAYOUT_APPROVAL_THRESHOLDS": _payout_approval_thresholds(
-            env.str("FINCORE_PAYOUT_APPROVAL_THRESHOLDS")),
+        "FINCORE_PAYOUT_APPROVAL_THRESHOLDS": _amounts_per_currency(
+            env.str("FINCORE_PAYOUT_APPROVAL_THRESHOLDS"), "FINCORE_PAYOUT_APPROVAL_THRESHOLDS"),
+        "FINCORE_INSTANT_PAYOUT_LIMITS": _amounts_per_currency(
+            env.str("FINCORE_INSTANT_PAYOUT_LIMITS"), "FINCORE_INSTANT_PAYOUT_LIMITS"),
         "FINCORE_ADMIN_IDLE_TIMEOUT": timedelta(minutes=admin_idle_minutes),
         "FINCORE_ADMIN_SESSION_LIFETIME": timedelta(hours=admin_session_hours),
         # The cookie outlives no session: past the lifetime the browser forgets it too.
@@ -316,7 +318,7 @@ def _payment_priorities(raw: str) -> dict[str, int]:
     return priorities
 
 
-def _payout_approval_thresholds(raw: str) -> dict[str, int]:
+def _amounts_per_currency(raw: str, variable: str) -> dict[str, int]:
     """``"BHD=10000.000,USD=25000.00"`` → {"BHD": 10000000, "USD": 2500000}: minor units, exactly."""
     thresholds: dict[str, int] = {}
     for item in raw.split(","):
@@ -327,10 +329,10 @@ def _payout_approval_thresholds(raw: str) -> dict[str, int]:
             threshold = Money.from_major(amount, currency).amount
         except (MoneyError, UnknownCurrency) as invalid:
             raise ImproperlyConfigured(
-                f"FINCORE_PAYOUT_APPROVAL_THRESHOLDS: {item.strip()!r} is not <ISO 4217 currency>=<amount in major "
+                f"{variable}: {item.strip()!r} is not <ISO 4217 currency>=<amount in major "
                 f"units>: {invalid}") from None
         if threshold <= 0 or currency in thresholds:
-            raise ImproperlyConfigured(f"FINCORE_PAYOUT_APPROVAL_THRESHOLDS: {item.strip()!r}: one positive "
+            raise ImproperlyConfigured(f"{variable}: {item.strip()!r}: one positive "
                                        "amount per currency")
         thresholds[currency] = threshold
     return thresholds

@@ -152,6 +152,12 @@ VARIABLES: tuple[Variable, ...] = (
         "BHD=10000.000",
     ),
     Variable(
+        "FINCORE_INSTANT_PAYOUT_LIMITS",
+        "Per currency, in major units, the largest payout that goes by an instant rail connector instead of "
+        "the payment file (CURRENCY=amount,...); a currency not listed always goes in the file.",
+        "BHD=1000.000",
+    ),
+    Variable(
         "FINCORE_METRICS_TOKEN",
         "Bearer token /metrics requires (Authorization: Bearer <token>) when set; "
         "unset, /metrics is open, so expose it to the monitoring network only.",

@@ -19,6 +19,12 @@ from apps.payments.services.payments import (
     payment_process,
     payment_redrive,
 )
+from apps.payments.services.payout_rail import (
+    payout_rail_result_record,
+    payout_rail_send,
+    payout_route,
+    payouts_route_releasable,
+)
 from apps.payments.services.payouts import (
     PAYOUT_RELEASE,
     payout_create,
@@ -53,9 +59,13 @@ __all__ = [
     "payout_create",
     "payout_failed",
     "payout_paid",
+    "payout_rail_result_record",
+    "payout_rail_send",
     "payout_release",
     "payout_release_check",
     "payout_returned",
+    "payout_route",
+    "payouts_route_releasable",
     "payouts_send",
     "refund_create",
     "refund_execute",

@@ -6,8 +6,9 @@ did not say, and finishes what a crash left half done.
   dead-lettered mid-call): unknown, then asked like the others;
 - payments still ``processing`` with no call in flight for as long (their message was
   dead-lettered between attempts): payments.process is sent again;
-- captures, voids and refunds still pending: the same call again, with the same idempotency
-  key, so the connector acts at most once.
+- captures, voids and refunds still pending, and payouts in transit by an instant rail that did
+  not answer: the same call again, with the same idempotency key, so the connector acts at most
+  once.
 
 Each due row is leased for LEASE first (a short transaction, ``skip_locked``), so janitors
 running at the same time share the work, and a janitor that dies mid-run loses nothing.
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, Model, OuterRef
 
 from apps.core import clock
-from apps.payments.models import Capture, Payment, PaymentAttempt, Refund
+from apps.payments.models import Capture, Payment, PaymentAttempt, Payout, Refund
 from apps.payments.services.captures import capture_execute
 from apps.payments.services.payments import (
     STALE_PROCESSING,
@@ -32,6 +33,7 @@ from apps.payments.services.payments import (
     payment_attempt_interrupted_mark,
     payment_redrive,
 )
+from apps.payments.services.payout_rail import payout_rail_send
 from apps.payments.services.refunds import refund_execute
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class JanitorReport:
     redriven: int = 0
     captures: int = 0
     refunds: int = 0
+    payouts: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -101,4 +104,6 @@ def payments_janitor(*, limit: int = BATCH) -> JanitorReport:
     report.captures = _each(captures, lambda pk: capture_execute(capture_id=pk), report, "capture")
     refunds = _lease(Refund, due_field="next_attempt_at", pending={"status": Refund.Status.PENDING}, limit=limit)
     report.refunds = _each(refunds, lambda pk: refund_execute(refund_id=pk), report, "refund")
+    payouts = _lease(Payout, due_field="next_attempt_at", pending={"status": Payout.Status.IN_TRANSIT}, limit=limit)
+    report.payouts = _each(payouts, lambda pk: payout_rail_send(payout_id=pk), report, "payout")
     return report

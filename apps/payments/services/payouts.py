@@ -253,15 +253,24 @@ def payouts_send(*, payout_ids: Iterable[Any], nostro: str, file_reference: str,
                 sent = f"sent in {payout.file_reference or 'no file'} from {payout.nostro}" if payout.nostro \
                     else "never sent"
                 raise PayoutTransitionNotAllowed(f"{ids.encode('po', payout.pk)} is {payout.status} ({sent}).")
-        for payout, sent_transfer_id in zip(leaving, postings.payout_holds_post(leaving), strict=True):
-            payout.nostro, payout.file_reference, payout.in_transit_at = nostro, file_reference, now
-            payout.sent_transfer_id = sent_transfer_id
-            status_set(payout, Status.IN_TRANSIT)
-            touch(payout, "status", "nostro", "file_reference", "in_transit_at", "sent_transfer_id")
-            _journal(payout, "payout.sent", actor=actor, before={"status": Status.PENDING},
-                     after={"status": payout.status, "nostro": nostro, "file_reference": file_reference})
-            _announce(payout, "payout.updated")
+        payouts_leave(leaving, nostro=nostro, file_reference=file_reference, now=now, actor=actor)
     return payouts
+
+
+def payouts_leave(leaving: list[Payout], *, nostro: str, file_reference: str, now: Any, actor: Actor,
+                  fields: tuple[str, ...] = ()) -> None:
+    """In the caller's transaction, with ``leaving`` locked, pending and releasable: post their
+    holds (one batch) and move them ``in_transit`` from ``nostro`` in ``file_reference``, with
+    their journal rows and ``payout.updated``; ``fields`` the caller set too are saved with them."""
+    for payout, sent_transfer_id in zip(leaving, postings.payout_holds_post(leaving), strict=True):
+        payout.nostro, payout.file_reference, payout.in_transit_at = nostro, file_reference, now
+        payout.sent_transfer_id = sent_transfer_id
+        status_set(payout, Status.IN_TRANSIT)
+        touch(payout, "status", "nostro", "file_reference", "in_transit_at", "sent_transfer_id", *fields)
+        _journal(payout, "payout.sent", actor=actor, before={"status": Status.PENDING},
+                 after={"status": payout.status, "nostro": nostro, "file_reference": file_reference,
+                        **({"connector": payout.connector} if payout.connector else {})})
+        _announce(payout, "payout.updated")
 
 
 def payout_paid(*, actor: Actor, payout_id: Any = None, end_to_end_id: str | None = None) -> Payout:

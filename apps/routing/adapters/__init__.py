@@ -56,6 +56,13 @@ class ErrorCodeMappedAdapter:
             idempotency_key=idempotency_key, reference=reference, amount=amount, currency=currency
         ))
 
+    def payout(self, *, idempotency_key: str, amount: int, currency: str, iban: str, bic: str,
+               beneficiary_name: str) -> ConnectorResult:
+        return self._mapped(self.inner.payout(
+            idempotency_key=idempotency_key, amount=amount, currency=currency, iban=iban, bic=bic,
+            beneficiary_name=beneficiary_name,
+        ))
+
     def inquire(self, *, idempotency_key: str) -> ConnectorResult:
         return self._mapped(self.inner.inquire(idempotency_key=idempotency_key))
 

@@ -40,20 +40,27 @@ class CardAcquirerSimulator(SandboxSimulator):
 
 
 class InstantRailSimulator(SandboxSimulator):
-    """A Fawri+-like instant rail: BHD to a valid IBAN, up to a per-transaction cap, 24/7."""
+    """A Fawri+-like instant rail: BHD to a valid IBAN, up to a per-transaction cap, 24/7. It
+    collects payments and credits payouts under the same terms."""
 
     CURRENCY = "BHD"
     PER_TRANSACTION_CAP = 1_000_000  # 1,000.000 BHD
 
-    def authorization_verdict(self, *, payment_id: UUID, amount: int, currency: str,
-                              payment_method: Mapping[str, Any]) -> Verdict | None:
+    def _terms_verdict(self, *, amount: int, currency: str, iban: Any) -> Verdict | None:
         if currency != self.CURRENCY:
             return decline("currency_not_supported")
-        if not iban_is_valid(payment_method.get("iban")):
+        if not iban_is_valid(iban):
             return decline("invalid_iban")
         if amount > self.PER_TRANSACTION_CAP:
             return decline("amount_exceeds_limit")
         return None
+
+    def authorization_verdict(self, *, payment_id: UUID, amount: int, currency: str,
+                              payment_method: Mapping[str, Any]) -> Verdict | None:
+        return self._terms_verdict(amount=amount, currency=currency, iban=payment_method.get("iban"))
+
+    def payout_verdict(self, *, amount: int, currency: str, iban: str) -> Verdict | None:
+        return self._terms_verdict(amount=amount, currency=currency, iban=iban)
 
 
 class WireSimulator(SandboxSimulator):

@@ -20,7 +20,7 @@ from uuid import UUID
 from apps.core.ids import uuid7
 from apps.routing.data import ConnectorResult, Outcome
 
-AUTHORIZE, CAPTURE, VOID, REFUND = "authorize", "capture", "void", "refund"
+AUTHORIZE, CAPTURE, VOID, REFUND, PAYOUT = "authorize", "capture", "void", "refund", "payout"
 BASIS = 10_000  # rates are drawn in basis points: integer arithmetic, no float thresholds
 
 
@@ -169,6 +169,19 @@ class SandboxSimulator:
             amount=amount, currency=currency,
         )
 
+    def payout(self, *, idempotency_key: str, amount: int, currency: str, iban: str, bic: str,
+               beneficiary_name: str) -> ConnectorResult:
+        def verdict() -> Verdict:
+            decided = self.payout_verdict(amount=amount, currency=currency, iban=iban)
+            if decided is not None:
+                return decided
+            if self._draw(self.settings.decline_rate):
+                return decline("beneficiary_bank_declined")
+            return Verdict("approved", answer_lost=self._draw(self.settings.timeout_rate))
+
+        return self._operate(idempotency_key=idempotency_key, kind=PAYOUT, verdict=verdict, amount=amount,
+                             currency=currency)
+
     def inquire(self, *, idempotency_key: str) -> ConnectorResult:
         if self._draw(self.settings.outage_rate):
             return ConnectorResult(Outcome.ERROR, error_code="connector_unavailable", message="Sandbox outage.")
@@ -185,6 +198,11 @@ class SandboxSimulator:
                               payment_method: Mapping[str, Any]) -> Verdict | None:
         """A fixed verdict for this authorization, or None to draw from the configured rates."""
         return None
+
+    def payout_verdict(self, *, amount: int, currency: str, iban: str) -> Verdict | None:
+        """A fixed verdict for this payout, or None to draw from the configured rates. Only a
+        rail that credits accounts takes payouts."""
+        return decline("payouts_not_supported")
 
     def approved_outcome(self) -> str:
         """What an accepted authorization is at first: approved, or pending (a wire)."""

@@ -35,14 +35,17 @@ def payout_file_public_id(payout_file: PayoutFile) -> str:
 
 
 def payout_file_create(*, currency: str, actor: Actor) -> PayoutFile | None:
-    """Send every releasable live payout of ``currency`` in one pain.001 from its payout nostro, or
-    return None when none is releasable. Invariant: the file is stored and its payouts are in
-    transit together, or neither. Raises NoPayoutNostro; the adapters' CreditTransferFileRefused
-    (a payout the schema cannot carry: nothing is sent)."""
+    """Send every releasable live payout of ``currency`` that routing does not send by an instant
+    rail in one pain.001 from its payout nostro, or return None when none is left. Invariant: the
+    file is stored and its payouts are in transit together, or neither. Raises NoPayoutNostro; the
+    adapters' CreditTransferFileRefused (a payout the schema cannot carry: nothing is sent)."""
     currency = currency.upper()
     nostro = treasury_selectors.payout_nostro(currency=currency)
     if nostro is None:
         raise NoPayoutNostro(f"No nostro account pays out {currency}: set one in Treasury → Nostro accounts.")
+    # Instant payouts first, each in its own transaction (the rail is called after they commit):
+    # those that leave by an instant rail are in transit, so the file below no longer takes them.
+    payments_services.payouts_route_releasable(currency=currency, livemode=True, actor=actor)
     with transaction.atomic(durable=True):
         now = clock.now()
         payouts = payments_selectors.payouts_releasable(currency=currency, livemode=True, now=now)
