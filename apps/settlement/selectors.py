@@ -11,10 +11,12 @@ from uuid import UUID
 
 from django.db.models import Q
 
-from apps.core import clock
+from apps.core import clock, ids
+from apps.core.money import Money
+from apps.payments.data import SucceededRefund
 from apps.settlement.domain import calendar as business_calendar
 from apps.settlement.domain import fees
-from apps.settlement.exceptions import UnknownCalendar
+from apps.settlement.exceptions import SettlementUnpriced, UnknownCalendar
 from apps.settlement.models import (
     EVERY_METHOD,
     BusinessCalendar,
@@ -192,3 +194,33 @@ def last_closed_business_date(*, currency: str, at: datetime | None = None) -> d
     calendar = calendar_get(currency)
     today = business_calendar.business_date(calendar, at or clock.now())
     return business_calendar.previous_business_date(calendar, today)
+
+
+def refund_fee_returns(*, refunds: list[SucceededRefund], currency: str,
+                       calendar: business_calendar.Calendar | None = None) -> dict[UUID, fees.FeeReturn]:
+    """The fee each refund gives back, priced as its payment was: by the fee plan line in force on
+    the business date the payment was captured in (not today's price, nor the refund's date's).
+    The run posts these and a settlement report shows them, so both read them here. One read of
+    the prices per business date of the payments refunded. Raises SettlementUnpriced."""
+    if not refunds:
+        return {}
+    calendar = calendar or calendar_get(currency)
+    captured_on = {r.refund_id: business_calendar.business_date(calendar, r.payment_captured_at) for r in refunds}
+    schedules = {
+        day: fee_schedules(merchant_ids={r.merchant_id for r in refunds if captured_on[r.refund_id] == day},
+                           currency=currency, business_date=day)
+        for day in set(captured_on.values())
+    }
+    returns = {}
+    for refund in refunds:
+        priced = schedules[captured_on[refund.refund_id]].get(refund.merchant_id, {}).get(refund.payment_method)
+        if priced is None:
+            raise SettlementUnpriced(f"No fee plan priced {refund.payment_method} payments of "
+                                     f"{ids.encode('mer', refund.merchant_id)} in {currency} on "
+                                     f"{captured_on[refund.refund_id]}: refund {ids.encode('re', refund.refund_id)} "
+                                     "cannot return its fee.")
+        original = Money(refund.payment_amount_captured, currency)
+        returns[refund.refund_id] = fees.refund_fee_return(
+            priced.schedule, Money(refund.amount, currency), original, fees.payment_fee(priced.schedule, original),
+            already_refunded=Money(refund.refunded_before, currency))
+    return returns
