@@ -490,3 +490,31 @@ def test_the_fee_plan_follows_the_business_date_not_the_calendar_date(travel):
     # From Monday's cut-off, captures belong to Tuesday: Tuesday's price is in force.
     travel.move_to(at(MONDAY, 17))
     assert wire() == ("2031-04-08", 800, [])
+
+
+# --- the schema ------------------------------------------------------------------------------------
+
+
+def test_the_schema_documents_every_field_the_csv_and_the_problems(small_day, api_client):
+    _acme, client, line, _payments, _refund = small_day
+    schema = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+    shown = client.get(f"{SETTLEMENTS}/{public_id(line)}").json()
+    settlement = components["Settlement"]
+    assert sorted(settlement["properties"]) == sorted(settlement["required"]) == sorted(shown)
+    assert components["SettlementStatusEnum"]["enum"] == ["processing", "settled", "carried_forward"]
+    assert sorted(components["Price"]["properties"]) == sorted(shown["fee_schedule"][0])
+    assert components["Price"]["properties"]["percent"]["pattern"] == r"^\d{1,3}(\.\d{1,6})?$"
+    fee_plan = client.get("/api/v1/fee_plan").json()
+    assert sorted(components["CurrencyFeePlan"]["properties"]) == sorted(fee_plan["currencies"][0])
+
+    report = schema["paths"]["/api/v1/settlements/{settlement_id}/report.csv"]["get"]["responses"]
+    assert list(report["200"]["content"]) == ["text/csv"]
+    assert report["200"]["content"]["text/csv"]["schema"] == {"type": "string"}
+    for status in ("400", "401", "403", "404", "406", "429", "500"):
+        assert report[status]["content"] == problem, status
+    listing = schema["paths"]["/api/v1/settlements"]["get"]["parameters"]
+    assert {parameter["name"] for parameter in listing} == {
+        "currency", "status", "business_date[gte]", "business_date[lte]", "cursor", "limit"}
