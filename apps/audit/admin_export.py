@@ -68,7 +68,10 @@ class CsvColumn:
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell: text defused (a leading ``'`` before a formula's first character),
+    instants in UTC ISO 8601, dates ISO, JSON for objects. Other CSV downloads (the merchant API's
+    settlement reports) write their cells with it too."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -84,7 +87,8 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _major_units(amount: int | None, currency: str | None) -> str:
+def csv_major_units(amount: int | None, currency: str | None) -> str:
+    """Minor units as major units with exactly the currency's decimals (``12.500`` BHD)."""
     if amount is None:
         return ""
     try:
@@ -94,7 +98,7 @@ def _major_units(amount: int | None, currency: str | None) -> str:
         return f"{amount} minor units"
 
 
-class _Echo:
+class CsvEcho:
     """A file-like object whose write returns the line, for csv.writer inside a generator."""
 
     def write(self, value: str) -> str:
@@ -148,9 +152,9 @@ class CsvExportMixin:
             if column.kind == "public_id":
                 cells.append(ids.encode(column.prefix, value) if value is not None else "")
             elif column.kind == "money":
-                cells.append(_major_units(value, row[column.currency_source]))
+                cells.append(csv_major_units(value, row[column.currency_source]))
             else:
-                cells.append(_cell(value))
+                cells.append(csv_cell(value))
         return cells
 
     # --- views --------------------------------------------------------------------------------
@@ -201,7 +205,7 @@ class CsvExportMixin:
 
     def _csv_lines(self, rows: QuerySet, columns: list[CsvColumn], *, export_id: uuid.UUID, actor: Actor,
                    bound: dict[str, str | None]) -> Iterator[str]:
-        writer = csv.writer(_Echo())
+        writer = csv.writer(CsvEcho())
         written = 0
         finished = False
         try:

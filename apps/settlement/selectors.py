@@ -1,26 +1,31 @@
 """Reads of settlement: the business calendar (a currency's calendar as the domain sees it, and the
 business dates and cut-offs it gives; ``clock`` is the one source of "now"), the prices and terms
-in force on a business date, and the runs."""
+in force on a business date, the runs, and what a merchant reads of them (its settlement lines,
+each line's report rows, its fee plan). A merchant's reads always take its id and mode."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from apps.core import clock
+from apps.core import clock, ids
+from apps.core.money import Money
+from apps.payments import selectors as payments_selectors
+from apps.payments.data import CapturePrice, SucceededRefund
 from apps.settlement.domain import calendar as business_calendar
 from apps.settlement.domain import fees
-from apps.settlement.exceptions import UnknownCalendar
+from apps.settlement.exceptions import SettlementUnpriced, UnknownCalendar
 from apps.settlement.models import (
     EVERY_METHOD,
     BusinessCalendar,
     FeePlan,
     FeePlanLine,
     MerchantFeePlan,
+    SettlementLine,
     SettlementTerms,
 )
 
@@ -192,3 +197,166 @@ def last_closed_business_date(*, currency: str, at: datetime | None = None) -> d
     calendar = calendar_get(currency)
     today = business_calendar.business_date(calendar, at or clock.now())
     return business_calendar.previous_business_date(calendar, today)
+
+
+def refund_fee_returns(*, refunds: list[SucceededRefund], currency: str,
+                       calendar: business_calendar.Calendar | None = None) -> dict[UUID, fees.FeeReturn]:
+    """The fee each refund gives back, priced as its payment was: by the fee plan line in force on
+    the business date the payment was captured in (not today's price, nor the refund's date's).
+    The run posts these and a settlement report shows them, so both read them here. One read of
+    the prices per business date of the payments refunded. Raises SettlementUnpriced."""
+    if not refunds:
+        return {}
+    calendar = calendar or calendar_get(currency)
+    captured_on = {r.refund_id: business_calendar.business_date(calendar, r.payment_captured_at) for r in refunds}
+    schedules = {
+        day: fee_schedules(merchant_ids={r.merchant_id for r in refunds if captured_on[r.refund_id] == day},
+                           currency=currency, business_date=day)
+        for day in set(captured_on.values())
+    }
+    returns = {}
+    for refund in refunds:
+        priced = schedules[captured_on[refund.refund_id]].get(refund.merchant_id, {}).get(refund.payment_method)
+        if priced is None:
+            raise SettlementUnpriced(f"No fee plan priced {refund.payment_method} payments of "
+                                     f"{ids.encode('mer', refund.merchant_id)} in {currency} on "
+                                     f"{captured_on[refund.refund_id]}: refund {ids.encode('re', refund.refund_id)} "
+                                     "cannot return its fee.")
+        original = Money(refund.payment_amount_captured, currency)
+        returns[refund.refund_id] = fees.refund_fee_return(
+            priced.schedule, Money(refund.amount, currency), original, fees.payment_fee(priced.schedule, original),
+            already_refunded=Money(refund.refunded_before, currency))
+    return returns
+
+
+# --- what a merchant reads: its settlement lines and their reports ---------------------------------
+
+
+def settlement_line_list(*, merchant_id: UUID, livemode: bool, currency: str | None = None,
+                         status: str | None = None, business_date_gte: date | None = None,
+                         business_date_lte: date | None = None) -> QuerySet[SettlementLine]:
+    """A merchant's settlement lines in one mode, each with its run (one query for a page)."""
+    lines = SettlementLine.objects.filter(merchant_id=merchant_id, livemode=livemode).select_related("run")
+    filters = {"currency": currency, "status": status, "business_date__gte": business_date_gte,
+               "business_date__lte": business_date_lte}
+    return lines.filter(**{name: value for name, value in filters.items() if value is not None})
+
+
+def settlement_line_get(*, merchant_id: UUID, livemode: bool, line_id: UUID) -> SettlementLine | None:
+    return settlement_line_list(merchant_id=merchant_id, livemode=livemode).filter(pk=line_id).first()
+
+
+def line_prices(line: SettlementLine) -> list[CapturePrice]:
+    """The prices a line's captures were charged, from the fee schedule the line keeps."""
+    return [CapturePrice(merchant_id=line.merchant_id, method=method, percent=Decimal(price["percent"]),
+                         fixed=price["fixed"], minimum=price["minimum"], maximum=price["maximum"],
+                         rounding=price["rounding"])
+            for method, price in sorted(line.fee_schedule.items())]
+
+
+def line_captures(line: SettlementLine) -> Iterator[payments_selectors.CaptureFee]:
+    """The captures a line settled, in capture order, each with the fee the run charged it (the
+    line's own prices, rounded as the run rounded them: their fees add up to ``fees_charged``).
+    Streamed from a server-side cursor: iterate it once, to the end or not at all."""
+    return payments_selectors.capture_fees(merchant_id=line.merchant_id, livemode=line.livemode,
+                                           currency=line.currency, start=line.run.period_start,
+                                           end=line.run.period_end, prices=line_prices(line))
+
+
+@dataclass(frozen=True, slots=True)
+class LineRefund:
+    """A refund a line counted, with the fee it gave back (``fee_returned_exact`` before rounding)."""
+
+    refund_id: UUID
+    payment_id: UUID
+    method: str
+    amount: int
+    fee_returned: int
+    fee_returned_exact: Decimal
+
+
+def line_refunds(line: SettlementLine) -> list[LineRefund]:
+    """The refunds a line counted, oldest first, each with the fee it returned (they add up to the
+    line's ``refunds`` and ``fees_returned``). Loaded whole: a merchant's refunds of one business
+    date, far fewer than its captures. Raises SettlementUnpriced (a price deleted since the run)."""
+    period = line.run
+    refunds = [refund for refund in payments_selectors.refunds_succeeded(
+        currency=line.currency, start=period.period_start, end=period.period_end, merchant_ids=[line.merchant_id])
+        if refund.livemode == line.livemode]
+    returns = refund_fee_returns(refunds=refunds, currency=line.currency)
+    return [LineRefund(refund_id=refund.refund_id, payment_id=refund.payment_id, method=refund.payment_method,
+                       amount=refund.amount,
+                       fee_returned=returns[refund.refund_id].returned,
+                       fee_returned_exact=_decimal(returns[refund.refund_id].exact))
+            for refund in refunds]
+
+
+def _decimal(exact: Any) -> Decimal:
+    """A fraction of minor units as the run adds it to a line's exact fees."""
+    return Decimal(exact.numerator) / Decimal(exact.denominator)
+
+
+# --- what a merchant reads: its fee plan -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChange:
+    """What a merchant will pay from ``effective_from`` on: every method's price and the terms."""
+
+    effective_from: date
+    prices: list[PricedMethod]
+    terms: Terms
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyFeePlan:
+    """A merchant's prices and terms in one currency on today's business date (none for a currency
+    without a business calendar: fincore does not settle it), and the approved changes to come."""
+
+    currency: str
+    business_date: date | None
+    prices: list[PricedMethod]
+    terms: Terms | None
+    upcoming: list[PriceChange]
+
+
+def merchant_fee_plan(*, merchant_id: UUID, currencies: Iterable[str],
+                      at: datetime | None = None) -> list[CurrencyFeePlan]:
+    """What ``merchant_id`` pays in each of ``currencies``: the prices and terms in force on today's
+    (``at``'s) business date, and every later date from which an approved row (a plan line, a
+    merchant's plan, terms) changes them for this merchant. A row that does not change what this
+    merchant pays (another plan's line) is no change to it."""
+    plans = []
+    for currency in currencies:
+        try:
+            today = business_day(currency=currency, at=at).business_date
+        except UnknownCalendar:
+            plans.append(CurrencyFeePlan(currency=currency, business_date=None, prices=[], terms=None, upcoming=[]))
+            continue
+        prices, terms = current = _prices_and_terms(merchant_id, currency, today)
+        upcoming = []
+        for day in _later_starts(merchant_id, currency, today):
+            later = _prices_and_terms(merchant_id, currency, day)
+            if later != current:
+                upcoming.append(PriceChange(effective_from=day, prices=later[0], terms=later[1]))
+                current = later
+        plans.append(CurrencyFeePlan(currency=currency, business_date=today, prices=prices, terms=terms,
+                                     upcoming=upcoming))
+    return plans
+
+
+def _prices_and_terms(merchant_id: UUID, currency: str, day: date) -> tuple[list[PricedMethod], Terms]:
+    prices = fee_schedules(merchant_ids=[merchant_id], currency=currency, business_date=day)[merchant_id]
+    terms = settlement_terms(merchant_ids=[merchant_id], currency=currency, business_date=day)[merchant_id]
+    return [prices[method] for method in PAYMENT_METHODS if method in prices], terms
+
+
+def _later_starts(merchant_id: UUID, currency: str, today: date) -> list[date]:
+    """The dates after ``today`` from which a row that may concern the merchant takes effect."""
+    later = FeePlanLine.objects.filter(currency=currency, effective_from__gt=today).values("effective_from")
+    later = later.union(
+        MerchantFeePlan.objects.filter(merchant_id=merchant_id, effective_from__gt=today).values("effective_from"),
+        SettlementTerms.objects.filter(Q(merchant_id=merchant_id) | Q(merchant__isnull=True), currency=currency,
+                                       effective_from__gt=today).values("effective_from"),
+    )
+    return sorted(row["effective_from"] for row in later)

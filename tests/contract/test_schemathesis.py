@@ -7,8 +7,9 @@ whose answers are checked against the schema: status, content type, headers and 
 
 The requests come from a merchant set up for every currency, with a test key, accounts with money,
 a pending and a posted transfer, payments (one awaiting capture, one succeeded, refunded in part),
-a webhook endpoint and its events. Path parameters and the ids in bodies are mostly those
-objects' (so requests reach the code behind the lookup), sometimes what schemathesis generated.
+a webhook endpoint and its events, and a settlement of the last closed business date. Path
+parameters and the ids in bodies are mostly those objects' (so requests reach the code behind the
+lookup), sometimes what schemathesis generated.
 
     make test: a short deterministic pass: hypothesis derandomized, 20 examples an operation
     make fuzz: CONTRACT_FUZZ=1: 300 examples an operation (CONTRACT_EXAMPLES), new ones each run
@@ -27,7 +28,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,13 @@ from apps.ledger import services as ledger_services
 from apps.merchants import services as merchant_services
 from apps.payments import services as payment_services
 from apps.routing.models import Connector
+from apps.settlement import selectors as settlement_selectors
+from apps.settlement import services as settlement_services
+from apps.settlement.models import SettlementLine
 from tests.contract.live_server import LiveServer
 from tests.factories.routing import sandbox_seeded
+from tests.factories.settlement import captured, refunded
+from tests.support.seeds import settlement_seeds_restore
 from tests.support.workers import PROJECT_DIR
 
 # The short pass (make test): a few examples per operation, the same ones every run. The long one
@@ -158,6 +164,7 @@ def _seed() -> Seeds:
 
     events = [ids.encode("evt", pk) for pk in WebhookEvent.objects.filter(merchant_id=merchant.pk)
               .values_list("pk", flat=True)]
+    settlement = _settlement(merchant)
     return Seeds(secret=issued.secret, objects={
         "account_id": [ids.encode("acc", funding.pk), ids.encode("acc", wallet.pk)],
         "transfer_id": [ids.encode("tr", posted), ids.encode("tr", held)],
@@ -166,8 +173,23 @@ def _seed() -> Seeds:
         "api_key_id": [ids.encode("key", spare.api_key.pk)],
         "endpoint_id": [endpoint],
         "event_id": events,
+        "settlement_id": [settlement],
         "code": ["validation_error", "not_found", "insufficient_funds"],
     })
+
+
+def _settlement(merchant: Any) -> str:
+    """The contract merchant's settlement of BHD's last closed business date: two test captures and
+    a refund an hour before its cut-off, settled by the run (so a report has every kind of row)."""
+    settlement_seeds_restore()  # a transactional test run before may have emptied the calendar
+    day = settlement_selectors.last_closed_business_date(currency="BHD")
+    before_cutoff = settlement_selectors.cutoff_at(currency="BHD", business_date=day) - timedelta(hours=1)
+    payment = captured(merchant, 12_500, at=before_cutoff, livemode=False)
+    captured(merchant, 3_000, at=before_cutoff, method="wallet", livemode=False)
+    refunded(payment, 2_500, at=before_cutoff)
+    settlement_services.settlement_run(business_date=day, currency="BHD", actor=ACTOR)
+    (line,) = SettlementLine.objects.filter(merchant_id=merchant.pk)
+    return ids.encode("stl", line.pk)
 
 
 def _webhook_endpoint(merchant_id: Any) -> str:
@@ -177,7 +199,8 @@ def _webhook_endpoint(merchant_id: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def seeds(django_db_setup, django_db_blocker) -> Iterator[Seeds]:
+def seeds(django_db_setup, django_db_blocker, idle_sessions_ended_at_exit) -> Iterator[Seeds]:
+    # The settlement run posts through the ledger's group committer, whose thread keeps a connection.
     with django_db_blocker.unblock():
         yield _seed()
         # As a transactional test ends: nothing of this module stays for another.

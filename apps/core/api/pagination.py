@@ -1,7 +1,9 @@
 """Cursor pagination: ``{"results": [...], "next": url, "previous": url}``, newest first.
 
 Primary keys are UUIDv7, ordered by creation time, so the cursor is a position in that order:
-stable while new objects arrive, read along the primary key's index.
+stable while new objects arrive, read along the primary key's index. A list ordered by another
+column first (settlements: business date, newest first) gives a tuple ending with the primary key:
+the cursor is a position in the first column plus an offset among its equal values.
 
 ``limit`` is 1 to 100 (default 50): anything else is a 400 ``validation_error``, not silently
 another page size. A ``cursor`` not made by fincore is a 400 ``invalid_cursor``.
@@ -30,7 +32,8 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_description = "How many objects a page holds: 1 to 100, 50 by default."
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any] | None:
-        self._ordering_field = queryset.model._meta.get_field(self.ordering.lstrip("-"))
+        first = self.ordering if isinstance(self.ordering, str) else self.ordering[0]
+        self._ordering_field = queryset.model._meta.get_field(first.lstrip("-"))
         return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request: Request) -> int:

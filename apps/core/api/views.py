@@ -84,9 +84,10 @@ class IdempotentPostMixin:
         status, body, headers = 500, None, {}
         try:
             response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-            status, body = response.status_code, response.data
+            # A download streamed by a GET (a settlement report) is no DRF Response: no data to keep.
+            status, body = response.status_code, getattr(response, "data", None)
             headers = {h: response[h] for h in _REPLAYED_RESPONSE_HEADERS if h in response}
-            if response.content_type:
+            if getattr(response, "content_type", None):
                 # Problem details have their own media type; a replayed refusal keeps it.
                 headers["Content-Type"] = response.content_type
         finally:

@@ -229,29 +229,15 @@ def _prices(schedules: dict[UUID, dict[str, selectors.PricedMethod]]) -> list[Ca
 
 def _refunds_add(figures: dict[tuple[UUID, bool], _Figures], refunds: list[SucceededRefund],
                  calendar: business_calendar.Calendar, currency: str) -> None:
-    """Add each refund, and the fee it returns, priced as its payment was: by the fee plan line
-    in force on the business date the payment was captured in."""
-    captured_on = {r.refund_id: business_calendar.business_date(calendar, r.payment_captured_at) for r in refunds}
-    schedules = {
-        day: selectors.fee_schedules(merchant_ids={r.merchant_id for r in refunds if captured_on[r.refund_id] == day},
-                                     currency=currency, business_date=day)
-        for day in set(captured_on.values())
-    }
+    """Add each refund, and the fee it returns (priced as its payment was: see
+    ``selectors.refund_fee_returns``, which the line's report reads too)."""
+    returns = selectors.refund_fee_returns(refunds=refunds, currency=currency, calendar=calendar)
     for refund in refunds:
         line = figures[refund.merchant_id, refund.livemode]
         line.refund_count += 1
         line.refunds += refund.amount
         line.refunds_from_pending += refund.from_pending
-        priced = schedules[captured_on[refund.refund_id]].get(refund.merchant_id, {}).get(refund.payment_method)
-        if priced is None:
-            raise SettlementUnpriced(f"No fee plan priced {refund.payment_method} payments of "
-                                     f"{ids.encode('mer', refund.merchant_id)} in {currency} on "
-                                     f"{captured_on[refund.refund_id]}: refund {ids.encode('re', refund.refund_id)} "
-                                     "cannot return its fee.")
-        original = Money(refund.payment_amount_captured, currency)
-        returned = fees.refund_fee_return(
-            priced.schedule, Money(refund.amount, currency), original, fees.payment_fee(priced.schedule, original),
-            already_refunded=Money(refund.refunded_before, currency))
+        returned = returns[refund.refund_id]
         line.fees_returned += returned.returned
         line.fees_exact -= Decimal(returned.exact.numerator) / Decimal(returned.exact.denominator)
 

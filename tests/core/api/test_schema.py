@@ -87,6 +87,10 @@ def test_every_endpoint_is_described(schema):
         ("/api/v1/balance", "get"),
         ("/api/v1/payouts", "get"),
         ("/api/v1/payouts/{payout_id}", "get"),
+        ("/api/v1/settlements", "get"),
+        ("/api/v1/settlements/{settlement_id}", "get"),
+        ("/api/v1/settlements/{settlement_id}/report.csv", "get"),
+        ("/api/v1/fee_plan", "get"),
     }
     for operation in operations.values():
         assert operation["description"]
