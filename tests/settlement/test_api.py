@@ -121,7 +121,7 @@ def test_a_settlement_shows_its_lines_figures_prices_and_period(small_day):
         "fees": 1_335, "fees_charged": 1_360, "fees_returned": 25,
         # Net before the reserve 48.565; 10 % is 4,856.5 fils → 4,856 (half-even), released Wednesday.
         "reserve_held": 4_856, "reserve_release_on": "2031-04-09", "reserve_released": 0, "net": 43_709,
-        "carried_note": None, "payout": None, "payout_note": None,
+        "carried_note": None, "payout": None, "payout_note": "No bank account for BHD payouts",
         "fee_schedule": [
             card,
             {**card, "method": "instant", "percent": "1", "fixed": 50, "minimum": None},
