@@ -58,10 +58,15 @@ SECTIONS: tuple[Section, ...] = (
         Place("compliance.ApprovalRequest", "Approval requests (maker-checker)"),
         Place("compliance.ApprovalPolicy"),
     )),
-    # The business calendar first; settlement runs, fee plans and payouts come here.
+    # The business calendar, the prices and terms a business date is settled with, then the runs;
+    # payouts come here.
     Section("settlement", "Settlement", (
         Place("settlement.BusinessCalendar", "Business calendars"),
         Place("settlement.Holiday"),
+        Place("settlement.FeePlan", "Fee plans"),
+        Place("settlement.FeePlanLine", "Fee plan lines (prices from a business date)"),
+        Place("settlement.SettlementTerms", "Terms: reserve and payout minimum"),
+        Place("settlement.MerchantFeePlan", "Merchants' fee plans"),
     )),
     # Positions, nostro accounts, FX rates and sweeps come here.
     Section("treasury", "Treasury", ()),

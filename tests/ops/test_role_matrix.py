@@ -27,6 +27,8 @@ from apps.events.outbox.models import DeadLetter
 from apps.ledger import services as ledger_services
 from apps.payments import services as payment_services
 from apps.routing import selectors as routing_selectors
+from apps.settlement import selectors as settlement_selectors
+from apps.settlement import services as settlement_services
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import FACTORY_ACTOR
@@ -79,6 +81,11 @@ MATRIX: dict[str, dict[str, str]] = {
     # The business calendar: everyone reads it; treasury, who owns it, requests holiday changes.
     "settlement.BusinessCalendar": _every(),
     "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    # Prices and terms: everyone reads them; treasury requests their changes (a supervisor approves them).
+    "settlement.FeePlan": {**_every(), SUPERUSER: "view request_create", TREASURY: "view request_create"},
+    "settlement.FeePlanLine": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    "settlement.MerchantFeePlan": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    "settlement.SettlementTerms": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -161,6 +168,12 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                                     http_accept="*/*", path_info="/admin/login/", attempt_time=now, locked_out=True)
     AccessLog.objects.create(username="sara", ip_address="10.0.0.2", user_agent="browser", http_accept="*/*",
                              path_info="/admin/login/code/", attempt_time=now)
+    # The merchant put on a plan of its own.
+    settlement_services.fee_plan_create(code="role-matrix", name="Role matrix", actor=FACTORY_ACTOR,
+                                        reason="the role matrix")
+    settlement_services.merchant_fee_plan_set(merchant_id=str(merchant.pk), plan="role-matrix",
+                                              effective_from=settlement_selectors.business_date(currency="BHD"),
+                                              actor=FACTORY_ACTOR, reason="the role matrix")
 
 
 def _client(role: str) -> Client:

@@ -1,0 +1,6 @@
+"""Settlement in the admin, read only: the business calendar (``calendar``), prices and terms
+(``prices``), and runs with their lines (``runs``). Every change is asked for on a page of its
+own, which makes a maker-checker request or calls one service; nothing is added, changed or
+deleted from the admin's own forms."""
+
+from apps.settlement.admin import calendar, prices  # noqa: F401 - importing registers the screens
