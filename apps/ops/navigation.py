@@ -67,6 +67,8 @@ SECTIONS: tuple[Section, ...] = (
         Place("settlement.FeePlanLine", "Fee plan lines (prices from a business date)"),
         Place("settlement.SettlementTerms", "Terms: reserve and payout minimum"),
         Place("settlement.MerchantFeePlan", "Merchants' fee plans"),
+        Place("settlement.SettlementRun", "Settlement runs"),
+        Place("settlement.SettlementLine", "Settlement lines (per merchant)"),
     )),
     # Positions, nostro accounts, FX rates and sweeps come here.
     Section("treasury", "Treasury", ()),

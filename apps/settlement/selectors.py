@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from apps.core import clock
 from apps.settlement.domain import calendar as business_calendar
@@ -21,6 +21,7 @@ from apps.settlement.models import (
     FeePlan,
     FeePlanLine,
     MerchantFeePlan,
+    SettlementRun,
     SettlementTerms,
 )
 
@@ -43,13 +44,15 @@ def calendar_get(currency: str) -> business_calendar.Calendar:
     found = BusinessCalendar.objects.filter(currency=currency.upper()).first()
     if found is None:
         raise UnknownCalendar(f"There is no business calendar for {currency}.")
-    return business_calendar.Calendar(
-        time_zone=found.time_zone,
-        weekend=frozenset(found.weekend_days),
-        cutoff=found.cutoff,
-        holidays=frozenset(found.holidays.values_list("date", flat=True)),
-        early_closures=dict(found.early_closures.values_list("business_date", "closed_at")),
-    )
+    return _calendar(found, holidays=found.holidays.values_list("date", flat=True),
+                     early_closures=found.early_closures.values_list("business_date", "closed_at"))
+
+
+def _calendar(found: BusinessCalendar, *, holidays: Iterable[date],
+              early_closures: Iterable[tuple[date, datetime]]) -> business_calendar.Calendar:
+    return business_calendar.Calendar(time_zone=found.time_zone, weekend=frozenset(found.weekend_days),
+                                      cutoff=found.cutoff, holidays=frozenset(holidays),
+                                      early_closures=dict(early_closures))
 
 
 def business_date(*, currency: str, at: datetime | None = None) -> date:
@@ -192,3 +195,27 @@ def last_closed_business_date(*, currency: str, at: datetime | None = None) -> d
     calendar = calendar_get(currency)
     today = business_calendar.business_date(calendar, at or clock.now())
     return business_calendar.previous_business_date(calendar, today)
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    gross: int
+    refunds: int
+    fees: int
+    reserve_held: int
+    reserve_released: int
+    net: int
+
+
+def run_totals(run: SettlementRun) -> RunTotals:
+    """The run's totals: as it wrote them when it completed, else the sum of the lines it has
+    computed so far (one query)."""
+    if run.status == SettlementRun.Status.COMPLETED:
+        return RunTotals(run.gross, run.refunds, run.fees, run.reserve_held, run.reserve_released, run.net)
+    sums = run.lines.aggregate(gross=Sum("gross"), refunds=Sum("refunds"), fees=Sum("fees"),
+                               reserve_held=Sum("reserve_held"), reserve_released=Sum("reserve_released"),
+                               net=Sum("net"))
+    return RunTotals(**{field: value or 0 for field, value in sums.items()})

@@ -32,6 +32,7 @@ from apps.settlement import services as settlement_services
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import FACTORY_ACTOR
+from tests.factories.settlement import settled_day
 from tests.factories.staff import OFFICER as OFFICER_ROLE
 from tests.factories.staff import signed_in_client, staff_user
 from tests.payments.conftest import UNKNOWN, processed, routing  # noqa: F401 - routing is a fixture
@@ -81,11 +82,14 @@ MATRIX: dict[str, dict[str, str]] = {
     # The business calendar: everyone reads it; treasury, who owns it, requests holiday changes.
     "settlement.BusinessCalendar": _every(),
     "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
-    # Prices and terms: everyone reads them; treasury requests their changes (a supervisor approves them).
+    # Prices, terms and runs: everyone reads them; treasury requests price and terms changes (a
+    # supervisor approves them) and resumes a failed run.
     "settlement.FeePlan": {**_every(), SUPERUSER: "view request_create", TREASURY: "view request_create"},
     "settlement.FeePlanLine": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
     "settlement.MerchantFeePlan": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
     "settlement.SettlementTerms": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    "settlement.SettlementRun": {**_every(), SUPERUSER: "view resume", TREASURY: "view resume"},
+    "settlement.SettlementLine": _every(),
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -168,7 +172,8 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                                     http_accept="*/*", path_info="/admin/login/", attempt_time=now, locked_out=True)
     AccessLog.objects.create(username="sara", ip_address="10.0.0.2", user_agent="browser", http_accept="*/*",
                              path_info="/admin/login/code/", attempt_time=now)
-    # The merchant put on a plan of its own.
+    # A settled business date (its run and line), and the merchant put on a plan of its own.
+    settled_day(merchant)
     settlement_services.fee_plan_create(code="role-matrix", name="Role matrix", actor=FACTORY_ACTOR,
                                         reason="the role matrix")
     settlement_services.merchant_fee_plan_set(merchant_id=str(merchant.pk), plan="role-matrix",

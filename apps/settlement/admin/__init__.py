@@ -3,4 +3,4 @@
 own, which makes a maker-checker request or calls one service; nothing is added, changed or
 deleted from the admin's own forms."""
 
-from apps.settlement.admin import calendar, prices  # noqa: F401 - importing registers the screens
+from apps.settlement.admin import calendar, prices, runs  # noqa: F401 - importing registers the screens
