@@ -201,6 +201,48 @@ def last_closed_business_date(*, currency: str, at: datetime | None = None) -> d
 
 
 @dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """A currency's last closed business date, when it closed, and its run (None: not started)."""
+
+    currency: str
+    business_date: date
+    closed_at: datetime
+    run: SettlementRun | None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementOverview:
+    """Where settlement stands: each currency's last closed business date and its run, and every
+    failed run (of any date: a failed run waits for a person)."""
+
+    days: list[ClosedDay]
+    failed: list[SettlementRun]
+
+
+def settlement_overview(*, at: datetime | None = None) -> SettlementOverview:
+    """Each currency's last closed business date (as of ``at``, default now) with its run, and the
+    failed runs. Four queries, whatever the number of currencies: the calendars with their
+    holidays and early closures, then the runs."""
+    at = at or clock.now()
+    closed = []
+    for found in BusinessCalendar.objects.order_by("currency").prefetch_related("holidays", "early_closures"):
+        calendar = _calendar(found, holidays=(holiday.date for holiday in found.holidays.all()),
+                             early_closures=((closure.business_date, closure.closed_at)
+                                             for closure in found.early_closures.all()))
+        day = business_calendar.previous_business_date(calendar, business_calendar.business_date(calendar, at))
+        closed.append((found.currency, day, business_calendar.cutoff_at(calendar, day)))
+    wanted = Q(status=SettlementRun.Status.FAILED)
+    for currency, day, _ in closed:
+        wanted |= Q(currency=currency, business_date=day)
+    runs = list(SettlementRun.objects.filter(wanted).order_by("-business_date", "currency"))
+    by_day = {(run.currency, run.business_date): run for run in runs}
+    return SettlementOverview(
+        days=[ClosedDay(currency, day, closed_at, by_day.get((currency, day))) for currency, day, closed_at in closed],
+        failed=[run for run in runs if run.status == SettlementRun.Status.FAILED],
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class RunTotals:
     gross: int
     refunds: int
