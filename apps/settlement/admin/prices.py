@@ -88,6 +88,16 @@ def replaced_from(modeladmin: Any, row: Any) -> str:
     return f"{row.replaced_from:%Y-%m-%d}" if row.replaced_from else "-"
 
 
+@admin.display(description="From", ordering="effective_from")
+def effective_from_shown(modeladmin: Any, row: Any) -> str:
+    """Dates as ISO, as "Replaced from" beside them (the list reads as a timeline)."""
+    return f"{row.effective_from:%Y-%m-%d}"
+
+
+class _SettlementMedia:
+    css = {"all": ["settlement/admin.css"]}
+
+
 # --- fee plans ---------------------------------------------------------------------------------------
 
 
@@ -119,11 +129,12 @@ class FeePlanAdmin(_RequestAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
     """The price lists: the default plan every merchant pays, and the plans some are put on."""
 
     list_display = ("code", "name", "is_default", "rounding", "refund_returns_percentage", "line_count",
-                    "created_at", "created_by")
+                    "created_at")
     fields = ("code", "name", "is_default", "rounding", "refund_returns_percentage", "created_at", "created_by")
     readonly_fields = fields
     search_fields = ("code", "name")
     inlines = (FeePlanLineInline,)
+    Media = _SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FeePlan]:
         return super().get_queryset(request).annotate(line_count=Count("lines"))
@@ -202,14 +213,17 @@ class FeePlanLineAdmin(_RequestAdminMixin, CsvExportMixin, MoneyAdminMixin, Read
     """Each plan's price per method and currency, from a business date (newest first per method)."""
 
     money_fields = {"fixed": "currency", "minimum": "currency", "maximum": "currency"}
-    list_display = ("plan_code", "method_name", "currency", "percent_shown", "fixed_money", "minimum_money",
-                    "maximum_money", "effective_from", "replaced_from", "created_by")
+    # What fits a 1366 px screen: who made each line is on its page.
+    list_display = ("plan_code", "priced", "percent_shown", "fixed_money", "minimum_money", "maximum_money",
+                    "effective_from_shown", "replaced_from")
     list_filter = ("plan", "method", CurrencyFilter)
     list_select_related = ("plan",)
     fields = ("plan", "method_name", "currency", "percent_shown", "fixed_money", "minimum_money", "maximum_money",
               "effective_from", "replaced_from", "created_at", "created_by")
     readonly_fields = fields
     replaced_from = replaced_from
+    effective_from_shown = effective_from_shown
+    Media = _SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FeePlanLine]:
         return super().get_queryset(request).annotate(
@@ -222,6 +236,10 @@ class FeePlanLineAdmin(_RequestAdminMixin, CsvExportMixin, MoneyAdminMixin, Read
     @admin.display(description="Method", ordering="method")
     def method_name(self, line: FeePlanLine) -> str:
         return line.method or "every method"
+
+    @admin.display(description="Prices", ordering="method")
+    def priced(self, line: FeePlanLine) -> str:
+        return f"{line.method or 'every method'} in {line.currency}"
 
     @admin.display(description="Percent", ordering="percent")
     def percent_shown(self, line: FeePlanLine) -> str:
@@ -285,12 +303,14 @@ class MerchantPlanForm(forms.Form):
 class MerchantFeePlanAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixin, ReadOnlyModelAdmin):
     """Merchants put on a plan other than the default, from a business date."""
 
-    list_display = ("merchant_name", "plan", "effective_from", "replaced_from", "created_at", "created_by")
+    list_display = ("merchant_name", "plan", "effective_from_shown", "replaced_from", "created_at")
     list_filter = ("plan",)
     list_select_related = ("plan",)
     fields = ("merchant_name", "plan", "effective_from", "replaced_from", "created_at", "created_by")
     readonly_fields = fields
     replaced_from = replaced_from
+    effective_from_shown = effective_from_shown
+    Media = _SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MerchantFeePlan]:
         return super().get_queryset(request).annotate(
@@ -361,12 +381,14 @@ class SettlementTermsAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixi
 
     money_fields = {"payout_minimum": "currency"}
     list_display = ("merchant_name", "currency", "reserve_percent_shown", "reserve_days", "payout_minimum_money",
-                    "effective_from", "replaced_from", "created_by")
+                    "effective_from_shown", "replaced_from")
     list_filter = (CurrencyFilter,)
     fields = ("merchant_name", "currency", "reserve_percent_shown", "reserve_days", "payout_minimum_money",
               "effective_from", "replaced_from", "created_at", "created_by")
     readonly_fields = fields
     replaced_from = replaced_from
+    effective_from_shown = effective_from_shown
+    Media = _SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SettlementTerms]:
         # Every merchant's terms (no merchant) follow each other too: NULL never equals NULL in SQL.

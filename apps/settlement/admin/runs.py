@@ -4,6 +4,7 @@ itself every 5 seconds while it runs), its totals and why it failed; a failed ru
 "Resume" (a treasury operator's decision, journaled, handed to a settlement worker). A line's page
 leads to the payments and refunds it sums."""
 
+import uuid
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -53,8 +54,9 @@ def progress_html(run: SettlementRun) -> SafeString:
                        run.merchants_settled * 100 // run.merchants, run.merchants_settled, run.merchants)
 
 
-def status_html(run: SettlementRun) -> SafeString:
-    return format_html('<span class="run-status run-status-{}">{}</span>', run.status, run.get_status_display())
+def status_html(run: SettlementRun, *, short: bool = False) -> SafeString:
+    label = run.status.capitalize() if short else run.get_status_display()
+    return format_html('<span class="run-status run-status-{}">{}</span>', run.status, label)
 
 
 def lines_url(run: SettlementRun) -> str:
@@ -81,7 +83,8 @@ def _completed_total(field: str) -> Any:
 
 
 class ResumeForm(forms.Form):
-    reason = ReasonField()
+    reason = ReasonField(help_text="Why it may go on now (the incident, what was fixed): kept in the journal with "
+                                   "your name.")
 
 
 @admin.register(SettlementRun)
@@ -91,23 +94,22 @@ class SettlementRunAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, R
 
     public_id_prefix = "sr"
     money_fields = {**{field: "currency" for field in TOTALS}, "fee_rounding_difference": "currency"}
-    list_display = ("business_date", "currency", "status_shown", "progress", "gross_money", "refunds_money",
-                    "fees_money", "net_money", "attempts")
+    # What fits a 1366 px screen: refunds and the reserve are on the run's page.
+    list_display = ("run_name", "status_shown", "progress", "gross_money", "fees_money", "net_money", "attempts")
     list_filter = ("status", CurrencyFilter)
     search_fields = ("failure",)
     search_help_text = "An sr_ id, or words of a failure."
     date_hierarchy = "business_date"
-    readonly_fields = ("public_id", "status_shown", "progress", "lines_summary", "totals",
+    readonly_fields = ("public_id", "status_long", "progress", "lines_summary", "totals",
                        "fee_rounding_difference_money", "failure_shown")
     gross_money = _completed_total("gross")
-    refunds_money = _completed_total("refunds")
     fees_money = _completed_total("fees")
     net_money = _completed_total("net")
     Media = _SettlementMedia
 
     def get_fieldsets(self, request: HttpRequest, obj: SettlementRun | None = None) -> list:
         fieldsets = [
-            (None, {"fields": ("public_id", "business_date", "currency", "status_shown", "progress",
+            (None, {"fields": ("public_id", "business_date", "currency", "status_long", "progress",
                                "lines_summary", "attempts")}),
             ("Totals", {"fields": ("totals", "fee_rounding_difference_money")}),
             ("Period and who ran it", {"fields": ("period_start", "period_end", "started_by", "started_at",
@@ -117,8 +119,16 @@ class SettlementRunAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, R
             fieldsets.insert(1, ("Failure", {"fields": ("failure_shown",)}))
         return fieldsets
 
+    @admin.display(description="Run", ordering="business_date")
+    def run_name(self, run: SettlementRun) -> str:
+        return f"{run.currency} {run.business_date:%Y-%m-%d}"
+
     @admin.display(description="Status", ordering="status")
     def status_shown(self, run: SettlementRun) -> SafeString:
+        return status_html(run, short=True)
+
+    @admin.display(description="Status")
+    def status_long(self, run: SettlementRun) -> SafeString:
         return status_html(run)
 
     @admin.display(description="Merchants settled")
@@ -135,7 +145,7 @@ class SettlementRunAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, R
         return format_html('<a href="{}" class="run-lines">{} line{}</a>{}', lines_url(run), total,
                            "" if total == 1 else "s", f": {parts}" if parts else "")
 
-    @admin.display(description="Totals")
+    @admin.display(description="Amounts")
     def totals(self, run: SettlementRun) -> SafeString:
         figures = selectors.run_totals(run)
         rows = format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', (
@@ -156,8 +166,11 @@ class SettlementRunAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, R
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # The journal keeps a run by its public id (sr_...), not its primary key.
+        run_id = _uuid(unquote(object_id))
         extra_context = {**(extra_context or {}), "may_resume": self.has_resume_permission(request),
-                         "refresh_seconds": REFRESH_SECONDS}
+                         "refresh_seconds": REFRESH_SECONDS,
+                         "journal_object_id": ids.encode("sr", run_id) if run_id else ""}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list:
@@ -189,7 +202,7 @@ class SettlementRunAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, R
                                            "moment; this page shows its progress.", messages.SUCCESS)
                 return HttpResponseRedirect(page)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "run": run,
-                   "title": f"Resume the {run} run", "status": status_html(run), "progress": progress_html(run)}
+                   "title": f"Resume the {run} run", "progress": progress_html(run), "media": self.media}
         return TemplateResponse(request, "admin/settlement/settlementrun/resume.html", context)
 
 
@@ -212,6 +225,13 @@ class RunFilter(TypedInputFilter):
         return queryset.filter(run_id=run_id)
 
 
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 def _changelist(model: str, **filters: Any) -> str:
     return f"{reverse(f'admin:{model}_changelist')}?{urlencode(filters)}"
 
@@ -228,8 +248,10 @@ class SettlementLineAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, P
     money_fields = {field: "currency" for field in ("gross", "refunds", "refunds_from_pending", "fees_charged",
                                                    "fees_returned", "fees", "reserve_held", "reserve_released",
                                                    "net")}
-    list_display = ("public_id", "merchant_name", "business_date", "currency", "mode", "status", "captures",
-                    "gross_money", "refunds_money", "fees_money", "reserve", "net_money", "payout_note")
+    # What fits a 1366 px screen: the date, currency and mode in one column, the captures under the
+    # gross, the payout note under the status; the stl_ id and the rest are on the line's page.
+    list_display = ("line_name", "merchant_name", "status_and_payout", "gross_and_captures", "refunds_money",
+                    "fees_money", "reserve", "net_money")
     list_filter = (RunFilter, "status", CurrencyFilter)
     search_fields = ("payout_note", "carried_note")
     search_help_text = ("An stl_ or sr_ id, a mer_ id or the merchant's legal name, or words of a payout or carried "
@@ -238,12 +260,12 @@ class SettlementLineAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, P
     paginator = CappedCountPaginator
     show_full_result_count = False
     readonly_fields = ("public_id", "run_shown", "merchant_name", "mode", "settled_in_shown", "released_by_shown",
-                       "fee_schedule_shown", "payments_link", "refunds_link")
+                       "fee_schedule_shown", "payments_link", "refunds_link", "fees_exact_shown")
     fieldsets = (
         (None, {"fields": ("public_id", "run_shown", "merchant_name", "mode", "business_date", "currency", "status",
                            "carried_note", "settled_in_shown", "settled_at")}),
         ("Money", {"fields": ("captures", "gross_money", "refund_count", "refunds_money", "refunds_from_pending_money",
-                              "fees_charged_money", "fees_returned_money", "fees_money", "fees_exact",
+                              "fees_charged_money", "fees_returned_money", "fees_money", "fees_exact_shown",
                               "reserve_held_money", "reserve_release_on", "reserve_released_money",
                               "released_by_shown", "net_money")}),
         ("Its payments and refunds", {"fields": ("payments_link", "refunds_link", "fee_schedule_shown")}),
@@ -262,10 +284,30 @@ class SettlementLineAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, P
     def mode(self, line: SettlementLine) -> str:
         return "live" if line.livemode else "test"
 
+    @admin.display(description="Business date, currency, mode", ordering="business_date")
+    def line_name(self, line: SettlementLine) -> SafeString:
+        return format_html('{} {}<span class="line-mode">{}</span>', f"{line.business_date:%Y-%m-%d}", line.currency,
+                           self.mode(line))
+
+    @admin.display(description="Status, payout", ordering="status")
+    def status_and_payout(self, line: SettlementLine) -> SafeString:
+        return format_html('{}<span class="line-note">{}</span>', line.get_status_display().split(" (")[0],
+                           line.payout_note)
+
+    @admin.display(description="Gross (captures)", ordering="gross")
+    def gross_and_captures(self, line: SettlementLine) -> SafeString:
+        return format_html('{}<span class="line-note">{} capture{}</span>', money_html(line.gross, line.currency),
+                           line.captures, "" if line.captures == 1 else "s")
+
     @admin.display(description="Reserve held / released")
     def reserve(self, line: SettlementLine) -> SafeString:
         return format_html("{}{}", money_html(line.reserve_held, line.currency),
                            money_html(line.reserve_released, line.currency))
+
+    @admin.display(description="Fees exact")
+    def fees_exact_shown(self, line: SettlementLine) -> str:
+        """The fees before rounding: the run posts what rounding each fee gained or lost."""
+        return f"{line.fees_exact.normalize():f} minor units of {line.currency}"
 
     @admin.display(description="Run")
     def run_shown(self, line: SettlementLine) -> str:

@@ -40,9 +40,9 @@ def currency_choices() -> list[tuple[str, str]]:
 
 
 class ReasonField(forms.CharField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                         help_text="Why (the decision, its reference): the checker and the journal read it.", **kwargs)
+    def __init__(self, *, help_text: str = "Why (the decision, its reference): the checker and the journal read it.",
+                 **kwargs: Any) -> None:
+        super().__init__(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), help_text=help_text, **kwargs)
 
 
 def change_requested(model_admin: admin.ModelAdmin, request: HttpRequest, form: forms.Form, *, action: str,
@@ -61,5 +61,5 @@ def change_requested(model_admin: admin.ModelAdmin, request: HttpRequest, form: 
                                      messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:compliance_approvalrequest_change", args=[approval.pk]))
     page = {**model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, "form": form,
-            "title": title, "explanation": explanation}
+            "title": title, "explanation": explanation, "media": model_admin.media}
     return TemplateResponse(request, REQUEST_TEMPLATE, page)
