@@ -67,6 +67,8 @@ TILES: tuple[TileProvider, ...] = (
                  per_user=True, cached=False),
     TileProvider(key="payment_volume", title="Payments: today and the last 7 days",
                  permissions=("payments.view_payment",), read=tiles.payment_volume),
+    TileProvider(key="settlement", title="Settlement: the last closed business date",
+                 permissions=("settlement.view_settlementrun",), read=tiles.settlement),
     TileProvider(key="connector_health", title="Connectors: success rate and circuit breaker",
                  permissions=("routing.view_connector",), read=tiles.connector_health),
     TileProvider(key="attempts_needing_review", title="Attempts needing review",

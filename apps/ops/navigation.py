@@ -58,12 +58,21 @@ SECTIONS: tuple[Section, ...] = (
         Place("compliance.ApprovalRequest", "Approval requests (maker-checker)"),
         Place("compliance.ApprovalPolicy"),
     )),
-    # The business calendar first; settlement runs and fee plans come here.
+    # The business calendar, the prices and terms a business date is settled with, then the runs;
+    # payouts and where they go.
     Section("settlement", "Settlement", (
         Place("settlement.BusinessCalendar", "Business calendars"),
         Place("settlement.Holiday"),
+        Place("settlement.FeePlan", "Fee plans"),
+        Place("settlement.FeePlanLine", "Fee plan lines (prices from a business date)"),
+        Place("settlement.SettlementTerms", "Terms: reserve and payout minimum"),
+        Place("settlement.MerchantFeePlan", "Merchants' fee plans"),
+        Place("settlement.SettlementRun", "Settlement runs"),
+        Place("settlement.SettlementLine", "Settlement lines (per merchant)"),
         Place("payments.Payout"),
         Place("merchants.BankAccount", "Bank accounts (where payouts go)"),
+        Place("settlement.PayoutFile", "Payout files (pain.001)"),
+        Place("settlement.StatusReport", "Payment status reports (pain.002)"),
     )),
     # Positions, FX rates and sweeps come here.
     Section("treasury", "Treasury", (

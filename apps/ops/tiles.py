@@ -24,11 +24,15 @@ from apps.ledger import selectors as ledger_selectors
 from apps.ops import charts
 from apps.payments import selectors as payment_selectors
 from apps.routing import selectors as routing_selectors
+from apps.settlement import selectors as settlement_selectors
 
 logger = logging.getLogger(__name__)
 
 OK, WARNING, ALARM, UNAVAILABLE = "ok", "warning", "alarm", "unavailable"
 
+# Beat starts a business date's run within five minutes of its cut-off, and a run takes minutes: one
+# not started, or still running, this long after the cut-off is late (is beat running? a worker?).
+SETTLEMENT_LATE_AFTER = timedelta(minutes=30)
 # A verification older than this is as bad as a failed one: the nightly job did not run.
 VERIFICATION_STALE_AFTER = timedelta(days=1)
 # The outbox relays at once after commit and a sweep retries every few seconds: a message still
@@ -349,3 +353,64 @@ def audit_verification() -> VerificationTile:
         return VerificationTile(what="audit chain", checked_at=None, ok=False, detail="never run", href=href)
     return VerificationTile(what="audit chain", checked_at=verification.verified_at, ok=verification.ok,
                             detail=verification.detail, href=href)
+
+
+# --- settlement ---------------------------------------------------------------------------------
+
+NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True)
+class SettlementDay:
+    """A currency's last closed business date and where its run stands."""
+
+    currency: str
+    business_date: date
+    closed_at: datetime
+    status: str  # not started, running, completed, failed
+    merchants: int
+    merchants_settled: int
+    net: str  # once completed
+    failure: str
+    href: str  # the run's page, or the currency's runs before it starts
+    resume_href: str  # a failed run's Resume page
+
+
+@dataclass(frozen=True)
+class SettlementTile:
+    href: str
+    days: tuple[SettlementDay, ...]
+    earlier_failed: tuple[SettlementDay, ...]  # failed runs of earlier dates: each waits for a person
+
+    def state(self, now: datetime) -> str:
+        if self.earlier_failed or any(day.status == "failed" for day in self.days):
+            return ALARM
+        late = [day for day in self.days if day.status in (NOT_STARTED, "running")
+                and now - day.closed_at > SETTLEMENT_LATE_AFTER]
+        return WARNING if late else OK
+
+
+def _settlement_day(currency: str, business_date: date, closed_at: datetime, run) -> SettlementDay:
+    if run is None:
+        return SettlementDay(currency=currency, business_date=business_date, closed_at=closed_at, status=NOT_STARTED,
+                             merchants=0, merchants_settled=0, net="", failure="", resume_href="",
+                             href=_changelist("settlement.settlementrun", currency=currency))
+    return SettlementDay(
+        currency=currency, business_date=business_date, closed_at=closed_at, status=run.status,
+        merchants=run.merchants, merchants_settled=run.merchants_settled,
+        net=_money(run.net, currency) if run.status == "completed" else "", failure=run.failure,
+        href=reverse("admin:settlement_settlementrun_change", args=[run.pk]),
+        resume_href=reverse("admin:settlement_settlementrun_resume", args=[run.pk]) if run.status == "failed" else "",
+    )
+
+
+def settlement() -> SettlementTile:
+    """Each currency's last closed business date and its run: not started, running (how far),
+    completed (its net) or failed (why, and where to resume it); and every failed run of an earlier
+    date. Red while any run has failed (``settlement.run_failed`` is journaled too)."""
+    overview = settlement_selectors.settlement_overview()
+    days = tuple(_settlement_day(day.currency, day.business_date, day.closed_at, day.run) for day in overview.days)
+    shown = {(day.currency, day.business_date) for day in days}
+    earlier = tuple(_settlement_day(run.currency, run.business_date, run.period_end, run) for run in overview.failed
+                    if (run.currency, run.business_date) not in shown)
+    return SettlementTile(href=_changelist("settlement.settlementrun"), days=days, earlier_failed=earlier)

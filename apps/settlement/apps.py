@@ -15,7 +15,9 @@ class SettlementConfig(AppConfig):
 
 def register_sensitive_actions() -> None:
     """Adding, moving (an estimated Eid, once announced) and removing a holiday need a second person:
-    the business calendar decides which day's settlement every payment belongs to."""
+    the business calendar decides which day's settlement every payment belongs to. So do changes of
+    prices and terms (a new fee plan, a plan's line, a merchant's plan, reserve and payout minimum):
+    they decide what every merchant is paid."""
     from apps.compliance.data import SensitiveAction, Target
     from apps.compliance.services import sensitive_action_register
     from apps.settlement import services
@@ -42,3 +44,21 @@ def register_sensitive_actions() -> None:
         name=services.HOLIDAY_REMOVE, label="Remove a holiday", service=services.holiday_remove,
         describe=holiday_change(services.HOLIDAY_REMOVE), permission=permission,
     ))
+
+    def fee_change(action: str) -> Any:
+        def describe(arguments: Mapping[str, Any]) -> Target:
+            change = services.fee_change_check(action, arguments)
+            return Target(change.object_type, change.object_id, change.label, change.merchant_id)
+
+        return describe
+
+    permission = "settlement.request_fee_change"
+    for name, label, service in (
+        (services.FEE_PLAN_CREATE, "Create a fee plan", services.fee_plan_create),
+        (services.FEE_PLAN_LINE_SET, "Set a fee plan's price from a business date", services.fee_plan_line_set),
+        (services.MERCHANT_FEE_PLAN_SET, "Put a merchant on a fee plan from a business date",
+         services.merchant_fee_plan_set),
+        (services.TERMS_SET, "Set reserve and payout minimum from a business date", services.terms_set),
+    ):
+        sensitive_action_register(SensitiveAction(name=name, label=label, service=service,
+                                                  describe=fee_change(name), permission=permission))

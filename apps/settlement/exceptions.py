@@ -1,5 +1,5 @@
-"""Settlement's refusals (problem codes for the API and the admin): the calendar, the run, payout files
-and the ISO 20022 files they are written and read as."""
+"""Settlement's refusals (problem codes for the API and the admin): the business calendar, prices
+and terms, runs, payout files and the ISO 20022 files they are written and read as."""
 
 from apps.core.exceptions import FincoreError
 
@@ -44,6 +44,54 @@ class SettlementUnpriced(FincoreError):
     code = "settlement_unpriced"
     title = "A payment method is not priced by any fee plan"
     status = 409
+
+
+class FeePlanUnknown(FincoreError):
+    code = "fee_plan_unknown"
+    title = "There is no fee plan with this code"
+    status = 404
+
+
+class SettlementMerchantUnknown(FincoreError):
+    code = "settlement_merchant_unknown"
+    title = "There is no such merchant"
+    status = 404
+
+
+class FeeChangeInvalid(FincoreError):
+    code = "fee_change_invalid"
+    title = "The fee plan or terms change has values the fee rules refuse"
+    status = 422
+
+
+class FeeChangeRefused(FincoreError):
+    code = "fee_change_refused"
+    title = "The fee plan or terms change was refused"
+    status = 409
+
+
+class EffectiveDateRefused(FincoreError):
+    code = "fee_change_effective_date_refused"
+    title = "A price or term takes effect from a business date not settled yet"
+    status = 409
+
+
+class SettlementRunUnknown(FincoreError):
+    code = "settlement_run_unknown"
+    title = "There is no such settlement run"
+    status = 404
+
+
+class SettlementRunNotResumable(FincoreError):
+    code = "settlement_run_not_resumable"
+    title = "Only a failed settlement run can be resumed"
+    status = 409
+
+
+class RunResumeReasonRequired(FincoreError):
+    code = "settlement_run_resume_reason_required"
+    title = "Resuming a settlement run needs a reason"
+    status = 400
 
 
 class NoPayoutNostro(FincoreError):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from apps.core import clock, ids
 from apps.core.money import Money
@@ -26,6 +26,7 @@ from apps.settlement.models import (
     FeePlanLine,
     MerchantFeePlan,
     SettlementLine,
+    SettlementRun,
     SettlementTerms,
 )
 
@@ -48,13 +49,15 @@ def calendar_get(currency: str) -> business_calendar.Calendar:
     found = BusinessCalendar.objects.filter(currency=currency.upper()).first()
     if found is None:
         raise UnknownCalendar(f"There is no business calendar for {currency}.")
-    return business_calendar.Calendar(
-        time_zone=found.time_zone,
-        weekend=frozenset(found.weekend_days),
-        cutoff=found.cutoff,
-        holidays=frozenset(found.holidays.values_list("date", flat=True)),
-        early_closures=dict(found.early_closures.values_list("business_date", "closed_at")),
-    )
+    return _calendar(found, holidays=found.holidays.values_list("date", flat=True),
+                     early_closures=found.early_closures.values_list("business_date", "closed_at"))
+
+
+def _calendar(found: BusinessCalendar, *, holidays: Iterable[date],
+              early_closures: Iterable[tuple[date, datetime]]) -> business_calendar.Calendar:
+    return business_calendar.Calendar(time_zone=found.time_zone, weekend=frozenset(found.weekend_days),
+                                      cutoff=found.cutoff, holidays=frozenset(holidays),
+                                      early_closures=dict(early_closures))
 
 
 def business_date(*, currency: str, at: datetime | None = None) -> date:
@@ -360,3 +363,69 @@ def _later_starts(merchant_id: UUID, currency: str, today: date) -> list[date]:
                                        effective_from__gt=today).values("effective_from"),
     )
     return sorted(row["effective_from"] for row in later)
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """A currency's last closed business date, when it closed, and its run (None: not started)."""
+
+    currency: str
+    business_date: date
+    closed_at: datetime
+    run: SettlementRun | None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementOverview:
+    """Where settlement stands: each currency's last closed business date and its run, and every
+    failed run (of any date: a failed run waits for a person)."""
+
+    days: list[ClosedDay]
+    failed: list[SettlementRun]
+
+
+def settlement_overview(*, at: datetime | None = None) -> SettlementOverview:
+    """Each currency's last closed business date (as of ``at``, default now) with its run, and the
+    failed runs. Four queries, whatever the number of currencies: the calendars with their
+    holidays and early closures, then the runs."""
+    at = at or clock.now()
+    closed = []
+    for found in BusinessCalendar.objects.order_by("currency").prefetch_related("holidays", "early_closures"):
+        calendar = _calendar(found, holidays=(holiday.date for holiday in found.holidays.all()),
+                             early_closures=((closure.business_date, closure.closed_at)
+                                             for closure in found.early_closures.all()))
+        day = business_calendar.previous_business_date(calendar, business_calendar.business_date(calendar, at))
+        closed.append((found.currency, day, business_calendar.cutoff_at(calendar, day)))
+    wanted = Q(status=SettlementRun.Status.FAILED)
+    for currency, day, _ in closed:
+        wanted |= Q(currency=currency, business_date=day)
+    runs = list(SettlementRun.objects.filter(wanted).order_by("-business_date", "currency"))
+    by_day = {(run.currency, run.business_date): run for run in runs}
+    return SettlementOverview(
+        days=[ClosedDay(currency, day, closed_at, by_day.get((currency, day))) for currency, day, closed_at in closed],
+        failed=[run for run in runs if run.status == SettlementRun.Status.FAILED],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    gross: int
+    refunds: int
+    fees: int
+    reserve_held: int
+    reserve_released: int
+    net: int
+
+
+def run_totals(run: SettlementRun) -> RunTotals:
+    """The run's totals: as it wrote them when it completed, else the sum of the lines it has
+    computed so far (one query)."""
+    if run.status == SettlementRun.Status.COMPLETED:
+        return RunTotals(run.gross, run.refunds, run.fees, run.reserve_held, run.reserve_released, run.net)
+    sums = run.lines.aggregate(gross=Sum("gross"), refunds=Sum("refunds"), fees=Sum("fees"),
+                               reserve_held=Sum("reserve_held"), reserve_released=Sum("reserve_released"),
+                               net=Sum("net"))
+    return RunTotals(**{field: value or 0 for field, value in sums.items()})

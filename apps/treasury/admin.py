@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from apps.audit.admin_export import CsvExportMixin
 from apps.treasury.models import NostroAccount
@@ -12,3 +13,6 @@ class NostroAccountAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = ["code", "currency", "bank_name", "bic", "iban", "account_name", "pays_out"]
     list_filter = ["currency", "pays_out"]
     search_fields = ["code", "bank_name", "iban", "bic"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: NostroAccount | None = None) -> bool:
+        return False  # payouts, files and statements name it: it is never deleted

@@ -397,9 +397,13 @@ def test_every_sensitive_action_is_registered():
         "payments.payout_release": "payments.request_payout_release",
         "routing.connector_disable": "compliance.request_connector_change",
         "routing.connector_enable": "compliance.request_connector_change",
+        "settlement.fee_plan_create": "settlement.request_fee_change",
+        "settlement.fee_plan_line_set": "settlement.request_fee_change",
         "settlement.holiday_add": "settlement.request_holiday_change",
         "settlement.holiday_move": "settlement.request_holiday_change",
         "settlement.holiday_remove": "settlement.request_holiday_change",
+        "settlement.merchant_fee_plan_set": "settlement.request_fee_change",
+        "settlement.terms_set": "settlement.request_fee_change",
     }
 
 
@@ -413,7 +417,8 @@ def test_the_roles_hold_the_permissions_they_should(officer, treasury, superviso
                    "compliance.request_merchant_status", "compliance.request_policy_change",
                    "merchants.request_bank_account_change"],
         "tariq": ["compliance.request_adjustment", "compliance.request_connector_change",
-                  "payments.request_payout_release", "settlement.request_holiday_change"],
+                  "payments.request_payout_release", "settlement.request_fee_change",
+                  "settlement.request_holiday_change"],
         "sara": [], "sami": [],
     }
     assert SUPERVISOR == "Compliance supervisor"

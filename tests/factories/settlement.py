@@ -3,13 +3,23 @@ their tables at a chosen instant, with the ledger postings the payment flow make
 clearing → merchant pending; a refund's holds on pending, then available, posted). No connector
 is called: settlement only reads what a capture and a refund left behind."""
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
+import time_machine
+
+from apps.core.actors import Actor
 from apps.core.ids import uuid7
 from apps.payments import postings
 from apps.payments.models import Payment, Refund
+from apps.settlement import services
+from apps.settlement.models import SettlementRun
 
 CONNECTOR = "sandbox_acquirer"
+BAHRAIN = ZoneInfo("Asia/Bahrain")
+# A Monday of business dates all around it (Sunday 6 to Thursday 10 April 2031).
+SETTLED_MONDAY = date(2031, 4, 7)
 
 
 def captured(merchant, amount: int, *, at: datetime, method: str = "card", livemode: bool = True,
@@ -39,3 +49,15 @@ def refunded(payment: Payment, amount: int, *, at: datetime, succeeded: bool = T
     if succeeded:
         postings.refund_holds_post(payment, refund)
     return refund
+
+
+def settled_day(merchant, amounts: Sequence[int] = (12_500,), *, day: date = SETTLED_MONDAY,
+                method: str = "card") -> SettlementRun:
+    """``merchant``'s captures of ``amounts`` on business date ``day`` (from 10:00, a minute apart,
+    in Bahrain) and its BHD run after the cut-off: built inside a travel to that day, as beat's run
+    would find and settle them. The clock is back where it was on return."""
+    with time_machine.travel(datetime.combine(day, time(9), BAHRAIN), tick=False) as traveller:
+        for minute, amount in enumerate(amounts):
+            captured(merchant, amount, at=datetime.combine(day, time(10, minute), BAHRAIN), method=method)
+        traveller.move_to(datetime.combine(day, time(18), BAHRAIN))
+        return services.settlement_run(business_date=day, currency="BHD", actor=Actor.system("tests.factories"))

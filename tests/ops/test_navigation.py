@@ -37,8 +37,11 @@ def test_a_superuser_sees_the_sections_in_the_tables_order_and_empty_ones_are_le
         ("Ledger", ["ledger.Account", "ledger.Transfer", "ledger.Entry", "ledger.Verification"]),
         ("Merchants", ["merchants.Merchant", "merchants.ApiKey"]),
         ("Compliance", ["compliance.ApprovalRequest", "compliance.ApprovalPolicy"]),
-        ("Settlement", ["settlement.BusinessCalendar", "settlement.Holiday", "payments.Payout",
-                        "merchants.BankAccount"]),
+        ("Settlement", ["settlement.BusinessCalendar", "settlement.Holiday", "settlement.FeePlan",
+                        "settlement.FeePlanLine", "settlement.SettlementTerms", "settlement.MerchantFeePlan",
+                        "settlement.SettlementRun", "settlement.SettlementLine", "payments.Payout",
+                        "merchants.BankAccount", "settlement.PayoutFile", "settlement.StatusReport"]),
+        ("Treasury", ["treasury.NostroAccount"]),
         ("Operations", ["events.OutboxMessage", "events.DeadLetter", "django_celery_beat.PeriodicTask",
                         "django_celery_beat.IntervalSchedule", "django_celery_beat.CrontabSchedule", "auth.User",
                         "auth.Group", "axes.AccessAttempt",
@@ -73,7 +76,7 @@ def test_a_role_sees_only_the_sections_and_models_it_may_view():
     officer = outline(sections_for(staff_user("Compliance officer")))
 
     assert [name for name, _ in officer] == [
-        "Payments", "Ledger", "Merchants", "Compliance", "Settlement", "Operations", "Audit"]
+        "Payments", "Ledger", "Merchants", "Compliance", "Settlement", "Treasury", "Operations", "Audit"]
     # No outbox, schedules, users or roles for a compliance officer: only the dead letters.
     assert dict(officer)["Operations"] == ["events.DeadLetter"]
 

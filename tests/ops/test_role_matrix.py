@@ -27,10 +27,15 @@ from apps.events.outbox.models import DeadLetter
 from apps.ledger import services as ledger_services
 from apps.payments import services as payment_services
 from apps.routing import selectors as routing_selectors
+from apps.settlement import selectors as settlement_selectors
+from apps.settlement import services as settlement_services
+from apps.settlement.models import PayoutFile, StatusReport
+from apps.treasury.models import NostroAccount
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories import payouts as payout_factories
 from tests.factories.merchants import FACTORY_ACTOR
+from tests.factories.settlement import settled_day
 from tests.factories.staff import OFFICER as OFFICER_ROLE
 from tests.factories.staff import signed_in_client, staff_user
 from tests.payments.conftest import UNKNOWN, processed, routing  # noqa: F401 - routing is a fixture
@@ -80,11 +85,23 @@ MATRIX: dict[str, dict[str, str]] = {
     # The business calendar: everyone reads it; treasury, who owns it, requests holiday changes.
     "settlement.BusinessCalendar": _every(),
     "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
-    "treasury.NostroAccount": {**_every(), SUPERUSER: "view add change delete"},
+    # Fincore's bank accounts: a superuser records them (never deleted: payouts and statements name them).
+    "treasury.NostroAccount": {**_every(), SUPERUSER: "view add change"},
     # Payouts: everyone reads them; treasury requests releasing a large one (a supervisor approves).
     # Bank accounts: compliance officers request setting or changing one (a supervisor approves).
     "payments.Payout": {**_every(), SUPERUSER: "view request_release", TREASURY: "view request_release"},
     "merchants.BankAccount": {**_every(), SUPERUSER: "view request_change", OFFICER: "view request_change"},
+    # Prices, terms and runs: everyone reads them; treasury requests price and terms changes (a
+    # supervisor approves them) and resumes a failed run.
+    "settlement.FeePlan": {**_every(), SUPERUSER: "view request_create", TREASURY: "view request_create"},
+    "settlement.FeePlanLine": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    "settlement.MerchantFeePlan": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    "settlement.SettlementTerms": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
+    "settlement.SettlementRun": {**_every(), SUPERUSER: "view resume", TREASURY: "view resume"},
+    "settlement.SettlementLine": _every(),
+    # Payout files: everyone reads them (and downloads their XML); treasury imports the bank's reports.
+    "settlement.PayoutFile": _every("view download"),
+    "settlement.StatusReport": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -118,7 +135,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "django_celery_beat.CrontabSchedule": {SUPERUSER: "view add change"},
 }
 # Pages of a screen's own that only read (support may open them).
-READ_ONLY_PAGES = {"dry_run", "mine"}
+READ_ONLY_PAGES = {"dry_run", "mine", "download"}
 
 
 def _expected(label: str, role: str) -> set[str]:
@@ -167,7 +184,23 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                                     http_accept="*/*", path_info="/admin/login/", attempt_time=now, locked_out=True)
     AccessLog.objects.create(username="sara", ip_address="10.0.0.2", user_agent="browser", http_accept="*/*",
                              path_info="/admin/login/code/", attempt_time=now)
+    # A settled business date (its run and line), and the merchant put on a plan of its own.
+    settled_day(merchant)
+    settlement_services.fee_plan_create(code="role-matrix", name="Role matrix", actor=FACTORY_ACTOR,
+                                        reason="the role matrix")
+    settlement_services.merchant_fee_plan_set(merchant_id=str(merchant.pk), plan="role-matrix",
+                                              effective_from=settlement_selectors.business_date(currency="BHD"),
+                                              actor=FACTORY_ACTOR, reason="the role matrix")
     payout_factories.payout(payout_factories.funded_merchant(), 12_500)  # and its bank account
+    NostroAccount.objects.create(code="nbb-bhd-01", currency="BHD", bank_name="National Bank of Bahrain",
+                                 bic="NBOBBHBM", iban="BH96NBOB00000099887766", account_name="Fincore B.S.C.",
+                                 pays_out=True)
+    payout_file = PayoutFile.objects.create(
+        message_id="pf_role_matrix", currency="BHD", nostro="nbb-bhd-01", requested_execution_date=now.date(),
+        payouts=1, control_sum=12_500, document=b"<Document/>", sha256="0" * 64, created_at=now, created_by="tests")
+    StatusReport.objects.create(message_id="NBB-STS-1", payout_file=payout_file, group_status="ACSC",
+                                sha256="1" * 64, document=b"<Document/>", paid=1, imported_at=now,
+                                imported_by="tests")
 
 
 def _client(role: str) -> Client:

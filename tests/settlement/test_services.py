@@ -71,11 +71,12 @@ def _permissions(role: str) -> set[str]:
 def test_everyone_sees_settlement_and_treasury_requests_its_changes_and_resumes_runs():
     views = {"settlement.view_businesscalendar", "settlement.view_holiday", "settlement.view_feeplan",
              "settlement.view_feeplanline", "settlement.view_merchantfeeplan", "settlement.view_settlementterms",
-             "settlement.view_settlementrun", "settlement.view_settlementline"}
+             "settlement.view_settlementrun", "settlement.view_settlementline", "settlement.view_payoutfile",
+             "settlement.view_statusreport"}
     for role in (OFFICER, SUPERVISOR, "Support (read-only)"):
         assert _permissions(role) == views, role
     assert _permissions(TREASURY) == views | {"settlement.request_holiday_change", "settlement.request_fee_change",
-                                              "settlement.resume_settlementrun"}
+                                              "settlement.resume_settlementrun", "settlement.import_statusreport"}
 
 
 # --- the reads ------------------------------------------------------------------------------------
