@@ -234,7 +234,9 @@ def test_the_line_list_shows_each_merchants_figures_at_a_fixed_number_of_queries
     with django_assert_num_queries(8):
         response = treasury.get(url)
 
-    assert _row(response) == ["2031-04-07 BHD live", "Acme Trading W.L.L.", "Settled", "26.000 BHD 2 captures",
+    # The status cell says why no payout was made (Acme has no bank account).
+    assert _row(response) == ["2031-04-07 BHD live", "Acme Trading W.L.L.", "Settled No bank account for BHD payouts",
+                              "26.000 BHD 2 captures",
                               "5.000 BHD", "0.725 BHD", "0.000 BHD 0.000 BHD", "20.275 BHD"]
     assert f'href="{reverse("admin:settlement_settlementline_change", args=[acme.pk])}' in response.content.decode()
     assert len(response.context["cl"].result_list) == 2
