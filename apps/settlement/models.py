@@ -280,7 +280,7 @@ class SettlementLine(models.Model):
     ``net = gross - refunds - fees - reserve_held + reserve_released``; the ledger moves it from
     merchant pending (and reserve) to merchant available in one linked chain of transfers, or,
     when pending does not hold the money yet (a refund still holding it), not at all: the line
-    is then ``carried`` and the next run settles it first.
+    is then ``carried`` and the next run settles it together with the merchant's new line.
     """
 
     class Status(models.TextChoices):
@@ -309,7 +309,7 @@ class SettlementLine(models.Model):
     reserve_release_on = models.DateField(null=True, blank=True, help_text="When the reserve held is released")
     reserve_released = models.BigIntegerField(default=0)
     released_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="releases",
-                                    help_text="The line whose settlement released this line's reserve")
+                                    help_text="The line that releases this line's reserve (as it settles)")
     net = models.BigIntegerField(default=0)
     fee_schedule = models.JSONField(default=dict, blank=True, help_text="The fee plan lines that priced it")
     carried_note = models.CharField(max_length=500, blank=True)

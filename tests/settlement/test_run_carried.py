@@ -1,18 +1,14 @@
-"""Carried lines that the run can never settle, or settle twice over: two ways the line-by-line
-settlement goes wrong, each reproduced here and marked ``xfail(strict=True)`` until the run is
-changed (the report of the settlement benchmark explains both and proposes fixes). Strict: once
-fixed, these pass and the marks must go.
+"""Carried lines settle, and settle once: two ways line-by-line settlement went wrong (found by the
+property tests' oracle), held fixed here.
 
 1. A refund resolved after a business date's cut-off but before its run takes that date's money
    from pending (its pending part counts in the next date's line). The closed date's line finds
-   pending short and is carried; the next date's line has more refunds from pending than
-   captures, and ``line_legs`` gives it no legs (None) — forever, since a line's figures never
-   change. The money never reaches available, however much is captured later.
-2. A line that releases a reserve falling due and is carried leaves that reserve unclaimed: the
-   next run computes its own line before settling the carried one, finds the same reserve due, and
-   gives its line a second release of it. Settling the carried line marks the reserve released;
-   the second release then finds the reserve account short and is carried — until later dates'
-   reserve fills the account, when it releases their money early.
+   pending short and is carried; the next date's line alone has more refunds from pending than
+   captures. The run settles a merchant's carried lines together with its new one, their figures
+   netted in one chain, so the two settle each other.
+2. A line that releases a reserve falling due and is carried keeps that reserve: the reserve is
+   given to the line that releases it when the line is computed, so the next run's line does not
+   count it due again.
 
 State is built inside a travel to April 2031, as in test_runs.py (Sunday 6 to Thursday 10 are
 business dates).
@@ -56,7 +52,6 @@ def settle(traveller, day: date) -> None:
     services.settlement_run(business_date=day, currency="BHD", actor=ACTOR)
 
 
-@pytest.mark.xfail(strict=True, reason="a line with more refunds from pending than captures is carried forever")
 def test_a_refund_between_the_cut_off_and_the_run_leaves_no_line_carried_for_ever():
     with time_machine.travel(at(MONDAY, 9), tick=False) as traveller:
         acme = MerchantFactory()
@@ -81,7 +76,6 @@ def test_a_refund_between_the_cut_off_and_the_run_leaves_no_line_carried_for_eve
         assert balance(acme, AccountRole.MERCHANT_AVAILABLE) == 9_000 - 3_000 + 19_000
 
 
-@pytest.mark.xfail(strict=True, reason="a carried line's released reserve is counted due again by the next run")
 def test_a_reserve_released_by_a_line_settled_late_is_released_once():
     with time_machine.travel(at(SUNDAY, 9), tick=False) as traveller:
         acme = MerchantFactory()

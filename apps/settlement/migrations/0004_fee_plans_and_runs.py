@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField()),
                 ('settled_at', models.DateTimeField(blank=True, null=True)),
                 ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='merchants.merchant')),
-                ('released_by', models.ForeignKey(blank=True, help_text="The line whose settlement released this line's reserve", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='settlement.settlementline')),
+                ('released_by', models.ForeignKey(blank=True, help_text="The line that releases this line's reserve (as it settles)", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='settlement.settlementline')),
                 ('last_tried_in', models.ForeignKey(blank=True, help_text='The last run that tried to post it', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.settlementrun')),
                 ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='settlement.settlementrun')),
                 ('settled_in', models.ForeignKey(blank=True, help_text='The run that posted it (a later one if carried)', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.settlementrun')),

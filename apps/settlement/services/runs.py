@@ -207,8 +207,8 @@ def _lines_compute(run: SettlementRun, calendar: business_calendar.Calendar) -> 
         refunds = payments_selectors.refunds_succeeded(currency=currency, start=run.period_start, end=run.period_end)
         _refunds_add(figures, refunds, calendar, currency)
         due = _reserve_due(currency=currency, business_date=day)
-        for key, amount in due.items():
-            figures[key].reserve_released = amount
+        for key, held in due.items():
+            figures[key].reserve_released = sum(amount for _, amount in held)
         terms = selectors.settlement_terms(merchant_ids={merchant for merchant, _ in figures}, currency=currency,
                                            business_date=day)
         release_dates = _release_dates(calendar, day, max((t.reserve_days for t in terms.values()), default=0))
@@ -217,6 +217,11 @@ def _lines_compute(run: SettlementRun, calendar: business_calendar.Calendar) -> 
                        schedules.get(merchant_id, {}), release_dates, now)
                  for merchant_id, livemode in sorted(figures, key=lambda key: (key[0], key[1]))]
         SettlementLine.objects.bulk_create(lines, batch_size=1000)
+        # Each reserve falling due belongs to the line that releases it from now on, settled or
+        # carried: no later line counts it due again.
+        for line in lines:
+            if held := due.get((line.merchant_id, line.livemode)):
+                SettlementLine.objects.filter(pk__in=[pk for pk, _ in held]).update(released_by=line)
         SettlementRun.objects.filter(pk=run.pk).update(merchants=len(lines), updated_at=now)
 
 
@@ -242,14 +247,15 @@ def _refunds_add(figures: dict[tuple[UUID, bool], _Figures], refunds: list[Succe
         line.fees_exact -= Decimal(returned.exact.numerator) / Decimal(returned.exact.denominator)
 
 
-def _reserve_due(*, currency: str, business_date: date) -> dict[tuple[UUID, bool], int]:
-    """Reserve held by settled lines and falling due on or before ``business_date``, per merchant
-    and mode (a line carried past its release date releases on the next run)."""
-    due = (SettlementLine.objects.filter(currency=currency, reserve_held__gt=0, released_by__isnull=True,
-                                         status=SettlementLine.Status.SETTLED,
-                                         reserve_release_on__lte=business_date)
-           .values("merchant_id", "livemode").annotate(amount=Sum("reserve_held")))
-    return {(row["merchant_id"], row["livemode"]): row["amount"] for row in due}
+def _reserve_due(*, currency: str, business_date: date) -> dict[tuple[UUID, bool], list[tuple[UUID, int]]]:
+    """Reserve held by settled lines, falling due on or before ``business_date`` and not yet given to
+    a line that releases it: per merchant and mode, each holding line and its amount."""
+    due: dict[tuple[UUID, bool], list[tuple[UUID, int]]] = defaultdict(list)
+    for pk, merchant_id, livemode, held in SettlementLine.objects.filter(
+            currency=currency, reserve_held__gt=0, released_by__isnull=True, status=SettlementLine.Status.SETTLED,
+            reserve_release_on__lte=business_date).values_list("pk", "merchant_id", "livemode", "reserve_held"):
+        due[merchant_id, livemode].append((pk, held))
+    return due
 
 
 def _release_dates(calendar: business_calendar.Calendar, day: date, days: int) -> list[date]:
@@ -285,43 +291,53 @@ def _line(run: SettlementRun, merchant_id: UUID, livemode: bool, figures: _Figur
 
 
 def _chunk_settle(run: SettlementRun) -> bool:
-    """Post the next chunk of the run's lines still to settle (and first the lines earlier runs
-    carried). Returns False when none was left."""
+    """Post the next chunk of the run's lines still to settle, with the lines earlier runs carried.
+    A merchant's lines of one mode settle together, as one chain netting their figures: a refund
+    that took an earlier date's money from pending is paid by that date's captures. Returns False
+    when none was left."""
     with transaction.atomic(durable=True):
-        lines = list(SettlementLine.objects.select_for_update(skip_locked=True)
+        to_settle = (SettlementLine.objects.select_for_update(skip_locked=True)
                      .filter(Q(run=run, status=SettlementLine.Status.COMPUTED)
                              | Q(currency=run.currency, status=SettlementLine.Status.CARRIED,
                                  business_date__lt=run.business_date) & ~Q(last_tried_in=run))
-                     .order_by("merchant_id", "business_date", "livemode")[:settings.FINCORE_SETTLEMENT_CHUNK_LINES])
+                     .order_by("merchant_id", "livemode", "business_date"))
+        lines = list(to_settle[:settings.FINCORE_SETTLEMENT_CHUNK_LINES])
         if not lines:
             return False
-        releasing = _releasing(run, lines)
+        # A chunk ends with a merchant's last line, so its lines are never split between chunks.
+        lines += list(to_settle.filter(merchant_id=lines[-1].merchant_id).exclude(pk__in=[line.pk for line in lines]))
+        groups: dict[tuple[UUID, bool], list[SettlementLine]] = defaultdict(list)
+        for line in lines:
+            groups[line.merchant_id, line.livemode].append(line)
         terms = selectors.settlement_terms(merchant_ids={line.merchant_id for line in lines}, currency=run.currency,
                                            business_date=run.business_date)
-        chains = {line.pk: _chain(line) for line in lines}
+        chains = {key: _chain(group) for key, group in groups.items()}
         specs = [spec for chain in chains.values() if chain for spec in chain]
         faults.crash_point("settlement.before_post")
         results = iter(ledger_services.transfers_batch(specs=specs, atomic=False) if specs else [])
         now = clock.now()
-        settled = 0
-        for line in lines:
-            chain = chains[line.pk]
+        for key, group in groups.items():
+            chain = chains[key]
             items = [next(results) for _ in chain or ()]
             refusal = next((item.refusal for item in items if item.refusal and item.result != "linked_event_failed"),
                            None)
             if chain is None or refusal is not None:
                 reason = refusal.detail if refusal is not None else "pending holds less than the reserve to hold"
-                line.status, line.carried_note, line.last_tried_in = SettlementLine.Status.CARRIED, reason[:500], run
-                line.save(update_fields=["status", "carried_note", "last_tried_in"])
+                for line in group:
+                    line.status, line.carried_note, line.last_tried_in = (SettlementLine.Status.CARRIED, reason[:500],
+                                                                          run)
+                    line.save(update_fields=["status", "carried_note", "last_tried_in"])
                 continue
-            line.status, line.settled_in, line.settled_at = SettlementLine.Status.SETTLED, run, now
-            line.last_tried_in, line.carried_note = run, ""
-            _payout(line, terms[line.merchant_id].payout_minimum)
-            line.save(update_fields=["status", "settled_in", "settled_at", "last_tried_in", "carried_note",
-                                     "payout_id", "payout_note"])
-            SettlementLine.objects.filter(pk__in=releasing.get((line.merchant_id, line.livemode), [])).update(
-                released_by=line)
-            settled += 1
+            for line in group:
+                line.status, line.settled_in, line.settled_at = SettlementLine.Status.SETTLED, run, now
+                line.last_tried_in, line.carried_note = run, ""
+            newest = group[-1]
+            _payout(newest, terms[newest.merchant_id].payout_minimum)
+            for line in group[:-1]:
+                line.payout_note = f"Settled with {line_public_id(newest)}"
+            for line in group:
+                line.save(update_fields=["status", "settled_in", "settled_at", "last_tried_in", "carried_note",
+                                         "payout_id", "payout_note"])
         faults.crash_point("settlement.after_post")
         SettlementRun.objects.filter(pk=run.pk).update(
             merchants_settled=SettlementLine.objects.filter(run=run).exclude(status=SettlementLine.Status.COMPUTED)
@@ -351,36 +367,25 @@ def _payout(line: SettlementLine, minimum: int) -> None:
     line.payout_id = payout.pk
 
 
-def _releasing(run: SettlementRun, lines: list[SettlementLine]) -> dict[tuple[UUID, bool], list[UUID]]:
-    """The earlier lines whose reserve each of ``lines`` of this run releases."""
-    own = [line for line in lines if line.run_id == run.pk and line.reserve_released]
-    if not own:
-        return {}
-    releasing: dict[tuple[UUID, bool], list[UUID]] = defaultdict(list)
-    for pk, merchant_id, livemode in SettlementLine.objects.filter(
-            currency=run.currency, merchant_id__in={line.merchant_id for line in own}, reserve_held__gt=0,
-            released_by__isnull=True, status=SettlementLine.Status.SETTLED,
-            reserve_release_on__lte=run.business_date).values_list("pk", "merchant_id", "livemode"):
-        releasing[merchant_id, livemode].append(pk)
-    return releasing
-
-
-def _chain(line: SettlementLine) -> list[ledger_data.TransferSpec] | None:
-    legs = line_legs(gross=line.gross, refunds_from_pending=line.refunds_from_pending, fees=line.fees,
-                     reserve_held=line.reserve_held, reserve_released=line.reserve_released)
+def _chain(group: list[SettlementLine]) -> list[ledger_data.TransferSpec] | None:
+    """The linked chain settling a merchant's lines of one mode (usually one), their figures
+    netted, named by the newest line; None when pending cannot fund their reserve."""
+    legs = line_legs(gross=sum(line.gross for line in group),
+                     refunds_from_pending=sum(line.refunds_from_pending for line in group),
+                     fees=sum(line.fees for line in group), reserve_held=sum(line.reserve_held for line in group),
+                     reserve_released=sum(line.reserve_released for line in group))
     if legs is None:
         return None
-    public_id = line_public_id(line)
-    specs = []
-    for index, leg in enumerate(legs):
-        specs.append(ledger_data.TransferSpec(
-            client_id=f"{ledger_data.RESERVED_CLIENT_ID_PREFIX}{public_id}:{leg.step}",
-            debit_account_ref=_account(line, leg.debit), credit_account_ref=_account(line, leg.credit),
-            amount=leg.amount, currency=line.currency, merchant_id=line.merchant_id, livemode=line.livemode,
-            code=f"settlement_{leg.step}", reference=public_id, created_by=CREATED_BY,
-            metadata={"business_date": line.business_date.isoformat()}, linked=index < len(legs) - 1,
-        ))
-    return specs
+    newest = group[-1]
+    public_id = line_public_id(newest)
+    lines = [line_public_id(line) for line in group]
+    return [ledger_data.TransferSpec(
+        client_id=f"{ledger_data.RESERVED_CLIENT_ID_PREFIX}{public_id}:{leg.step}",
+        debit_account_ref=_account(newest, leg.debit), credit_account_ref=_account(newest, leg.credit),
+        amount=leg.amount, currency=newest.currency, merchant_id=newest.merchant_id, livemode=newest.livemode,
+        code=f"settlement_{leg.step}", reference=public_id, created_by=CREATED_BY,
+        metadata={"business_date": newest.business_date.isoformat(), "lines": lines}, linked=index < len(legs) - 1,
+    ) for index, leg in enumerate(legs)]
 
 
 def _account(line: SettlementLine, account: Account) -> AccountRef:
