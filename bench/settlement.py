@@ -3,7 +3,7 @@
 One business date of a million captured payments for a thousand merchants, settled by
 ``manage.py settlement_run`` as a process of its own, against PostgreSQL's own GROUP BY over
 the same rows. Each repetition (``BENCH_RUNS``, 3) starts from the same unsettled day: a copy of
-the prepared database (``CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY``, ~10 s), so no
+the prepared database (``CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY``), so no
 repetition settles on what an earlier one left behind. Per repetition, on its copy:
 
 - ``group_by_ms``, the baseline: ``SELECT merchant_id, count(*), sum(amount_captured) FROM
@@ -450,8 +450,10 @@ class Repetition:
 def repetition(number: int, fixture: Fixture) -> Repetition:
     name = f"{_name(TEMPLATE_URL)}_run{number}"
     result = Repetition()
-    log(f"settlement: run {number}/{RUNS}: copying the prepared database to {name}")
+    copying = time.monotonic()
     url = copy_create(name)
+    log(f"settlement: run {number}/{RUNS}: the prepared database copied to {name} in "
+        f"{time.monotonic() - copying:.0f} s")
     try:
         checkpoint(url)
         baseline, merchants, captures = group_by_ms(url, fixture)
