@@ -1,9 +1,8 @@
 # fincore: `make run` brings the whole stack up with demo data; `make test` checks everything;
-# `make fuzz` attacks the API with schemathesis for longer; `make bench` measures the ledger and
-# the payment path; `make chaos` crashes it under load. All start from nothing: they create the
-# virtualenv, start the services and the database (the benchmark a database of its own, the chaos
-# run a PostgreSQL and a RabbitMQ of its own, never
-# development's or the tests').
+# `make fuzz` attacks the API with schemathesis for longer; `make bench` measures the ledger, the
+# payment path and settlement; `make chaos` crashes it under load. All start from nothing: they
+# create the virtualenv, start the services and the database (the benchmark databases of its own,
+# the chaos run a PostgreSQL and a RabbitMQ of its own, never development's or the tests').
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +12,7 @@ METRICS_DIR := $(CURDIR)/var/prometheus
 PYTEST_ARGS ?=
 BENCH := DJANGO_SETTINGS_MODULE=bench.settings
 
-.PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench chaos clean
+.PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench bench-settlement chaos clean
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,13 +72,22 @@ fuzz: $(INSTALLED)
 
 ## bench: the ledger benchmark (bench/ledger.py), then the payments one (bench/payments.py: gunicorn and
 ## Celery workers it starts and stops itself), on a fresh database, Redis database and RabbitMQ vhost
-## of their own; BENCH_QUICK=1 for a short run, BENCH_ONLY=<figures> for some (bench/README.md)
+## of their own, then settlement's (bench-settlement); BENCH_QUICK=1 for a short run, BENCH_ONLY=<figures>
+## for some (bench/README.md)
 bench: $(INSTALLED) services
 	bench/tools.sh
 	$(BENCH) $(BIN)/python -m bench.database
 	$(BENCH) $(BIN)/python manage.py migrate --no-input -v 0
 	$(BENCH) $(BIN)/python -m bench.ledger
 	$(BENCH) $(BIN)/python -m bench.payments
+	$(BENCH) $(BIN)/python -m bench.settlement
+
+## bench-settlement: settlement alone (bench/settlement.py): a business date of 1,000,000 captures of 1,000
+## merchants in a database of its own (fincore_bench_settlement), settled by manage.py settlement_run on a
+## copy per run, against PostgreSQL's GROUP BY over the same rows; BENCH_SETTLEMENT_REUSE=1 skips preparing
+bench-settlement: $(INSTALLED) services
+	bench/tools.sh
+	$(BENCH) $(BIN)/python -m bench.settlement
 
 ## chaos: payments and transfers through the API while PostgreSQL and RabbitMQ restart and workers and
 ## web processes are killed (tests/reliability/chaos.py), on a PostgreSQL cluster and RabbitMQ node it

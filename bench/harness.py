@@ -359,6 +359,8 @@ def _ms(value: float | None) -> str:
 
 
 def unit(figure: str) -> str:
+    if figure.endswith("_mb"):
+        return " MB"
     return " ms" if figure.endswith("_ms") else "/s"
 
 
