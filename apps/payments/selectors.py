@@ -179,20 +179,24 @@ _FEE_EXACT = """
               THEN price.maximum::numeric
          ELSE p.amount_captured * price.percent * 0.01 + price.fixed END"""
 
+# Each capture's fee is computed once, in a subquery the planner keeps (OFFSET 0): inlined into the
+# aggregate, money_round would repeat its argument, the whole fee expression, a dozen times a row
+# (bench/settlement.py measured 12 s against 2.7 s for a million captures).
 _CAPTURED_TOTALS = f"""
-    SELECT p.merchant_id, p.livemode, count(*), sum(p.amount_captured),
-           coalesce(sum(money_round(fee.exact, price.rounding)), 0), coalesce(sum(fee.exact), 0),
-           count(*) FILTER (WHERE price.method IS NULL),
-           array_agg(DISTINCT p.method) FILTER (WHERE price.method IS NULL)
-    FROM payments_payment p
-    LEFT JOIN unnest(%(merchants)s::uuid[], %(methods)s::text[], %(percents)s::numeric[], %(fixed)s::bigint[],
-                     %(minimums)s::bigint[], %(maximums)s::bigint[], %(roundings)s::text[])
-         AS price(merchant_id, method, percent, fixed, minimum, maximum, rounding)
-         ON price.merchant_id = p.merchant_id AND price.method = p.method
-    CROSS JOIN LATERAL (SELECT {_FEE_EXACT} AS exact) fee
-    WHERE p.currency = %(currency)s AND p.captured_at >= %(start)s AND p.captured_at < %(end)s
-    GROUP BY p.merchant_id, p.livemode
-    ORDER BY p.merchant_id, p.livemode
+    SELECT merchant_id, livemode, count(*), sum(amount_captured),
+           coalesce(sum(money_round(exact, rounding)), 0), coalesce(sum(exact), 0),
+           count(*) FILTER (WHERE priced IS NULL), array_agg(DISTINCT method) FILTER (WHERE priced IS NULL)
+    FROM (SELECT p.merchant_id, p.livemode, p.amount_captured, p.method, price.method AS priced, price.rounding,
+                 {_FEE_EXACT} AS exact
+          FROM payments_payment p
+          LEFT JOIN unnest(%(merchants)s::uuid[], %(methods)s::text[], %(percents)s::numeric[], %(fixed)s::bigint[],
+                           %(minimums)s::bigint[], %(maximums)s::bigint[], %(roundings)s::text[])
+               AS price(merchant_id, method, percent, fixed, minimum, maximum, rounding)
+               ON price.merchant_id = p.merchant_id AND price.method = p.method
+          WHERE p.currency = %(currency)s AND p.captured_at >= %(start)s AND p.captured_at < %(end)s
+          OFFSET 0) fee
+    GROUP BY merchant_id, livemode
+    ORDER BY merchant_id, livemode
 """
 
 

@@ -421,9 +421,10 @@ def _books_hold(books: Books, made: list[Made], refunds: list[RefundMade], runs:
             assert _balance(AccountRole.MERCHANT_RESERVE, livemode, merchant.pk).posted == (
                 sum(line.reserve_held - line.reserve_released for line in mine))
             # Every reserve held is released once: what settled lines released is what the lines
-            # they released had held.
-            released = [line for line in lines if line.released_by_id is not None and line.merchant_id == merchant.pk
-                        and line.livemode == livemode]
+            # they release had held (a reserve is given to its releasing line when that line is
+            # computed, and leaves the reserve account when it settles).
+            settled_ids = {line.pk for line in mine}
+            released = [line for line in lines if line.released_by_id in settled_ids]
             assert sum(line.reserve_released for line in mine) == sum(line.reserve_held for line in released)
     for livemode in (True, False):
         # Fee revenue is, run by run, the exact fees of the lines it settled rounded once.

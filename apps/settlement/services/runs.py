@@ -192,6 +192,10 @@ def _lines_compute(run: SettlementRun, calendar: business_calendar.Calendar) -> 
     due on the date. Raises SettlementUnpriced."""
     day, currency = run.business_date, run.currency
     with transaction.atomic(durable=True):
+        # One aggregate over a whole business date: bounded by the task's time limit, not by the
+        # connection's statement timeout (a day of millions of captures takes longer than it).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 0")
         merchant_ids = merchants_selectors.merchant_ids_in_currency(currency=currency)
         schedules = selectors.fee_schedules(merchant_ids=merchant_ids, currency=currency, business_date=day)
         figures: dict[tuple[UUID, bool], _Figures] = defaultdict(_Figures)
