@@ -99,10 +99,9 @@ def _as_percent(value: Any, what: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise FeeChangeInvalid(f"The {what} is a decimal written as text (\"2.5\" is 2.5 %), not {value!r}.")
     try:
-        percent = Decimal(str(value).strip())
+        return Decimal(str(value).strip())
     except InvalidOperation as invalid:
         raise FeeChangeInvalid(f"The {what} {value!r} is not a decimal number.") from invalid
-    return percent
 
 
 def _as_minor(value: Any, what: str, *, optional: bool = False) -> int | None:
@@ -111,10 +110,6 @@ def _as_minor(value: Any, what: str, *, optional: bool = False) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MINOR_UNITS_MAX:
         raise FeeChangeInvalid(f"The {what} is a whole number of minor units, 0 or more, not {value!r}.")
     return value
-
-
-def _currency(value: Any) -> str:
-    return str(value or "").strip().upper()
 
 
 def _plan(code: Any) -> FeePlan:
@@ -237,7 +232,7 @@ class _NewLine:
 def _new_line(*, plan: Any, method: Any, currency: Any, percent: Any, effective_from: Any, fixed: Any = 0,
               minimum: Any = None, maximum: Any = None) -> _NewLine:
     found = _plan(plan)
-    method, currency = str(method or ""), _currency(currency)
+    method, currency = str(method or ""), str(currency or "").strip().upper()
     if method not in METHODS:
         raise FeeChangeInvalid(f"The method is card, instant, wire, wallet or empty (every method), not {method!r}.")
     schedule = _schedule(currency=currency, percent=_as_percent(percent, "percent"),
@@ -309,8 +304,7 @@ class _NewTerms:
 def _new_terms(*, currency: Any, reserve_percent: Any, reserve_days: Any, payout_minimum: Any,
                effective_from: Any, merchant_id: Any = None) -> _NewTerms:
     merchant = _merchant(merchant_id) if merchant_id not in (None, "") else None
-    currency = _currency(currency)
-    percent = _as_percent(reserve_percent, "reserve percent")
+    currency, percent = str(currency or "").strip().upper(), _as_percent(reserve_percent, "reserve percent")
     try:
         fees.reserve_hold(Money(0, currency), percent)
     except fees.InvalidFeeSchedule as refused:
