@@ -21,6 +21,9 @@ if _missing := _environment.missing():
     )
 if _refused := _environment.refused_in_production():
     raise ImproperlyConfigured("fincore.settings.production refuses these values: " + "; ".join(_refused))
+# The test suite's crash points (apps.core.faults) kill the process that reaches them: never here.
+if os.environ.get("FINCORE_CRASH_AT"):
+    raise ImproperlyConfigured("fincore.settings.production refuses FINCORE_CRASH_AT: crash points are for tests")
 
 globals().update(from_environment(_environment))
 

@@ -212,3 +212,9 @@ def test_payout_approval_thresholds_are_read_in_major_units_exactly():
 def test_a_payout_approval_threshold_that_is_not_exact_money_stops_the_start(raw):
     with pytest.raises(ImproperlyConfigured, match="FINCORE_PAYOUT_APPROVAL_THRESHOLDS"):
         from_environment(Environment({"FINCORE_PAYOUT_APPROVAL_THRESHOLDS": raw}, use_defaults=True))
+
+
+def test_production_refuses_a_crash_point():
+    result = _manage("check", environment={**PRODUCTION_ENVIRONMENT, "FINCORE_CRASH_AT": "settlement.before_post"})
+
+    assert _refused(result) == "fincore.settings.production refuses FINCORE_CRASH_AT: crash points are for tests"
