@@ -14,13 +14,13 @@ The pieces, in the order a settlement run uses them:
   unrounded value kept beside the charged whole minor units.
 * :func:`refund_fee_return` — the part of a payment's fee returned to the merchant when the
   payment is refunded, wholly or partly (:class:`FeeReturn`).
-* :func:`fee_rounding_differences` — per currency, a day's posted fees against their exact
-  sum: the rounding difference to post so the fee revenue shows the exact sum rounded once
-  and the books balance to the minor unit (:class:`FeeRoundingDifference`).
+* :func:`rounding_difference` — fees posted (each rounded once) against their exact sum
+  rounded once: the difference a run posts so fee revenue shows the exact sum rounded once
+  and the books balance to the minor unit.
 * :func:`reserve_hold` and :func:`reserve_release` — the rolling reserve: a percentage of a
   business date's net held, released on the N-th business date after.
 * :func:`merchant_day_net` — netting of one merchant's business date: gross captures,
-  refunds, fees after returns, reserve held and released, and the carry of a negative net.
+  refunds, fees after returns, reserve held and released.
 
 Worked example (BHD, 3 decimals, half-even)
 -------------------------------------------
@@ -54,13 +54,12 @@ What holds (the property tests in ``tests/settlement/test_fees.py``)
 * Refunds of a payment, in however many parts, return together exactly what one refund of
   their total returns, and never more than ``charged - fixed``: never the fixed part, never
   more than was charged.
-* Per currency and day: ``posted + difference == round(exact sum)``, where ``posted`` is
-  what the per-payment fee transfers moved; the exact sum and its rounding are within one
-  minor unit (half a unit under a half mode). The part below one minor unit is not posted
-  and not carried to the next day: the ledger holds whole minor units only.
+* ``posted + rounding_difference(posted, exact) == round(exact sum)``, where ``posted`` is
+  what the per-payment fees add up to; the exact sum and its rounding are within one minor
+  unit (half a unit under a half mode). The part below one minor unit is not posted and not
+  carried to the next day: the ledger holds whole minor units only.
 * ``net == gross - refunds - fees + fee returns - reserve held + reserve released`` to the
-  minor unit; a negative net is carried, never paid, and over any run of days what was
-  paid plus what still carries is exactly the sum of the nets.
+  minor unit.
 * A reserve is held and released in the same whole minor units, so it never leaves a
   rounding difference; every amount held is released exactly once.
 """
@@ -68,7 +67,7 @@ What holds (the property tests in ``tests/settlement/test_fees.py``)
 from __future__ import annotations
 
 import decimal
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -83,7 +82,6 @@ __all__ = [
     "ROUNDING_MODES",
     "FeeError",
     "FeeReturn",
-    "FeeRoundingDifference",
     "FeeScheduleLine",
     "InvalidFeeSchedule",
     "MerchantDayNet",
@@ -92,14 +90,13 @@ __all__ = [
     "ReserveCalendarTooShort",
     "ReserveHold",
     "ReserveRelease",
-    "fee_rounding_differences",
     "merchant_day_net",
     "payment_fee",
     "refund_fee_return",
     "reserve_hold",
     "reserve_release",
-    "reserve_release_schedule",
     "round_to_minor",
+    "rounding_difference",
 ]
 
 ROUNDING_MODES = frozenset(
@@ -400,60 +397,12 @@ def refund_fee_return(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class FeeRoundingDifference:
-    """A currency's fees of one day: what was posted against the exact sum.
-
-    ``posted`` is the sum of the charged fees less the returned fees (whole minor units, as
-    the per-payment transfers moved them); ``exact`` the same sum of the exact values;
-    ``exact_rounded`` the exact sum rounded once. ``posted + difference == exact_rounded``:
-    the per-payment transfers moved ``posted`` from merchant pending to fee revenue, and the
-    run posts ``difference`` from the rounding-difference account to fee revenue (a negative
-    difference goes from fee revenue to the rounding-difference account). Fee revenue then
-    shows the exact sum rounded once, within half a minor unit of what the contracts give
-    under a half mode (``< 1`` under any mode), the rounding-difference account holds what
-    rounding each payment gained or lost, and each currency balances to the minor unit.
-    """
-
-    currency: str
-    posted: int
-    exact: Fraction
-    exact_rounded: int
-    difference: int
-
-
-def fee_rounding_differences(
-    charges: Iterable[PaymentFee],
-    returns: Iterable[FeeReturn] = (),
-    *,
-    rounding: str = decimal.ROUND_HALF_EVEN,
-) -> dict[str, FeeRoundingDifference]:
-    """Per currency, the day's rounding difference between posted and exact fees.
-
-    Every currency that appears among ``charges`` or ``returns`` gets an entry; the day's
-    exact total is rounded once with ``rounding``. Raises InvalidFeeSchedule for an unknown
-    rounding mode.
-    """
-    _check_rounding(rounding)
-    posted: dict[str, int] = {}
-    exact: dict[str, Fraction] = {}
-    for fee in charges:
-        posted[fee.currency] = posted.get(fee.currency, 0) + fee.charged
-        exact[fee.currency] = exact.get(fee.currency, Fraction(0)) + Fraction(fee.exact)
-    for fee_return in returns:
-        posted[fee_return.currency] = posted.get(fee_return.currency, 0) - fee_return.returned
-        exact[fee_return.currency] = exact.get(fee_return.currency, Fraction(0)) - fee_return.exact
-    differences = {}
-    for currency in sorted(posted):
-        exact_rounded = round_to_minor(exact[currency], rounding)
-        differences[currency] = FeeRoundingDifference(
-            currency=currency,
-            posted=posted[currency],
-            exact=exact[currency],
-            exact_rounded=exact_rounded,
-            difference=exact_rounded - posted[currency],
-        )
-    return differences
+def rounding_difference(posted: int, exact: Fraction | Decimal, rounding: str = decimal.ROUND_HALF_EVEN) -> int:
+    """What to post beside ``posted`` (fees each rounded once, added up) so that together they are
+    ``exact`` (the same fees unrounded, added up) rounded once with ``rounding``. Positive: the
+    fees were rounded down on the whole, and fee revenue is owed the difference. Raises
+    InvalidFeeSchedule for an unknown rounding mode."""
+    return round_to_minor(exact, rounding) - posted
 
 
 # ----------------------------------------------------------------------------- reserve
@@ -478,8 +427,7 @@ def reserve_hold(net: Money, percent: Decimal, *, rounding: str = decimal.ROUND_
     in full, so rounding it up would hold money no contract asks for, and rounding it down
     would short the collateral; half-even is unbiased over many days. The release moves
     exactly the held whole minor units, so a reserve never leaves a rounding difference. A
-    zero or negative net holds nothing (there is nothing to hold back; the negative net
-    carries forward, see :func:`merchant_day_net`).
+    zero or negative net holds nothing: there is nothing to hold back.
 
     Raises InvalidFeeSchedule for a percent outside 0 to 100 or with more than six decimal
     places, or an unknown rounding mode; TypeError if ``net`` is not Money.
@@ -544,23 +492,6 @@ def reserve_release(held_on: date, amount: int, *, hold_days: int, business_date
     return ReserveRelease(release_date=dates[index + hold_days], amount=amount)
 
 
-def reserve_release_schedule(
-    holds: Iterable[tuple[date, int]], *, hold_days: int, business_dates: Sequence[date]
-) -> list[ReserveRelease]:
-    """Releases of several ``(held_on, amount)`` holds, added up per release date, in date order.
-
-    The amounts released add up exactly to the amounts held. Raises as :func:`reserve_release`.
-    """
-    _check_hold_days(hold_days)
-    dates = list(business_dates)
-    _check_business_dates(dates)
-    by_date: dict[date, int] = {}
-    for held_on, amount in holds:
-        release = reserve_release(held_on, amount, hold_days=hold_days, business_dates=dates)
-        by_date[release.release_date] = by_date.get(release.release_date, 0) + release.amount
-    return [ReserveRelease(release_date=day, amount=by_date[day]) for day in sorted(by_date)]
-
-
 # ----------------------------------------------------------------------------- netting
 
 
@@ -570,10 +501,8 @@ class MerchantDayNet:
 
     ``fees`` are the fees charged less the fees returned that day (negative when returns
     for earlier days' payments exceed the day's charges). ``net = gross - refunds - fees -
-    reserve_held + reserve_released``. ``carried_in`` (never positive) is the negative net
-    carried from the previous settlement; ``payable`` (never negative) is what moves to
-    available and ``carried_forward`` (never positive) what carries to the next one, with
-    ``payable + carried_forward == net + carried_in``.
+    reserve_held + reserve_released``; it may be negative (a day of refunds), and the
+    settlement run then nets it with the merchant's later days.
     """
 
     currency: str
@@ -583,9 +512,6 @@ class MerchantDayNet:
     reserve_held: int
     reserve_released: int
     net: int
-    carried_in: int
-    payable: int
-    carried_forward: int
 
 
 def merchant_day_net(
@@ -596,15 +522,12 @@ def merchant_day_net(
     fees_returned: Money,
     reserve_held: Money,
     reserve_released: Money,
-    carried_in: Money,
 ) -> MerchantDayNet:
-    """Net one merchant's business date; a negative result carries forward, never paid out.
+    """Net one merchant's business date.
 
-    All amounts in one currency (``gross``'s). Every amount but ``carried_in`` is a
-    non-negative total; ``carried_in`` is a previous negative net (zero or below).
-
-    Raises CurrencyMismatch for mixed currencies; FeeError for a negative total or a
-    positive ``carried_in``; TypeError for an amount that is not Money.
+    All amounts in one currency (``gross``'s), each a non-negative total. Raises
+    CurrencyMismatch for mixed currencies; FeeError for a negative total; TypeError for an
+    amount that is not Money.
     """
     if not isinstance(gross, Money):
         raise TypeError(f"gross must be Money, got {type(gross).__name__}")
@@ -616,11 +539,6 @@ def merchant_day_net(
     )
     held = _non_negative(reserve_held, currency, "reserve_held")
     released = _non_negative(reserve_released, currency, "reserve_released")
-    carry = _in_currency(carried_in, currency, "carried_in")
-    if carry > 0:
-        raise FeeError(f"carried_in is a negative net carried forward, got {carried_in!r}")
-    net = gross_amount - refunds_amount - fees - held + released
-    after_carry = net + carry
     return MerchantDayNet(
         currency=currency,
         gross=gross_amount,
@@ -628,8 +546,5 @@ def merchant_day_net(
         fees=fees,
         reserve_held=held,
         reserve_released=released,
-        net=net,
-        carried_in=carry,
-        payable=max(after_carry, 0),
-        carried_forward=min(after_carry, 0),
+        net=gross_amount - refunds_amount - fees - held + released,
     )

@@ -22,7 +22,6 @@ one starting it returns at once. A run that raises turns ``failed``, with the re
 event and a dashboard alert; running it again resumes it.
 """
 
-import decimal
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator
@@ -273,20 +272,23 @@ def _release_dates(calendar: business_calendar.Calendar, day: date, days: int) -
 def _line(run: SettlementRun, merchant_id: UUID, livemode: bool, figures: _Figures, terms: selectors.Terms,
           schedule: dict[str, selectors.PricedMethod], release_dates: list[date], now) -> SettlementLine:
     currency = run.currency
-    net = fees.merchant_day_net(
-        gross=Money(figures.gross, currency), refunds=Money(figures.refunds, currency),
-        fees_charged=Money(figures.fees_charged, currency), fees_returned=Money(figures.fees_returned, currency),
-        reserve_held=Money(0, currency), reserve_released=Money(0, currency), carried_in=Money(0, currency))
-    held = fees.reserve_hold(Money(net.net, currency), terms.reserve_percent).held if terms.reserve_percent else 0
+    amounts = {"gross": Money(figures.gross, currency), "refunds": Money(figures.refunds, currency),
+               "fees_charged": Money(figures.fees_charged, currency),
+               "fees_returned": Money(figures.fees_returned, currency)}
+    before_reserve = fees.merchant_day_net(**amounts, reserve_held=Money(0, currency),
+                                           reserve_released=Money(0, currency)).net
+    held = (fees.reserve_hold(Money(before_reserve, currency), terms.reserve_percent).held
+            if terms.reserve_percent else 0)
     release_on = (fees.reserve_release(run.business_date, held, hold_days=terms.reserve_days,
                                        business_dates=release_dates).release_date if held else None)
+    net = fees.merchant_day_net(**amounts, reserve_held=Money(held, currency),
+                                reserve_released=Money(figures.reserve_released, currency))
     return SettlementLine(
         run=run, merchant_id=merchant_id, livemode=livemode, business_date=run.business_date, currency=currency,
         captures=figures.captures, gross=figures.gross, refund_count=figures.refund_count, refunds=figures.refunds,
         refunds_from_pending=figures.refunds_from_pending, fees_charged=figures.fees_charged,
         fees_returned=figures.fees_returned, fees=net.fees, fees_exact=figures.fees_exact, reserve_held=held,
-        reserve_release_on=release_on, reserve_released=figures.reserve_released,
-        net=net.net - held + figures.reserve_released,
+        reserve_release_on=release_on, reserve_released=figures.reserve_released, net=net.net,
         fee_schedule={method: priced.as_record() for method, priced in sorted(schedule.items())}, created_at=now,
     )
 
@@ -409,7 +411,7 @@ def _run_finish(run: SettlementRun, actor: Actor) -> None:
         settled = SettlementLine.objects.filter(settled_in=run)
         for livemode, posted, exact in (settled.values_list("livemode").annotate(Sum("fees"), Sum("fees_exact"))
                                         .order_by("livemode")):
-            difference = fees.round_to_minor(exact, decimal.ROUND_HALF_EVEN) - posted
+            difference = fees.rounding_difference(posted, exact)
             differences += difference
             if difference:
                 _rounding_post(run, livemode, difference)
