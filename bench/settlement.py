@@ -19,9 +19,7 @@ repetition settles on what an earlier one left behind. Per repetition, on its co
   as it stands (a few queries), so it is the command's fixed cost. It must post nothing.
 - ``captured_totals_ms``: ``apps.payments.selectors.captured_totals`` alone, with the prices
   the run uses (in a process on the copy): the run's aggregate query, which prices every capture
-  in SQL. ``captured_totals_fee_once_ms``: the same totals from the same rows with each capture's
-  fee computed once in a subquery (``OFFSET 0``) — the change this benchmark proposes for the
-  selector, checked to give identical rows (see ``_fee_computed_once_sql``).
+  in SQL, each capture's fee computed once in a fenced subquery.
 
 Targets (issue 10): run <= 3 x GROUP BY, peak RSS < 300 MB.
 
@@ -111,13 +109,11 @@ METHODS = (("card", 0.60, "acquirer_alpha"), ("instant", 0.25, "fawri_instant"),
            ("wire", 0.05, "swift_wire"))
 AMOUNT_RANGE = (100, 500_000)  # fils: 0.100 to 500.000 BHD, log-uniform
 
-FIGURES = ("group_by_ms", "captured_totals_ms", "captured_totals_fee_once_ms", "settlement_run_ms", "process_floor_ms",
-           "settlement_run_peak_rss_mb")
+FIGURES = ("group_by_ms", "captured_totals_ms", "settlement_run_ms", "process_floor_ms", "settlement_run_peak_rss_mb")
 TARGETS = (
     Target("settlement_run_ms", "group_by_ms", 3.0, at_most=True),
     Target("settlement_run_peak_rss_mb", "rss_limit_mb", 1.0, at_most=True),
     Target("captured_totals_ms", "group_by_ms", None),
-    Target("captured_totals_fee_once_ms", "group_by_ms", None),
     Target("process_floor_ms", "settlement_run_ms", None),
 )
 
@@ -491,13 +487,11 @@ def repetition(number: int, fixture: Fixture) -> Repetition:
         result.samples = {
             "group_by_ms": Sample(baseline),
             "captured_totals_ms": Sample(aggregate["ms"]),
-            "captured_totals_fee_once_ms": Sample(aggregate["fenced_ms"]),
             "settlement_run_ms": Sample(run.wall_ms),
             "process_floor_ms": Sample(again.wall_ms),
             "settlement_run_peak_rss_mb": Sample(run.peak_rss_mb),
         }
-        log(f"  group_by {baseline:,.0f} ms, captured_totals {aggregate['ms']:,.0f} ms (fee once: "
-            f"{aggregate['fenced_ms']:,.0f} ms), run {run.wall_ms:,.0f} ms "
+        log(f"  group_by {baseline:,.0f} ms, captured_totals {aggregate['ms']:,.0f} ms, run {run.wall_ms:,.0f} ms "
             f"(CPU {run.cpu_s:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB; {transfers - transfers_before} transfers), "
             f"process floor {again.wall_ms:,.0f} ms")
         log(f"  the run's clock: {_timeline(run, result.timestamps)}")
@@ -531,33 +525,9 @@ def _timeline(run: ChildRun, stamps: dict[str, Any]) -> str:
 # --- children -------------------------------------------------------------------------------------
 
 
-def _fee_computed_once_sql(fee_exact: str) -> str:
-    """``captured_totals``' query with each capture's exact fee computed once, in a subquery the
-    planner keeps as it is (``OFFSET 0``), so that ``money_round``'s argument is a column. Inlined
-    into the aggregate, ``money_round`` repeats its argument — the whole fee expression — up to a
-    dozen times a row. The change proposed for ``apps.payments.selectors``, measured here on the
-    same rows, with the selector's own fee expression."""
-    return f"""
-    SELECT merchant_id, livemode, count(*), sum(amount_captured),
-           coalesce(sum(money_round(exact, rounding)), 0), coalesce(sum(exact), 0),
-           count(*) FILTER (WHERE priced IS NULL), array_agg(DISTINCT method) FILTER (WHERE priced IS NULL)
-    FROM (SELECT p.merchant_id, p.livemode, p.amount_captured, p.method, price.method AS priced, price.rounding,
-                 {fee_exact} AS exact
-          FROM payments_payment p
-          LEFT JOIN unnest(%(merchants)s::uuid[], %(methods)s::text[], %(percents)s::numeric[], %(fixed)s::bigint[],
-                           %(minimums)s::bigint[], %(maximums)s::bigint[], %(roundings)s::text[])
-               AS price(merchant_id, method, percent, fixed, minimum, maximum, rounding)
-               ON price.merchant_id = p.merchant_id AND price.method = p.method
-          WHERE p.currency = %(currency)s AND p.captured_at >= %(start)s AND p.captured_at < %(end)s
-          OFFSET 0) fee
-    GROUP BY merchant_id, livemode
-    ORDER BY merchant_id, livemode"""
-
-
 def captured_totals_child(day: date) -> None:
     """Time the run's aggregate query alone, with the prices the run uses (on the copy this
-    process was pointed at), once warm; and the same with each fee computed once (the proposal),
-    checked to give the same rows. Prints {"ms", "fenced_ms", "gross", "fees"}."""
+    process was pointed at), once warm. Prints {"ms", "gross", "fees"}."""
     from apps.merchants import selectors as merchants_selectors
     from apps.payments import selectors as payments_selectors
     from apps.settlement.domain import calendar as business_calendar
@@ -573,24 +543,7 @@ def captured_totals_child(day: date) -> None:
     totals = payments_selectors.captured_totals(currency=CURRENCY, start=start, end=end, prices=prices)
     elapsed = time.perf_counter() - started
 
-    parameters = {
-        "currency": CURRENCY, "start": start, "end": end, "merchants": [p.merchant_id for p in prices],
-        "methods": [p.method for p in prices], "percents": [p.percent for p in prices],
-        "fixed": [p.fixed for p in prices], "minimums": [p.minimum for p in prices],
-        "maximums": [p.maximum for p in prices], "roundings": [p.rounding for p in prices],
-    }
-    fenced = _fee_computed_once_sql(payments_selectors._FEE_EXACT)
-    with connection.cursor() as cursor:
-        cursor.execute(fenced, parameters)
-        cursor.fetchall()
-        fenced_started = time.perf_counter()
-        cursor.execute(fenced, parameters)
-        rows = cursor.fetchall()
-        fenced_elapsed = time.perf_counter() - fenced_started
-    if [row[:6] for row in rows] != [(t.merchant_id, t.livemode, t.captures, t.gross, t.fees, t.fees_exact)
-                                     for t in totals]:
-        raise RuntimeError("the fee computed once gives other totals than captured_totals")
-    print(json.dumps({"ms": 1000 * elapsed, "fenced_ms": 1000 * fenced_elapsed,
+    print(json.dumps({"ms": 1000 * elapsed,
                       "gross": sum(total.gross for total in totals), "fees": sum(total.fees for total in totals)}))
 
 
