@@ -332,7 +332,6 @@ def _chunk_settle(run: SettlementRun) -> bool:
                 for line in group:
                     line.status, line.carried_note, line.last_tried_in = (SettlementLine.Status.CARRIED, reason[:500],
                                                                           run)
-                    line.save(update_fields=["status", "carried_note", "last_tried_in"])
                 continue
             for line in group:
                 line.status, line.settled_in, line.settled_at = SettlementLine.Status.SETTLED, run, now
@@ -341,9 +340,8 @@ def _chunk_settle(run: SettlementRun) -> bool:
             _payout(newest, terms[newest.merchant_id].payout_minimum)
             for line in group[:-1]:
                 line.payout_note = f"Settled with {line_public_id(newest)}"
-            for line in group:
-                line.save(update_fields=["status", "settled_in", "settled_at", "last_tried_in", "carried_note",
-                                         "payout_id", "payout_note"])
+        SettlementLine.objects.bulk_update(lines, ["status", "settled_in", "settled_at", "last_tried_in",
+                                                   "carried_note", "payout_id", "payout_note"])
         faults.crash_point("settlement.after_post")
         SettlementRun.objects.filter(pk=run.pk).update(
             merchants_settled=SettlementLine.objects.filter(run=run).exclude(status=SettlementLine.Status.COMPUTED)
