@@ -73,6 +73,18 @@ def test_treasury_requests_moving_a_holiday_and_nothing_changes_until_it_is_appr
     assert (holiday.date, holiday.estimated) == (date(2027, 3, 9), True)
 
 
+def test_a_holidays_page_starts_a_request_from_that_holiday_for_treasury_only(february_2027):
+    holiday = Holiday.objects.get(calendar__currency="BHD", date=date(2027, 3, 9))
+    page = reverse("admin:settlement_holiday_change", args=[holiday.pk])
+
+    treasury = signed_in_client(staff_user(TREASURY))
+    assert f'href="{REQUEST_CHANGE}?holiday={holiday.pk}"' in treasury.get(page).content.decode()
+    # A holiday that is no holiday's id starts an empty form, not an error.
+    assert treasury.get(REQUEST_CHANGE, {"holiday": "not-an-id"}).context["form"].initial == {}
+    support = signed_in_client(staff_user(SUPPORT))
+    assert "Request a" not in support.get(page).content.decode()
+
+
 @pytest.mark.parametrize(("fields", "error"), [
     ({"change": services.HOLIDAY_MOVE, "date": "2027-03-09", "new_date": ""},
      "Moving a holiday needs the date it moves to."),

@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from apps.compliance.models import ApprovalRequest
-from apps.core import ids
+from apps.compliance.models import ApprovalPolicy, ApprovalRequest
+from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.settlement import services
 from apps.settlement.models import FeePlan, FeePlanLine, MerchantFeePlan, SettlementTerms
@@ -209,6 +209,38 @@ def test_a_merchant_named_by_something_else_than_its_id_is_refused_on_the_form(p
 
     assert "Type the merchant's mer_ id (shown on its page)." in _text(response)
     assert ApprovalRequest.objects.count() == 0
+
+
+def test_each_rows_page_links_to_its_request_page_started_from_that_row(priced, treasury):
+    line = FeePlanLine.objects.get(plan__code="enterprise")
+    merchant_plan = MerchantFeePlan.objects.get(merchant=priced)
+    terms = SettlementTerms.objects.get(merchant=priced)
+    pages = {
+        reverse("admin:settlement_feeplanline_change", args=[line.pk]): f'{REQUEST_LINE}?line={line.pk}',
+        reverse("admin:settlement_merchantfeeplan_change", args=[merchant_plan.pk]):
+            f'{REQUEST_MERCHANT_PLAN}?merchant={ids.encode("mer", priced.pk)}',
+        reverse("admin:settlement_settlementterms_change", args=[terms.pk]): f'{REQUEST_TERMS}?terms={terms.pk}',
+    }
+    support = signed_in_client(staff_user(SUPPORT))
+
+    for page, link in pages.items():
+        assert f'href="{link}"' in treasury.get(page).content.decode(), page
+        shown_to_support = support.get(page)
+        assert shown_to_support.status_code == 200
+        assert "Request a" not in _text(shown_to_support), page
+
+
+def test_a_request_its_policy_executes_at_once_says_so(priced, treasury):
+    ApprovalPolicy.objects.create(action=services.FEE_PLAN_CREATE, requires_approval=False, updated_at=clock.now(),
+                                  updated_by="tests")
+
+    response = treasury.post(REQUEST_PLAN, {"code": "gold", "name": "Gold", "rounding": "ROUND_HALF_UP",
+                                            "refund_returns_percentage": "on", "reason": "New tier"}, follow=True)
+
+    assert ApprovalRequest.objects.get().state == ApprovalRequest.State.EXECUTED
+    assert FeePlan.objects.filter(code="gold").exists()
+    assert [str(message) for message in response.context["messages"]] == [
+        f"Executed at once (no checker needed under the policy): {ApprovalRequest.objects.get()}."]
 
 
 @pytest.mark.parametrize("url", [REQUEST_PLAN, REQUEST_LINE, REQUEST_MERCHANT_PLAN, REQUEST_TERMS])

@@ -3,20 +3,17 @@ removing a holiday is asked for on "Request a holiday change", which makes a mak
 a compliance supervisor approves (the change is applied and journaled then)."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpRequest, HttpResponse
 
 from apps.audit.admin_export import CsvExportMixin
-from apps.compliance import services as compliance_services
 from apps.core.admin_readonly import ReadOnlyModelAdmin
-from apps.core.exceptions import FincoreError
 from apps.settlement import services
+from apps.settlement.admin.shared import ReasonField, RequestForm, RequestPageAdminMixin, change_requested
 from apps.settlement.models import BusinessCalendar, Holiday
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -40,7 +37,7 @@ class BusinessCalendarAdmin(CsvExportMixin, ReadOnlyModelAdmin):
         return calendar.holiday_count
 
 
-class HolidayChangeForm(forms.Form):
+class HolidayChangeForm(RequestForm):
     calendar = forms.ModelChoiceField(queryset=BusinessCalendar.objects.all(), to_field_name="currency",
                                       empty_label=None)
     change = forms.ChoiceField(choices=[
@@ -51,8 +48,11 @@ class HolidayChangeForm(forms.Form):
     date = forms.DateField(help_text="YYYY-MM-DD: the holiday's date; for a new holiday, its date")
     new_date = forms.DateField(required=False, help_text="YYYY-MM-DD: where a moved holiday goes")
     name = forms.CharField(required=False, max_length=200, help_text="A new holiday's name")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text="Why (the announcement, its source): the checker and the journal read it")
+    reason = ReasonField(help_text="Why (the announcement, its source): the checker and the journal read it.")
+
+    @property
+    def action(self) -> str:
+        return self.cleaned_data["change"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -74,9 +74,12 @@ class HolidayChangeForm(forms.Form):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(CsvExportMixin, ReadOnlyModelAdmin):
+class HolidayAdmin(RequestPageAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
     """Holidays per calendar: seeded from the holidays package (Islamic dates estimated until
     announced) or changed by staff through an approved request."""
+
+    request_permission = "settlement.request_holiday_change"
+    request_label = "Request a holiday change"
 
     list_display = ("date", "weekday", "name", "currency", "source", "estimated")
     list_filter = ("calendar", "source", "estimated")
@@ -94,41 +97,20 @@ class HolidayAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     def currency(self, holiday: Holiday) -> str:
         return holiday.calendar.currency
 
-    def has_request_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("settlement.request_holiday_change")
+    def request_object_links(self, request: HttpRequest, holiday: Holiday) -> list[tuple[str, str]]:
+        return [("Request a change of this holiday", f"{self.request_url()}?{urlencode({'holiday': holiday.pk})}")]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "may_request_change": self.has_request_permission(request)}
-        return super().changelist_view(request, extra_context)
-
-    def get_urls(self):
-        return [
-            path("request-change/", self.admin_site.admin_view(self.request_change_view),
-                 name="settlement_holiday_request_change"),
-            *super().get_urls(),
-        ]
-
-    def request_change_view(self, request: HttpRequest) -> HttpResponse:
+    def request_view(self, request: HttpRequest) -> HttpResponse:
         """Ask for a holiday to be added, moved or removed: a maker-checker request, nothing changes yet.
         ``?holiday=<id>`` fills the form in with that holiday (to move it)."""
-        if not self.has_request_permission(request):
-            raise PermissionDenied
         initial: dict[str, Any] = {}
-        holiday = Holiday.objects.select_related("calendar").filter(pk=request.GET.get("holiday") or None).first()
+        holiday_id = request.GET.get("holiday", "")
+        holiday = Holiday.objects.select_related("calendar").filter(pk=holiday_id).first() if holiday_id.isdigit() \
+            else None
         if holiday is not None:
             initial = {"calendar": holiday.calendar.currency, "date": holiday.date, "name": holiday.name}
-        form = HolidayChangeForm(request.POST or None, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            try:
-                approval = compliance_services.approval_request_create(
-                    action=form.cleaned_data["change"], arguments=form.arguments(), user=request.user,
-                    reason=form.cleaned_data["reason"])
-            except FincoreError as refused:
-                form.add_error(None, refused.detail)
-            else:
-                self.message_user(request, f"Requested ({approval.get_state_display().lower()}): {approval}.",
-                                  messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:compliance_approvalrequest_change", args=[approval.pk]))
-        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                "title": "Request a holiday change"}
-        return TemplateResponse(request, "admin/settlement/holiday_change.html", page)
+        return change_requested(self, request, HolidayChangeForm(request.POST or None, initial=initial),
+                                title="Request a holiday change",
+                                explanation="A holiday decides which day's settlement a payment belongs to, so "
+                                            "changing one needs a second person. Only today's and later days can "
+                                            "change.")

@@ -19,7 +19,7 @@ from apps.core.admin_money import MoneyAdminMixin
 from apps.core.admin_readonly import ReadOnlyModelAdmin
 from apps.core.exceptions import FincoreError
 from apps.settlement import services
-from apps.settlement.admin.shared import CurrencyFilter
+from apps.settlement.admin.shared import CurrencyFilter, ObjectToolsMixin
 from apps.settlement.models import PayoutFile, StatusReport
 
 # A pain.002 for a file of thousands of payouts is a few MB; anything far larger is no status report.
@@ -66,7 +66,7 @@ class StatusReportForm(forms.Form):
 
 
 @admin.register(StatusReport)
-class StatusReportAdmin(CsvExportMixin, ReadOnlyModelAdmin):
+class StatusReportAdmin(ObjectToolsMixin, CsvExportMixin, ReadOnlyModelAdmin):
     list_display = ["message_id", "payout_file", "group_status", "paid", "failed", "returned", "unchanged",
                     "imported_at", "imported_by"]
     list_select_related = ["payout_file"]
@@ -78,9 +78,10 @@ class StatusReportAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("settlement.import_statusreport")
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "may_import": self.has_import_permission(request)}
-        return super().changelist_view(request, extra_context)
+    def list_links(self, request: HttpRequest) -> list[tuple[str, str]]:
+        if not self.has_import_permission(request):
+            return []
+        return [("Import a status report", reverse("admin:settlement_statusreport_import"))]
 
     def get_urls(self):
         return [path("import/", self.admin_site.admin_view(self.import_view), name="settlement_statusreport_import"),

@@ -7,15 +7,14 @@ compliance supervisor approves (the row is added and journaled then)."""
 import uuid
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, QuerySet, Subquery, UUIDField, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import reverse
 
 from apps.audit.admin_export import CsvExportMixin
 from apps.core import ids
@@ -26,10 +25,13 @@ from apps.core.money import Money
 from apps.settlement import selectors, services
 from apps.settlement.admin.shared import (
     CurrencyFilter,
-    ReasonField,
+    RequestForm,
+    RequestPageAdminMixin,
+    SettlementMedia,
     change_requested,
     currency_choices,
     percent_text,
+    uuid_or_none,
 )
 from apps.settlement.models import ROUNDING_CHOICES, FeePlan, FeePlanLine, MerchantFeePlan, SettlementTerms
 
@@ -39,6 +41,9 @@ METHOD_CHOICES = [("", "Every method (those the plan prices no other way)"), ("c
 _NO_MERCHANT = Value(uuid.UUID(int=0), output_field=UUIDField())
 WHEN_HELP = ("A business date after the last closed one (today's at the earliest): a settled day's prices "
              "stand.")
+# Every request page's reason for the second person.
+CHECKED = ("Prices and terms decide what every merchant is paid, so changing them needs a second person; a change "
+           "adds a row from its business date: no row is ever edited.")
 
 
 def _replaced_from(rows: QuerySet, *same: str) -> Subquery:
@@ -63,24 +68,12 @@ def _merchant_argument(text: str) -> str:
     return str(merchant_id)
 
 
-class _RequestAdminMixin:
-    """A screen whose list and pages link to a "Request ..." page (``request_url_name``)."""
+class _PricesRequestMixin(RequestPageAdminMixin):
+    request_permission = REQUEST_PERMISSION
 
-    def has_request_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(REQUEST_PERMISSION)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "may_request_change": self.has_request_permission(request)}
-        return super().changelist_view(request, extra_context)  # type: ignore[misc]
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "may_request_change": self.has_request_permission(request)}
-        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
-
-    def _requesting(self, request: HttpRequest) -> None:
-        if not self.has_request_permission(request):
-            raise PermissionDenied
+def _with_query(url: str, **query: Any) -> str:
+    return f"{url}?{urlencode(query)}"
 
 
 @admin.display(description="Replaced from", ordering="replaced_from")
@@ -94,39 +87,44 @@ def effective_from_shown(modeladmin: Any, row: Any) -> str:
     return f"{row.effective_from:%Y-%m-%d}"
 
 
-class _SettlementMedia:
-    css = {"all": ["settlement/admin.css"]}
-
-
 # --- fee plans ---------------------------------------------------------------------------------------
 
 
-class FeePlanLineInline(MoneyAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
-    model = FeePlanLine
+class _FeeLineColumnsMixin(MoneyAdminMixin):
+    """A plan's lines, in the plan's page and in their own list: prices as money and percent, and
+    when the next line for the same method and currency takes over."""
+
     money_fields = {"fixed": "currency", "minimum": "currency", "maximum": "currency"}
+    replaced_from = replaced_from
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FeePlanLine]:
+        return super().get_queryset(request).annotate(  # type: ignore[misc]
+            replaced_from=_replaced_from(FeePlanLine.objects.all(), "plan", "method", "currency"))
+
+    @admin.display(description="Method", ordering="method")
+    def method_name(self, line: FeePlanLine) -> str:
+        return line.method or "every method"
+
+    @admin.display(description="Percent", ordering="percent")
+    def percent_shown(self, line: FeePlanLine) -> str:
+        return percent_text(line.percent)
+
+
+class FeePlanLineInline(_FeeLineColumnsMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    model = FeePlanLine
     fields = ("method_name", "currency", "percent_shown", "fixed_money", "minimum_money", "maximum_money",
               "effective_from", "replaced_from", "created_by")
     readonly_fields = fields
     extra = 0
     show_change_link = True
-    replaced_from = replaced_from
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(
-            replaced_from=_replaced_from(FeePlanLine.objects.all(), "plan", "method", "currency"))
-
-    @admin.display(description="Method")
-    def method_name(self, line: FeePlanLine) -> str:
-        return line.method or "every method"
-
-    @admin.display(description="Percent")
-    def percent_shown(self, line: FeePlanLine) -> str:
-        return percent_text(line.percent)
 
 
 @admin.register(FeePlan)
-class FeePlanAdmin(_RequestAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
+class FeePlanAdmin(_PricesRequestMixin, CsvExportMixin, ReadOnlyModelAdmin):
     """The price lists: the default plan every merchant pays, and the plans some are put on."""
+
+    request_kind = "create"
+    request_label = "Request a new fee plan"
 
     list_display = ("code", "name", "is_default", "rounding", "refund_returns_percentage", "line_count",
                     "created_at")
@@ -134,7 +132,7 @@ class FeePlanAdmin(_RequestAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
     readonly_fields = fields
     search_fields = ("code", "name")
     inlines = (FeePlanLineInline,)
-    Media = _SettlementMedia
+    Media = SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FeePlan]:
         return super().get_queryset(request).annotate(line_count=Count("lines"))
@@ -143,21 +141,24 @@ class FeePlanAdmin(_RequestAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
     def line_count(self, plan: FeePlan) -> int:
         return plan.line_count
 
-    def get_urls(self) -> list:
-        return [path("request-create/", self.admin_site.admin_view(self.request_create_view),
-                     name="settlement_feeplan_request_create"),
-                *super().get_urls()]
+    def request_links(self, request: HttpRequest) -> list[tuple[str, str]]:
+        return [*super().request_links(request), (PRICE_CHANGE, _price_change_url())]
 
-    def request_create_view(self, request: HttpRequest) -> HttpResponse:
+    def request_object_links(self, request: HttpRequest, plan: FeePlan) -> list[tuple[str, str]]:
+        return [(PRICE_CHANGE, _with_query(_price_change_url(), plan=plan.code))]
+
+    def request_view(self, request: HttpRequest) -> HttpResponse:
         """Ask for a new fee plan (its prices are asked for next, a line at a time)."""
-        self._requesting(request)
         return change_requested(self, request, FeePlanCreateForm(request.POST or None),
-                                action=services.FEE_PLAN_CREATE, title="Request a new fee plan",
+                                title="Request a new fee plan",
                                 explanation="A new plan prices nothing until its lines are added (Request a price "
-                                            "change); a method it does not price is priced by the default plan.")
+                                            f"change); a method it does not price is priced by the default plan. "
+                                            f"{CHECKED}")
 
 
-class FeePlanCreateForm(forms.Form):
+class FeePlanCreateForm(RequestForm):
+    action = services.FEE_PLAN_CREATE
+
     code = forms.SlugField(max_length=64, help_text="Lower-case letters, digits, - and _: enterprise-2031")
     name = forms.CharField(max_length=200)
     rounding = forms.ChoiceField(choices=ROUNDING_CHOICES, initial="ROUND_HALF_EVEN",
@@ -165,7 +166,6 @@ class FeePlanCreateForm(forms.Form):
     refund_returns_percentage = forms.BooleanField(
         required=False, initial=True, label="Refunds return the percentage part",
         help_text="A refund gives back the percentage part of its payment's fee (never the fixed part)")
-    reason = ReasonField()
 
     def arguments(self) -> dict[str, Any]:
         cleaned = self.cleaned_data
@@ -176,7 +176,16 @@ class FeePlanCreateForm(forms.Form):
 # --- a plan's lines ----------------------------------------------------------------------------------
 
 
-class FeeLineForm(forms.Form):
+PRICE_CHANGE = "Request a price change"
+
+
+def _price_change_url() -> str:
+    return reverse("admin:settlement_feeplanline_request_change")
+
+
+class FeeLineForm(RequestForm):
+    action = services.FEE_PLAN_LINE_SET
+
     plan = forms.ModelChoiceField(queryset=FeePlan.objects.all(), to_field_name="code", empty_label=None)
     method = forms.ChoiceField(choices=METHOD_CHOICES, required=False)
     currency = forms.ChoiceField(choices=currency_choices)
@@ -185,7 +194,6 @@ class FeeLineForm(forms.Form):
     minimum = forms.CharField(max_length=40, required=False, help_text="Major units; empty: no minimum")
     maximum = forms.CharField(max_length=40, required=False, help_text="Major units; empty: no maximum")
     effective_from = forms.DateField(help_text=WHEN_HELP)
-    reason = ReasonField()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -209,10 +217,10 @@ class FeeLineForm(forms.Form):
 
 
 @admin.register(FeePlanLine)
-class FeePlanLineAdmin(_RequestAdminMixin, CsvExportMixin, MoneyAdminMixin, ReadOnlyModelAdmin):
+class FeePlanLineAdmin(_PricesRequestMixin, CsvExportMixin, _FeeLineColumnsMixin, ReadOnlyModelAdmin):
     """Each plan's price per method and currency, from a business date (newest first per method)."""
 
-    money_fields = {"fixed": "currency", "minimum": "currency", "maximum": "currency"}
+    request_label = PRICE_CHANGE
     # What fits a 1366 px screen: who made each line is on its page.
     list_display = ("plan_code", "priced", "percent_shown", "fixed_money", "minimum_money", "maximum_money",
                     "effective_from_shown", "replaced_from")
@@ -221,59 +229,36 @@ class FeePlanLineAdmin(_RequestAdminMixin, CsvExportMixin, MoneyAdminMixin, Read
     fields = ("plan", "method_name", "currency", "percent_shown", "fixed_money", "minimum_money", "maximum_money",
               "effective_from", "replaced_from", "created_at", "created_by")
     readonly_fields = fields
-    replaced_from = replaced_from
     effective_from_shown = effective_from_shown
-    Media = _SettlementMedia
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[FeePlanLine]:
-        return super().get_queryset(request).annotate(
-            replaced_from=_replaced_from(FeePlanLine.objects.all(), "plan", "method", "currency"))
+    Media = SettlementMedia
 
     @admin.display(description="Plan", ordering="plan__code")
     def plan_code(self, line: FeePlanLine) -> str:
         return line.plan.code
 
-    @admin.display(description="Method", ordering="method")
-    def method_name(self, line: FeePlanLine) -> str:
-        return line.method or "every method"
-
     @admin.display(description="Prices", ordering="method")
     def priced(self, line: FeePlanLine) -> str:
-        return f"{line.method or 'every method'} in {line.currency}"
+        return f"{self.method_name(line)} in {line.currency}"
 
-    @admin.display(description="Percent", ordering="percent")
-    def percent_shown(self, line: FeePlanLine) -> str:
-        return percent_text(line.percent)
+    def request_object_links(self, request: HttpRequest, line: FeePlanLine) -> list[tuple[str, str]]:
+        return [("Request a change from this price", _with_query(self.request_url(), line=line.pk))]
 
-    def get_urls(self) -> list:
-        return [path("request-change/", self.admin_site.admin_view(self.request_change_view),
-                     name="settlement_feeplanline_request_change"),
-                *super().get_urls()]
-
-    def request_change_view(self, request: HttpRequest) -> HttpResponse:
+    def request_view(self, request: HttpRequest) -> HttpResponse:
         """Ask for a plan's price of a method and currency from a business date. ``?line=<id>``
         starts from that line's price; ``?plan=<code>`` from that plan."""
-        self._requesting(request)
         initial: dict[str, Any] = {"effective_from": _next_business_date(), "currency": "BHD"}
-        line = FeePlanLine.objects.select_related("plan").filter(pk=_uuid(request.GET.get("line"))).first()
+        line = FeePlanLine.objects.select_related("plan").filter(pk=uuid_or_none(request.GET.get("line"))).first()
         if line is not None:
             initial |= {"plan": line.plan.code, "method": line.method, "currency": line.currency,
                         "percent": f"{line.percent.normalize():f}", "fixed": _major(line.fixed, line.currency),
                         "minimum": _major(line.minimum, line.currency), "maximum": _major(line.maximum, line.currency)}
         elif request.GET.get("plan"):
             initial["plan"] = request.GET["plan"]
-        form = FeeLineForm(request.POST or None, initial=initial)
-        return change_requested(self, request, form, action=services.FEE_PLAN_LINE_SET,
-                                title="Request a price change",
+        return change_requested(self, request, FeeLineForm(request.POST or None, initial=initial),
+                                title=PRICE_CHANGE,
                                 explanation="A price applies from its business date on: the line in force until "
-                                            "then stays, and business dates already settled keep their prices.")
-
-
-def _uuid(text: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text or "")
-    except ValueError:
-        return None
+                                            f"then stays, and business dates already settled keep their prices. "
+                                            f"{CHECKED}")
 
 
 def _major(amount: int | None, currency: str) -> str:
@@ -283,12 +268,13 @@ def _major(amount: int | None, currency: str) -> str:
 # --- merchants' plans ------------------------------------------------------------------------------------
 
 
-class MerchantPlanForm(forms.Form):
+class MerchantPlanForm(RequestForm):
+    action = services.MERCHANT_FEE_PLAN_SET
+
     merchant = forms.CharField(max_length=40, help_text="The merchant's mer_ id (on its page)")
     plan = forms.ModelChoiceField(queryset=FeePlan.objects.all(), to_field_name="code", empty_label=None,
                                   help_text="The default plan's code puts the merchant back on the default prices")
     effective_from = forms.DateField(help_text=WHEN_HELP)
-    reason = ReasonField()
 
     def clean_merchant(self) -> str:
         return _merchant_argument(self.cleaned_data["merchant"])
@@ -300,8 +286,10 @@ class MerchantPlanForm(forms.Form):
 
 
 @admin.register(MerchantFeePlan)
-class MerchantFeePlanAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixin, ReadOnlyModelAdmin):
+class MerchantFeePlanAdmin(_PricesRequestMixin, CsvExportMixin, MerchantAdminMixin, ReadOnlyModelAdmin):
     """Merchants put on a plan other than the default, from a business date."""
+
+    request_label = "Request a merchant's fee plan"
 
     list_display = ("merchant_name", "plan", "effective_from_shown", "replaced_from", "created_at")
     list_filter = ("plan",)
@@ -310,38 +298,31 @@ class MerchantFeePlanAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixi
     readonly_fields = fields
     replaced_from = replaced_from
     effective_from_shown = effective_from_shown
-    Media = _SettlementMedia
+    Media = SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MerchantFeePlan]:
         return super().get_queryset(request).annotate(
             replaced_from=_replaced_from(MerchantFeePlan.objects.all(), "merchant"))
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        row = MerchantFeePlan.objects.filter(pk=_uuid(unquote(object_id))).first()
-        merchant = ids.encode("mer", row.merchant_id) if row is not None else ""
-        return super().change_view(request, object_id, form_url,
-                                   {**(extra_context or {}), "merchant_public_id": merchant})
+    def request_object_links(self, request: HttpRequest, row: MerchantFeePlan) -> list[tuple[str, str]]:
+        return [("Request another plan for this merchant",
+                 _with_query(self.request_url(), merchant=ids.encode("mer", row.merchant_id)))]
 
-    def get_urls(self) -> list:
-        return [path("request-change/", self.admin_site.admin_view(self.request_change_view),
-                     name="settlement_merchantfeeplan_request_change"),
-                *super().get_urls()]
-
-    def request_change_view(self, request: HttpRequest) -> HttpResponse:
+    def request_view(self, request: HttpRequest) -> HttpResponse:
         """Ask for a merchant to pay a plan from a business date; ``?merchant=<mer_ id>`` names it."""
-        self._requesting(request)
         initial = {"effective_from": _next_business_date(), "merchant": request.GET.get("merchant", "")}
         return change_requested(self, request, MerchantPlanForm(request.POST or None, initial=initial),
-                                action=services.MERCHANT_FEE_PLAN_SET, title="Request a merchant's fee plan",
+                                title="Request a merchant's fee plan",
                                 explanation="From its business date on, the merchant pays the plan's prices (and "
-                                            "the default plan's for the methods the plan does not price).")
+                                            f"the default plan's for the methods the plan does not price). {CHECKED}")
 
 
 # --- terms ---------------------------------------------------------------------------------------------------
 
 
-class TermsForm(forms.Form):
+class TermsForm(RequestForm):
+    action = services.TERMS_SET
+
     merchant = forms.CharField(max_length=40, required=False,
                                help_text="A merchant's mer_ id; empty: every merchant without terms of its own")
     currency = forms.ChoiceField(choices=currency_choices)
@@ -351,7 +332,6 @@ class TermsForm(forms.Form):
     payout_minimum = forms.CharField(max_length=40, initial="0",
                                      help_text="Major units: smaller available balances wait for more")
     effective_from = forms.DateField(help_text=WHEN_HELP)
-    reason = ReasonField()
 
     def clean_merchant(self) -> str | None:
         text = self.cleaned_data["merchant"].strip()
@@ -374,11 +354,12 @@ class TermsForm(forms.Form):
 
 
 @admin.register(SettlementTerms)
-class SettlementTermsAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin,
+class SettlementTermsAdmin(_PricesRequestMixin, CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin,
                            ReadOnlyModelAdmin):
     """Each currency's rolling reserve and payout minimum: for every merchant (no merchant), or a
     merchant's own, from a business date."""
 
+    request_label = "Request a change of terms"
     money_fields = {"payout_minimum": "currency"}
     list_display = ("merchant_name", "currency", "reserve_percent_shown", "reserve_days", "payout_minimum_money",
                     "effective_from_shown", "replaced_from")
@@ -388,7 +369,7 @@ class SettlementTermsAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixi
     readonly_fields = fields
     replaced_from = replaced_from
     effective_from_shown = effective_from_shown
-    Media = _SettlementMedia
+    Media = SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SettlementTerms]:
         # Every merchant's terms (no merchant) follow each other too: NULL never equals NULL in SQL.
@@ -406,17 +387,14 @@ class SettlementTermsAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixi
     def reserve_percent_shown(self, terms: SettlementTerms) -> str:
         return percent_text(terms.reserve_percent)
 
-    def get_urls(self) -> list:
-        return [path("request-change/", self.admin_site.admin_view(self.request_change_view),
-                     name="settlement_settlementterms_request_change"),
-                *super().get_urls()]
+    def request_object_links(self, request: HttpRequest, terms: SettlementTerms) -> list[tuple[str, str]]:
+        return [("Request a change from these terms", _with_query(self.request_url(), terms=terms.pk))]
 
-    def request_change_view(self, request: HttpRequest) -> HttpResponse:
+    def request_view(self, request: HttpRequest) -> HttpResponse:
         """Ask for a currency's reserve and payout minimum from a business date; ``?terms=<id>``
         starts from those terms."""
-        self._requesting(request)
         initial: dict[str, Any] = {"effective_from": _next_business_date(), "currency": "BHD"}
-        terms = SettlementTerms.objects.filter(pk=_uuid(request.GET.get("terms"))).first()
+        terms = SettlementTerms.objects.filter(pk=uuid_or_none(request.GET.get("terms"))).first()
         if terms is not None:
             initial |= {"merchant": ids.encode("mer", terms.merchant_id) if terms.merchant_id else "",
                         "currency": terms.currency, "reserve_percent": f"{terms.reserve_percent.normalize():f}",
@@ -425,6 +403,6 @@ class SettlementTermsAdmin(_RequestAdminMixin, CsvExportMixin, MerchantAdminMixi
         elif request.GET.get("merchant"):
             initial["merchant"] = request.GET["merchant"]
         return change_requested(self, request, TermsForm(request.POST or None, initial=initial),
-                                action=services.TERMS_SET, title="Request a change of terms",
+                                title="Request a change of terms",
                                 explanation="Terms apply from their business date on; a merchant's own terms "
-                                            "replace every merchant's for it.")
+                                            f"replace every merchant's for it. {CHECKED}")

@@ -4,7 +4,6 @@ itself every 5 seconds while it runs), its totals and why it failed; a failed ru
 "Resume" (a treasury operator's decision, journaled, handed to a settlement worker). A line's page
 leads to the payments and refunds it sums."""
 
-import uuid
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -31,17 +30,13 @@ from apps.core.admin_money import MoneyAdminMixin, money_html, money_text
 from apps.core.admin_readonly import CappedCountPaginator, PublicIdSearchMixin, ReadOnlyModelAdmin
 from apps.core.exceptions import FincoreError
 from apps.settlement import selectors, services
-from apps.settlement.admin.shared import CurrencyFilter, ReasonField, percent_text
+from apps.settlement.admin.shared import CurrencyFilter, ReasonField, SettlementMedia, percent_text, uuid_or_none
 from apps.settlement.models import SettlementLine, SettlementRun
 
 RESUME_PERMISSION = "settlement.resume_settlementrun"
 # While a run runs, its page reloads itself this often (a meta refresh: no script).
 REFRESH_SECONDS = 5
 TOTALS = ("gross", "refunds", "fees", "reserve_held", "reserve_released", "net")
-
-
-class _SettlementMedia:
-    css = {"all": ["settlement/admin.css"]}
 
 
 def progress_html(run: SettlementRun) -> SafeString:
@@ -105,7 +100,7 @@ class SettlementRunAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, R
     gross_money = _completed_total("gross")
     fees_money = _completed_total("fees")
     net_money = _completed_total("net")
-    Media = _SettlementMedia
+    Media = SettlementMedia
 
     def get_fieldsets(self, request: HttpRequest, obj: SettlementRun | None = None) -> list:
         fieldsets = [
@@ -167,7 +162,7 @@ class SettlementRunAdmin(CsvExportMixin, MoneyAdminMixin, PublicIdSearchMixin, R
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # The journal keeps a run by its public id (sr_...), not its primary key.
-        run_id = _uuid(unquote(object_id))
+        run_id = uuid_or_none(unquote(object_id))
         extra_context = {**(extra_context or {}), "may_resume": self.has_resume_permission(request),
                          "refresh_seconds": REFRESH_SECONDS,
                          "journal_object_id": ids.encode("sr", run_id) if run_id else ""}
@@ -225,13 +220,6 @@ class RunFilter(TypedInputFilter):
         return queryset.filter(run_id=run_id)
 
 
-def _uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
-
-
 def _changelist(model: str, **filters: Any) -> str:
     return f"{reverse(f'admin:{model}_changelist')}?{urlencode(filters)}"
 
@@ -271,7 +259,7 @@ class SettlementLineAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, P
         ("Its payments and refunds", {"fields": ("payments_link", "refunds_link", "fee_schedule_shown")}),
         ("Payout", {"fields": ("payout_id", "payout_note")}),
     )
-    Media = _SettlementMedia
+    Media = SettlementMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SettlementLine]:
         queryset = super().get_queryset(request)
