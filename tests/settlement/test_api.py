@@ -475,6 +475,32 @@ def test_the_fee_plan_follows_the_business_date_not_the_calendar_date(travel):
     assert wire() == ("2031-04-08", 800, [])
 
 
+def test_the_fee_plan_costs_the_same_queries_for_one_change_to_come_or_many(travel):
+    acme, client = merchant_and_client()
+    default, other = FeePlan.objects.get(is_default=True), FeePlan.objects.create(
+        code="other", name="Other", created_at=at(MONDAY, 9), created_by="test")
+    made = {"currency": "BHD", "created_at": at(MONDAY, 9), "created_by": "test"}
+
+    def changes_from(day: date) -> None:
+        """A default price, acme's terms and another plan's price (no change to acme) from ``day``."""
+        percent = Decimal(day.toordinal() % 90) / 10
+        FeePlanLine.objects.create(plan=default, method="wire", percent=percent, effective_from=day, **made)
+        SettlementTerms.objects.create(merchant=acme, reserve_percent=percent, reserve_days=1, effective_from=day,
+                                       **made)
+        FeePlanLine.objects.create(plan=other, method="card", percent=percent, effective_from=day, **made)
+
+    changes_from(TUESDAY)
+    client.get("/api/v1/fee_plan")  # the key's first use is written once; only reads are counted
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get("/api/v1/fee_plan").json()["currencies"][0]["upcoming"]) == 1
+    for weeks in range(1, 21):
+        changes_from(TUESDAY + timedelta(weeks=weeks))
+
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get("/api/v1/fee_plan").json()["currencies"][0]["upcoming"]) == 21
+    assert len(many) == len(one)
+
+
 # --- the schema ------------------------------------------------------------------------------------
 
 
