@@ -238,14 +238,16 @@ def refund_fee_returns(*, refunds: list[SucceededRefund], currency: str,
     """The fee each refund gives back, priced as its payment was: by the fee plan line in force on
     the business date the payment was captured in (not today's price, nor the refund's date's).
     The run posts these and a settlement report shows them, so both read them here. One read of
-    the prices per business date of the payments refunded. Raises SettlementUnpriced."""
+    the prices (three queries), however many business dates the payments refunded were captured
+    on. Raises SettlementUnpriced."""
     if not refunds:
         return {}
     calendar = calendar or calendar_get(currency)
     captured_on = {r.refund_id: business_calendar.business_date(calendar, r.payment_captured_at) for r in refunds}
+    rows = _price_rows(merchant_ids=list({r.merchant_id for r in refunds}), currency=currency,
+                       until=max(captured_on.values()))
     schedules = {
-        day: fee_schedules(merchant_ids={r.merchant_id for r in refunds if captured_on[r.refund_id] == day},
-                           currency=currency, business_date=day)
+        day: rows.schedules_on([r.merchant_id for r in refunds if captured_on[r.refund_id] == day], day)
         for day in set(captured_on.values())
     }
     returns = {}
