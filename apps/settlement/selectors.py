@@ -143,33 +143,73 @@ def _plan_prices(plan: FeePlan, lines: list[FeePlanLine], day: date) -> dict[str
     return priced
 
 
+@dataclass(frozen=True, slots=True)
+class _PriceRows:
+    """The rows that price merchants in one currency, read once and resolved for any date in memory."""
+
+    plans: dict[UUID, FeePlan]
+    lines: dict[UUID, list[FeePlanLine]]  # by plan
+    assignments: dict[UUID, list[MerchantFeePlan]]  # by merchant
+    terms: dict[UUID | None, list[SettlementTerms]]  # by merchant; None: every merchant's
+
+    def schedules_on(self, merchant_ids: list[UUID], day: date) -> dict[UUID, dict[str, PricedMethod]]:
+        default = next((plan for plan in self.plans.values() if plan.is_default), None)
+        default_prices = _plan_prices(default, self.lines.get(default.pk, []), day) if default else {}
+        cache: dict[UUID, dict[str, PricedMethod]] = {}
+        schedules = {}
+        for merchant_id in merchant_ids:
+            assignment = _effective(self.assignments.get(merchant_id, []), day)
+            if assignment is None or default is None or assignment.plan_id == default.pk:
+                schedules[merchant_id] = default_prices
+                continue
+            if assignment.plan_id not in cache:
+                plan = self.plans[assignment.plan_id]
+                cache[plan.pk] = {**default_prices, **_plan_prices(plan, self.lines.get(plan.pk, []), day)}
+            schedules[merchant_id] = cache[assignment.plan_id]
+        return schedules
+
+    def terms_on(self, merchant_ids: list[UUID], day: date) -> dict[UUID, Terms]:
+        every = _effective(self.terms.get(None, []), day)
+        found = {}
+        for merchant_id in merchant_ids:
+            row = _effective(self.terms.get(merchant_id, []), day) or every
+            found[merchant_id] = (Terms(row.reserve_percent, row.reserve_days, row.payout_minimum) if row
+                                  else Terms(Decimal(0), 0, 0))
+        return found
+
+
+def _by(rows: Iterable[Any], key: str) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(getattr(row, key), []).append(row)
+    return grouped
+
+
+def _price_rows(*, merchant_ids: list[UUID], currency: str, until: date | None, prices: bool = True,
+                terms: bool = False) -> _PriceRows:
+    """What prices the merchants in ``currency``, from before ``until`` included (every date when
+    None): with ``prices`` the plans, the currency's plan lines and the merchants' plans (three
+    queries); with ``terms`` their own and every merchant's terms (one query)."""
+    started = {"effective_from__lte": until} if until is not None else {}
+    if not prices:
+        plans, lines, assignments = {}, {}, {}
+    else:
+        plans = {plan.pk: plan for plan in FeePlan.objects.all()}
+        lines = _by(FeePlanLine.objects.filter(currency=currency, **started), "plan_id")
+        assignments = _by(MerchantFeePlan.objects.filter(merchant_id__in=merchant_ids, **started), "merchant_id")
+    found_terms = _by(SettlementTerms.objects.filter(Q(merchant_id__in=merchant_ids) | Q(merchant__isnull=True),
+                                                     currency=currency, **started), "merchant_id") if terms else {}
+    return _PriceRows(plans=plans, lines=lines, assignments=assignments, terms=found_terms)
+
+
 def fee_schedules(*, merchant_ids: Iterable[UUID], currency: str,
                   business_date: date) -> dict[UUID, dict[str, PricedMethod]]:
     """For each merchant, the price of each payment method in ``currency`` on ``business_date``: its
     own plan's line where it has one, the default plan's otherwise. A method no plan prices is
     missing from the merchant's prices. Three queries, whatever the number of merchants."""
     merchant_ids = list(merchant_ids)
-    plans = {plan.pk: plan for plan in FeePlan.objects.all()}
-    lines: dict[UUID, list[FeePlanLine]] = {}
-    for line in FeePlanLine.objects.filter(currency=currency, effective_from__lte=business_date):
-        lines.setdefault(line.plan_id, []).append(line)
-    assignments: dict[UUID, list[MerchantFeePlan]] = {}
-    for assignment in MerchantFeePlan.objects.filter(merchant_id__in=merchant_ids, effective_from__lte=business_date):
-        assignments.setdefault(assignment.merchant_id, []).append(assignment)
-    default = next((plan for plan in plans.values() if plan.is_default), None)
-    default_prices = _plan_prices(default, lines.get(default.pk, []), business_date) if default else {}
-    cache: dict[UUID, dict[str, PricedMethod]] = {}
-    schedules = {}
-    for merchant_id in merchant_ids:
-        assignment = _effective(assignments.get(merchant_id, []), business_date)
-        if assignment is None or default is None or assignment.plan_id == default.pk:
-            schedules[merchant_id] = default_prices
-            continue
-        if assignment.plan_id not in cache:
-            plan = plans[assignment.plan_id]
-            cache[plan.pk] = {**default_prices, **_plan_prices(plan, lines.get(plan.pk, []), business_date)}
-        schedules[merchant_id] = cache[assignment.plan_id]
-    return schedules
+    rows = _price_rows(merchant_ids=merchant_ids, currency=currency, until=business_date)
+    return rows.schedules_on(merchant_ids, business_date)
 
 
 def settlement_terms(*, merchant_ids: Iterable[UUID], currency: str, business_date: date) -> dict[UUID, Terms]:
@@ -177,17 +217,8 @@ def settlement_terms(*, merchant_ids: Iterable[UUID], currency: str, business_da
     own terms where it has them, every merchant's otherwise, none at all (no reserve, no minimum)
     when neither exists."""
     merchant_ids = list(merchant_ids)
-    rows: dict[UUID | None, list[SettlementTerms]] = {}
-    for row in SettlementTerms.objects.filter(Q(merchant_id__in=merchant_ids) | Q(merchant__isnull=True),
-                                              currency=currency, effective_from__lte=business_date):
-        rows.setdefault(row.merchant_id, []).append(row)
-    every = _effective(rows.get(None, []), business_date)
-    found = {}
-    for merchant_id in merchant_ids:
-        row = _effective(rows.get(merchant_id, []), business_date) or every
-        found[merchant_id] = (Terms(row.reserve_percent, row.reserve_days, row.payout_minimum) if row
-                              else Terms(Decimal(0), 0, 0))
-    return found
+    rows = _price_rows(merchant_ids=merchant_ids, currency=currency, until=business_date, prices=False, terms=True)
+    return rows.terms_on(merchant_ids, business_date)
 
 
 def calendar_currencies() -> list[str]:
@@ -207,14 +238,16 @@ def refund_fee_returns(*, refunds: list[SucceededRefund], currency: str,
     """The fee each refund gives back, priced as its payment was: by the fee plan line in force on
     the business date the payment was captured in (not today's price, nor the refund's date's).
     The run posts these and a settlement report shows them, so both read them here. One read of
-    the prices per business date of the payments refunded. Raises SettlementUnpriced."""
+    the prices (three queries), however many business dates the payments refunded were captured
+    on. Raises SettlementUnpriced."""
     if not refunds:
         return {}
     calendar = calendar or calendar_get(currency)
     captured_on = {r.refund_id: business_calendar.business_date(calendar, r.payment_captured_at) for r in refunds}
+    rows = _price_rows(merchant_ids=list({r.merchant_id for r in refunds}), currency=currency,
+                       until=max(captured_on.values()))
     schedules = {
-        day: fee_schedules(merchant_ids={r.merchant_id for r in refunds if captured_on[r.refund_id] == day},
-                           currency=currency, business_date=day)
+        day: rows.schedules_on([r.merchant_id for r in refunds if captured_on[r.refund_id] == day], day)
         for day in set(captured_on.values())
     }
     returns = {}
@@ -328,7 +361,8 @@ def merchant_fee_plan(*, merchant_id: UUID, currencies: Iterable[str],
     """What ``merchant_id`` pays in each of ``currencies``: the prices and terms in force on today's
     (``at``'s) business date, and every later date from which an approved row (a plan line, a
     merchant's plan, terms) changes them for this merchant. A row that does not change what this
-    merchant pays (another plan's line) is no change to it."""
+    merchant pays (another plan's line) is no change to it. Each currency's rows are read once
+    (six queries), however many changes are to come."""
     plans = []
     for currency in currencies:
         try:
@@ -336,10 +370,11 @@ def merchant_fee_plan(*, merchant_id: UUID, currencies: Iterable[str],
         except UnknownCalendar:
             plans.append(CurrencyFeePlan(currency=currency, business_date=None, prices=[], terms=None, upcoming=[]))
             continue
-        prices, terms = current = _prices_and_terms(merchant_id, currency, today)
+        rows = _price_rows(merchant_ids=[merchant_id], currency=currency, until=None, terms=True)
+        prices, terms = current = _prices_and_terms(rows, merchant_id, today)
         upcoming = []
-        for day in _later_starts(merchant_id, currency, today):
-            later = _prices_and_terms(merchant_id, currency, day)
+        for day in _later_starts(rows, today):
+            later = _prices_and_terms(rows, merchant_id, day)
             if later != current:
                 upcoming.append(PriceChange(effective_from=day, prices=later[0], terms=later[1]))
                 current = later
@@ -348,21 +383,18 @@ def merchant_fee_plan(*, merchant_id: UUID, currencies: Iterable[str],
     return plans
 
 
-def _prices_and_terms(merchant_id: UUID, currency: str, day: date) -> tuple[list[PricedMethod], Terms]:
-    prices = fee_schedules(merchant_ids=[merchant_id], currency=currency, business_date=day)[merchant_id]
-    terms = settlement_terms(merchant_ids=[merchant_id], currency=currency, business_date=day)[merchant_id]
+def _prices_and_terms(rows: _PriceRows, merchant_id: UUID, day: date) -> tuple[list[PricedMethod], Terms]:
+    prices = rows.schedules_on([merchant_id], day)[merchant_id]
+    terms = rows.terms_on([merchant_id], day)[merchant_id]
     return [prices[method] for method in PAYMENT_METHODS if method in prices], terms
 
 
-def _later_starts(merchant_id: UUID, currency: str, today: date) -> list[date]:
+def _later_starts(rows: _PriceRows, today: date) -> list[date]:
     """The dates after ``today`` from which a row that may concern the merchant takes effect."""
-    later = FeePlanLine.objects.filter(currency=currency, effective_from__gt=today).values("effective_from")
-    later = later.union(
-        MerchantFeePlan.objects.filter(merchant_id=merchant_id, effective_from__gt=today).values("effective_from"),
-        SettlementTerms.objects.filter(Q(merchant_id=merchant_id) | Q(merchant__isnull=True), currency=currency,
-                                       effective_from__gt=today).values("effective_from"),
-    )
-    return sorted(row["effective_from"] for row in later)
+    loaded = [*(line for lines in rows.lines.values() for line in lines),
+              *(row for assignments in rows.assignments.values() for row in assignments),
+              *(row for terms in rows.terms.values() for row in terms)]
+    return sorted({row.effective_from for row in loaded if row.effective_from > today})
 
 
 # --- runs -----------------------------------------------------------------------------------------

@@ -6,10 +6,9 @@ April 2031 (Sunday 6 to Thursday 10 are business dates), as in test_runs."""
 import csv
 import io
 import random
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -17,7 +16,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core import ids
-from apps.core.actors import Actor
 from apps.merchants.models import ApiKey
 from apps.settlement import services
 from apps.settlement.models import (
@@ -31,20 +29,10 @@ from apps.settlement.models import (
 )
 from tests.core.api.assertions import assert_problem
 from tests.factories.merchants import MerchantFactory, api_key_issue, authenticated_client
-from tests.factories.settlement import captured, refunded
+from tests.factories.settlement import ACTOR, MONDAY, SUNDAY, TUESDAY, WEDNESDAY, at, captured, refunded, settle
 
 pytestmark = pytest.mark.django_db
-BAHRAIN = ZoneInfo("Asia/Bahrain")
-SUNDAY = date(2031, 4, 6)
-MONDAY = date(2031, 4, 7)
-TUESDAY = date(2031, 4, 8)
-WEDNESDAY = date(2031, 4, 9)
-ACTOR = Actor.system("tests")
 SETTLEMENTS = "/api/v1/settlements"
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BAHRAIN)
 
 
 def utc(day: date, hour: int, minute: int = 0) -> str:
@@ -56,11 +44,6 @@ def utc(day: date, hour: int, minute: int = 0) -> str:
 def travel():
     with time_machine.travel(at(MONDAY, 9), tick=False) as traveller:
         yield traveller
-
-
-def settle(travel, day: date, currency: str = "BHD"):
-    travel.move_to(at(day, 18))
-    return services.settlement_run(business_date=day, currency=currency, actor=ACTOR)
 
 
 def merchant_and_client(*, mode: str = ApiKey.Mode.LIVE, **fields):
@@ -265,7 +248,7 @@ def three_days(travel):
     for day in (MONDAY, TUESDAY, WEDNESDAY):
         captured(acme, 10_000, at=at(day, 10), method="wire")
     captured(acme, 5_000, at=at(MONDAY, 10), method="card", currency="KWD")
-    settle(travel, MONDAY, "BHD")
+    settle(travel, MONDAY, currency="BHD")
     services.settlement_run(business_date=MONDAY, currency="KWD", actor=ACTOR)
     settle(travel, TUESDAY)
     settle(travel, WEDNESDAY)
@@ -490,6 +473,32 @@ def test_the_fee_plan_follows_the_business_date_not_the_calendar_date(travel):
     # From Monday's cut-off, captures belong to Tuesday: Tuesday's price is in force.
     travel.move_to(at(MONDAY, 17))
     assert wire() == ("2031-04-08", 800, [])
+
+
+def test_the_fee_plan_costs_the_same_queries_for_one_change_to_come_or_many(travel):
+    acme, client = merchant_and_client()
+    default, other = FeePlan.objects.get(is_default=True), FeePlan.objects.create(
+        code="other", name="Other", created_at=at(MONDAY, 9), created_by="test")
+    made = {"currency": "BHD", "created_at": at(MONDAY, 9), "created_by": "test"}
+
+    def changes_from(day: date) -> None:
+        """A default price, acme's terms and another plan's price (no change to acme) from ``day``."""
+        percent = Decimal(day.toordinal() % 90) / 10
+        FeePlanLine.objects.create(plan=default, method="wire", percent=percent, effective_from=day, **made)
+        SettlementTerms.objects.create(merchant=acme, reserve_percent=percent, reserve_days=1, effective_from=day,
+                                       **made)
+        FeePlanLine.objects.create(plan=other, method="card", percent=percent, effective_from=day, **made)
+
+    changes_from(TUESDAY)
+    client.get("/api/v1/fee_plan")  # the key's first use is written once; only reads are counted
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get("/api/v1/fee_plan").json()["currencies"][0]["upcoming"]) == 1
+    for weeks in range(1, 21):
+        changes_from(TUESDAY + timedelta(weeks=weeks))
+
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get("/api/v1/fee_plan").json()["currencies"][0]["upcoming"]) == 21
+    assert len(many) == len(one)
 
 
 # --- the schema ------------------------------------------------------------------------------------

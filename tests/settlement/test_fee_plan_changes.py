@@ -7,7 +7,6 @@ weekend."""
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -28,19 +27,18 @@ from apps.settlement.exceptions import (
 )
 from apps.settlement.models import FeePlan, FeePlanLine, MerchantFeePlan, SettlementTerms
 from tests.factories.merchants import MerchantFactory
+from tests.factories.settlement import BAHRAIN, MONDAY, SUNDAY, TUESDAY, WEDNESDAY, at
 from tests.factories.staff import OFFICER, SUPERVISOR, TREASURY, staff_user, totp_code
 
 pytestmark = pytest.mark.django_db
 
-BAHRAIN = ZoneInfo("Asia/Bahrain")
-SUNDAY, MONDAY, TUESDAY, WEDNESDAY = date(2031, 4, 6), date(2031, 4, 7), date(2031, 4, 8), date(2031, 4, 9)
 FRIDAY = date(2031, 4, 11)
 STAFF = Actor.system("tests.settlement")
 
 
 @pytest.fixture
 def monday():
-    with time_machine.travel(datetime(2031, 4, 7, 10, 0, tzinfo=BAHRAIN), tick=False) as traveller:
+    with time_machine.travel(at(MONDAY, 10), tick=False) as traveller:
         yield traveller
 
 

@@ -12,7 +12,6 @@ capture in the line of the business date it belongs to, and the totals adding up
 
 from collections import Counter
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -25,12 +24,10 @@ from apps.ledger.data import AccountRef, AccountRole
 from apps.settlement import selectors, services
 from apps.settlement.models import BusinessCalendar, EarlyClosure, SettlementLine, SettlementRun
 from tests.factories.merchants import MerchantFactory
-from tests.factories.settlement import captured
+from tests.factories.settlement import BAHRAIN, captured
 from tests.factories.staff import SUPERVISOR, TREASURY, staff_user, totp_code
 
 pytestmark = pytest.mark.django_db
-
-BAHRAIN = ZoneInfo("Asia/Bahrain")
 
 
 def _march(*days: int) -> list[date]:

@@ -3,16 +3,14 @@ balance out (or says why not), a pain.001 sends the releasable payouts from the 
 and pain.002 reports make them paid, failed or returned. Built inside a travel to April 2031."""
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
 from apps.audit.models import AuditEvent
-from apps.core.actors import Actor
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.data import AccountRef, AccountRole
 from apps.merchants import services as merchants_services
@@ -23,17 +21,10 @@ from apps.settlement.exceptions import NoPayoutNostro, StatusReportRefused
 from apps.settlement.models import PayoutFile, SettlementLine, SettlementTerms, StatusReport
 from apps.treasury.models import NostroAccount
 from tests.factories.merchants import MerchantFactory
-from tests.factories.settlement import captured
+from tests.factories.settlement import ACTOR, MONDAY, at, captured
 
 pytestmark = pytest.mark.django_db
-BAHRAIN = ZoneInfo("Asia/Bahrain")
-MONDAY = date(2031, 4, 7)
-ACTOR = Actor.system("tests")
 IBAN, BIC = "BH67BMAG00001299123456", "BMAGBHBM"
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BAHRAIN)
 
 
 def posted(role: AccountRole, *, merchant=None, name: str = "") -> int:

@@ -14,42 +14,31 @@ State is built inside a travel to April 2031, as in test_runs.py (Sunday 6 to Th
 business dates).
 """
 
-from datetime import date, datetime
+from datetime import time
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
-from apps.core.actors import Actor
-from apps.ledger import selectors as ledger_selectors
-from apps.ledger.data import AccountRef, AccountRole
+from apps.ledger.data import AccountRole
 from apps.payments import postings
-from apps.settlement import services
 from apps.settlement.models import SettlementLine, SettlementTerms
 from tests.factories.merchants import MerchantFactory
-from tests.factories.settlement import captured, refunded
+from tests.factories.settlement import (
+    MONDAY,
+    SUNDAY,
+    TUESDAY,
+    WEDNESDAY,
+    at,
+    captured,
+    merchant_balance,
+    refunded,
+    settle,
+)
 
 pytestmark = pytest.mark.django_db
-BAHRAIN = ZoneInfo("Asia/Bahrain")
-SUNDAY = date(2031, 4, 6)
-MONDAY = date(2031, 4, 7)
-TUESDAY = date(2031, 4, 8)
-WEDNESDAY = date(2031, 4, 9)
-ACTOR = Actor.system("tests")
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BAHRAIN)
-
-
-def balance(merchant, role: AccountRole) -> int:
-    return ledger_selectors.role_account_balances(ref=AccountRef(role, "BHD", True, merchant_id=merchant.pk)).posted
-
-
-def settle(traveller, day: date) -> None:
-    traveller.move_to(at(day, 17, 5))
-    services.settlement_run(business_date=day, currency="BHD", actor=ACTOR)
+# Beat's run, a few minutes after the 17:00 cut-off.
+BEAT = time(17, 5)
 
 
 def test_a_refund_between_the_cut_off_and_the_run_leaves_no_line_carried_for_ever():
@@ -60,11 +49,11 @@ def test_a_refund_between_the_cut_off_and_the_run_leaves_no_line_carried_for_eve
         # the refund takes 3.000 of Monday's money from pending.
         traveller.move_to(at(MONDAY, 17, 1))
         refunded(payment, 3_000, at=at(MONDAY, 17, 1))
-        settle(traveller, MONDAY)
-        settle(traveller, TUESDAY)
+        settle(traveller, MONDAY, run_at=BEAT)
+        settle(traveller, TUESDAY, run_at=BEAT)
         traveller.move_to(at(WEDNESDAY, 10))
         captured(acme, 20_000, at=at(WEDNESDAY, 10), method="wire")
-        settle(traveller, WEDNESDAY)
+        settle(traveller, WEDNESDAY, run_at=BEAT)
 
         # Pending held every line's money (10.000 - 3.000 + 20.000) by Wednesday's run: each line
         # settles, pending empties, available holds the three nets (9.000, -3.000, 19.000).
@@ -72,8 +61,8 @@ def test_a_refund_between_the_cut_off_and_the_run_leaves_no_line_carried_for_eve
         assert [(line.business_date, line.status) for line in lines] == [
             (MONDAY, SettlementLine.Status.SETTLED), (TUESDAY, SettlementLine.Status.SETTLED),
             (WEDNESDAY, SettlementLine.Status.SETTLED)]
-        assert balance(acme, AccountRole.MERCHANT_PENDING) == 0
-        assert balance(acme, AccountRole.MERCHANT_AVAILABLE) == 9_000 - 3_000 + 19_000
+        assert merchant_balance(acme, AccountRole.MERCHANT_PENDING) == 0
+        assert merchant_balance(acme, AccountRole.MERCHANT_AVAILABLE) == 9_000 - 3_000 + 19_000
 
 
 def test_a_reserve_released_by_a_line_settled_late_is_released_once():
@@ -83,17 +72,17 @@ def test_a_reserve_released_by_a_line_settled_late_is_released_once():
                                        payout_minimum=0, effective_from=SUNDAY, created_at=at(SUNDAY, 9),
                                        created_by="test")
         captured(acme, 100_000, at=at(SUNDAY, 10), method="wire")
-        settle(traveller, SUNDAY)  # holds 9.900 until Monday
+        settle(traveller, SUNDAY, run_at=BEAT)  # holds 9.900 until Monday
         traveller.move_to(at(MONDAY, 10))
         payment = captured(acme, 10_000, at=at(MONDAY, 10), method="wire")
         traveller.move_to(at(MONDAY, 11))
         refund = refunded(payment, 10_000, at=at(MONDAY, 11), succeeded=False)  # still holding pending
-        settle(traveller, MONDAY)  # Monday's line, releasing Sunday's 9.900, is carried
+        settle(traveller, MONDAY, run_at=BEAT)  # Monday's line, releasing Sunday's 9.900, is carried
         monday = SettlementLine.objects.get(business_date=MONDAY)
         assert (monday.status, monday.reserve_released) == (SettlementLine.Status.CARRIED, 9_900)
         traveller.move_to(at(TUESDAY, 9))
         postings.refund_holds_void(payment, refund)  # the refund failed: pending is free again
-        settle(traveller, TUESDAY)
+        settle(traveller, TUESDAY, run_at=BEAT)
 
         # Tuesday's run settles Monday's line, which releases Sunday's reserve: nothing else is
         # due on Tuesday, and nothing is left carried.
@@ -103,6 +92,6 @@ def test_a_reserve_released_by_a_line_settled_late_is_released_once():
         assert sunday.released_by_id == monday.pk
         assert not SettlementLine.objects.filter(status=SettlementLine.Status.CARRIED).exists()
         assert sum(SettlementLine.objects.filter(business_date=TUESDAY).values_list("reserve_released", flat=True)) == 0
-        assert balance(acme, AccountRole.MERCHANT_RESERVE) == monday.reserve_held
-        assert balance(acme, AccountRole.MERCHANT_AVAILABLE) == sunday.net + monday.net
+        assert merchant_balance(acme, AccountRole.MERCHANT_RESERVE) == monday.reserve_held
+        assert merchant_balance(acme, AccountRole.MERCHANT_AVAILABLE) == sunday.net + monday.net
 

@@ -8,8 +8,6 @@ processes run with their clock moved there too."""
 import json
 import signal
 from collections import Counter
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,14 +19,12 @@ from apps.settlement.domain.postings import line_legs
 from apps.settlement.models import SettlementLine, SettlementRun
 from apps.settlement.services import line_public_id
 from tests.factories.merchants import MerchantFactory
-from tests.factories.settlement import captured, refunded
+from tests.factories.settlement import MONDAY, at, captured, refunded
 from tests.support.seeds import settlement_seeds_restore
 from tests.support.workers import django_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BAHRAIN = ZoneInfo("Asia/Bahrain")
-MONDAY = date(2031, 4, 7)
-AFTER_CUTOFF = datetime(2031, 4, 7, 18, 0, tzinfo=BAHRAIN)
+AFTER_CUTOFF = at(MONDAY, 18)
 MERCHANTS = 5
 # Two lines a chunk: five merchants make three chunks, so each crash point has work before and after it.
 ENV = {"FINCORE_SETTLEMENT_CHUNK_LINES": "2"}
@@ -49,12 +45,12 @@ def settlement_process(crash_at: str | None = None):
 def business_date(idle_sessions_ended_at_exit):
     """Five merchants' Monday: captures of each method, and a refund that takes from pending."""
     settlement_seeds_restore()
-    with time_machine.travel(datetime(2031, 4, 7, 9, 0, tzinfo=BAHRAIN), tick=False):
+    with time_machine.travel(at(MONDAY, 9), tick=False):
         for n in range(MERCHANTS):
             merchant = MerchantFactory()
-            payment = captured(merchant, 10_000 + n, at=datetime(2031, 4, 7, 10, n, tzinfo=BAHRAIN))
-            captured(merchant, 250_000, at=datetime(2031, 4, 7, 11, n, tzinfo=BAHRAIN), method="wire")
-            refunded(payment, 1_000 * (n + 1), at=datetime(2031, 4, 7, 12, n, tzinfo=BAHRAIN))
+            payment = captured(merchant, 10_000 + n, at=at(MONDAY, 10, n))
+            captured(merchant, 250_000, at=at(MONDAY, 11, n), method="wire")
+            refunded(payment, 1_000 * (n + 1), at=at(MONDAY, 12, n))
 
 
 def settled_exactly_once() -> None:

@@ -33,7 +33,6 @@ from django.db.models import F, Sum
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-from apps.core.actors import Actor
 from apps.core.ids import uuid7
 from apps.core.money import Money
 from apps.ledger import selectors as ledger_selectors
@@ -62,17 +61,15 @@ from apps.settlement.models import (
     SettlementTerms,
 )
 from tests.factories.merchants import MerchantFactory
-from tests.factories.settlement import captured, refunded
+from tests.factories.settlement import ACTOR, SUNDAY, captured, refunded
 
 pytestmark = pytest.mark.django_db
 
-ACTOR = Actor.system("tests")
 METHODS = ("card", "instant", "wire", "wallet")
 # The modes a fee plan may choose (the model's choices), all of which the SQL function knows.
 PLAN_ROUNDINGS = sorted(mode for mode, _ in ROUNDING_CHOICES)
 PERIOD_START = datetime(2031, 4, 1, tzinfo=UTC)
 PERIOD_END = datetime(2031, 4, 2, tzinfo=UTC)
-SUNDAY = date(2031, 4, 6)
 
 
 def test_the_modes_a_plan_may_choose_are_the_domains():

@@ -3,17 +3,15 @@ refused, fails, resumes and carries. State is built inside a travel to April 203
 Thursday 10 are business dates; Eid al-Adha ends on Friday 4)."""
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
 from apps.audit.models import AuditEvent
-from apps.core.actors import Actor
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.data import AccountRef, AccountRole
 from apps.ledger.models import Transfer
@@ -21,20 +19,9 @@ from apps.settlement import services
 from apps.settlement.exceptions import BusinessDateNotClosed, NotABusinessDate, SettlementUnpriced
 from apps.settlement.models import FeePlan, FeePlanLine, SettlementLine, SettlementRun, SettlementTerms
 from tests.factories.merchants import MerchantFactory
-from tests.factories.settlement import captured, refunded
+from tests.factories.settlement import ACTOR, MONDAY, at, captured, merchant_balance, refunded
 
 pytestmark = pytest.mark.django_db
-BAHRAIN = ZoneInfo("Asia/Bahrain")
-MONDAY = date(2031, 4, 7)
-ACTOR = Actor.system("tests")
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BAHRAIN)
-
-
-def balance(merchant, role: AccountRole, *, livemode: bool = True) -> int:
-    return ledger_selectors.role_account_balances(ref=AccountRef(role, "BHD", livemode, merchant_id=merchant.pk)).posted
 
 
 def system_balance(role: AccountRole, *, livemode: bool = True) -> int:
@@ -72,9 +59,9 @@ def test_a_business_date_settles_each_merchants_net_from_pending_to_available(tr
     zain_line = SettlementLine.objects.get(run=run, merchant_id=zain.pk)
     assert (zain_line.gross, zain_line.fees, zain_line.net) == (100_000, 1_000, 99_000)
     # Pending keeps only Tuesday's capture; available holds the net; fee revenue the fees.
-    assert balance(acme, AccountRole.MERCHANT_PENDING) == 4_000
-    assert balance(acme, AccountRole.MERCHANT_AVAILABLE) == acme_line.net
-    assert balance(zain, AccountRole.MERCHANT_AVAILABLE) == 99_000
+    assert merchant_balance(acme, AccountRole.MERCHANT_PENDING) == 4_000
+    assert merchant_balance(acme, AccountRole.MERCHANT_AVAILABLE) == acme_line.net
+    assert merchant_balance(zain, AccountRole.MERCHANT_AVAILABLE) == 99_000
     # Exact fees 412.5 + 437.5 - 124.8 + 1000 = 1725.2, rounded once 1725: no rounding difference.
     assert system_balance(AccountRole.FEE_REVENUE) == 725 + 1_000
     assert run.fee_rounding_difference == 0
@@ -129,7 +116,7 @@ def test_a_rolling_reserve_is_held_and_released_on_its_business_date(travel):
     line = SettlementLine.objects.get(run=monday)
     # Net before the reserve 99.000; 10 % held until the second business date after Monday.
     assert (line.reserve_held, line.reserve_release_on, line.net) == (9_900, date(2031, 4, 9), 89_100)
-    assert balance(acme, AccountRole.MERCHANT_RESERVE) == 9_900
+    assert merchant_balance(acme, AccountRole.MERCHANT_RESERVE) == 9_900
     tuesday = MONDAY + timedelta(days=1)
     travel.move_to(at(tuesday, 18))
     services.settlement_run(business_date=tuesday, currency="BHD", actor=ACTOR)
@@ -139,8 +126,8 @@ def test_a_rolling_reserve_is_held_and_released_on_its_business_date(travel):
     run = services.settlement_run(business_date=wednesday, currency="BHD", actor=ACTOR)
     release = SettlementLine.objects.get(run=run)
     assert (release.gross, release.reserve_released, release.net) == (0, 9_900, 9_900)
-    assert balance(acme, AccountRole.MERCHANT_RESERVE) == 0
-    assert balance(acme, AccountRole.MERCHANT_AVAILABLE) == 99_000
+    assert merchant_balance(acme, AccountRole.MERCHANT_RESERVE) == 0
+    assert merchant_balance(acme, AccountRole.MERCHANT_AVAILABLE) == 99_000
     line.refresh_from_db()
     assert line.released_by_id == release.pk
 
@@ -154,7 +141,7 @@ def test_a_line_whose_money_a_pending_refund_still_holds_is_carried_and_settled_
     monday = services.settlement_run(business_date=MONDAY, currency="BHD", actor=ACTOR)
     line = SettlementLine.objects.get(run=monday)
     assert line.status == SettlementLine.Status.CARRIED and line.carried_note
-    assert balance(acme, AccountRole.MERCHANT_AVAILABLE) == 0
+    assert merchant_balance(acme, AccountRole.MERCHANT_AVAILABLE) == 0
     assert monday.status == SettlementRun.Status.COMPLETED
     # The refund fails on Tuesday: its hold is voided, and Tuesday's run settles Monday's line.
     from apps.payments import postings
@@ -164,7 +151,7 @@ def test_a_line_whose_money_a_pending_refund_still_holds_is_carried_and_settled_
     services.settlement_run(business_date=tuesday, currency="BHD", actor=ACTOR)
     line.refresh_from_db()
     assert line.status == SettlementLine.Status.SETTLED and line.settled_in.business_date == tuesday
-    assert balance(acme, AccountRole.MERCHANT_AVAILABLE) == 9_000
+    assert merchant_balance(acme, AccountRole.MERCHANT_AVAILABLE) == 9_000
 
 
 def test_a_method_no_plan_prices_fails_the_run_which_resumes_once_priced(travel):
@@ -241,8 +228,9 @@ def test_the_readme_worked_example_settles_to_the_fils(travel):
         26_000, 5_000, 850, 125, 725, 2_028, date(2031, 4, 9), 0, 18_247)
     legs = dict(Transfer.objects.filter(reference=services.line_public_id(line)).values_list("code", "amount"))
     assert legs == {"settlement_reserve": 2_028, "settlement_fee": 725, "settlement_sweep": 18_247}
-    assert (balance(coffee, AccountRole.MERCHANT_PENDING), balance(coffee, AccountRole.MERCHANT_AVAILABLE),
-            balance(coffee, AccountRole.MERCHANT_RESERVE)) == (4_000, 18_247, 2_028)
+    assert (merchant_balance(coffee, AccountRole.MERCHANT_PENDING),
+            merchant_balance(coffee, AccountRole.MERCHANT_AVAILABLE),
+            merchant_balance(coffee, AccountRole.MERCHANT_RESERVE)) == (4_000, 18_247, 2_028)
     assert Payout.objects.get(pk=line.payout_id).amount == 18_247
     assert run.fee_rounding_difference == 0
 
@@ -253,4 +241,4 @@ def test_the_readme_worked_example_settles_to_the_fils(travel):
     release = SettlementLine.objects.get(run__business_date=wednesday)
     assert (release.reserve_released, release.net) == (2_028, 2_028)
     # What stays in reserve is Tuesday's: 10 % of 4.000 - 0.250 (the card minimum) = 0.375, until Thursday.
-    assert balance(coffee, AccountRole.MERCHANT_RESERVE) == 375
+    assert merchant_balance(coffee, AccountRole.MERCHANT_RESERVE) == 375
