@@ -323,13 +323,8 @@ def line_refunds(line: SettlementLine) -> list[LineRefund]:
     return [LineRefund(refund_id=refund.refund_id, payment_id=refund.payment_id, method=refund.payment_method,
                        amount=refund.amount,
                        fee_returned=returns[refund.refund_id].returned,
-                       fee_returned_exact=_decimal(returns[refund.refund_id].exact))
+                       fee_returned_exact=returns[refund.refund_id].exact_decimal)
             for refund in refunds]
-
-
-def _decimal(exact: Any) -> Decimal:
-    """A fraction of minor units as the run adds it to a line's exact fees."""
-    return Decimal(exact.numerator) / Decimal(exact.denominator)
 
 
 # --- what a merchant reads: its fee plan -----------------------------------------------------------

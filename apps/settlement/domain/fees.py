@@ -327,6 +327,12 @@ class FeeReturn:
     exact: Fraction
     returned: int
 
+    @property
+    def exact_decimal(self) -> Decimal:
+        """``exact`` as a line adds it to its exact fees (a pro rata share need not terminate as a
+        decimal: Decimal's 28 digits, far below a minor unit)."""
+        return Decimal(self.exact.numerator) / Decimal(self.exact.denominator)
+
 
 def refund_fee_return(
     line: FeeScheduleLine,

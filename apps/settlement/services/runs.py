@@ -247,7 +247,7 @@ def _refunds_add(figures: dict[tuple[UUID, bool], _Figures], refunds: list[Succe
         line.refunds_from_pending += refund.from_pending
         returned = returns[refund.refund_id]
         line.fees_returned += returned.returned
-        line.fees_exact -= Decimal(returned.exact.numerator) / Decimal(returned.exact.denominator)
+        line.fees_exact -= returned.exact_decimal
 
 
 def _reserve_due(*, currency: str, business_date: date) -> dict[tuple[UUID, bool], list[tuple[UUID, int]]]:
