@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.audit.admin_export import CsvExportMixin
 from apps.compliance import registry, selectors, services
+from apps.compliance.admin_requests import approval_request_from_form
 from apps.compliance.data import ADJUSTMENT, POLICY_CHANGE
 from apps.compliance.models import ApprovalPolicy, ApprovalRequest
 from apps.core import ids
@@ -210,15 +211,6 @@ EDITABLE: dict[str, type[EditAdjustmentForm] | type[EditPolicyChangeForm]] = {
 }
 
 
-def _requested(request: HttpRequest, approval_request: ApprovalRequest) -> None:
-    if approval_request.is_pending:
-        messages.success(request, f"Requested: {approval_request}. It waits for a checker's approval.")
-    elif approval_request.state == ApprovalRequest.State.EXECUTED:
-        messages.success(request, f"Executed at once (no checker needed under the policy): {approval_request.outcome}")
-    else:
-        messages.error(request, f"Refused: {approval_request.outcome}")
-
-
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(CsvExportMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
     money_fields = {"amount": "currency"}
@@ -358,14 +350,8 @@ class ApprovalRequestAdmin(CsvExportMixin, PublicIdSearchMixin, ReadOnlyModelAdm
 
     def _create(self, request: HttpRequest, action: str, arguments: dict[str, Any], reason: str,
                 form: forms.Form) -> HttpResponse | None:
-        try:
-            created = services.approval_request_create(action=action, arguments=arguments, user=request.user,
-                                                       reason=reason)
-        except FincoreError as refused:
-            form.add_error(None, refused.detail)
-            return None
-        _requested(request, created)
-        return self._done(created)
+        created = approval_request_from_form(request, form, action=action, arguments=arguments, reason=reason)
+        return None if created is None else self._done(created)
 
     def request_view(self, request: HttpRequest, action: str) -> HttpResponse:
         """Request ``action`` on the target the query string names (``?account_id=…``)."""
@@ -446,14 +432,10 @@ class ApprovalPolicyAdmin(CsvExportMixin, ReadOnlyModelAdmin):
             raise PermissionDenied
         form = PolicyChangeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            try:
-                created = services.approval_request_create(
-                    action=POLICY_CHANGE, arguments=form.cleaned_data["arguments"], user=request.user,
-                    reason=form.cleaned_data["reason"])
-            except FincoreError as refused:
-                form.add_error(None, refused.detail)
-            else:
-                _requested(request, created)
+            created = approval_request_from_form(request, form, action=POLICY_CHANGE,
+                                                 arguments=form.cleaned_data["arguments"],
+                                                 reason=form.cleaned_data["reason"])
+            if created is not None:
                 return HttpResponseRedirect(reverse("admin:compliance_approvalrequest_change", args=[created.pk]))
         return TemplateResponse(request, FORM_TEMPLATE, {
             **self.admin_site.each_context(request), "opts": self.model._meta,

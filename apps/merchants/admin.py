@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.audit.admin_export import CsvExportMixin
 from apps.compliance import services as compliance_services
+from apps.compliance.admin_requests import approval_request_from_form
 from apps.core import context, ids
 from apps.core.actors import Actor
 from apps.core.admin import AuditedAdminMixin, reasoned_action
@@ -233,12 +234,23 @@ class BankAccountChangeForm(forms.Form):
             raise forms.ValidationError("A merchant's id: mer_ and 26 characters.")
         return str(merchant_id)
 
+    def clean(self) -> dict[str, Any]:
+        """The account as the service checks it (IBAN per country, the BIC told from it where it can
+        be): a refusal is the form's error, and nothing is requested."""
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self._change = services.bank_account_check(
+                merchant_id=cleaned["merchant"], currency=cleaned["currency"], iban=cleaned["iban"],
+                bic=cleaned["bic"], beneficiary_name=cleaned["beneficiary_name"])
+        except FincoreError as refused:
+            raise forms.ValidationError(refused.detail) from refused
+        return cleaned
+
     def arguments(self) -> dict[str, str]:
         """The request's arguments, as the checker will read them (the IBAN compact, the BIC as checked)."""
-        cleaned = self.cleaned_data
-        change = services.bank_account_check(
-            merchant_id=cleaned["merchant"], currency=cleaned["currency"], iban=cleaned["iban"], bic=cleaned["bic"],
-            beneficiary_name=cleaned["beneficiary_name"])
+        change = self._change
         return {"merchant_id": str(change.merchant.pk), "currency": change.currency, "iban": change.iban,
                 "bic": change.bic, "beneficiary_name": change.beneficiary_name}
 
@@ -298,15 +310,9 @@ class BankAccountAdmin(CsvExportMixin, MerchantAdminMixin, PublicIdSearchMixin, 
             initial["merchant"] = ids.encode("mer", merchant_id)
         form = BankAccountChangeForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
-            try:
-                approval = compliance_services.approval_request_create(
-                    action=services.BANK_ACCOUNT_SET, arguments=form.arguments(), user=request.user,
-                    reason=form.cleaned_data["reason"])
-            except FincoreError as refused:
-                form.add_error(None, refused.detail)
-            else:
-                self.message_user(request, f"Requested ({approval.get_state_display().lower()}): {approval}.",
-                                  messages.SUCCESS)
+            approval = approval_request_from_form(request, form, action=services.BANK_ACCOUNT_SET,
+                                                  arguments=form.arguments(), reason=form.cleaned_data["reason"])
+            if approval is not None:
                 return HttpResponseRedirect(reverse("admin:compliance_approvalrequest_change", args=[approval.pk]))
         current = selectors.bank_account_active(merchant_id=merchant_id, currency=initial.get("currency", "BHD")) \
             if merchant_id else None

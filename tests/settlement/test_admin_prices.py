@@ -240,7 +240,7 @@ def test_a_request_its_policy_executes_at_once_says_so(priced, treasury):
     assert ApprovalRequest.objects.get().state == ApprovalRequest.State.EXECUTED
     assert FeePlan.objects.filter(code="gold").exists()
     assert [str(message) for message in response.context["messages"]] == [
-        f"Executed at once (no checker needed under the policy): {ApprovalRequest.objects.get()}."]
+        f"Executed at once (no checker needed under the policy): {ApprovalRequest.objects.get().outcome}"]
 
 
 @pytest.mark.parametrize("url", [REQUEST_PLAN, REQUEST_LINE, REQUEST_MERCHANT_PLAN, REQUEST_TERMS])

@@ -7,20 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from apps.compliance import services as compliance_services
-from apps.core.exceptions import FincoreError
+from apps.compliance.admin_requests import approval_request_from_form
 from apps.settlement import selectors
 
 REQUEST_TEMPLATE = "admin/settlement/request_change.html"
 # A maker-checker request is executed at once when its policy needs no checker (and may fail then).
-EXECUTED, FAILED = "executed", "failed"
 
 
 class SettlementMedia:
@@ -79,30 +77,13 @@ def change_requested(model_admin: admin.ModelAdmin, request: HttpRequest, form: 
     with ``form.arguments()`` and the reason, then its page; a refusal (the service's own checks, made
     when the request is made) is shown on the form, and nothing is written."""
     if request.method == "POST" and form.is_valid():
-        try:
-            approval = compliance_services.approval_request_create(
-                action=form.action, arguments=form.arguments(), user=request.user, reason=form.cleaned_data["reason"])
-        except FincoreError as refused:
-            form.add_error(None, refused.detail)
-        else:
-            _tell_requested(model_admin, request, approval)
+        approval = approval_request_from_form(request, form, action=form.action, arguments=form.arguments(),
+                                              reason=form.cleaned_data["reason"])
+        if approval is not None:
             return HttpResponseRedirect(reverse("admin:compliance_approvalrequest_change", args=[approval.pk]))
     page = {**model_admin.admin_site.each_context(request), "opts": model_admin.model._meta, "form": form,
             "title": title, "explanation": explanation, "media": model_admin.media}
     return TemplateResponse(request, REQUEST_TEMPLATE, page)
-
-
-def _tell_requested(model_admin: admin.ModelAdmin, request: HttpRequest, approval: Any) -> None:
-    # Under a policy that needs no checker the change is made, or refused, at once: say which (as
-    # the approval requests' own request pages do).
-    if approval.state == EXECUTED:
-        model_admin.message_user(request, f"Executed at once (no checker needed under the policy): {approval}.",
-                                 messages.SUCCESS)
-    elif approval.state == FAILED:
-        model_admin.message_user(request, f"Refused: {approval.outcome}", messages.ERROR)
-    else:
-        model_admin.message_user(request, f"Requested ({approval.get_state_display().lower()}): {approval}.",
-                                 messages.SUCCESS)
 
 
 class ObjectToolsMixin:
