@@ -59,8 +59,10 @@ def available(merchant: Merchant, **fields: Any) -> int:
 
 def payout(merchant: Merchant, amount: int = 12_500, *, reference: str = "", livemode: bool = False,
            currency: str = "BHD") -> Payout:
+    """The payout of a settlement line: by default the line of this merchant and amount (the whole
+    id: a uuid7's leading hex digits are its creation time, shared by merchants made together)."""
     return services.payout_create(merchant_id=merchant.pk, livemode=livemode, currency=currency, amount=amount,
-                                  settlement_reference=reference or f"stl_{merchant.pk.hex[:8]}_{amount}",
+                                  settlement_reference=reference or f"stl_{merchant.pk.hex}_{amount}",
                                   actor=SETTLEMENT)
 
 

@@ -356,3 +356,12 @@ def test_the_database_refuses_a_payout_leaving_early_unapproved_backwards_or_del
     services.payout_failed(payout_id=made.pk, reason_code="AC04", reason="", actor=SETTLEMENT)
     with pytest.raises(IntegrityError, match="failed cannot become pending"), transaction.atomic():
         rows.update(status="pending", failed_at=None, back_transfer_id=None, failure_code="")
+
+
+def test_merchants_made_together_have_payouts_of_their_own_lines():
+    first, second = funded_merchant(50_000), funded_merchant(50_000)
+
+    made = [payout(first, 12_500), payout(second, 12_500)]
+
+    assert [p.merchant_id for p in made] == [first.pk, second.pk]
+    assert made[0].settlement_reference != made[1].settlement_reference
