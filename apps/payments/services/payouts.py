@@ -56,8 +56,6 @@ PAYOUT_RELEASE = "payments.payout_release"
 SETTLEMENT_REFERENCE_MAX_LENGTH = 64
 FILE_REFERENCE_MAX_LENGTH = 35  # a pain.001's MsgId (Max35Text)
 REASON_CODE_MAX_LENGTH = 64
-# Statuses a payout sent in a file may have reached since: sending that file again is no change.
-_SENT = (Status.IN_TRANSIT, Status.PAID, Status.FAILED, Status.RETURNED)
 
 
 def end_to_end_id(payout_id: UUID) -> str:
@@ -248,8 +246,8 @@ def payouts_send(*, payout_ids: Iterable[Any], nostro: str, file_reference: str,
             if payout.status == Status.PENDING:
                 _check_releasable(payout, now)
                 leaving.append(payout)
-            elif not (payout.status in _SENT and payout.in_transit_at is not None
-                      and (payout.nostro, payout.file_reference) == (nostro, file_reference)):
+            # Not pending: sent by this very file (only sending sets a nostro) is left as it is.
+            elif (payout.nostro, payout.file_reference) != (nostro, file_reference):
                 sent = f"sent in {payout.file_reference or 'no file'} from {payout.nostro}" if payout.nostro \
                     else "never sent"
                 raise PayoutTransitionNotAllowed(f"{ids.encode('po', payout.pk)} is {payout.status} ({sent}).")
