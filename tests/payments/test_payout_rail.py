@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.core import clock
 from apps.events.outbox.models import OutboxMessage
@@ -17,6 +18,7 @@ from apps.payments import connectors, services
 from apps.payments.exceptions import PayoutNotReleasable
 from apps.payments.models import Payout
 from apps.routing import services as routing_services
+from apps.routing.data import ConnectorResult, Outcome
 from apps.routing.models import SandboxOperation
 from tests.factories.payouts import SETTLEMENT, account, available, balances, funded_merchant, payout, written
 
@@ -150,3 +152,20 @@ def test_a_held_payout_is_not_routed():
     with pytest.raises(PayoutNotReleasable):
         services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
     assert Payout.objects.get(pk=made.pk).routing == {}
+
+
+@pytest.mark.parametrize(("answer", "status"), [
+    (ConnectorResult(Outcome.APPROVED, reference="fawri_1"), "paid"),
+    (ConnectorResult(Outcome.DECLINED, reference="fawri_1", error_code="AC04", message="Closed"), "failed"),
+])
+def test_the_rails_answer_is_applied_to_the_row_its_transaction_locked_in_one_update(answer, status):
+    _, made = _routed()
+    with _after_the_hold():
+        services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
+        with CaptureQueriesContext(connection) as queries:
+            recorded = services.payout_rail_result_record(payout_id=made.pk, result=answer)
+    assert [q["sql"].split()[0] for q in queries.captured_queries if 'FROM "payments_payout"' in q["sql"]
+            or q["sql"].startswith('UPDATE "payments_payout"')] == ["SELECT", "UPDATE"]
+    made.refresh_from_db()
+    assert (made.status, made.connector_reference, made.next_attempt_at) == (status, "fawri_1", None)
+    assert (recorded.status, recorded.connector_reference) == (status, "fawri_1")

@@ -34,7 +34,13 @@ from apps.payments import connectors, domain, locks, selectors
 from apps.payments.exceptions import PayoutNotFound
 from apps.payments.models import Payout
 from apps.payments.services.common import QUEUE, SYSTEM, touch
-from apps.payments.services.payouts import _check_releasable, payout_failed, payout_paid, payouts_leave
+from apps.payments.services.payouts import (
+    _check_releasable,
+    failure_reason,
+    payout_failed_apply,
+    payout_paid_apply,
+    payouts_leave,
+)
 from apps.routing import data as routing_data
 
 logger = logging.getLogger(__name__)
@@ -140,10 +146,13 @@ def payout_rail_result_record(*, payout_id: UUID, result: routing_data.Connector
             return payout
         payout.next_attempt_at = None
         payout.connector_reference = result.reference[:255]
-        touch(payout, "next_attempt_at", "connector_reference")
+        # Applied to the row this transaction holds, saved with the answer's fields.
+        answered = ("next_attempt_at", "connector_reference")
         if result.outcome == Outcome.APPROVED:
-            return payout_paid(payout_id=payout.pk, actor=SYSTEM)
-        return payout_failed(
-            payout_id=payout.pk, reason_code=(result.error_code or "declined")[:64],
-            reason=result.message or f"Declined by {payout.connector} ({ids.encode('po', payout.pk)}).", actor=SYSTEM,
-        )
+            payout_paid_apply(payout, actor=SYSTEM, fields=answered)
+        else:
+            code, message = failure_reason(
+                (result.error_code or "declined")[:64],
+                result.message or f"Declined by {payout.connector} ({ids.encode('po', payout.pk)}).")
+            payout_failed_apply(payout, code=code, message=message, actor=SYSTEM, fields=answered)
+    return payout
