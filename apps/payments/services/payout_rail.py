@@ -24,7 +24,6 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.core import clock, ids
@@ -58,11 +57,7 @@ def _description(payout: Payout) -> routing_data.PayoutDescription:
 
 
 def _payout(payout_id: Any) -> Payout:
-    try:
-        payout = Payout.objects.filter(pk=payout_id).first()
-    except (ValueError, TypeError, ValidationError) as malformed:
-        raise PayoutNotFound(f"No payout {payout_id!r}.") from malformed
-    if payout is None:
+    if (payout := selectors.payout_get_any(payout_id)) is None:
         raise PayoutNotFound(f"No payout {payout_id!r}.")
     return payout
 
@@ -74,7 +69,10 @@ def payout_route(*, payout_id: Any, actor: Actor) -> Payout:
     in the same transaction: the rail is called only after this commits. The file: it stays
     pending for the next payout file. A payout no longer pending is returned as it is.
     Raises PayoutNotFound, PayoutNotReleasable (held, or waiting for its approval)."""
-    payout = _payout(payout_id)
+    return _route(_payout(payout_id), actor=actor)
+
+
+def _route(payout: Payout, *, actor: Actor) -> Payout:
     if payout.status != Status.PENDING:
         return payout
     # Routing reads connector health (Redis) before any row is locked.
@@ -103,7 +101,7 @@ def payouts_route_releasable(*, currency: str, livemode: bool, actor: Actor) -> 
     sent = []
     for payout in selectors.payouts_releasable(currency=currency, livemode=livemode, now=clock.now()):
         try:
-            routed = payout_route(payout_id=payout.pk, actor=actor)
+            routed = _route(payout, actor=actor)  # read just now: not read again before its lock
         except Exception:  # one payout routing cannot place goes in the file, as before instant payouts
             logger.exception("payout routing failed: left for the file", extra={"payout_id": str(payout.pk)})
             continue
@@ -120,7 +118,7 @@ def payout_rail_send(*, payout_id: UUID) -> Payout:
     if payout.status != Status.IN_TRANSIT or not payout.connector:
         return payout
     result = connectors.call(
-        connector=payout.connector, operation=routing_data.Operation.PAYOUT, idempotency_key=payout.file_reference,
+        connector=payout.connector, operation=routing_data.Operation.PAYOUT, idempotency_key=payout.end_to_end_id,
         amount=payout.amount, currency=payout.currency, iban=payout.iban, bic=payout.bic,
         beneficiary_name=payout.beneficiary_name,
     )
