@@ -62,6 +62,13 @@ def _routed(amount: int = 12_500):
     return merchant, made
 
 
+def _sent_by_the_rail(made, **rail):
+    """``made`` routed to the rail configured with ``rail``, and the rail called (the task's work)."""
+    _configure(**rail)
+    services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
+    return services.payout_rail_send(payout_id=made.pk)
+
+
 def test_a_small_payout_leaves_by_the_rail_and_is_paid_into_the_rails_clearing_account(rail_calls):
     merchant, made = _routed()
     with _after_the_hold():
@@ -100,10 +107,8 @@ def test_the_same_task_again_calls_nothing_and_writes_nothing(rail_calls):
 
 def test_a_declined_payout_fails_with_the_rails_code_and_the_money_is_available_again(rail_calls):
     merchant, made = _routed()
-    _configure(decline_rate=Decimal(1))
     with _after_the_hold():
-        services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
-        failed = services.payout_rail_send(payout_id=made.pk)
+        failed = _sent_by_the_rail(made, decline_rate=Decimal(1))
     assert (failed.status, failed.failure_code) == ("failed", "beneficiary_bank_declined")
     assert balances(IN_TRANSIT) == (0, 12_500, 0, 12_500)
     assert balances(RAIL) == (0, 0, 0, 0)
@@ -113,10 +118,8 @@ def test_a_declined_payout_fails_with_the_rails_code_and_the_money_is_available_
 
 def test_an_unknown_answer_is_asked_again_by_the_janitor_with_the_same_key(rail_calls):
     merchant, made = _routed()
-    _configure(timeout_rate=Decimal(1))
     with _after_the_hold():
-        services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
-        waiting = services.payout_rail_send(payout_id=made.pk)
+        waiting = _sent_by_the_rail(made, timeout_rate=Decimal(1))
         assert (waiting.status, waiting.connector_calls) == ("in_transit", 1)
         assert waiting.next_attempt_at == clock.now() + timedelta(seconds=2)
         assert balances(IN_TRANSIT) == (0, 0, 0, 12_500) and balances(RAIL) == (0, 0, 0, 0)
