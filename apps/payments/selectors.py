@@ -84,7 +84,7 @@ def payout_get_any(payout_id: Any) -> Payout | None:
     """Any merchant's payout by its id (staff, maker-checker); None when there is none or the id is malformed."""
     try:
         return Payout.objects.filter(pk=payout_id).first()
-    except (ValueError, ValidationError):
+    except (ValueError, TypeError, ValidationError):
         return None
 
 

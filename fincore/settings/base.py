@@ -284,10 +284,8 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),
         "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": env.str("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1",
         "FINCORE_PAYMENT_PRIORITIES": payment_priorities,
-        "FINCORE_PAYOUT_APPROVAL_THRESHOLDS": _amounts_per_currency(
-            env.str("FINCORE_PAYOUT_APPROVAL_THRESHOLDS"), "FINCORE_PAYOUT_APPROVAL_THRESHOLDS"),
-        "FINCORE_INSTANT_PAYOUT_LIMITS": _amounts_per_currency(
-            env.str("FINCORE_INSTANT_PAYOUT_LIMITS"), "FINCORE_INSTANT_PAYOUT_LIMITS"),
+        "FINCORE_PAYOUT_APPROVAL_THRESHOLDS": _amounts_per_currency(env, "FINCORE_PAYOUT_APPROVAL_THRESHOLDS"),
+        "FINCORE_INSTANT_PAYOUT_LIMITS": _amounts_per_currency(env, "FINCORE_INSTANT_PAYOUT_LIMITS"),
         "FINCORE_ADMIN_IDLE_TIMEOUT": timedelta(minutes=admin_idle_minutes),
         "FINCORE_ADMIN_SESSION_LIFETIME": timedelta(hours=admin_session_hours),
         # The cookie outlives no session: past the lifetime the browser forgets it too.
@@ -318,24 +316,20 @@ def _payment_priorities(raw: str) -> dict[str, int]:
     return priorities
 
 
-def _amounts_per_currency(raw: str, variable: str) -> dict[str, int]:
+def _amounts_per_currency(env: Environment, variable: str) -> dict[str, int]:
     """``"BHD=10000.000,USD=25000.00"`` → {"BHD": 10000000, "USD": 2500000}: minor units, exactly."""
-    thresholds: dict[str, int] = {}
-    for item in raw.split(","):
-        if not item.strip():
-            continue
-        currency, _, amount = item.strip().partition("=")
+    amounts: dict[str, int] = {}
+    for item in env.list(variable):
+        currency, _, major = item.partition("=")
         try:
-            threshold = Money.from_major(amount, currency).amount
+            amount = Money.from_major(major, currency).amount
         except (MoneyError, UnknownCurrency) as invalid:
             raise ImproperlyConfigured(
-                f"{variable}: {item.strip()!r} is not <ISO 4217 currency>=<amount in major "
-                f"units>: {invalid}") from None
-        if threshold <= 0 or currency in thresholds:
-            raise ImproperlyConfigured(f"{variable}: {item.strip()!r}: one positive "
-                                       "amount per currency")
-        thresholds[currency] = threshold
-    return thresholds
+                f"{variable}: {item!r} is not <ISO 4217 currency>=<amount in major units>: {invalid}") from None
+        if amount <= 0 or currency in amounts:
+            raise ImproperlyConfigured(f"{variable}: {item!r}: one positive amount per currency")
+        amounts[currency] = amount
+    return amounts
 
 
 def logging_config(level: str) -> dict[str, Any]:

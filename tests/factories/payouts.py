@@ -14,6 +14,7 @@ from apps.merchants import services as merchants_services
 from apps.merchants.models import Merchant
 from apps.payments import services
 from apps.payments.models import Payout
+from apps.treasury.models import NostroAccount
 from tests.factories import ledger as ledger_factories
 from tests.factories.merchants import MerchantFactory
 
@@ -31,6 +32,13 @@ def funded_merchant(available: int = 50_000, *, currency: str = "BHD", livemode:
                                         beneficiary_name=merchant.legal_name, actor=SETTLEMENT, reason="onboarding")
     credit(merchant, available, currency=currency, livemode=livemode)
     return merchant
+
+
+def payout_nostro(*, code: str = NOSTRO, currency: str = "BHD") -> NostroAccount:
+    """Our account at National Bank of Bahrain that pays ``currency`` out (the payout files' debtor)."""
+    return NostroAccount.objects.create(code=code, currency=currency, bank_name="National Bank of Bahrain",
+                                        bic="NBOBBHBM", iban="BH96NBOB00000099887766", account_name="Fincore B.S.C.",
+                                        pays_out=True)
 
 
 def credit(merchant: Merchant, amount: int, *, currency: str = "BHD", livemode: bool = False) -> None:
@@ -59,8 +67,10 @@ def available(merchant: Merchant, **fields: Any) -> int:
 
 def payout(merchant: Merchant, amount: int = 12_500, *, reference: str = "", livemode: bool = False,
            currency: str = "BHD") -> Payout:
+    """The payout of a settlement line: by default the line of this merchant and amount (the whole
+    id: a uuid7's leading hex digits are its creation time, shared by merchants made together)."""
     return services.payout_create(merchant_id=merchant.pk, livemode=livemode, currency=currency, amount=amount,
-                                  settlement_reference=reference or f"stl_{merchant.pk.hex[:8]}_{amount}",
+                                  settlement_reference=reference or f"stl_{merchant.pk.hex}_{amount}",
                                   actor=SETTLEMENT)
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.core import clock
 from apps.events.outbox.models import OutboxMessage
@@ -17,6 +18,7 @@ from apps.payments import connectors, services
 from apps.payments.exceptions import PayoutNotReleasable
 from apps.payments.models import Payout
 from apps.routing import services as routing_services
+from apps.routing.data import ConnectorResult, Outcome
 from apps.routing.models import SandboxOperation
 from tests.factories.payouts import SETTLEMENT, account, available, balances, funded_merchant, payout, written
 
@@ -60,6 +62,13 @@ def _routed(amount: int = 12_500):
     return merchant, made
 
 
+def _sent_by_the_rail(made, **rail):
+    """``made`` routed to the rail configured with ``rail``, and the rail called (the task's work)."""
+    _configure(**rail)
+    services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
+    return services.payout_rail_send(payout_id=made.pk)
+
+
 def test_a_small_payout_leaves_by_the_rail_and_is_paid_into_the_rails_clearing_account(rail_calls):
     merchant, made = _routed()
     with _after_the_hold():
@@ -98,10 +107,8 @@ def test_the_same_task_again_calls_nothing_and_writes_nothing(rail_calls):
 
 def test_a_declined_payout_fails_with_the_rails_code_and_the_money_is_available_again(rail_calls):
     merchant, made = _routed()
-    _configure(decline_rate=Decimal(1))
     with _after_the_hold():
-        services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
-        failed = services.payout_rail_send(payout_id=made.pk)
+        failed = _sent_by_the_rail(made, decline_rate=Decimal(1))
     assert (failed.status, failed.failure_code) == ("failed", "beneficiary_bank_declined")
     assert balances(IN_TRANSIT) == (0, 12_500, 0, 12_500)
     assert balances(RAIL) == (0, 0, 0, 0)
@@ -111,10 +118,8 @@ def test_a_declined_payout_fails_with_the_rails_code_and_the_money_is_available_
 
 def test_an_unknown_answer_is_asked_again_by_the_janitor_with_the_same_key(rail_calls):
     merchant, made = _routed()
-    _configure(timeout_rate=Decimal(1))
     with _after_the_hold():
-        services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
-        waiting = services.payout_rail_send(payout_id=made.pk)
+        waiting = _sent_by_the_rail(made, timeout_rate=Decimal(1))
         assert (waiting.status, waiting.connector_calls) == ("in_transit", 1)
         assert waiting.next_attempt_at == clock.now() + timedelta(seconds=2)
         assert balances(IN_TRANSIT) == (0, 0, 0, 12_500) and balances(RAIL) == (0, 0, 0, 0)
@@ -150,3 +155,20 @@ def test_a_held_payout_is_not_routed():
     with pytest.raises(PayoutNotReleasable):
         services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
     assert Payout.objects.get(pk=made.pk).routing == {}
+
+
+@pytest.mark.parametrize(("answer", "status"), [
+    (ConnectorResult(Outcome.APPROVED, reference="fawri_1"), "paid"),
+    (ConnectorResult(Outcome.DECLINED, reference="fawri_1", error_code="AC04", message="Closed"), "failed"),
+])
+def test_the_rails_answer_is_applied_to_the_row_its_transaction_locked_in_one_update(answer, status):
+    _, made = _routed()
+    with _after_the_hold():
+        services.payout_route(payout_id=made.pk, actor=SETTLEMENT)
+        with CaptureQueriesContext(connection) as queries:
+            recorded = services.payout_rail_result_record(payout_id=made.pk, result=answer)
+    assert [q["sql"].split()[0] for q in queries.captured_queries if 'FROM "payments_payout"' in q["sql"]
+            or q["sql"].startswith('UPDATE "payments_payout"')] == ["SELECT", "UPDATE"]
+    made.refresh_from_db()
+    assert (made.status, made.connector_reference, made.next_attempt_at) == (status, "fawri_1", None)
+    assert (recorded.status, recorded.connector_reference) == (status, "fawri_1")

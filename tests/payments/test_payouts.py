@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.core import clock, ids
@@ -200,6 +201,18 @@ def test_sending_a_file_again_changes_nothing_and_another_file_may_not_take_its_
     assert balances(IN_TRANSIT) == (0, 0, 0, 15_000)
 
 
+def test_a_file_moves_its_payouts_in_transit_in_one_statement():
+    merchant = funded_merchant(50_000)
+    made = [payout(merchant, amount, reference=f"stl_{amount}") for amount in (1_000, 2_000, 3_000)]
+    with _after_the_hold(), CaptureQueriesContext(connection) as queries:
+        services.payouts_send(payout_ids=[p.pk for p in made], nostro=NOSTRO, file_reference="FILE-1",
+                              actor=SETTLEMENT)
+    assert [q["sql"].split(" SET ")[0] for q in queries.captured_queries if q["sql"].startswith("UPDATE")
+            and '"payments_payout"' in q["sql"]] == ['UPDATE "payments_payout"']
+    assert set(Payout.objects.filter(pk__in=[p.pk for p in made]).values_list("status", "file_reference")) == {
+        ("in_transit", "FILE-1")}
+
+
 def test_a_file_is_sent_whole_or_not_at_all():
     merchant = funded_merchant(50_000)
     ready = payout(merchant, 10_000, reference="stl_1")
@@ -356,3 +369,12 @@ def test_the_database_refuses_a_payout_leaving_early_unapproved_backwards_or_del
     services.payout_failed(payout_id=made.pk, reason_code="AC04", reason="", actor=SETTLEMENT)
     with pytest.raises(IntegrityError, match="failed cannot become pending"), transaction.atomic():
         rows.update(status="pending", failed_at=None, back_transfer_id=None, failure_code="")
+
+
+def test_merchants_made_together_have_payouts_of_their_own_lines():
+    first, second = funded_merchant(50_000), funded_merchant(50_000)
+
+    made = [payout(first, 12_500), payout(second, 12_500)]
+
+    assert [p.merchant_id for p in made] == [first.pk, second.pk]
+    assert made[0].settlement_reference != made[1].settlement_reference

@@ -16,7 +16,7 @@ from apps.payments.models import Payout
 from apps.routing.models import Connector
 from apps.settlement import services
 from apps.settlement.models import SettlementTerms
-from apps.treasury.models import NostroAccount
+from tests.factories.payouts import payout_nostro
 from tests.factories.settlement import captured
 from tests.settlement.test_payout_files import ACTOR, MONDAY, at, merchant_with_bank_account, posted
 
@@ -31,9 +31,7 @@ def travel():
 
 @pytest.fixture
 def nostro():
-    return NostroAccount.objects.create(code="nbb-bhd-01", currency="BHD", bank_name="National Bank of Bahrain",
-                                        bic="NBOBBHBM", iban="BH96NBOB00000099887766", account_name="Fincore B.S.C.",
-                                        pays_out=True)
+    return payout_nostro()
 
 
 @pytest.fixture

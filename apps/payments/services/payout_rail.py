@@ -24,7 +24,6 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.core import clock, ids
@@ -34,7 +33,13 @@ from apps.payments import connectors, domain, locks, selectors
 from apps.payments.exceptions import PayoutNotFound
 from apps.payments.models import Payout
 from apps.payments.services.common import QUEUE, SYSTEM, touch
-from apps.payments.services.payouts import _check_releasable, payout_failed, payout_paid, payouts_leave
+from apps.payments.services.payouts import (
+    _check_releasable,
+    failure_reason,
+    payout_failed_apply,
+    payout_paid_apply,
+    payouts_leave,
+)
 from apps.routing import data as routing_data
 
 logger = logging.getLogger(__name__)
@@ -52,11 +57,7 @@ def _description(payout: Payout) -> routing_data.PayoutDescription:
 
 
 def _payout(payout_id: Any) -> Payout:
-    try:
-        payout = Payout.objects.filter(pk=payout_id).first()
-    except (ValueError, TypeError, ValidationError) as malformed:
-        raise PayoutNotFound(f"No payout {payout_id!r}.") from malformed
-    if payout is None:
+    if (payout := selectors.payout_get_any(payout_id)) is None:
         raise PayoutNotFound(f"No payout {payout_id!r}.")
     return payout
 
@@ -68,7 +69,10 @@ def payout_route(*, payout_id: Any, actor: Actor) -> Payout:
     in the same transaction: the rail is called only after this commits. The file: it stays
     pending for the next payout file. A payout no longer pending is returned as it is.
     Raises PayoutNotFound, PayoutNotReleasable (held, or waiting for its approval)."""
-    payout = _payout(payout_id)
+    return _route(_payout(payout_id), actor=actor)
+
+
+def _route(payout: Payout, *, actor: Actor) -> Payout:
     if payout.status != Status.PENDING:
         return payout
     # Routing reads connector health (Redis) before any row is locked.
@@ -97,7 +101,7 @@ def payouts_route_releasable(*, currency: str, livemode: bool, actor: Actor) -> 
     sent = []
     for payout in selectors.payouts_releasable(currency=currency, livemode=livemode, now=clock.now()):
         try:
-            routed = payout_route(payout_id=payout.pk, actor=actor)
+            routed = _route(payout, actor=actor)  # read just now: not read again before its lock
         except Exception:  # one payout routing cannot place goes in the file, as before instant payouts
             logger.exception("payout routing failed: left for the file", extra={"payout_id": str(payout.pk)})
             continue
@@ -114,7 +118,7 @@ def payout_rail_send(*, payout_id: UUID) -> Payout:
     if payout.status != Status.IN_TRANSIT or not payout.connector:
         return payout
     result = connectors.call(
-        connector=payout.connector, operation=routing_data.Operation.PAYOUT, idempotency_key=payout.file_reference,
+        connector=payout.connector, operation=routing_data.Operation.PAYOUT, idempotency_key=payout.end_to_end_id,
         amount=payout.amount, currency=payout.currency, iban=payout.iban, bic=payout.bic,
         beneficiary_name=payout.beneficiary_name,
     )
@@ -140,10 +144,13 @@ def payout_rail_result_record(*, payout_id: UUID, result: routing_data.Connector
             return payout
         payout.next_attempt_at = None
         payout.connector_reference = result.reference[:255]
-        touch(payout, "next_attempt_at", "connector_reference")
+        # Applied to the row this transaction holds, saved with the answer's fields.
+        answered = ("next_attempt_at", "connector_reference")
         if result.outcome == Outcome.APPROVED:
-            return payout_paid(payout_id=payout.pk, actor=SYSTEM)
-        return payout_failed(
-            payout_id=payout.pk, reason_code=(result.error_code or "declined")[:64],
-            reason=result.message or f"Declined by {payout.connector} ({ids.encode('po', payout.pk)}).", actor=SYSTEM,
-        )
+            payout_paid_apply(payout, actor=SYSTEM, fields=answered)
+        else:
+            code, message = failure_reason(
+                (result.error_code or "declined")[:64],
+                result.message or f"Declined by {payout.connector} ({ids.encode('po', payout.pk)}).")
+            payout_failed_apply(payout, code=code, message=message, actor=SYSTEM, fields=answered)
+    return payout

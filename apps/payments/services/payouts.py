@@ -56,8 +56,6 @@ PAYOUT_RELEASE = "payments.payout_release"
 SETTLEMENT_REFERENCE_MAX_LENGTH = 64
 FILE_REFERENCE_MAX_LENGTH = 35  # a pain.001's MsgId (Max35Text)
 REASON_CODE_MAX_LENGTH = 64
-# Statuses a payout sent in a file may have reached since: sending that file again is no change.
-_SENT = (Status.IN_TRANSIT, Status.PAID, Status.FAILED, Status.RETURNED)
 
 
 def end_to_end_id(payout_id: UUID) -> str:
@@ -248,8 +246,8 @@ def payouts_send(*, payout_ids: Iterable[Any], nostro: str, file_reference: str,
             if payout.status == Status.PENDING:
                 _check_releasable(payout, now)
                 leaving.append(payout)
-            elif not (payout.status in _SENT and payout.in_transit_at is not None
-                      and (payout.nostro, payout.file_reference) == (nostro, file_reference)):
+            # Not pending: sent by this very file (only sending sets a nostro) is left as it is.
+            elif (payout.nostro, payout.file_reference) != (nostro, file_reference):
                 sent = f"sent in {payout.file_reference or 'no file'} from {payout.nostro}" if payout.nostro \
                     else "never sent"
                 raise PayoutTransitionNotAllowed(f"{ids.encode('po', payout.pk)} is {payout.status} ({sent}).")
@@ -260,13 +258,18 @@ def payouts_send(*, payout_ids: Iterable[Any], nostro: str, file_reference: str,
 def payouts_leave(leaving: list[Payout], *, nostro: str, file_reference: str, now: Any, actor: Actor,
                   fields: tuple[str, ...] = ()) -> None:
     """In the caller's transaction, with ``leaving`` locked, pending and releasable: post their
-    holds (one batch) and move them ``in_transit`` from ``nostro`` in ``file_reference``, with
-    their journal rows and ``payout.updated``; ``fields`` the caller set too are saved with them."""
+    holds (one batch) and move them ``in_transit`` from ``nostro`` in ``file_reference`` (one
+    UPDATE), with their journal rows and ``payout.updated``; ``fields`` the caller set too are saved
+    with them."""
     for payout, sent_transfer_id in zip(leaving, postings.payout_holds_post(leaving), strict=True):
-        payout.nostro, payout.file_reference, payout.in_transit_at = nostro, file_reference, now
+        payout.nostro, payout.file_reference, payout.in_transit_at, payout.updated_at = (
+            nostro, file_reference, now, now)
         payout.sent_transfer_id = sent_transfer_id
         status_set(payout, Status.IN_TRANSIT)
-        touch(payout, "status", "nostro", "file_reference", "in_transit_at", "sent_transfer_id", *fields)
+    # A file of a thousand payouts is one statement, not a thousand.
+    Payout.objects.bulk_update(leaving, ["status", "nostro", "file_reference", "in_transit_at", "sent_transfer_id",
+                                         "updated_at", *fields])
+    for payout in leaving:
         _journal(payout, "payout.sent", actor=actor, before={"status": Status.PENDING},
                  after={"status": payout.status, "nostro": nostro, "file_reference": file_reference,
                         **({"connector": payout.connector} if payout.connector else {})})
@@ -284,31 +287,40 @@ def payout_paid(*, actor: Actor, payout_id: Any = None, end_to_end_id: str | Non
         if payout.status != Status.IN_TRANSIT:
             raise PayoutTransitionNotAllowed(f"{ids.encode('po', payout.pk)} is {payout.status}: only a payout in "
                                              "transit is paid.")
-        payout.paid_transfer_id = postings.payout_to_nostro(payout)
-        payout.paid_at = clock.now()
-        status_set(payout, Status.PAID)
-        touch(payout, "status", "paid_at", "paid_transfer_id")
-        _journal(payout, "payout.paid", actor=actor, before={"status": Status.IN_TRANSIT},
-                 after={"status": payout.status})
-        _announce(payout, "payout.paid")
+        payout_paid_apply(payout, actor=actor)
     return payout
 
 
-def _reason(reason_code: Any, reason: Any) -> tuple[str, str]:
+def payout_paid_apply(payout: Payout, *, actor: Actor, fields: tuple[str, ...] = ()) -> None:
+    """In the caller's transaction, with ``payout`` locked and in transit: payouts in transit -> the
+    nostro it left from, ``paid``, its journal row and ``payout.paid``; ``fields`` the caller set
+    too are saved with it."""
+    payout.paid_transfer_id = postings.payout_to_nostro(payout)
+    payout.paid_at = clock.now()
+    status_set(payout, Status.PAID)
+    touch(payout, "status", "paid_at", "paid_transfer_id", *fields)
+    _journal(payout, "payout.paid", actor=actor, before={"status": Status.IN_TRANSIT}, after={"status": payout.status})
+    _announce(payout, "payout.paid")
+
+
+def failure_reason(reason_code: Any, reason: Any) -> tuple[str, str]:
+    """(code, message) as a failed or returned payout records them. Raises InvalidPayout (no code,
+    or a longer one than REASON_CODE_MAX_LENGTH)."""
     if not isinstance(reason_code, str) or not reason_code.strip() or len(reason_code) > REASON_CODE_MAX_LENGTH:
         raise InvalidPayout(f"A reason code (an ISO 20022 status reason, AC04) of 1 to {REASON_CODE_MAX_LENGTH} "
                             "characters.")
     return reason_code.strip(), (reason if isinstance(reason, str) else "").strip()[:500]
 
 
-def _failed(payout: Payout, status: str, back_transfer_id: UUID, code: str, message: str, actor: Actor) -> None:
+def _failed(payout: Payout, status: str, back_transfer_id: UUID, code: str, message: str, actor: Actor,
+            fields: tuple[str, ...] = ()) -> None:
     before = payout.status
     now = clock.now()
     payout.back_transfer_id, payout.failure_code, payout.failure_message = back_transfer_id, code, message
     timestamp = "failed_at" if status == Status.FAILED else "returned_at"
     setattr(payout, timestamp, now)
     status_set(payout, status)
-    touch(payout, "status", timestamp, "back_transfer_id", "failure_code", "failure_message")
+    touch(payout, "status", timestamp, "back_transfer_id", "failure_code", "failure_message", *fields)
     _journal(payout, f"payout.{status}", actor=actor, before={"status": before},
              after={"status": status, "failure_code": code}, reason=message)
     _announce(payout, "payout.failed")
@@ -321,20 +333,29 @@ def payout_failed(*, reason_code: str, reason: str, actor: Actor, payout_id: Any
     with ``payout.failed``; the money is on the merchant's available balance again. Already failed:
     nothing changes. Raises InvalidPayout, PayoutNotFound, PayoutTransitionNotAllowed (paid: a
     payout the bank sends back is returned)."""
-    code, message = _reason(reason_code, reason)
+    code, message = failure_reason(reason_code, reason)
     with transaction.atomic():
         payout = _locked(payout_id=payout_id, end_to_end_id=end_to_end_id)
         if payout.status == Status.FAILED:
             return payout
-        if payout.status == Status.PENDING:
-            back = postings.payout_hold_void(payout)
-        elif payout.status == Status.IN_TRANSIT:
-            back = postings.payout_back_from_transit(payout)
-        else:
-            raise PayoutTransitionNotAllowed(f"{ids.encode('po', payout.pk)} is {payout.status}: a paid payout the "
-                                             "bank sends back is returned, not failed.")
-        _failed(payout, Status.FAILED, back, code, message, actor)
+        payout_failed_apply(payout, code=code, message=message, actor=actor)
     return payout
+
+
+def payout_failed_apply(payout: Payout, *, code: str, message: str, actor: Actor,
+                        fields: tuple[str, ...] = ()) -> None:
+    """In the caller's transaction, with ``payout`` locked, and ``code`` and ``message`` from
+    failure_reason: pending, its hold voided; in transit, payouts in transit -> merchant available;
+    ``failed``, its journal row and ``payout.failed``; ``fields`` the caller set too are saved with
+    it. Raises PayoutTransitionNotAllowed (paid or returned), before anything is written."""
+    if payout.status == Status.PENDING:
+        back = postings.payout_hold_void(payout)
+    elif payout.status == Status.IN_TRANSIT:
+        back = postings.payout_back_from_transit(payout)
+    else:
+        raise PayoutTransitionNotAllowed(f"{ids.encode('po', payout.pk)} is {payout.status}: a paid payout the "
+                                         "bank sends back is returned, not failed.")
+    _failed(payout, Status.FAILED, back, code, message, actor, fields)
 
 
 def payout_returned(*, reason_code: str, reason: str, actor: Actor, payout_id: Any = None,
@@ -342,7 +363,7 @@ def payout_returned(*, reason_code: str, reason: str, actor: Actor, payout_id: A
     """A paid payout came back (the beneficiary's bank returned it): nostro -> merchant available;
     ``returned`` with ``payout.failed``. Already returned: nothing changes. Raises InvalidPayout,
     PayoutNotFound, PayoutTransitionNotAllowed (not paid)."""
-    code, message = _reason(reason_code, reason)
+    code, message = failure_reason(reason_code, reason)
     with transaction.atomic():
         payout = _locked(payout_id=payout_id, end_to_end_id=end_to_end_id)
         if payout.status == Status.RETURNED:
@@ -352,4 +373,3 @@ def payout_returned(*, reason_code: str, reason: str, actor: Actor, payout_id: A
                                              "is returned.")
         _failed(payout, Status.RETURNED, postings.payout_back_from_nostro(payout), code, message, actor)
     return payout
-
