@@ -30,7 +30,6 @@ from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
 from apps.settlement.models import PayoutFile, StatusReport
-from apps.treasury.models import NostroAccount
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories import payouts as payout_factories
@@ -192,9 +191,7 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                                               effective_from=settlement_selectors.business_date(currency="BHD"),
                                               actor=FACTORY_ACTOR, reason="the role matrix")
     payout_factories.payout(payout_factories.funded_merchant(), 12_500)  # and its bank account
-    NostroAccount.objects.create(code="nbb-bhd-01", currency="BHD", bank_name="National Bank of Bahrain",
-                                 bic="NBOBBHBM", iban="BH96NBOB00000099887766", account_name="Fincore B.S.C.",
-                                 pays_out=True)
+    payout_factories.payout_nostro()
     payout_file = PayoutFile.objects.create(
         message_id="pf_role_matrix", currency="BHD", nostro="nbb-bhd-01", requested_execution_date=now.date(),
         payouts=1, control_sum=12_500, document=b"<Document/>", sha256="0" * 64, created_at=now, created_by="tests")

@@ -19,8 +19,8 @@ from apps.settlement import services
 from apps.settlement.adapters.iso20022 import schema_validate
 from apps.settlement.exceptions import NoPayoutNostro, StatusReportRefused
 from apps.settlement.models import PayoutFile, SettlementLine, SettlementTerms, StatusReport
-from apps.treasury.models import NostroAccount
 from tests.factories.merchants import MerchantFactory
+from tests.factories.payouts import payout_nostro
 from tests.factories.settlement import ACTOR, MONDAY, at, captured
 
 pytestmark = pytest.mark.django_db
@@ -52,9 +52,7 @@ def travel():
 
 @pytest.fixture
 def nostro():
-    return NostroAccount.objects.create(code="nbb-bhd-01", currency="BHD", bank_name="National Bank of Bahrain",
-                                        bic="NBOBBHBM", iban="BH96NBOB00000099887766", account_name="Fincore B.S.C.",
-                                        pays_out=True)
+    return payout_nostro()
 
 
 def merchant_with_bank_account(name: str):
