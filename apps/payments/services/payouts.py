@@ -78,11 +78,13 @@ def _journal(payout: Payout, action: str, *, actor: Actor, before: dict[str, Any
 
 def _announce(payout: Payout, event_type: str) -> None:
     """The merchant's webhook and fincore's own outbox event, in the caller's transaction;
-    ``data.object`` is the API representation (``payments.payout_created`` and so on)."""
+    ``data.object`` is the API representation (``payments.payout_created`` and so on); the
+    outbox event's data also names the merchant (``data.merchant_id``)."""
     data = {"object": payout_representation(payout)}
     webhook_deliveries.webhook_event_emit(merchant_id=payout.merchant_id, livemode=payout.livemode,
                                           event_type=event_type, data=data)
-    events_services.event_publish(event_type=f"payments.{event_type.replace('.', '_')}", data=data)
+    events_services.event_publish(event_type=f"payments.{event_type.replace('.', '_')}",
+                                  data={**data, "merchant_id": str(payout.merchant_id)})
 
 
 # --- making one --------------------------------------------------------------------------------
