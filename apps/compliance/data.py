@@ -1,4 +1,5 @@
-"""Maker-checker's vocabulary: what a sensitive action is, as each app registers it.
+"""Compliance's vocabulary: what a sensitive action is, as each app registers it (maker-checker), and
+whom an alert is about, how severe it is and what it holds (monitoring, screening, cases).
 
 A request stores the action's name and its arguments (JSON); approving it calls
 ``service(**arguments, actor=..., reason=...)``, the owning app's own service, so compliance
@@ -7,7 +8,9 @@ never imports the apps above it: they hand it their services when Django starts.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +55,97 @@ DEFAULT_EXPIRY_HOURS = 72
 DEFAULT_APPROVALS_REQUIRED = 1
 MAX_APPROVALS_REQUIRED = 3
 MAX_EXPIRY_HOURS = 24 * 30
+
+
+# --- alerts and cases -----------------------------------------------------------------------
+
+
+class SubjectType:
+    """Whom or what an alert is about; alerts about the same subject group into one open case."""
+
+    MERCHANT = "merchant"
+    WALLET = "wallet"  # a customer's wallet: a ledger account (acc_…)
+    PAYMENT = "payment"
+    PAYOUT = "payout"
+    COUNTERPARTY = "counterparty"  # a card fingerprint, an IBAN, a payer or beneficiary name
+
+    CHOICES = (
+        (MERCHANT, "Merchant"), (WALLET, "Customer wallet"), (PAYMENT, "Payment"), (PAYOUT, "Payout"),
+        (COUNTERPARTY, "Counterparty"),
+    )
+
+
+class Severity:
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    CHOICES = ((LOW, "Low"), (MEDIUM, "Medium"), (HIGH, "High"), (CRITICAL, "Critical"))
+    RANK = {LOW: 1, MEDIUM: 2, HIGH: 3, CRITICAL: 4}
+    # How long a case of this severity may stay open before it is overdue (CBB FC: alerts are
+    # reviewed "promptly"; these are the institution's own service levels, documented in the README).
+    SLA = {LOW: timedelta(days=30), MEDIUM: timedelta(days=10), HIGH: timedelta(days=3), CRITICAL: timedelta(days=1)}
+
+    @classmethod
+    def higher(cls, first: str, second: str) -> str:
+        return first if cls.RANK[first] >= cls.RANK[second] else second
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What an alert is about, as the officer reads it: ``id`` is the subject's own identifier
+    (a merchant's or wallet's uuid, a card fingerprint, an IBAN); ``label`` is what the admin shows."""
+
+    type: str
+    id: str
+    label: str
+    merchant_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An object kept from going on until an officer releases or declines it from the alert:
+    ``object_type`` is one a hold handler is registered for ("payments.payment", "payments.payout");
+    a hold nobody reviewed by ``due_at`` follows its rule's default (decline)."""
+
+    object_type: str
+    object_id: str
+    due_at: datetime
+
+
+# --- monitoring: what it watches ----------------------------------------------------------
+
+
+class ObservationKind:
+    PAYMENT = "payment"
+    REFUND = "refund"
+    PAYOUT = "payout"
+    TRANSFER = "transfer"  # a merchant's transfer between customer wallets (the ledger API)
+
+    CHOICES = ((PAYMENT, "Payment"), (REFUND, "Refund"), (PAYOUT, "Payout"), (TRANSFER, "Wallet transfer"))
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One movement of money. ``source`` and ``source_id`` name it ("payments.payment", its uuid):
+    it is recorded once, and a rule alerts on it once, however often it is evaluated.
+
+    ``country`` is the payer's (a payment) or the beneficiary's (a payout); ``wallet`` the
+    customer wallet's ledger account id; ``card_fingerprint`` a digest of the card token;
+    ``iban`` and ``counterparty_name`` the other party's, where the method has them."""
+
+    source: str
+    source_id: str
+    kind: str
+    merchant_id: UUID | None
+    livemode: bool
+    amount: int
+    currency: str
+    occurred_at: datetime
+    method: str = ""
+    country: str = ""
+    wallet: str = ""
+    card_fingerprint: str = ""
+    iban: str = ""
+    counterparty_name: str = ""

@@ -6,8 +6,9 @@ import pytest
 import time_machine
 from django_celery_beat.models import PeriodicTask
 
-from apps.compliance import services, tasks
+from apps.compliance import services
 from apps.compliance.models import ApprovalRequest
+from apps.compliance.tasks import approvals as tasks
 from apps.core import clock
 from tests.factories import ledger as ledger_factories
 

@@ -1,9 +1,9 @@
-"""Monitoring's writes: merchant profiles (from the merchants app), ..."""
+"""What compliance knows of each merchant, kept by the merchants app (which sits above compliance)."""
 
 from datetime import datetime
 from uuid import UUID
 
-from apps.compliance.monitoring.models import MerchantProfile
+from apps.compliance.models import MerchantProfile
 from apps.core import clock
 
 

@@ -10,9 +10,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from apps.audit.services import audit_record
-from apps.compliance.cases.data import Hold, Severity, Subject
-from apps.compliance.cases.models import Alert, Case
-from apps.compliance.monitoring.models import MonitoringRule
+from apps.compliance.data import Hold, Severity, Subject
+from apps.compliance.models import Alert, Case, MonitoringRule
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.events.outbox import services as events_services

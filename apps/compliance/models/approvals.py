@@ -140,7 +140,3 @@ class ApprovalPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.action} ({self.currency or 'any currency'})"
 
-
-# Alerts, cases, monitoring and sanctions screening keep their models in their own packages.
-from apps.compliance.cases.models import Alert, Case  # noqa: E402, F401
-from apps.compliance.monitoring.models import MerchantProfile, MonitoringRule  # noqa: E402, F401

@@ -1,0 +1,8 @@
+"""Compliance's models, one module per part: maker-checker, alerts and cases (with the monitoring
+rules that raise them), monitoring's observations, sanctions lists and screening, case files."""
+
+from apps.compliance.models.alerts import Alert, Case, MerchantProfile, MonitoringRule, RiskTier
+from apps.compliance.models.approvals import Approval, ApprovalPolicy, ApprovalRequest
+
+__all__ = ["Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "MerchantProfile", "MonitoringRule",
+           "RiskTier"]
