@@ -265,11 +265,11 @@ def test_the_outbox_backlog_shows_the_unsent_messages_and_turns_red_when_stuck(r
 
 
 @pytest.mark.parametrize(("roles", "expected"), [
-    (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "connector_health", "attempts_needing_review",
-                               "queues", "ledger_verification", "audit_verification"]),
-    (("Compliance supervisor",), ["approvals_awaiting_me", "compliance_work", "payment_volume", "settlement", "connector_health",
-                                  "attempts_needing_review", "outbox", "queues", "ledger_verification",
-                                  "audit_verification"]),
+    (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "connector_health",
+                               "attempts_needing_review", "queues", "ledger_verification", "audit_verification"]),
+    (("Compliance supervisor",), ["approvals_awaiting_me", "compliance_work", "payment_volume", "settlement",
+                                  "connector_health", "attempts_needing_review", "outbox", "queues",
+                                  "ledger_verification", "audit_verification"]),
     (("Treasury operator",), VIEWER_TILES),
     (("Support (read-only)",), ["compliance_work", *VIEWER_TILES]),
     ((), []),
