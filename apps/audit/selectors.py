@@ -1,6 +1,6 @@
 """Reading the audit journal, and proving it has not been tampered with."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -183,6 +183,12 @@ def audit_latest_verification() -> ChainVerification | None:
         detail = f"{after.get('sealed', 0)} sealed events proven, {after.get('pending', 0)} awaiting their seal"
         return ChainVerification(verified_at=event.occurred_at, ok=True, detail=detail)
     return ChainVerification(verified_at=event.occurred_at, ok=False, detail=str(after.get("problem", "")))
+
+
+def audit_events_for(*, object_type: str, object_ids: Iterable[str]) -> list[AuditEvent]:
+    """The journal of these objects, oldest first (a compliance case's timeline shows its own)."""
+    return list(AuditEvent.objects.filter(object_type=object_type, object_id__in=list(object_ids))
+                .order_by("occurred_at", "id"))
 
 
 def journal_actions() -> list[str]:

@@ -4,9 +4,18 @@ their own ``AppConfig.ready``."""
 
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 from apps.compliance import services
-from apps.compliance.data import ACCOUNT_FREEZE, ACCOUNT_UNFREEZE, ADJUSTMENT, POLICY_CHANGE, SensitiveAction, Target
+from apps.compliance.data import (
+    ACCOUNT_FREEZE,
+    ACCOUNT_UNFREEZE,
+    ADJUSTMENT,
+    MERCHANT_ACCOUNTS_FREEZE,
+    POLICY_CHANGE,
+    SensitiveAction,
+    Target,
+)
 from apps.core import ids
 from apps.core.actors import Actor
 from apps.core.money import Money
@@ -68,6 +77,31 @@ def _account_unfreeze(*, account_id: str, actor: Actor, reason: str) -> str:
     return f"{_account_label(account)} unfrozen."
 
 
+def _merchant_accounts_unfrozen(merchant_id: Any) -> list[Any]:
+    return [account for account in ledger_selectors.merchant_accounts(merchant_id=merchant_id) if not account.frozen]
+
+
+def _merchant_accounts_target(arguments: Mapping[str, Any]) -> Target:
+    """A merchant's own ledger accounts, by its id; refused when none is left unfrozen."""
+    try:
+        merchant_id = UUID(str(arguments.get("merchant_id")))
+    except ValueError as malformed:
+        raise services.InvalidRequest(f"{arguments.get('merchant_id')!r} is not a merchant's id.") from malformed
+    accounts = _merchant_accounts_unfrozen(merchant_id)
+    if not accounts:
+        raise services.InvalidRequest(f"Merchant {ids.encode('mer', merchant_id)} has no account left to freeze.")
+    return Target("merchants.merchant", str(merchant_id),
+                  f"The {len(accounts)} unfrozen ledger accounts of merchant {ids.encode('mer', merchant_id)}",
+                  str(merchant_id))
+
+
+def _merchant_accounts_freeze(*, merchant_id: str, actor: Actor, reason: str) -> str:
+    """Freeze each of the merchant's own accounts not yet frozen (each journaled by the ledger)."""
+    frozen = [ledger_services.account_freeze(account_id=account.pk, actor=actor, reason=reason)
+              for account in _merchant_accounts_unfrozen(merchant_id)]
+    return f"{len(frozen)} accounts of {ids.encode('mer', UUID(merchant_id))} frozen."
+
+
 def _policy_change(**arguments: Any) -> str:
     policy = services.approval_policy_set(**arguments)
     return f"Policy of {policy} set."
@@ -81,6 +115,10 @@ def register() -> None:
     services.sensitive_action_register(SensitiveAction(
         name=ACCOUNT_UNFREEZE, label="Unfreeze a ledger account", service=_account_unfreeze,
         describe=_account_target(frozen=False), permission="compliance.request_account_freeze",
+    ))
+    services.sensitive_action_register(SensitiveAction(
+        name=MERCHANT_ACCOUNTS_FREEZE, label="Freeze all of a merchant's accounts", service=_merchant_accounts_freeze,
+        describe=_merchant_accounts_target, permission="compliance.request_account_freeze",
     ))
     services.sensitive_action_register(SensitiveAction(
         name=ADJUSTMENT, label="Manual ledger adjustment", service=_adjustment_post, describe=_adjustment_target,

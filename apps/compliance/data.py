@@ -49,6 +49,9 @@ ACCOUNT_FREEZE = "ledger.account_freeze"
 ACCOUNT_UNFREEZE = "ledger.account_unfreeze"
 ADJUSTMENT = "ledger.adjustment"
 POLICY_CHANGE = "compliance.policy_change"
+MERCHANT_ACCOUNTS_FREEZE = "compliance.merchant_accounts_freeze"
+# Requesting and executing these publishes compliance.freeze_requested / compliance.freeze_executed.
+FREEZE_ACTIONS = frozenset({ACCOUNT_FREEZE, MERCHANT_ACCOUNTS_FREEZE})
 
 # Until an operator sets a policy: every action needs one checker, and a request waits 72 hours.
 DEFAULT_EXPIRY_HOURS = 72

@@ -27,6 +27,7 @@ from apps.compliance import registry, selectors
 from apps.compliance.data import (
     DEFAULT_APPROVALS_REQUIRED,
     DEFAULT_EXPIRY_HOURS,
+    FREEZE_ACTIONS,
     MAX_APPROVALS_REQUIRED,
     MAX_EXPIRY_HOURS,
     SensitiveAction,
@@ -38,6 +39,7 @@ from apps.core.actors import Actor, ActorType
 from apps.core.currencies import is_currency
 from apps.core.exceptions import FincoreError
 from apps.core.money import Money
+from apps.events.outbox import services as events_services
 
 State = ApprovalRequest.State
 
@@ -122,6 +124,7 @@ def _payload(request: ApprovalRequest) -> dict[str, Any]:
         "approved_by": [approval.checker.get_username() for approval in selectors.approvals_of(request)],
         "decided_by": request.decided_by.get_username() if request.decided_by else None,
         "expires_at": request.expires_at, "outcome": request.outcome,
+        "case": str(request.case_id) if request.case_id else None,
     }
 
 
@@ -132,6 +135,19 @@ def _journal(request: ApprovalRequest, step: str, *, actor: Actor, reason: str =
         object_id=str(request.pk), before=before, after=_payload(request), reason=reason or request.reason,
         merchant_id=str(request.merchant_id or ""),
     )
+
+
+def _freeze_event_publish(request: ApprovalRequest, event_type: str) -> None:
+    """``compliance.freeze_requested`` / ``compliance.freeze_executed`` for anything downstream
+    (a freeze of an account or of a merchant's accounts, from a case or not)."""
+    if request.action not in FREEZE_ACTIONS:
+        return
+    events_services.event_publish(event_type=f"compliance.{event_type}", data={
+        "approval_request_id": str(request.pk), "action": request.action,
+        "target": {"type": request.target_type, "id": request.target_id, "label": request.target_label},
+        "merchant_id": str(request.merchant_id) if request.merchant_id else None,
+        "case_id": str(request.case_id) if request.case_id else None, "state": request.state,
+    })
 
 
 # --- requesting ----------------------------------------------------------------------------
@@ -162,8 +178,10 @@ def _needs_checker(definition: SensitiveAction, policy: ApprovalPolicy | None, a
     return not (policy.threshold is not None and amount is not None and amount[0] <= policy.threshold)
 
 
-def approval_request_create(*, action: str, arguments: Mapping[str, Any], user: Any, reason: str) -> ApprovalRequest:
-    """Request ``action`` with ``arguments`` as ``user`` (the maker).
+def approval_request_create(*, action: str, arguments: Mapping[str, Any], user: Any, reason: str,
+                            case: Any = None) -> ApprovalRequest:
+    """Request ``action`` with ``arguments`` as ``user`` (the maker); ``case``, when it is asked
+    from a case, links the request to it (the case's timeline lists it).
 
     Under the action's policy threshold (or when its policy needs no checker) it is executed at
     once, journaled as requested and executed (or failed) with no checker. Raises UnknownAction,
@@ -185,7 +203,7 @@ def approval_request_create(*, action: str, arguments: Mapping[str, Any], user: 
         target_label=target.label[:255], merchant_id=target.merchant_id, amount=amount[0] if amount else None,
         currency=amount[1] if amount else "", reason=reason, maker=user,
         approvals_required=policy.approvals_required if policy else DEFAULT_APPROVALS_REQUIRED,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, case=case,
         expires_at=now + timedelta(hours=policy.expires_after_hours if policy else DEFAULT_EXPIRY_HOURS),
     )
     with transaction.atomic():
@@ -197,6 +215,7 @@ def approval_request_create(*, action: str, arguments: Mapping[str, Any], user: 
                 f"“{definition.label}” for {target.label} is already pending approval."
             ) from duplicate
         _journal(request, "requested", actor=Actor.staff(user))
+        _freeze_event_publish(request, "freeze_requested")
         if not _needs_checker(definition, policy, amount):
             _execute(request, definition, checker=None)
     return request
@@ -290,6 +309,8 @@ def _execute(request: ApprovalRequest, definition: SensitiveAction, *, checker: 
     request.decided_at, request.decided_by = clock.now(), checker
     request.save(update_fields=["state", "outcome", "decided_at", "decided_by"])
     _journal(request, step, actor=actor)
+    if step == "executed":
+        _freeze_event_publish(request, "freeze_executed")
 
 
 def approval_request_approve(*, request_id: Any, user: Any, otp_token: str) -> ApprovalRequest:

@@ -46,6 +46,13 @@ def account_get(*, account_id: Any) -> Account | None:
         return None
 
 
+def merchant_accounts(*, merchant_id: Any) -> QuerySet[Account]:
+    """A merchant's own accounts (available, pending, reserve … in every currency and mode), not
+    its customers' wallets: what freezing a merchant's accounts freezes."""
+    return Account.objects.filter(owner_type=Owner.MERCHANT, merchant_id=merchant_id).order_by("livemode", "currency",
+                                                                                              "code")
+
+
 def role_account_get(*, ref: AccountRef) -> Account | None:
     """The account ``ref`` names, or None while no posting has opened it (nor the merchant's
     creation, for a merchant's account)."""

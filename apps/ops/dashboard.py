@@ -65,6 +65,8 @@ TILES: tuple[TileProvider, ...] = (
     TileProvider(key="approvals_awaiting_me", title="Approvals awaiting me",
                  permissions=("compliance.approve_approvalrequest",), read=tiles.approvals_awaiting_me,
                  per_user=True, cached=False),
+    TileProvider(key="compliance_work", title="Compliance: alerts, overdue cases, holds",
+                 permissions=("compliance.view_alert", "compliance.view_case"), read=tiles.compliance_work),
     TileProvider(key="payment_volume", title="Payments: today and the last 7 days",
                  permissions=("payments.view_payment",), read=tiles.payment_volume),
     TileProvider(key="settlement", title="Settlement: the last closed business date",

@@ -53,8 +53,20 @@ SECTIONS: tuple[Section, ...] = (
         Place("merchants.Merchant"),
         Place("merchants.ApiKey"),
     )),
-    # Alerts and cases come here.
+    # The officer's work first (alerts, cases), then what raises it (rules, lists), then maker-checker.
     Section("compliance", "Compliance", (
+        Place("compliance.Alert"),
+        Place("compliance.Case"),
+        Place("compliance.MonitoringRule", "Monitoring rules"),
+        Place("compliance.MonitoredEvent", "Monitored events (payments and transfers observed)"),
+        Place("compliance.HighRiskJurisdiction", "High-risk jurisdictions (FATF lists)"),
+        Place("compliance.MerchantProfile", "Merchant risk profiles"),
+        Place("compliance.SanctionsList", "Sanctions lists"),
+        Place("compliance.SanctionsListVersion", "Sanctions list versions (imports)"),
+        Place("compliance.SanctionsEntry", "Sanctions list entries"),
+        Place("compliance.ScreeningHit", "Sanctions hits (screening)"),
+        Place("compliance.SanctionsRescreen", "Sanctions re-screens (progress)"),
+        Place("compliance.SanctionsAllowListEntry", "Allow-list (cleared false positives)"),
         Place("compliance.ApprovalRequest", "Approval requests (maker-checker)"),
         Place("compliance.ApprovalPolicy"),
     )),

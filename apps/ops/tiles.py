@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from apps.audit import selectors as audit_selectors
 from apps.compliance import selectors as compliance_selectors
+from apps.compliance.cases import selectors as case_selectors
+from apps.compliance.data import Severity
 from apps.core import clock
 from apps.core.money import Money
 from apps.events.outbox import selectors as outbox_selectors
@@ -199,6 +201,59 @@ def approvals_awaiting_me(user) -> ApprovalsTile:
     )
     return ApprovalsTile(count=waiting.count() if len(oldest) == APPROVALS_LISTED else len(oldest),
                          oldest=oldest, href=reverse("admin:compliance_approvalrequest_mine"))
+
+
+# --- compliance: alerts, cases, holds -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeverityLine:
+    severity: str
+    label: str
+    count: int
+    href: str
+
+
+@dataclass(frozen=True)
+class ComplianceTile:
+    alerts: tuple[SeverityLine, ...]  # open alerts, critical first
+    alerts_href: str
+    overdue_cases: int
+    oldest_overdue_since: datetime | None
+    overdue_href: str
+    holds_waiting: int
+    soonest_hold_due: datetime | None
+    holds_href: str
+
+    @property
+    def href(self) -> str:
+        return self.alerts_href
+
+    def state(self, now: datetime) -> str:
+        critical = any(line.count for line in self.alerts if line.severity == "critical")
+        if self.overdue_cases or critical:
+            return ALARM
+        return WARNING if self.holds_waiting or any(line.count for line in self.alerts) else OK
+
+
+def compliance_work() -> ComplianceTile:
+    """Open alerts by severity, cases past their service level, and payments and payouts held for
+    an officer's decision (the soonest due: declined by default when it passes)."""
+    labels = dict(Severity.CHOICES)
+    alerts = tuple(
+        SeverityLine(severity=severity, label=labels[severity], count=count,
+                     href=_changelist("compliance.alert", status__exact="open", severity__exact=severity))
+        for severity, count in case_selectors.open_alerts_by_severity().items()
+    )
+    overdue, holds = case_selectors.overdue_cases(), case_selectors.holds_waiting()
+    return ComplianceTile(
+        alerts=alerts, alerts_href=_changelist("compliance.alert", status__exact="open"),
+        overdue_cases=overdue.count, oldest_overdue_since=overdue.oldest,
+        overdue_href=_changelist("compliance.case", due_at__lte=clock.now().isoformat(),
+                                 status__in="open,investigating,escalated"),
+        holds_waiting=holds.count, soonest_hold_due=holds.oldest,
+        holds_href=_changelist("compliance.alert", hold_state__exact="held"),
+    )
 
 
 # --- connectors ---------------------------------------------------------------------------

@@ -389,6 +389,7 @@ def test_every_sensitive_action_is_registered():
         "compliance.policy_change": "compliance.request_policy_change",
         "ledger.account_freeze": "compliance.request_account_freeze",
         "ledger.account_unfreeze": "compliance.request_account_freeze",
+        "compliance.merchant_accounts_freeze": "compliance.request_account_freeze",
         "ledger.adjustment": "compliance.request_adjustment",
         "merchants.activate": "compliance.request_merchant_status",
         "merchants.api_key_revoke": "compliance.request_api_key_revoke",

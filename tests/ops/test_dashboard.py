@@ -43,7 +43,7 @@ SYSTEM = Actor.system("tests.ops")
 # What every role that views all the data sees; checkers (supervisors, superusers) also see their queue first.
 VIEWER_TILES = ["payment_volume", "settlement", "connector_health", "attempts_needing_review", "outbox", "queues",
                 "ledger_verification", "audit_verification"]
-ALL_TILES = ["approvals_awaiting_me", *VIEWER_TILES]
+ALL_TILES = ["approvals_awaiting_me", "compliance_work", *VIEWER_TILES]
 
 
 def local_noon(days_from_today: int) -> datetime:
@@ -265,13 +265,13 @@ def test_the_outbox_backlog_shows_the_unsent_messages_and_turns_red_when_stuck(r
 
 
 @pytest.mark.parametrize(("roles", "expected"), [
-    (("Compliance officer",), ["payment_volume", "settlement", "connector_health", "attempts_needing_review",
-                               "queues", "ledger_verification", "audit_verification"]),
-    (("Compliance supervisor",), ["approvals_awaiting_me", "payment_volume", "settlement", "connector_health",
-                                  "attempts_needing_review", "outbox", "queues", "ledger_verification",
-                                  "audit_verification"]),
+    (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "connector_health",
+                               "attempts_needing_review", "queues", "ledger_verification", "audit_verification"]),
+    (("Compliance supervisor",), ["approvals_awaiting_me", "compliance_work", "payment_volume", "settlement",
+                                  "connector_health", "attempts_needing_review", "outbox", "queues",
+                                  "ledger_verification", "audit_verification"]),
     (("Treasury operator",), VIEWER_TILES),
-    (("Support (read-only)",), VIEWER_TILES),
+    (("Support (read-only)",), ["compliance_work", *VIEWER_TILES]),
     ((), []),
 ])
 def test_each_role_sees_the_tiles_of_what_it_may_view(staff_login, roles, expected):
@@ -313,8 +313,8 @@ def test_the_dashboard_reads_a_bounded_number_of_queries_cold_and_fewer_warm(
 
     # Session, user and the verified TOTP device (3), the approvals awaiting me, never cached (1), then
     # one read per cached tile (7), but settlement's four (the calendars, their holidays and early
-    # closures, the runs).
-    with django_assert_max_num_queries(15):
+    # closures, the runs) and compliance's three (open alerts, overdue cases, holds).
+    with django_assert_max_num_queries(18):
         cold = client.get("/admin/")
     # The session, the user, the device and the approvals: every other tile comes from the cache.
     with django_assert_num_queries(4):

@@ -3,6 +3,7 @@ rules that raise them), monitoring's observations, sanctions lists and screening
 
 from apps.compliance.models.alerts import Alert, Case, MerchantProfile, MonitoringRule, RiskTier
 from apps.compliance.models.approvals import Approval, ApprovalPolicy, ApprovalRequest
+from apps.compliance.models.cases import ATTACHMENT_MAX_BYTES, CaseAttachment, CaseNote, StrReport
 
-__all__ = ["Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "MerchantProfile", "MonitoringRule",
-           "RiskTier"]
+__all__ = ["ATTACHMENT_MAX_BYTES", "Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "CaseAttachment",
+           "CaseNote", "MerchantProfile", "MonitoringRule", "RiskTier", "StrReport"]

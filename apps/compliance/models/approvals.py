@@ -45,6 +45,10 @@ class ApprovalRequest(models.Model):
         help_text="The checker who executed or rejected it.",
     )
     outcome = models.TextField(blank=True, help_text="The rejection's reason, or what the action's service said.")
+    case = models.ForeignKey(
+        "compliance.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="approval_requests",
+        help_text="The case it was requested from, if any.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
