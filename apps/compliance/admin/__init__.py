@@ -1,3 +1,6 @@
 """Compliance's admin, one module per part (Django imports this package; each module registers its pages)."""
 
-from apps.compliance.admin import approvals  # noqa: F401
+from apps.compliance.admin import (
+    approvals,  # noqa: F401
+    monitoring,  # noqa: F401
+)

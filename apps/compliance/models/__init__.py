@@ -3,6 +3,7 @@ rules that raise them), monitoring's observations, sanctions lists and screening
 
 from apps.compliance.models.alerts import Alert, Case, MerchantProfile, MonitoringRule, RiskTier
 from apps.compliance.models.approvals import Approval, ApprovalPolicy, ApprovalRequest
+from apps.compliance.models.monitoring import HighRiskJurisdiction, MonitoredEvent, MonitoringCursor
 
-__all__ = ["Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "MerchantProfile", "MonitoringRule",
-           "RiskTier"]
+__all__ = ["Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "HighRiskJurisdiction", "MerchantProfile",
+           "MonitoredEvent", "MonitoringCursor", "MonitoringRule", "RiskTier"]

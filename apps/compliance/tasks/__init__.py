@@ -1,3 +1,6 @@
 """Compliance's tasks, one module per part (Celery's autodiscovery imports this package)."""
 
-from apps.compliance.tasks import approvals  # noqa: F401
+from apps.compliance.tasks import (
+    approvals,  # noqa: F401
+    monitoring,  # noqa: F401
+)
