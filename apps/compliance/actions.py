@@ -16,6 +16,7 @@ from apps.compliance.data import (
     SensitiveAction,
     Target,
 )
+from apps.compliance.monitoring import actions as monitoring_actions
 from apps.core import ids
 from apps.core.actors import Actor
 from apps.core.money import Money
@@ -130,3 +131,4 @@ def register() -> None:
         describe=services.approval_policy_validate, permission="compliance.request_policy_change",
         always_checked=True,
     ))
+    monitoring_actions.register()

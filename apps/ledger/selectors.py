@@ -250,6 +250,38 @@ def transfers_created_between(*, start: datetime, end: datetime) -> Iterator[Tra
     return (TransferRecord(*row) for row in rows)
 
 
+@dataclass(frozen=True)
+class WalletTransfer:
+    """Money a merchant moved out of one of its customers' wallets (the ledger API), as monitoring
+    reads it: ``debit_account_id`` is the wallet paid from, ``credit_account_id`` the one paid to."""
+
+    id: UUID
+    created_at: datetime
+    merchant_id: UUID
+    livemode: bool
+    amount: int
+    currency: str
+    debit_account_id: UUID
+    credit_account_id: UUID
+
+
+def wallet_transfers_after(*, after_id: UUID, limit: int) -> list[WalletTransfer]:
+    """Merchants' transfers out of customer wallets with an id above ``after_id`` (uuid7: by
+    creation), oldest first, at most ``limit``: those that moved money (immediate ones and the
+    posting of a hold, not the hold itself nor a reversal)."""
+    rows = (
+        Transfer.objects.filter(
+            pk__gt=after_id, merchant_id__isnull=False, reverses__isnull=True,
+            kind__in=[Transfer.Kind.IMMEDIATE, Transfer.Kind.POST_PENDING],
+            debit_account__owner_type=Owner.CUSTOMER,
+        )
+        .order_by("pk")
+        .values_list("id", "created_at", "merchant_id", "livemode", "amount", "currency", "debit_account_id",
+                     "credit_account_id")[:limit]
+    )
+    return [WalletTransfer(*row) for row in rows]
+
+
 def pending_transfers_due(*, now: datetime, since: datetime | None, limit: int) -> list[Transfer]:
     """Pending transfers whose timeout passed in ``[since, now]`` and not yet resolved, oldest
     deadline first. ``since`` keeps the read to recent deadlines: holds are never deleted, so

@@ -386,7 +386,10 @@ def test_every_sensitive_action_is_registered():
     from apps.compliance import registry
 
     assert {action.name: action.permission for action in registry.actions()} == {
+        "compliance.high_risk_jurisdiction_set": "compliance.request_jurisdiction_change",
+        "compliance.monitoring_rule_set": "compliance.request_monitoring_rule_change",
         "compliance.policy_change": "compliance.request_policy_change",
+        "compliance.risk_tier_set": "compliance.request_risk_tier_change",
         "ledger.account_freeze": "compliance.request_account_freeze",
         "ledger.account_unfreeze": "compliance.request_account_freeze",
         "compliance.merchant_accounts_freeze": "compliance.request_account_freeze",
@@ -415,8 +418,9 @@ def test_the_roles_hold_the_permissions_they_should(officer, treasury, superviso
                   for user in (officer, treasury, supervisor, support)}
     assert requesting == {
         "olivia": ["compliance.request_account_freeze", "compliance.request_api_key_revoke",
-                   "compliance.request_merchant_status", "compliance.request_policy_change",
-                   "merchants.request_bank_account_change"],
+                   "compliance.request_jurisdiction_change", "compliance.request_merchant_status",
+                   "compliance.request_monitoring_rule_change", "compliance.request_policy_change",
+                   "compliance.request_risk_tier_change", "merchants.request_bank_account_change"],
         "tariq": ["compliance.request_adjustment", "compliance.request_connector_change",
                   "payments.request_payout_release", "settlement.request_fee_change",
                   "settlement.request_holiday_change"],

@@ -139,8 +139,7 @@ class CaseAdmin(ReadOnlyModelAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": case, "case": case,
             "title": str(case), "public_id": ids.encode("case", case.pk), "timeline": selectors.case_timeline(case),
             "activity": [(event, money_html(event.amount, event.currency))
-                         for event in activity or []],
-            "activity_recorded": activity is not None,
+                         for event in activity],
             "may_work": may_work, "assign_form": AssignForm(initial={"assignee": case.assignee_id}),
             "next_statuses": [(status, Case.Status(status).label) for status in Case.Status.values
                               if status in services.TRANSITIONS[case.status] and status != Case.Status.CLOSED],

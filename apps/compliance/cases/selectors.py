@@ -9,7 +9,8 @@ from django.db.models import Count, Min
 
 from apps.audit import selectors as audit_selectors
 from apps.compliance.data import Severity
-from apps.compliance.models import Alert, ApprovalRequest, Case, CaseAttachment, CaseNote
+from apps.compliance.models import Alert, ApprovalRequest, Case, CaseAttachment, CaseNote, MonitoredEvent
+from apps.compliance.monitoring import selectors as monitoring_selectors
 from apps.core import clock
 
 ACTIVITY_SHOWN = 20
@@ -38,16 +39,11 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
     return sorted(entries, key=lambda entry: entry.at)
 
 
-def subject_activity(case: Case, *, limit: int = ACTIVITY_SHOWN) -> list[Any] | None:
+def subject_activity(case: Case, *, limit: int = ACTIVITY_SHOWN) -> list[MonitoredEvent]:
     """The subject's recent payments, refunds, payouts and transfers as monitoring recorded them
-    (MonitoredEvent rows, newest first); None while monitoring records none (its selector is not
-    installed: ``apps.compliance.monitoring.selectors.observations_for``)."""
-    try:
-        from apps.compliance.monitoring import selectors as monitoring_selectors
-    except ImportError:
-        return None
-    return list(monitoring_selectors.observations_for(subject_type=case.subject_type, subject_id=case.subject_id,
-                                                      limit=limit))
+    (MonitoredEvent rows, newest first)."""
+    return monitoring_selectors.observations_for(subject_type=case.subject_type, subject_id=case.subject_id,
+                                                 limit=limit)
 
 
 def open_alerts_by_severity() -> dict[str, int]:

@@ -165,7 +165,7 @@ def case_status_change(*, case_id: Any, user: Any, status: str, reason: str) -> 
 
 def _str_content(case: Case, user: Any, reason: str) -> StrContent:
     alerts = list(case.alerts.select_related("rule"))
-    activity = selectors.subject_activity(case, limit=100) or []
+    activity = selectors.subject_activity(case, limit=100)
     requests = ApprovalRequest.objects.filter(case=case, state=ApprovalRequest.State.EXECUTED)
     action = "; ".join(f"{request.action_label}: {request.target_label}" for request in requests) or (
         "Case closed; no action on the accounts.")

@@ -4,6 +4,8 @@ rules that raise them), monitoring's observations, sanctions lists and screening
 from apps.compliance.models.alerts import Alert, Case, MerchantProfile, MonitoringRule, RiskTier
 from apps.compliance.models.approvals import Approval, ApprovalPolicy, ApprovalRequest
 from apps.compliance.models.cases import ATTACHMENT_MAX_BYTES, CaseAttachment, CaseNote, StrReport
+from apps.compliance.models.monitoring import HighRiskJurisdiction, MonitoredEvent, MonitoringCursor
 
 __all__ = ["ATTACHMENT_MAX_BYTES", "Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "CaseAttachment",
-           "CaseNote", "MerchantProfile", "MonitoringRule", "RiskTier", "StrReport"]
+           "CaseNote", "HighRiskJurisdiction", "MerchantProfile", "MonitoredEvent", "MonitoringCursor",
+           "MonitoringRule", "RiskTier", "StrReport"]

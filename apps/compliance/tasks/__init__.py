@@ -3,4 +3,5 @@
 from apps.compliance.tasks import (
     approvals,  # noqa: F401
     cases,  # noqa: F401
+    monitoring,  # noqa: F401
 )
