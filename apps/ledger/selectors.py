@@ -1,7 +1,7 @@
 """Reading the ledger: accounts, balances (now or at any instant), statements, transfers, and
 the proof that its invariants hold."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as fields_of
 from datetime import datetime
@@ -265,16 +265,18 @@ class WalletTransfer:
     credit_account_id: UUID
 
 
-def wallet_transfers_after(*, after_id: UUID, limit: int) -> list[WalletTransfer]:
+def wallet_transfers_after(*, after_id: UUID, limit: int, not_created_by: Sequence[str] = ()) -> list[WalletTransfer]:
     """Merchants' transfers out of customer wallets with an id above ``after_id`` (uuid7: by
     creation), oldest first, at most ``limit``: those that moved money (immediate ones and the
-    posting of a hold, not the hold itself nor a reversal)."""
+    posting of a hold, not the hold itself nor a reversal), except those ``not_created_by`` names
+    (an app whose movements its subscribers learn of from its own events)."""
     rows = (
         Transfer.objects.filter(
             pk__gt=after_id, merchant_id__isnull=False, reverses__isnull=True,
             kind__in=[Transfer.Kind.IMMEDIATE, Transfer.Kind.POST_PENDING],
             debit_account__owner_type=Owner.CUSTOMER,
         )
+        .exclude(created_by__in=not_created_by)
         .order_by("pk")
         .values_list("id", "created_at", "merchant_id", "livemode", "amount", "currency", "debit_account_id",
                      "credit_account_id")[:limit]

@@ -48,6 +48,10 @@ TRANSFERS_CURSOR = "ledger.wallet_transfers"
 # A transfer committed up to this long after one with a larger id is still read: uuid7 ids are
 # taken when a transfer is built, before its transaction commits.
 TRANSFERS_OVERLAP = timedelta(minutes=5)
+# A wallet payment moves money out of the wallet too, as a ledger transfer the payments app makes
+# ("payments" is its label on the transfers): it is watched as the payment (its outcome event), not
+# counted a second time as a transfer.
+PAYMENTS_POSTINGS = ("payments",)
 
 
 # --- recording and evaluating ---------------------------------------------------------------
@@ -192,7 +196,8 @@ def wallet_transfers_monitor(*, batch_size: int = 500, max_batches: int = 20) ->
     position = ids.uuid7_floor((_uuid7_time(furthest) if furthest else clock.now()) - TRANSFERS_OVERLAP)
     evaluated = 0
     for _ in range(max_batches):
-        transfers = ledger_selectors.wallet_transfers_after(after_id=position, limit=batch_size)
+        transfers = ledger_selectors.wallet_transfers_after(after_id=position, limit=batch_size,
+                                                            not_created_by=PAYMENTS_POSTINGS)
         if not transfers:
             break
         recorded = set(MonitoredEvent.objects.filter(

@@ -78,6 +78,17 @@ def test_the_wallet_transfer_tail_reads_each_transfer_once():
     assert (event.wallet, event.amount) == (ids.encode("acc", source.pk), 5 * BHD)
 
 
+def test_the_wallet_transfer_tail_leaves_a_wallet_payment_to_its_own_event():
+    merchant = profile()
+    rule("large_amount", {"amount": 5 * BHD})
+    wallet = ledger_factories.wallet(merchant_id=merchant.merchant_id)
+    ledger_factories.fund(wallet, 10 * BHD)
+    ledger_factories.post_one(wallet, ledger_factories.funding(merchant_id=merchant.merchant_id), 5 * BHD,
+                              merchant_id=merchant.merchant_id, created_by="payments")
+    services.wallet_transfers_monitor()
+    assert not MonitoredEvent.objects.filter(source="ledger.transfer", wallet=ids.encode("acc", wallet.pk)).exists()
+
+
 def test_observations_for_a_subject_newest_first():
     merchant, now = profile(), clock.now()
     older = observation(merchant, at=now - timedelta(minutes=1), wallet="acc_0000000000000000000000000A")
