@@ -289,7 +289,8 @@ def case_actions(case: Case) -> list[tuple[str, str, dict[str, Any]]]:
     actions that fit its subject (a wallet's freeze; its merchant's accounts, suspension, payouts)."""
     wanted: list[tuple[str, dict[str, Any]]] = []
     if case.subject_type == SubjectType.WALLET:
-        wanted.append((ACCOUNT_FREEZE, {"account_id": case.subject_id}))
+        # A wallet subject is its public id (acc_…), as monitoring records it; the ledger's freeze takes the uuid.
+        wanted.append((ACCOUNT_FREEZE, {"account_id": str(ids.decode("acc", case.subject_id))}))
     if case.merchant_id:
         merchant = {"merchant_id": str(case.merchant_id)}
         wanted += [(MERCHANT_ACCOUNTS_FREEZE, merchant), (MERCHANT_SUSPEND, merchant),

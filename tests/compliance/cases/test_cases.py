@@ -20,7 +20,7 @@ from apps.compliance.cases import services
 from apps.compliance.cases.str_export import SCHEMA_PATH, StrInvalid, str_validate
 from apps.compliance.data import Hold, Subject, SubjectType
 from apps.compliance.models import ATTACHMENT_MAX_BYTES, Alert, Case, CaseNote, MonitoringRule
-from apps.core import clock
+from apps.core import clock, ids
 from apps.core.exceptions import FincoreError
 from tests.factories import ledger as ledger_factories
 from tests.factories.staff import OFFICER, SUPERVISOR, SUPPORT, signed_in_client, staff_user, totp_code
@@ -172,7 +172,7 @@ def test_holds_nobody_reviewed_in_time_are_declined_by_the_sweep(rule):
 
 def test_a_freeze_requested_from_a_case_links_to_it_and_publishes_its_events(officer, rule):
     wallet = ledger_factories.wallet()
-    subject = Subject(SubjectType.WALLET, str(wallet.pk), "Wallet of a customer", None)
+    subject = Subject(SubjectType.WALLET, ids.encode("acc", wallet.pk), "Wallet of a customer", None)
     case = _alert(rule, subject=subject).case
     assert [name for name, _, _ in services.case_actions(case)] == ["ledger.account_freeze"]
 
