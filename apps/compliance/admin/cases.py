@@ -9,7 +9,9 @@ button a stable label, for people and for the browser tests. The work itself is
 ``apps.compliance.cases.services``; every refusal is shown as a message.
 """
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,21 +21,70 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from apps.compliance.admin_requests import approval_requested_message
 from apps.compliance.cases import selectors, services
-from apps.compliance.models import Alert, Case, CaseAttachment, StrReport
+from apps.compliance.models import Alert, Case, CaseAttachment, MonitoredEvent, StrReport
+from apps.compliance.monitoring.observations import PUBLIC_PREFIXES
 from apps.core import clock, ids
 from apps.core.admin_money import money_html
 from apps.core.admin_readonly import ReadOnlyModelAdmin
 from apps.core.exceptions import FincoreError
+from apps.core.money import Money
 
 SEVERITY_CLASS = "severity-{}"
 
 
 def _severity_html(obj: Alert | Case) -> str:
     return format_html('<span class="{}">{}</span>', SEVERITY_CLASS.format(obj.severity), obj.get_severity_display())
+
+
+# Evidence figures that are amounts in the event's currency (minor units), shown as money.
+_MONEY_FIGURES = {"amount", "total", "min_amount", "multiple", "refunds", "payments", "band"}
+
+
+def _figure(key: str, value: Any, currency: str) -> str:
+    if currency and key in _MONEY_FIGURES:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Money(value, currency).format()
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(part, int) for part in value):
+            return f"{Money(value[0], currency).format()} to {Money(value[1], currency).format()}"
+    if isinstance(value, list):
+        return ", ".join(str(part) for part in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{name.replace('_', ' ')} {_figure(name, part, currency)}" for name, part in value.items())
+    return str(value)
+
+
+def evidence_rows(evidence: dict[str, Any]) -> list[tuple[str, str]]:
+    """An alert's evidence as an officer reads it: the movement that tripped the rule, then the
+    figures it found and the parameters it applied, amounts as money."""
+    event = evidence.get("event") if isinstance(evidence.get("event"), dict) else None
+    currency = event.get("currency", "") if event else ""
+    rows = []
+    if event:
+        when = datetime.fromisoformat(event["occurred_at"]) if event.get("occurred_at") else None
+        parts = [f"{event.get('kind', '')} {event.get('public_id', '')}".strip(), event.get("money", ""),
+                 event.get("country", ""), date_format(localtime(when), "DATETIME_FORMAT") if when else ""]
+        rows.append(("Movement", ", ".join(part for part in parts if part)))
+    for section, values in evidence.items():
+        if section == "event":
+            continue
+        title = section.replace("_", " ").capitalize()
+        if isinstance(values, dict):
+            rows.append((title, "; ".join(f"{key.replace('_', ' ')} {_figure(key, value, currency)}"
+                                          for key, value in values.items()) or "none"))
+        else:
+            rows.append((title, _figure(section, values, currency)))
+    return rows
+
+
+def _activity_id(event: MonitoredEvent) -> str:
+    prefix = PUBLIC_PREFIXES.get(event.source)
+    return ids.encode(prefix, UUID(event.source_id)) if prefix else event.source_id
 
 
 def case_link(case: Case) -> str:
@@ -134,11 +185,15 @@ class CaseAdmin(ReadOnlyModelAdmin):
             raise PermissionDenied
         case = self._case(request, object_id)
         activity = selectors.subject_activity(case)
+        timeline = selectors.case_timeline(case)
+        for entry in timeline:
+            if entry.kind == "alert":
+                entry.item.evidence_rows = evidence_rows(entry.item.evidence)
         may_work = request.user.has_perm(services.WORK_PERMISSION) and case.status != Case.Status.CLOSED
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": case, "case": case,
-            "title": str(case), "public_id": ids.encode("case", case.pk), "timeline": selectors.case_timeline(case),
-            "activity": [(event, money_html(event.amount, event.currency))
+            "title": str(case), "public_id": ids.encode("case", case.pk), "timeline": timeline,
+            "activity": [(event, _activity_id(event), money_html(event.amount, event.currency))
                          for event in activity],
             "may_work": may_work, "assign_form": AssignForm(initial={"assignee": case.assignee_id}),
             "next_statuses": [(status, Case.Status(status).label) for status in Case.Status.values
