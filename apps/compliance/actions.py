@@ -7,6 +7,7 @@ from typing import Any
 
 from apps.compliance import services
 from apps.compliance.data import ACCOUNT_FREEZE, ACCOUNT_UNFREEZE, ADJUSTMENT, POLICY_CHANGE, SensitiveAction, Target
+from apps.compliance.sanctions import allow_list
 from apps.core import ids
 from apps.core.actors import Actor
 from apps.core.money import Money
@@ -92,3 +93,4 @@ def register() -> None:
         describe=services.approval_policy_validate, permission="compliance.request_policy_change",
         always_checked=True,
     ))
+    allow_list.register()

@@ -3,6 +3,15 @@ rules that raise them), monitoring's observations, sanctions lists and screening
 
 from apps.compliance.models.alerts import Alert, Case, MerchantProfile, MonitoringRule, RiskTier
 from apps.compliance.models.approvals import Approval, ApprovalPolicy, ApprovalRequest
+from apps.compliance.models.sanctions import (
+    SanctionsAllowListEntry,
+    SanctionsEntry,
+    SanctionsList,
+    SanctionsListVersion,
+    SanctionsRescreen,
+    ScreeningHit,
+)
 
 __all__ = ["Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "MerchantProfile", "MonitoringRule",
-           "RiskTier"]
+           "RiskTier", "SanctionsAllowListEntry", "SanctionsEntry", "SanctionsList", "SanctionsListVersion",
+           "SanctionsRescreen", "ScreeningHit"]

@@ -1,3 +1,3 @@
 """Compliance's tasks, one module per part (Celery's autodiscovery imports this package)."""
 
-from apps.compliance.tasks import approvals  # noqa: F401
+from apps.compliance.tasks import approvals, sanctions  # noqa: F401
