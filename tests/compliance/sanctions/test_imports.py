@@ -1,6 +1,10 @@
 """Importing a list: a new version with counts against the previous one, or nothing at all."""
 
+import io
+import json
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from apps.audit.models import AuditEvent
 from apps.compliance.models import SanctionsEntry, SanctionsListVersion, SanctionsRescreen
@@ -77,3 +81,15 @@ def test_a_file_listing_no_one_is_refused():
         import_list("local", "empty.csv", content)
 
     assert _written() == (0, 0, 0, 0, 0)
+
+
+def test_the_management_command_imports_a_file_or_says_why_not(tmp_path):
+    out = io.StringIO()
+    call_command("sanctions_import", str(FIXTURES / "ofac_sdn.xml"), "--source", "ofac", "--json", stdout=out)
+
+    assert json.loads(out.getvalue()) == {"list": "ofac", "version": 1, "entries": 3, "added": 3, "removed": 0,
+                                          "changed": 0}
+    with pytest.raises(CommandError, match=r"local_bad_header.csv, line 1: the header must be"):
+        call_command("sanctions_import", str(FIXTURES / "local_bad_header.csv"), "--source", "local")
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("sanctions_import", str(tmp_path / "missing.xml"), "--source", "un")
