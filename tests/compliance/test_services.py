@@ -387,6 +387,7 @@ def test_every_sensitive_action_is_registered():
 
     assert {action.name: action.permission for action in registry.actions()} == {
         "compliance.policy_change": "compliance.request_policy_change",
+        "compliance.sanctions_allow_list": "compliance.request_sanctions_allow_list",
         "ledger.account_freeze": "compliance.request_account_freeze",
         "ledger.account_unfreeze": "compliance.request_account_freeze",
         "ledger.adjustment": "compliance.request_adjustment",
@@ -415,7 +416,7 @@ def test_the_roles_hold_the_permissions_they_should(officer, treasury, superviso
     assert requesting == {
         "olivia": ["compliance.request_account_freeze", "compliance.request_api_key_revoke",
                    "compliance.request_merchant_status", "compliance.request_policy_change",
-                   "merchants.request_bank_account_change"],
+                   "compliance.request_sanctions_allow_list", "merchants.request_bank_account_change"],
         "tariq": ["compliance.request_adjustment", "compliance.request_connector_change",
                   "payments.request_payout_release", "settlement.request_fee_change",
                   "settlement.request_holiday_change"],

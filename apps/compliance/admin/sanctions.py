@@ -171,7 +171,8 @@ class ScreeningHitAdmin(ReadOnlyModelAdmin):
         hit = (ScreeningHit.objects.select_related("entry", "version__sanctions_list")
                .filter(pk=request.GET["hit"]).first()) if _is_uuid(request.GET.get("hit")) else None
         if hit is None:
-            raise PermissionDenied("Open this page from a screening hit.")
+            messages.info(request, "Open a screening hit and choose “Clear this hit” on its page.")
+            return HttpResponseRedirect(reverse("admin:compliance_screeninghit_changelist"))
         form = AllowListRequestForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             approval = approval_request_from_form(
