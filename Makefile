@@ -12,7 +12,7 @@ METRICS_DIR := $(CURDIR)/var/prometheus
 PYTEST_ARGS ?=
 BENCH := DJANGO_SETTINGS_MODULE=bench.settings
 
-.PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench bench-settlement chaos clean
+.PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench bench-settlement bench-screening chaos clean
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -72,7 +72,8 @@ fuzz: $(INSTALLED)
 
 ## bench: the ledger benchmark (bench/ledger.py), then the payments one (bench/payments.py: gunicorn and
 ## Celery workers it starts and stops itself), on a fresh database, Redis database and RabbitMQ vhost
-## of their own, then settlement's (bench-settlement); BENCH_QUICK=1 for a short run, BENCH_ONLY=<figures>
+## of their own, then settlement's (bench-settlement), then sanctions screening's (bench-screening);
+## BENCH_QUICK=1 for a short run, BENCH_ONLY=<figures>
 ## for some (bench/README.md)
 bench: $(INSTALLED) services
 	bench/tools.sh
@@ -81,6 +82,7 @@ bench: $(INSTALLED) services
 	$(BENCH) $(BIN)/python -m bench.ledger
 	$(BENCH) $(BIN)/python -m bench.payments
 	$(BENCH) $(BIN)/python -m bench.settlement
+	$(BENCH) $(BIN)/python -m bench.screening
 
 ## bench-settlement: settlement alone (bench/settlement.py): a business date of 1,000,000 captures of 1,000
 ## merchants in a database of its own (fincore_bench_settlement), settled by manage.py settlement_run on a
@@ -88,6 +90,12 @@ bench: $(INSTALLED) services
 bench-settlement: $(INSTALLED) services
 	bench/tools.sh
 	$(BENCH) $(BIN)/python -m bench.settlement
+
+## bench-screening: sanctions screening alone (bench/screening.py): one name against a 20,000-entry list
+## (sdn.xml, read by the importer's parser) by our index, against rapidfuzz's process.extract over the same
+## names; no database
+bench-screening: $(INSTALLED)
+	$(BENCH) $(BIN)/python -m bench.screening
 
 ## chaos: payments and transfers through the API while PostgreSQL and RabbitMQ restart and workers and
 ## web processes are killed (tests/reliability/chaos.py), on a PostgreSQL cluster and RabbitMQ node it

@@ -17,6 +17,7 @@ from apps.compliance.data import (
     Target,
 )
 from apps.compliance.monitoring import actions as monitoring_actions
+from apps.compliance.sanctions import allow_list
 from apps.core import ids
 from apps.core.actors import Actor
 from apps.core.money import Money
@@ -132,3 +133,4 @@ def register() -> None:
         always_checked=True,
     ))
     monitoring_actions.register()
+    allow_list.register()

@@ -21,6 +21,10 @@ from django.urls import reverse
 from apps.compliance import services as compliance_services
 from apps.compliance.data import ACCOUNT_FREEZE
 from apps.compliance.models import ApprovalPolicy
+from apps.compliance.profiles import merchant_profile_sync
+from apps.compliance.sanctions import imports as sanctions_imports
+from apps.compliance.sanctions import screening as sanctions_screening
+from apps.compliance.sanctions.allow_list import sanctions_allow_list_add
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.events.outbox.models import DeadLetter
@@ -55,6 +59,8 @@ EVERY_ROLE = (SUPERUSER, OFFICER, SUPERVISOR, TREASURY, SUPPORT)
 def _every(capabilities: str = "view") -> dict[str, str]:
     return dict.fromkeys(EVERY_ROLE, capabilities)
 
+
+_SANCTIONS_READERS = {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"}
 
 MATRIX: dict[str, dict[str, str]] = {
     # Money and its records: everyone reads them, nobody edits them by hand.
@@ -119,6 +125,14 @@ MATRIX: dict[str, dict[str, str]] = {
         TREASURY: "view mine adjustment",
     },
     "compliance.ApprovalPolicy": {**_every(), SUPERUSER: "view request_change", OFFICER: "view request_change"},
+    # Sanctions screening: officers import list versions and ask for hits to be cleared (a supervisor
+    # approves); supervisors and support read; treasury has no part in it.
+    "compliance.SanctionsList": _SANCTIONS_READERS,
+    "compliance.SanctionsListVersion": {**_SANCTIONS_READERS, SUPERUSER: "view import", OFFICER: "view import"},
+    "compliance.SanctionsEntry": _SANCTIONS_READERS,
+    "compliance.ScreeningHit": {**_SANCTIONS_READERS, SUPERUSER: "view allow_list", OFFICER: "view allow_list"},
+    "compliance.SanctionsAllowListEntry": _SANCTIONS_READERS,
+    "compliance.SanctionsRescreen": _SANCTIONS_READERS,
     # The audit trail: read by all but treasury's field-by-field history.
     "audit.AuditEvent": _every(),
     "audit.AdminChange": {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"},
@@ -198,6 +212,16 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
     StatusReport.objects.create(message_id="NBB-STS-1", payout_file=payout_file, group_status="ACSC",
                                 sha256="1" * 64, document=b"<Document/>", paid=1, imported_at=now,
                                 imported_by="tests")
+    # A version of the national list, the merchant's hit on it, that hit cleared, and the re-screen.
+    sanctions_imports.sanctions_list_import(
+        source="local", file_name="local.csv", actor=FACTORY_ACTOR,
+        content=b"reference,type,name,aliases,date_of_birth,nationality,passport,registration_number\n"
+                b"BH-1,entity,Role Matrix Trading,,,,,\n")
+    merchant_profile_sync(merchant_id=merchant.pk, legal_name="Role Matrix Trading W.L.L.", country="BH",
+                          onboarded_at=now)
+    [hit] = sanctions_screening.merchant_screen(merchant_id=merchant.pk)
+    sanctions_allow_list_add(hit_id=str(hit.pk), expires_on=(now + timedelta(days=30)).date().isoformat(),
+                             actor=FACTORY_ACTOR, reason="the role matrix")
 
 
 def _client(role: str) -> Client:

@@ -5,7 +5,16 @@ from apps.compliance.models.alerts import Alert, Case, MerchantProfile, Monitori
 from apps.compliance.models.approvals import Approval, ApprovalPolicy, ApprovalRequest
 from apps.compliance.models.cases import ATTACHMENT_MAX_BYTES, CaseAttachment, CaseNote, StrReport
 from apps.compliance.models.monitoring import HighRiskJurisdiction, MonitoredEvent, MonitoringCursor
+from apps.compliance.models.sanctions import (
+    SanctionsAllowListEntry,
+    SanctionsEntry,
+    SanctionsList,
+    SanctionsListVersion,
+    SanctionsRescreen,
+    ScreeningHit,
+)
 
 __all__ = ["ATTACHMENT_MAX_BYTES", "Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "CaseAttachment",
            "CaseNote", "HighRiskJurisdiction", "MerchantProfile", "MonitoredEvent", "MonitoringCursor",
-           "MonitoringRule", "RiskTier", "StrReport"]
+           "MonitoringRule", "RiskTier", "SanctionsAllowListEntry", "SanctionsEntry", "SanctionsList",
+           "SanctionsListVersion", "SanctionsRescreen", "ScreeningHit", "StrReport"]

@@ -4,4 +4,5 @@ from apps.compliance.tasks import (
     approvals,  # noqa: F401
     cases,  # noqa: F401
     monitoring,  # noqa: F401
+    sanctions,  # noqa: F401
 )

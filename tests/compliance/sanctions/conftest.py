@@ -1,0 +1,45 @@
+"""What screening needs: the sanctions rule monitoring seeds (made here, so these tests do not
+depend on monitoring's seed), the lists imported from the hand-written fixtures, and merchants."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from apps.compliance.models import MonitoringRule, SanctionsListVersion
+from apps.compliance.profiles import merchant_profile_sync
+from apps.compliance.sanctions import imports
+from apps.core import clock
+from apps.core.actors import Actor
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "sanctions"
+IMPORTER = Actor.system("tests")
+
+
+def import_list(source: str, name: str, content: bytes | None = None) -> SanctionsListVersion:
+    return imports.sanctions_list_import(source=source, content=content or (FIXTURES / name).read_bytes(),
+                                         file_name=name, actor=IMPORTER)
+
+
+def merchant(legal_name: str, country: str = "BH") -> uuid.UUID:
+    merchant_id = uuid.uuid4()
+    merchant_profile_sync(merchant_id=merchant_id, legal_name=legal_name, country=country, onboarded_at=clock.now())
+    return merchant_id
+
+
+@pytest.fixture
+def sanctions_rule(db) -> MonitoringRule:
+    return MonitoringRule.objects.create(
+        name="Sanctions list match", kind=MonitoringRule.Kind.SANCTIONS_HIT, severity="critical",
+        action=MonitoringRule.Action.HOLD, hold_hours=24, updated_at=clock.now(), updated_by="seed",
+    )
+
+
+@pytest.fixture
+def un_list(db) -> SanctionsListVersion:
+    return import_list("un", "un_consolidated.xml")
+
+
+@pytest.fixture
+def ofac_list(db) -> SanctionsListVersion:
+    return import_list("ofac", "ofac_sdn.xml")
