@@ -30,12 +30,19 @@ from tests.contract.live_server import Answer, LiveServer
 from tests.factories.merchants import merchant_with_key
 from tests.factories.routing import sandbox_seeded
 from tests.factories.staff import OFFICER, SUPERVISOR, staff_user, totp_code
+from tests.support.roles import roles_restore
 from tests.support.workers import purge_all_queues, running_worker, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 THRESHOLD = 1_000_000  # 1,000.000 BHD, the amount structuring keeps under
 JUST_UNDER = 950_000
+
+
+@pytest.fixture(autouse=True)
+def staff_roles() -> None:
+    """The roles the migrations made, put back after an earlier transactional test emptied the tables."""
+    roles_restore()
 
 
 @pytest.fixture

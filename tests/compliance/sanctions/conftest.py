@@ -29,10 +29,14 @@ def merchant(legal_name: str, country: str = "BH") -> uuid.UUID:
 
 @pytest.fixture
 def sanctions_rule(db) -> MonitoringRule:
-    return MonitoringRule.objects.create(
-        name="Sanctions list match", kind=MonitoringRule.Kind.SANCTIONS_HIT, severity="critical",
-        action=MonitoringRule.Action.HOLD, hold_hours=24, updated_at=clock.now(), updated_by="seed",
+    """The rule the migrations seed (made again where a transactional test emptied the table)."""
+    rule, _ = MonitoringRule.objects.update_or_create(
+        name="Sanctions list match",
+        defaults={"kind": MonitoringRule.Kind.SANCTIONS_HIT, "severity": "critical", "enabled": True,
+                  "action": MonitoringRule.Action.HOLD, "hold_hours": 24, "updated_at": clock.now(),
+                  "updated_by": "seed"},
     )
+    return rule
 
 
 @pytest.fixture
