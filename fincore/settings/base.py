@@ -281,6 +281,7 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_TASK_MAX_DELIVERIES": env.int("FINCORE_TASK_MAX_DELIVERIES"),
         "FINCORE_SETTLEMENT_CHUNK_LINES": settlement_chunk_lines,
         "FINCORE_METRICS_TOKEN": env.str("FINCORE_METRICS_TOKEN"),
+        "FINCORE_GOAML_REPORTING_ENTITY_ID": env.str("FINCORE_GOAML_REPORTING_ENTITY_ID"),
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),
         "FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": env.str("FINCORE_WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1",
         "FINCORE_PAYMENT_PRIORITIES": payment_priorities,

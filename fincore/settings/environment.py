@@ -158,6 +158,13 @@ VARIABLES: tuple[Variable, ...] = (
         "BHD=1000.000",
     ),
     Variable(
+        "FINCORE_GOAML_REPORTING_ENTITY_ID",
+        "The reporting entity id the financial intelligence unit gave the institution in goAML; every "
+        "suspicious transaction report fincore exports carries it.",
+        "fincore-development",
+        required_in_production=True,
+    ),
+    Variable(
         "FINCORE_METRICS_TOKEN",
         "Bearer token /metrics requires (Authorization: Bearer <token>) when set; "
         "unset, /metrics is open, so expose it to the monitoring network only.",

@@ -23,6 +23,7 @@ PRODUCTION_ENVIRONMENT = {
     "FINCORE_AUDIT_KEY": "a-long-random-audit-key-kept-in-the-secret-store",
     "FINCORE_AUDIT_ANCHOR_DIR": "/mnt/audit-anchors",
     "FINCORE_WEBHOOK_KEY": "another-long-random-key-for-webhook-secrets",
+    "FINCORE_GOAML_REPORTING_ENTITY_ID": "BH-FIU-RE-00417",
 }
 
 

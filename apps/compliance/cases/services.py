@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from apps.audit.services import audit_record
@@ -170,7 +171,8 @@ def _str_content(case: Case, user: Any, reason: str) -> StrContent:
     action = "; ".join(f"{request.action_label}: {request.target_label}" for request in requests) or (
         "Case closed; no action on the accounts.")
     return StrContent(
-        reference=ids.encode("case", case.pk), submitted_at=clock.now(),
+        reporting_entity_id=settings.FINCORE_GOAML_REPORTING_ENTITY_ID, reference=ids.encode("case", case.pk),
+        submitted_at=clock.now(),
         officer_first_name=user.first_name or user.get_username(), officer_last_name=user.last_name or "-",
         officer_email=user.email, subject_name=case.subject_label, subject_country="",
         reason=reason, action=action, indicators=tuple(dict.fromkeys(alert.rule.kind for alert in alerts)),

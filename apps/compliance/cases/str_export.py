@@ -20,8 +20,7 @@ from lxml import etree
 from apps.core.money import Money
 
 SCHEMA_PATH = Path(__file__).with_name("goaml_str.xsd")
-# The identifier the FIU gave fincore as a reporting entity, and the currency it reports in.
-REPORTING_ENTITY_ID = "fincore"
+# The currency the FIU's reports are in.
 LOCAL_CURRENCY = "BHD"
 # goAML's lookup codes fincore uses: funds by card or account transfer, electronic transfer mode.
 FUNDS_CODE = {"payment": "K", "refund": "K", "payout": "A", "transfer": "A"}
@@ -46,6 +45,7 @@ class StrTransaction:
 
 @dataclass(frozen=True, slots=True)
 class StrContent:
+    reporting_entity_id: str  # the id the FIU gave the institution in goAML (FINCORE_GOAML_REPORTING_ENTITY_ID)
     reference: str  # the case's public id
     submitted_at: datetime
     officer_first_name: str
@@ -91,7 +91,7 @@ def _party(parent: etree._Element, tag: str, *, funds_code: str, name: str, iban
 def str_xml(content: StrContent) -> bytes:
     """The report as UTF-8 XML, validated (raises StrInvalid otherwise)."""
     report = etree.Element("report")
-    _add(report, "rentity_id", REPORTING_ENTITY_ID)
+    _add(report, "rentity_id", content.reporting_entity_id)
     _add(report, "submission_code", "E")
     _add(report, "report_code", "STR")
     _add(report, "entity_reference", content.reference)
