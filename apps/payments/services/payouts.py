@@ -37,7 +37,7 @@ from apps.events.outbox import services as events_services
 from apps.events.webhooks.services import deliveries as webhook_deliveries
 from apps.ledger.data import ACCOUNT_NAME_MAX_LENGTH
 from apps.merchants import selectors as merchants_selectors
-from apps.payments import locks, postings
+from apps.payments import locks, postings, selectors
 from apps.payments.exceptions import (
     InvalidPayout,
     NoPayoutBankAccount,
@@ -136,8 +136,9 @@ def payout_create(*, merchant_id: Any, livemode: bool, currency: str, amount: in
         merchant_id=account.merchant_id, livemode=livemode, currency=currency, amount=amount,
         bank_account_id=account.id, iban=account.iban, bic=account.bic, beneficiary_name=account.beneficiary_name,
         settlement_reference=reference, hold_until=account.payouts_held_until,
-        needs_approval=threshold is None or amount >= threshold, created_by=actor.label, created_at=now,
-        updated_at=now,
+        needs_approval=threshold is None or amount >= threshold,
+        merchant_payouts_held=selectors.merchant_payouts_held(account.merchant_id), created_by=actor.label,
+        created_at=now, updated_at=now,
     )
     payout.end_to_end_id = end_to_end_id(payout.pk)
     try:
@@ -147,7 +148,8 @@ def payout_create(*, merchant_id: Any, livemode: bool, currency: str, amount: in
             _journal(payout, "payout.created", actor=actor, after={
                 "amount": amount, "currency": currency, "settlement": reference,
                 "bank_account": ids.encode("ba", account.id), "iban": account.iban,
-                "hold_until": account.payouts_held_until.isoformat(), "needs_approval": payout.needs_approval})
+                "hold_until": account.payouts_held_until.isoformat(), "needs_approval": payout.needs_approval,
+                "merchant_payouts_held": payout.merchant_payouts_held})
             _announce(payout, "payout.created")
     except IntegrityError:
         # Another run made this line's payout meanwhile (the unique reference decided).
@@ -211,6 +213,8 @@ def _locked(*, payout_id: Any = None, end_to_end_id: str | None = None) -> Payou
 
 
 def _check_releasable(payout: Payout, now: Any) -> None:
+    if payout.held_for_review or payout.merchant_payouts_held:
+        raise PayoutNotReleasable(f"{ids.encode('po', payout.pk)} is held by compliance.")
     if payout.hold_until > now:
         raise PayoutNotReleasable(f"{ids.encode('po', payout.pk)} is held until {payout.hold_until:%Y-%m-%d %H:%M} "
                                   "UTC (its bank account changed less than 24 hours before).")
