@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from apps.audit.models import AuditEvent
 from apps.compliance import registry
 from apps.compliance.alerts.holds import hold_handlers
+from apps.compliance.models import Alert, MonitoringRule
+from apps.compliance.sanctions.imports import sanctions_list_import
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.payments import selectors, services
@@ -42,9 +44,34 @@ def _held(payout_: Payout) -> Payout:
     return payout_
 
 
+def _sanctions_listed(name: str) -> None:
+    """A local sanctions list naming ``name``, and the sanctions rule that holds what matches it."""
+    MonitoringRule.objects.get_or_create(kind=MonitoringRule.Kind.SANCTIONS_HIT, defaults={
+        "name": "Sanctions list match", "severity": "critical", "action": MonitoringRule.Action.HOLD,
+        "updated_at": clock.now(), "updated_by": "test"})
+    content = ("reference,type,name,aliases,date_of_birth,nationality,passport,registration_number\n"
+               f"BH-2026-001,entity,{name},,,,,CR 445566-1\n").encode()
+    sanctions_list_import(source="local", content=content, file_name="local.csv", actor=OFFICER)
+
+
 def _releasable(merchant) -> list[Payout]:
     return [p for p in selectors.payouts_releasable(currency="BHD", livemode=False, now=clock.now())
             if p.merchant_id == merchant.pk]
+
+
+def test_a_payout_to_a_listed_beneficiary_is_held_for_review_when_made():
+    _sanctions_listed("Desert Rose Exchange W.L.L.")
+    listed, clean = funded_merchant(50_000, legal_name="Desert Rose Exchange W.L.L."), funded_merchant(50_000)
+
+    held, paid = payout(listed, 12_500), payout(clean, 12_500)
+
+    assert (held.held_for_review, paid.held_for_review) == (True, False)
+    [alert] = Alert.objects.filter(hold_object_type="payments.payout")
+    assert (alert.hold_object_id, alert.hold_state) == (str(held.pk), "held")
+    assert AuditEvent.objects.get(object_id=str(held.pk), action="payout.created").after["held_for_review"] is True
+    with _after_the_hold():
+        assert _releasable(listed) == []
+        assert _releasable(clean) == [paid]
 
 
 def test_a_held_payout_never_leaves():
