@@ -13,6 +13,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from apps.audit.services import audit_record
+from apps.compliance.profiles import merchant_profile_sync
 from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.core.countries import is_country
@@ -110,13 +111,15 @@ def merchant_validate(*, legal_name: str, country: str, currencies: list[str], r
 def merchant_create(
     *, legal_name: str, country: str, currencies: list[str], actor: Actor, rate_limit: str = "", reason: str = ""
 ) -> Merchant:
-    """Create an active merchant with its ledger accounts in each currency. Raises InvalidMerchant."""
+    """Create an active merchant with its ledger accounts in each currency, and tell compliance of
+    it (its profile, which screening and monitoring read) in the same transaction. Raises InvalidMerchant."""
     merchant_validate(legal_name=legal_name, country=country, currencies=currencies, rate_limit=rate_limit)
     with transaction.atomic():
         merchant = Merchant.objects.create(
             legal_name=legal_name.strip(), country=country, currencies=currencies, rate_limit=rate_limit
         )
         ledger_services.merchant_accounts_open(merchant_id=merchant.pk, currencies=currencies)
+        _profile_sync(merchant)
         audit_record(
             actor=actor, action="merchant.created", object_type="merchants.merchant", object_id=str(merchant.id),
             after=_snapshot(merchant), reason=reason, merchant_id=str(merchant.id),
@@ -124,8 +127,14 @@ def merchant_create(
     return merchant
 
 
+def _profile_sync(merchant: Merchant) -> None:
+    merchant_profile_sync(merchant_id=merchant.pk, legal_name=merchant.legal_name, country=merchant.country,
+                          onboarded_at=merchant.created_at)
+
+
 def merchant_update(*, merchant_id: Any, changes: dict[str, Any], actor: Actor, reason: str) -> Merchant:
-    """Edit a merchant's details (not its status). Raises InvalidMerchant."""
+    """Edit a merchant's details (not its status); a new name or country reaches compliance's profile
+    of the merchant in the same transaction (it is screened again). Raises InvalidMerchant."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidMerchant(f"these fields cannot be edited: {', '.join(sorted(unknown))}")
@@ -145,6 +154,8 @@ def merchant_update(*, merchant_id: Any, changes: dict[str, Any], actor: Actor, 
         ledger_services.merchant_accounts_open(merchant_id=merchant.pk, currencies=merchant.currencies)
         after = _snapshot(merchant)
         changed = {field for field in after if after[field] != before[field]}
+        if changed & {"legal_name", "country"}:
+            _profile_sync(merchant)
         if changed:
             audit_record(
                 actor=actor, action="merchant.updated", object_type="merchants.merchant", object_id=str(merchant.id),

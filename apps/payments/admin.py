@@ -1,7 +1,9 @@
 """Payments in the admin: read-only money rows (every change is a service call, journaled), with
 each payment's attempts and routing decisions, captures and refunds; the attempts whose outcome
 connectors have not told for days, for a person to chase; and payouts, whose release a treasury
-operator requests when one needs a checker's approval."""
+operator requests when one needs a checker's approval. Payments and payouts compliance holds are
+found by their status (``requires_review``) and by the payouts' compliance filter; the holds on
+merchants' payouts are listed (placed and lifted through maker-checker requests)."""
 
 import json
 from typing import Any
@@ -22,7 +24,15 @@ from apps.core.admin_merchants import MerchantAdminMixin
 from apps.core.admin_money import MoneyAdminMixin
 from apps.core.admin_readonly import CappedCountPaginator, PublicIdSearchMixin, ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from apps.payments import services
-from apps.payments.models import AttemptNeedingReview, Capture, Payment, PaymentAttempt, Payout, Refund
+from apps.payments.models import (
+    AttemptNeedingReview,
+    Capture,
+    MerchantPayoutHold,
+    Payment,
+    PaymentAttempt,
+    Payout,
+    Refund,
+)
 
 
 def _routing_summary(attempt: PaymentAttempt) -> str:
@@ -250,6 +260,22 @@ class ApprovalFilter(admin.SimpleListFilter):
         }.get(self.value() or "", queryset)
 
 
+class ComplianceHoldFilter(admin.SimpleListFilter):
+    title = "compliance hold"
+    parameter_name = "compliance_hold"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("review", "Held for review (an alert)"), ("merchant", "Merchant's payouts held"),
+                ("none", "Not held")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Payout]) -> QuerySet[Payout]:
+        return {
+            "review": queryset.filter(held_for_review=True),
+            "merchant": queryset.filter(merchant_payouts_held=True),
+            "none": queryset.filter(held_for_review=False, merchant_payouts_held=False),
+        }.get(self.value() or "", queryset)
+
+
 @admin.register(Payout)
 class PayoutAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdSearchMixin, ReadOnlyModelAdmin):
     """Payouts, newest first. Search: ``po_...``, the bank account's ``ba_...``, ``mer_...``, the
@@ -262,7 +288,7 @@ class PayoutAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdS
     list_display = ("public_id", "created_at", "merchant_name", "status", "amount_money", "approval", "hold_until",
                     "beneficiary_name", "end_to_end_id", "file_reference")
     list_filter = (DateRangeFilter.on("created_at", "date created"), DateRangeFilter.on("paid_at", "date paid"),
-                   "status", "currency", ApprovalFilter, "livemode")
+                   "status", "currency", ApprovalFilter, ComplianceHoldFilter, "livemode")
     search_fields = ("=end_to_end_id", "=settlement_reference", "=file_reference")
     ordering = ("-id",)
     paginator = CappedCountPaginator
@@ -272,6 +298,7 @@ class PayoutAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdS
                            "end_to_end_id", "created_by", "created_at", "updated_at")}),
         ("Bank account", {"fields": ("bank_account_link", "iban", "bic", "beneficiary_name", "hold_until")}),
         ("Approval", {"fields": ("needs_approval", "approved_at", "approved_by")}),
+        ("Compliance", {"fields": ("held_for_review", "merchant_payouts_held")}),
         ("Sent and after", {"fields": ("nostro", "file_reference", "in_transit_at", "paid_at", "failed_at",
                                        "returned_at", "failure_code", "failure_message")}),
         ("Ledger", {"fields": ("hold_transfer_id", "sent_transfer_id", "paid_transfer_id", "back_transfer_id")}),
@@ -294,3 +321,14 @@ class PayoutAdmin(CsvExportMixin, MerchantAdminMixin, MoneyAdminMixin, PublicIdS
         return format_html("<a href='{}'>{}</a>", reverse("admin:merchants_bankaccount_change",
                                                           args=[payout.bank_account_id]),
                            ids.encode("ba", payout.bank_account_id))
+
+
+@admin.register(MerchantPayoutHold)
+class MerchantPayoutHoldAdmin(MerchantAdminMixin, ReadOnlyModelAdmin):
+    """Holds on merchants' payouts, newest first: placed and lifted by maker-checker requests
+    (``payments.merchant_payouts_hold`` / ``payments.merchant_payouts_unhold``), usually from a case."""
+
+    list_display = ("merchant_name", "placed_at", "placed_by", "lifted_at", "lifted_by")
+    list_filter = (DateRangeFilter.on("placed_at", "date placed"),)
+    fields = ("merchant_name", "reason", "placed_at", "placed_by", "lifted_at", "lifted_by", "lift_reason")
+    ordering = ("-placed_at",)

@@ -20,6 +20,7 @@ from apps.routing.data import ConnectorResult, Outcome
 
 
 class PaymentStatus(StrEnum):
+    REQUIRES_REVIEW = "requires_review"  # held by a compliance rule before routing: an officer decides
     PROCESSING = "processing"
     REQUIRES_CAPTURE = "requires_capture"
     SUCCEEDED = "succeeded"
@@ -58,7 +59,10 @@ _P, _A, _O, _PO = PaymentStatus, AttemptStatus, OperationStatus, PayoutStatus
 _ATTEMPT_ANSWERED = frozenset({_A.AUTHORIZED, _A.CAPTURED, _A.DECLINED, _A.FAILED})
 
 PAYMENT_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    _P.PROCESSING: frozenset({_P.REQUIRES_CAPTURE, _P.SUCCEEDED, _P.FAILED}),
+    # A payment a compliance rule holds waits before routing: released, it is processed; declined
+    # (or not reviewed in time), it fails with nothing taken.
+    _P.PROCESSING: frozenset({_P.REQUIRES_REVIEW, _P.REQUIRES_CAPTURE, _P.SUCCEEDED, _P.FAILED}),
+    _P.REQUIRES_REVIEW: frozenset({_P.PROCESSING, _P.FAILED}),
     # Failed from requires_capture: the ledger refused the capture the connector made.
     _P.REQUIRES_CAPTURE: frozenset({_P.SUCCEEDED, _P.CANCELED, _P.FAILED}),
     _P.SUCCEEDED: frozenset(),

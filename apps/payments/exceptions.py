@@ -146,3 +146,25 @@ class PayoutApprovalNotNeeded(FincoreError):
     code = "payout_approval_not_needed"
     title = "This payout needs no approval to leave"
     status = 409
+
+
+class PaymentNotFound(FincoreError):
+    code = "payment_not_found"
+    title = "No such payment"
+    status = 404
+
+
+class NotHeldForReview(FincoreError):
+    """Releasing or declining a payment or payout compliance does not hold (decided already)."""
+
+    code = "not_held_for_review"
+    title = "It is not held for review"
+    status = 409
+
+
+class MerchantPayoutsHoldConflict(FincoreError):
+    """Holding the payouts of a merchant whose payouts are held, or lifting a hold there is not."""
+
+    code = "merchant_payouts_hold_conflict"
+    title = "The merchant's payouts are already held, or not held"
+    status = 409

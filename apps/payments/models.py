@@ -20,6 +20,7 @@ from apps.core.money import Money
 
 class Payment(models.Model):
     class Status(models.TextChoices):
+        REQUIRES_REVIEW = "requires_review", "Requires review (held by compliance)"
         PROCESSING = "processing", "Processing"
         REQUIRES_CAPTURE = "requires_capture", "Requires capture"
         SUCCEEDED = "succeeded", "Succeeded"
@@ -92,7 +93,8 @@ class Payment(models.Model):
                 name="payment_amounts_ordered",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["processing", "requires_capture", "succeeded", "failed", "canceled"]),
+                condition=Q(status__in=["requires_review", "processing", "requires_capture", "succeeded", "failed",
+                                        "canceled"]),
                 name="payment_status_valid",
             ),
             models.CheckConstraint(condition=Q(method__in=["card", "instant", "wire", "wallet"]),
@@ -101,13 +103,16 @@ class Payment(models.Model):
                                    name="payment_capture_method_valid"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="payment_currency_iso"),
             models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="payment_country_iso"),
-            # What each status implies about the money: a failed or processing payment holds
-            # nothing; one awaiting capture is authorized and not captured; a succeeded one is
+            # What each status implies about the money: a payment held for review, processing or
+            # failed holds nothing; one awaiting capture is authorized and not captured; a succeeded one is
             # captured; only a succeeded payment has refunds.
             models.CheckConstraint(
-                condition=~Q(status__in=["processing", "failed"]) | Q(amount_authorized=0),
+                condition=~Q(status__in=["requires_review", "processing", "failed"]) | Q(amount_authorized=0),
                 name="payment_unauthorized_holds_nothing",
             ),
+            # A payment held for review has not been routed: no connector has seen it.
+            models.CheckConstraint(condition=~Q(status="requires_review") | Q(connector=""),
+                                   name="payment_in_review_unrouted"),
             models.CheckConstraint(
                 condition=~Q(status="requires_capture") | (Q(amount_authorized__gt=0) & Q(amount_captured=0)),
                 name="payment_requires_capture_authorized",
@@ -373,6 +378,13 @@ class Payout(models.Model):
                                             help_text="The settlement line it pays out (stl_…): one payout each.")
     hold_until = models.DateTimeField(help_text="It may not leave before (24 h after a bank account change).")
     needs_approval = models.BooleanField(default=False, help_text="At or above its currency's approval threshold.")
+    # Compliance: a payout kept from leaving until an officer decides (a sanctions hit on its
+    # beneficiary, an alert's hold), or while its merchant's payouts are held (MerchantPayoutHold).
+    held_for_review = models.BooleanField(
+        default=False, help_text="Held by a compliance alert (its beneficiary screened): an officer releases or "
+                                 "declines it.")
+    merchant_payouts_held = models.BooleanField(
+        default=False, help_text="Its merchant's payouts are held (a compliance request): it leaves once lifted.")
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.CharField(max_length=200, blank=True)
     nostro = models.CharField(max_length=100, blank=True, help_text="Our bank account it left from.")
@@ -445,6 +457,9 @@ class Payout(models.Model):
                                    name="payout_sent_after_hold"),
             models.CheckConstraint(condition=Q(in_transit_at__isnull=True) | Q(needs_approval=False)
                                    | Q(approved_at__isnull=False), name="payout_sent_approved"),
+            # A payout held by compliance never leaves.
+            models.CheckConstraint(condition=Q(held_for_review=False, merchant_payouts_held=False)
+                                   | Q(in_transit_at__isnull=True), name="payout_held_never_sent"),
             models.CheckConstraint(condition=Q(approved_at__isnull=True, approved_by="")
                                    | Q(needs_approval=True, approved_at__isnull=False) & ~Q(approved_by=""),
                                    name="payout_approval_recorded"),
@@ -471,3 +486,37 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {Money(self.amount, self.currency)} to ··{self.iban[-4:]} ({self.status})"
+
+
+class MerchantPayoutHold(models.Model):
+    """A merchant's payouts held by compliance (the maker-checker actions
+    ``payments.merchant_payouts_hold`` / ``payments.merchant_payouts_unhold``): while a hold is
+    active, its merchant's pending payouts and those made meanwhile stay pending
+    (``Payout.merchant_payouts_held``): neither the payout file nor the instant rail takes them.
+    One active hold per merchant; a lifted hold is kept, with who lifted it and why."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    merchant_id = models.UUIDField()
+    reason = models.TextField()
+    placed_by = models.CharField(max_length=200)
+    placed_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.CharField(max_length=200, blank=True)
+    lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant_id"], condition=Q(lifted_at__isnull=True),
+                                    name="merchant_payout_hold_one_active"),
+            models.CheckConstraint(condition=~Q(reason=""), name="merchant_payout_hold_reasoned"),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True, lifted_by="", lift_reason="")
+                | Q(lifted_at__isnull=False) & ~Q(lifted_by="") & ~Q(lift_reason=""),
+                name="merchant_payout_hold_lift_recorded",
+            ),
+        ]
+        permissions = [("request_merchant_payouts_hold", "Can request holding or releasing a merchant's payouts")]
+
+    def __str__(self) -> str:
+        return f"payouts of {self.merchant_id} held since {self.placed_at:%Y-%m-%d %H:%M}"

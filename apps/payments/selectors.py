@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDate
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.data import AccountRole
 from apps.payments.data import CapturedTotal, CapturePrice, SucceededRefund
-from apps.payments.models import Payment, PaymentAttempt, Payout, Refund
+from apps.payments.models import MerchantPayoutHold, Payment, PaymentAttempt, Payout, Refund
 
 
 def _with_attempts(payments: QuerySet[Payment]) -> QuerySet[Payment]:
@@ -88,12 +88,22 @@ def payout_get_any(payout_id: Any) -> Payout | None:
         return None
 
 
+def merchant_payouts_held(merchant_id: Any) -> bool:
+    """Whether compliance holds the merchant's payouts now (a MerchantPayoutHold not lifted)."""
+    return MerchantPayoutHold.objects.filter(merchant_id=merchant_id, lifted_at__isnull=True).exists()
+
+
 def payouts_releasable(*, currency: str, livemode: bool, now: datetime) -> list[Payout]:
-    """The pending payouts of ``currency`` and mode that may leave at ``now``: their hold has passed
-    and they need no approval or have it. Oldest first (from the partial index of pending payouts)."""
+    """The pending payouts of ``currency`` and mode that may leave at ``now``: their hold has passed,
+    they need no approval or have it, and compliance holds neither them nor their merchant's payouts
+    (a payout made while a merchant hold was being placed is skipped too, by the hold's row). Oldest
+    first (from the partial index of pending payouts)."""
+    held_merchants = MerchantPayoutHold.objects.filter(lifted_at__isnull=True).values("merchant_id")
     return list(
-        Payout.objects.filter(status=Payout.Status.PENDING, currency=currency, livemode=livemode, hold_until__lte=now)
-        .filter(Q(needs_approval=False) | Q(approved_at__isnull=False)).order_by("pk")
+        Payout.objects.filter(status=Payout.Status.PENDING, currency=currency, livemode=livemode, hold_until__lte=now,
+                              held_for_review=False, merchant_payouts_held=False)
+        .filter(Q(needs_approval=False) | Q(approved_at__isnull=False))
+        .exclude(merchant_id__in=held_merchants).order_by("pk")
     )
 
 

@@ -95,6 +95,8 @@ MATRIX: dict[str, dict[str, str]] = {
     # Payouts: everyone reads them; treasury requests releasing a large one (a supervisor approves).
     # Bank accounts: compliance officers request setting or changing one (a supervisor approves).
     "payments.Payout": {**_every(), SUPERUSER: "view request_release", TREASURY: "view request_release"},
+    # Holds on a merchant's payouts: placed and lifted by maker-checker requests (from a case).
+    "payments.MerchantPayoutHold": _every(),
     "merchants.BankAccount": {**_every(), SUPERUSER: "view request_change", OFFICER: "view request_change"},
     # Prices, terms and runs: everyone reads them; treasury requests price and terms changes (a
     # supervisor approves them) and resumes a failed run.
@@ -205,6 +207,7 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                                               effective_from=settlement_selectors.business_date(currency="BHD"),
                                               actor=FACTORY_ACTOR, reason="the role matrix")
     payout_factories.payout(payout_factories.funded_merchant(), 12_500)  # and its bank account
+    payment_services.merchant_payouts_hold(merchant_id=str(merchant.pk), actor=FACTORY_ACTOR, reason="the role matrix")
     payout_factories.payout_nostro()
     payout_file = PayoutFile.objects.create(
         message_id="pf_role_matrix", currency="BHD", nostro="nbb-bhd-01", requested_execution_date=now.date(),

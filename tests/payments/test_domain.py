@@ -105,6 +105,13 @@ def test_money_taken_is_final_and_a_payment_fails_from_requires_capture_only_whe
     assert domain.ATTEMPT_TRANSITIONS["unknown"] == {"authorized", "captured", "declined", "failed"}
 
 
+def test_a_payment_held_for_review_goes_on_to_processing_or_fails_and_only_before_it_is_routed():
+    assert domain.PAYMENT_TRANSITIONS["requires_review"] == {"processing", "failed"}
+    assert "requires_review" in domain.PAYMENT_TRANSITIONS["processing"]
+    assert all("requires_review" not in domain.PAYMENT_TRANSITIONS[status]
+               for status in ("requires_capture", "succeeded", "failed", "canceled"))
+
+
 # --- what a connector's answer means ----------------------------------------------------------
 
 outcomes = st.sampled_from(list(Outcome))

@@ -28,6 +28,9 @@ EVENT_TYPES: tuple[EventType, ...] = (
               "A payment was declined or could not be processed; `failure.code` says why."),
     EventType("payment.requires_capture", "payment",
               "A payment with manual capture was authorized: capture or cancel it."),
+    EventType("payment.requires_review", "payment",
+              "A payment is held for review before it is processed: it goes on to `processing` or ends `failed` "
+              "(`declined`). No reason is given."),
     EventType("payment.canceled", "payment", "An authorized payment was canceled; the authorization is released."),
     EventType("payment.captured", "payment", "A payment with manual capture was captured (in full or in part)."),
     EventType("refund.pending", "refund", "A refund was accepted; the money is reserved from your balance."),

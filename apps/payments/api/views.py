@@ -94,14 +94,17 @@ class PaymentListCreateApi(GenericApiView):
 
     @extend_schema(
         operation_id="payments_create", request=s.PaymentCreateSerializer, examples=_EXAMPLES,
-        responses={202: OpenApiResponse(s.PaymentSerializer, description="Accepted: `processing`. Follow it with GET "
-                                        "or the payment.* webhooks.")},
+        responses={202: OpenApiResponse(s.PaymentSerializer, description="Accepted: `processing`, or "
+                                        "`requires_review` when it is held for review. Follow it with GET or the "
+                                        "payment.* webhooks.")},
         tags=PAYMENTS,
     )
     def post(self, request: Request) -> Response:
         """Take a payment. It is accepted at once (`202`, status `processing`) and processed on our
         payments queue: routed to the best connector, failed over on a retryable error, and ends
-        `succeeded`, `requires_capture` (manual capture) or `failed`. A card number anywhere is refused
+        `succeeded`, `requires_capture` (manual capture) or `failed`. A payment held for review is
+        `requires_review` (webhook `payment.requires_review`, no reason given) until it goes on to
+        `processing` or fails with `failure.code` `declined`. A card number anywhere is refused
         (`card_number_refused`): send a token."""
         serializer = s.PaymentCreateSerializer(data=request.data,
                                                context={"merchant_currencies": request.user.currencies})

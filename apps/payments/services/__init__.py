@@ -36,13 +36,27 @@ from apps.payments.services.payouts import (
     payouts_send,
 )
 from apps.payments.services.refunds import payment_refund, refund_create, refund_execute, refund_result_record
+from apps.payments.services.reviews import (
+    MERCHANT_PAYOUTS_HOLD,
+    MERCHANT_PAYOUTS_UNHOLD,
+    merchant_payouts_hold,
+    merchant_payouts_unhold,
+    payment_review_decline,
+    payment_review_release,
+    payout_review_decline,
+    payout_review_release,
+)
 
 __all__ = [
+    "MERCHANT_PAYOUTS_HOLD",
+    "MERCHANT_PAYOUTS_UNHOLD",
     "PAYOUT_RELEASE",
     "JanitorReport",
     "capture_execute",
     "capture_request",
     "capture_result_record",
+    "merchant_payouts_hold",
+    "merchant_payouts_unhold",
     "payment_attempt_inquire",
     "payment_attempt_inquire_now",
     "payment_attempt_interrupted_mark",
@@ -55,6 +69,8 @@ __all__ = [
     "payment_process",
     "payment_redrive",
     "payment_refund",
+    "payment_review_decline",
+    "payment_review_release",
     "payments_janitor",
     "payout_create",
     "payout_failed",
@@ -64,6 +80,8 @@ __all__ = [
     "payout_release",
     "payout_release_check",
     "payout_returned",
+    "payout_review_decline",
+    "payout_review_release",
     "payout_route",
     "payouts_route_releasable",
     "payouts_send",

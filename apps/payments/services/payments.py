@@ -1,7 +1,8 @@
-"""A payment from its creation to its first final outcome: processing, then requires_capture,
-succeeded or failed.
+"""A payment from its creation to its first final outcome: processing (or requires_review, held
+by compliance until an officer releases it), then requires_capture, succeeded or failed.
 
-    payment_create           one transaction: the payment, its audit row, the payments.process message
+    payment_create           one transaction: the payment, compliance's hold check, its audit row, the
+                             payments.process message (or, held, payment.requires_review)
     payment_process          (the task) route outside any lock, record an attempt, call the connector
                              outside any transaction with the attempt's idempotency key, record the
                              answer; a retryable failure moves on to the next candidate
@@ -24,6 +25,8 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from apps.compliance.monitoring.observations import payment_observation
+from apps.compliance.monitoring.services import payment_hold_check
 from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.core.idempotency import IdempotencyKeyReused
@@ -33,6 +36,7 @@ from apps.ledger.services import TransferRefused
 from apps.payments import connectors, domain, locks, postings
 from apps.payments.exceptions import CardNumberRefused, InvalidPayment, NoConnectorAvailable, WalletNotFound
 from apps.payments.models import Payment, PaymentAttempt
+from apps.payments.representations import payment_representation
 from apps.payments.services.common import (
     PROCESS_TASK,
     QUEUE,
@@ -90,6 +94,11 @@ def payment_create(
     """Accept a payment (``processing``) and queue its processing on the payments queue at its
     method's priority, in one transaction.
 
+    In that transaction compliance's monitoring sees it first (``payment_hold_check``): a rule set
+    to hold it keeps it in ``requires_review``, announced as ``payment.requires_review`` and not
+    processed, until an officer releases it (then processed) or declines it (failed ``declined``);
+    the merchant is never told why.
+
     With ``idempotency_key`` (the request's Idempotency-Key) there is one payment per key,
     merchant and mode, kept by a unique constraint: a retry of a request that committed, even
     one whose answer was lost in a crash, returns the first payment and creates nothing.
@@ -127,10 +136,20 @@ def payment_create(
     try:
         with transaction.atomic():
             payment.save(force_insert=True)
-            journal(actor=actor, action="payment.created", obj=payment, payment=payment, after=snapshot(payment))
-            events_services.outbox_enqueue(
-                task=PROCESS_TASK, kwargs={"payment_id": str(payment.pk)}, queue=QUEUE, priority=payment.priority
+            held = payment_hold_check(
+                observation=payment_observation(obj=payment_representation(payment), merchant_id=merchant_id),
+                hold_object_id=str(payment.pk),
             )
+            if held is not None:
+                status_set(payment, Payment.Status.REQUIRES_REVIEW)
+                touch(payment, "status")
+            journal(actor=actor, action="payment.created", obj=payment, payment=payment, after=snapshot(payment))
+            if held is not None:
+                announce(event_type="payment.requires_review", payment=payment)
+            else:
+                events_services.outbox_enqueue(
+                    task=PROCESS_TASK, kwargs={"payment_id": str(payment.pk)}, queue=QUEUE, priority=payment.priority
+                )
     except IntegrityError:
         # The same key's first request committed meanwhile.
         if idempotency_key and (existing := _payment_of_key(merchant_id, livemode, idempotency_key, request)):

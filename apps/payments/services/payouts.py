@@ -3,7 +3,7 @@
 
     payout_create     in the caller's transaction (a settlement run's chunk): the payout, with the
                       merchant's bank account copied in and a hold merchant available -> payouts
-                      in transit; payout.created
+                      in transit, its beneficiary screened (a sanctions hit holds it); payout.created
     payout_release    (the maker-checker action payments.payout_release) the approval a payout at or
                       above its currency's threshold needs before it leaves
     payouts_send      the payouts of one payment file leave from a nostro: holds posted; payout.updated
@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.audit.services import audit_record
+from apps.compliance.sanctions.screening import payout_beneficiary_screen
 from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.core.currencies import is_currency
@@ -37,7 +38,7 @@ from apps.events.outbox import services as events_services
 from apps.events.webhooks.services import deliveries as webhook_deliveries
 from apps.ledger.data import ACCOUNT_NAME_MAX_LENGTH
 from apps.merchants import selectors as merchants_selectors
-from apps.payments import locks, postings
+from apps.payments import locks, postings, selectors
 from apps.payments.exceptions import (
     InvalidPayout,
     NoPayoutBankAccount,
@@ -109,6 +110,9 @@ def payout_create(*, merchant_id: Any, livemode: bool, currency: str, amount: in
     the caller's work or not at all; a refusal leaves the caller's transaction usable (a savepoint).
     The bank account is copied in (a later change never redirects it) with its hold
     (``hold_until``); a payout of the currency's approval threshold or more ``needs_approval``.
+    Its beneficiary is screened against the sanctions lists in the same transaction: a hit holds it
+    for review (``held_for_review``); a merchant whose payouts compliance holds has it
+    ``merchant_payouts_held``. Either way it stays pending until released.
 
     One payout per settlement line (a unique constraint): the same line again, with the same
     merchant, mode, currency and amount, returns the first payout and writes nothing.
@@ -136,18 +140,25 @@ def payout_create(*, merchant_id: Any, livemode: bool, currency: str, amount: in
         merchant_id=account.merchant_id, livemode=livemode, currency=currency, amount=amount,
         bank_account_id=account.id, iban=account.iban, bic=account.bic, beneficiary_name=account.beneficiary_name,
         settlement_reference=reference, hold_until=account.payouts_held_until,
-        needs_approval=threshold is None or amount >= threshold, created_by=actor.label, created_at=now,
-        updated_at=now,
+        needs_approval=threshold is None or amount >= threshold,
+        merchant_payouts_held=selectors.merchant_payouts_held(account.merchant_id), created_by=actor.label,
+        created_at=now, updated_at=now,
     )
     payout.end_to_end_id = end_to_end_id(payout.pk)
     try:
         with transaction.atomic():
             payout.hold_transfer_id = postings.payout_hold(payout)
+            # Before the money can leave: a sanctions hit on the beneficiary holds the payout for review.
+            payout.held_for_review = payout_beneficiary_screen(
+                payout_id=str(payout.pk), beneficiary_name=account.beneficiary_name, merchant_id=account.merchant_id,
+                livemode=livemode, iban=account.iban,
+            ) is not None
             payout.save(force_insert=True)
             _journal(payout, "payout.created", actor=actor, after={
                 "amount": amount, "currency": currency, "settlement": reference,
                 "bank_account": ids.encode("ba", account.id), "iban": account.iban,
-                "hold_until": account.payouts_held_until.isoformat(), "needs_approval": payout.needs_approval})
+                "hold_until": account.payouts_held_until.isoformat(), "needs_approval": payout.needs_approval,
+                "held_for_review": payout.held_for_review, "merchant_payouts_held": payout.merchant_payouts_held})
             _announce(payout, "payout.created")
     except IntegrityError:
         # Another run made this line's payout meanwhile (the unique reference decided).
@@ -211,6 +222,8 @@ def _locked(*, payout_id: Any = None, end_to_end_id: str | None = None) -> Payou
 
 
 def _check_releasable(payout: Payout, now: Any) -> None:
+    if payout.held_for_review or payout.merchant_payouts_held:
+        raise PayoutNotReleasable(f"{ids.encode('po', payout.pk)} is held by compliance.")
     if payout.hold_until > now:
         raise PayoutNotReleasable(f"{ids.encode('po', payout.pk)} is held until {payout.hold_until:%Y-%m-%d %H:%M} "
                                   "UTC (its bank account changed less than 24 hours before).")

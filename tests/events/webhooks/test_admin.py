@@ -153,7 +153,8 @@ def test_events_are_filtered_by_the_types_of_the_catalogue_and_only_those(admin_
     changelist = admin_client.get(EVENTS)
     [type_filter] = [spec for spec in changelist.context["cl"].filter_specs if spec.title == "type"]
     assert [name for name, _ in type_filter.lookup_choices] == [
-        "payment.canceled", "payment.captured", "payment.failed", "payment.requires_capture", "payment.succeeded",
+        "payment.canceled", "payment.captured", "payment.failed", "payment.requires_capture",
+        "payment.requires_review", "payment.succeeded",
         "payout.created", "payout.failed", "payout.paid", "payout.updated",
         "refund.failed", "refund.pending", "refund.succeeded",
     ]

@@ -378,7 +378,7 @@ def test_event_types_are_listed_from_the_catalogue_by_name(merchant_client):
     ]
     assert listed[0] == {"type": "payment.canceled", "object": "payment",
                          "description": "An authorized payment was canceled; the authorization is released."}
-    assert len(listed) == 12
+    assert len(listed) == 13
 
 
 def test_the_lists_cost_the_same_queries_for_few_or_many_objects(merchant, merchant_client,

@@ -14,7 +14,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 def test_every_name_is_an_object_dot_happening_that_fits_the_columns_and_appears_once():
     names = [event_type.name for event_type in event_types.EVENT_TYPES]
-    assert len(names) == len(set(names)) == len(event_types.BY_NAME) == 12
+    assert len(names) == len(set(names)) == len(event_types.BY_NAME) == 13
     longest = min(WebhookEvent._meta.get_field("type").max_length,
                   WebhookEndpoint._meta.get_field("events").base_field.max_length)
     for event_type in event_types.EVENT_TYPES:

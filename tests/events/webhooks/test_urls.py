@@ -115,8 +115,8 @@ def test_event_types_not_in_the_catalogue_are_refused():
                                           actor=STAFF)
     assert str(refused.value) == (
         "Unknown event types: 'payment.exploded'. Known: payment.canceled, payment.captured, payment.failed, "
-        "payment.requires_capture, payment.succeeded, payout.created, payout.failed, payout.paid, payout.updated, "
-        "refund.failed, refund.pending, refund.succeeded, or '*'."
+        "payment.requires_capture, payment.requires_review, payment.succeeded, payout.created, payout.failed, "
+        "payout.paid, payout.updated, refund.failed, refund.pending, refund.succeeded, or '*'."
     )
     assert not WebhookEndpoint.objects.exists()
 
