@@ -82,6 +82,7 @@ SECTIONS: tuple[Section, ...] = (
         Place("settlement.SettlementRun", "Settlement runs"),
         Place("settlement.SettlementLine", "Settlement lines (per merchant)"),
         Place("payments.Payout"),
+        Place("payments.MerchantPayoutHold", "Merchant payout holds (compliance)"),
         Place("merchants.BankAccount", "Bank accounts (where payouts go)"),
         Place("settlement.PayoutFile", "Payout files (pain.001)"),
         Place("settlement.StatusReport", "Payment status reports (pain.002)"),
