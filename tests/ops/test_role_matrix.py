@@ -19,8 +19,11 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.compliance import services as compliance_services
-from apps.compliance.data import ACCOUNT_FREEZE
-from apps.compliance.models import ApprovalPolicy
+from apps.compliance.alerts.services import alert_raise
+from apps.compliance.cases import services as case_services
+from apps.compliance.data import ACCOUNT_FREEZE, Observation, ObservationKind, Subject, SubjectType
+from apps.compliance.models import ApprovalPolicy, CaseAttachment, MonitoringRule, StrReport
+from apps.compliance.monitoring.services import observation_record
 from apps.compliance.profiles import merchant_profile_sync
 from apps.compliance.sanctions import imports as sanctions_imports
 from apps.compliance.sanctions import screening as sanctions_screening
@@ -60,7 +63,7 @@ def _every(capabilities: str = "view") -> dict[str, str]:
     return dict.fromkeys(EVERY_ROLE, capabilities)
 
 
-_SANCTIONS_READERS = {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"}
+_COMPLIANCE_READERS = {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"}
 
 MATRIX: dict[str, dict[str, str]] = {
     # Money and its records: everyone reads them, nobody edits them by hand.
@@ -127,14 +130,27 @@ MATRIX: dict[str, dict[str, str]] = {
         TREASURY: "view mine adjustment",
     },
     "compliance.ApprovalPolicy": {**_every(), SUPERUSER: "view request_change", OFFICER: "view request_change"},
+    # Alerts and cases: officers work cases (assign, note, attach, status, close, holds, requests);
+    # supervisors read them with the officers' notes, attachments and STRs (they approve what a case
+    # asks for); support sees cases and alerts only; treasury has no part in investigations.
+    "compliance.Alert": _COMPLIANCE_READERS,
+    "compliance.Case": {**_COMPLIANCE_READERS, SUPERUSER: "view work str attachment",
+                        OFFICER: "view work str attachment", SUPERVISOR: "view str attachment"},
+    # Monitoring: officers request rule (with its backtest), risk tier and jurisdiction changes (a
+    # supervisor approves); supervisors read; support reads the rules and FATF's lists, not the
+    # merchants' risk tiers nor the movements recorded; treasury none.
+    "compliance.MonitoringRule": {**_COMPLIANCE_READERS, SUPERUSER: "view request", OFFICER: "view request"},
+    "compliance.HighRiskJurisdiction": {**_COMPLIANCE_READERS, SUPERUSER: "view request", OFFICER: "view request"},
+    "compliance.MerchantProfile": {SUPERUSER: "view request", OFFICER: "view request", SUPERVISOR: "view"},
+    "compliance.MonitoredEvent": {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view"},
     # Sanctions screening: officers import list versions and ask for hits to be cleared (a supervisor
     # approves); supervisors and support read; treasury has no part in it.
-    "compliance.SanctionsList": _SANCTIONS_READERS,
-    "compliance.SanctionsListVersion": {**_SANCTIONS_READERS, SUPERUSER: "view import", OFFICER: "view import"},
-    "compliance.SanctionsEntry": _SANCTIONS_READERS,
-    "compliance.ScreeningHit": {**_SANCTIONS_READERS, SUPERUSER: "view allow_list", OFFICER: "view allow_list"},
-    "compliance.SanctionsAllowListEntry": _SANCTIONS_READERS,
-    "compliance.SanctionsRescreen": _SANCTIONS_READERS,
+    "compliance.SanctionsList": _COMPLIANCE_READERS,
+    "compliance.SanctionsListVersion": {**_COMPLIANCE_READERS, SUPERUSER: "view import", OFFICER: "view import"},
+    "compliance.SanctionsEntry": _COMPLIANCE_READERS,
+    "compliance.ScreeningHit": {**_COMPLIANCE_READERS, SUPERUSER: "view allow_list", OFFICER: "view allow_list"},
+    "compliance.SanctionsAllowListEntry": _COMPLIANCE_READERS,
+    "compliance.SanctionsRescreen": _COMPLIANCE_READERS,
     # The audit trail: read by all but treasury's field-by-field history.
     "audit.AuditEvent": _every(),
     "audit.AdminChange": {SUPERUSER: "view", OFFICER: "view", SUPERVISOR: "view", SUPPORT: "view"},
@@ -150,7 +166,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "django_celery_beat.CrontabSchedule": {SUPERUSER: "view add change"},
 }
 # Pages of a screen's own that only read (support may open them).
-READ_ONLY_PAGES = {"dry_run", "mine", "download"}
+READ_ONLY_PAGES = {"dry_run", "mine", "download", "str", "attachment"}
 
 
 def _expected(label: str, role: str) -> set[str]:
@@ -225,6 +241,26 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
     [hit] = sanctions_screening.merchant_screen(merchant_id=merchant.pk)
     sanctions_allow_list_add(hit_id=str(hit.pk), expires_on=(now + timedelta(days=30)).date().isoformat(),
                              actor=FACTORY_ACTOR, reason="the role matrix")
+    # A payment as monitoring recorded it and a rule's alert on it, in the merchant's case; and a
+    # wallet's case, worked and closed as STR filed with a document attached (the case's download
+    # pages serve that STR and that document).
+    rule = MonitoringRule.objects.create(name="Role matrix large amount", kind="large_amount", severity="high",
+                                         parameters={"BHD": {"amount": 1000}}, updated_at=now, updated_by="tests")
+    recorded = observation_record(observation=Observation(
+        source="payments.payment", source_id=str(paid.pk), kind=ObservationKind.PAYMENT, merchant_id=merchant.pk,
+        livemode=paid.livemode, amount=paid.amount, currency=paid.currency, occurred_at=paid.created_at))
+    alert_raise(rule=rule, subject=Subject(SubjectType.MERCHANT, str(merchant.pk), "Role Matrix Trading W.L.L.",
+                                           merchant.pk),
+                event_key=f"payments.payment:{paid.pk}", evidence={"found": {"amount": recorded.amount}},
+                livemode=recorded.livemode)
+    officer = staff_user(OFFICER_ROLE)
+    filed = alert_raise(rule=rule, subject=Subject(SubjectType.WALLET, str(wallet.pk), "Role matrix wallet"),
+                        event_key="tests.role_matrix:wallet", evidence={}, livemode=False).case
+    case_services.case_attachment_add(case_id=filed.pk, user=officer, filename="statement.pdf",
+                                      content_type="application/pdf", content=b"%PDF-1.4 the role matrix")
+    case_services.case_status_change(case_id=filed.pk, user=officer, status="investigating",
+                                     reason="the role matrix")
+    case_services.case_close(case_id=filed.pk, user=officer, disposition="str_filed", reason="the role matrix")
 
 
 def _client(role: str) -> Client:
@@ -259,11 +295,26 @@ def _url_base(model_admin: admin.ModelAdmin) -> str:
 
 def _own_page_url(pattern, obj) -> str:
     """The page's URL for ``obj``; a page about something else than the screen's objects (asking
-    for a new maker-checker request names the action and its target) is given those."""
+    for a new maker-checker request names the action and its target; a case's STR and its
+    attachments are of the case world() closed as STR filed) is given those, and a page doing one
+    piece of work (a case's) the step it does."""
     if pattern.name == "compliance_approvalrequest_new":
         wallet = ledger_factories.wallet()
         return reverse(f"admin:{pattern.name}", args=[ACCOUNT_FREEZE]) + f"?account_id={wallet.pk}"
+    if pattern.name == "compliance_case_work":
+        return reverse(f"admin:{pattern.name}", args=[obj.pk, "note"])
+    if pattern.name == "compliance_case_str":
+        return reverse(f"admin:{pattern.name}", args=[StrReport.objects.get().case_id])
+    if pattern.name == "compliance_case_attachment":
+        attachment = CaseAttachment.objects.get()
+        return reverse(f"admin:{pattern.name}", args=[attachment.case_id, attachment.pk])
     return reverse(f"admin:{pattern.name}", kwargs={key: obj.pk for key in pattern.pattern.converters})
+
+
+# Pages only ever posted to from an object's page (a GET finds no page there): the walker posts an
+# empty form instead. A role that may not use the page is refused (403); one that may is sent back
+# to the object's page with why the empty form did nothing (a note without words adds nothing).
+_POSTED_PAGES = {"compliance_case_work"}
 
 
 def _refused(response) -> bool:
@@ -318,7 +369,8 @@ def _walk(client: Client, model_admin: admin.ModelAdmin, obj) -> tuple[set[str],
             continue
         url = _own_page_url(pattern, obj)
         # A page may be a short way to a filtered list ("My approvals"): where it leads counts.
-        response = client.get(url, follow=True)
+        response = client.post(url, {}, follow=True) if pattern.name in _POSTED_PAGES \
+            else client.get(url, follow=True)
         if any("/login/" in hop for hop, _ in response.redirect_chain):
             strange.append(f"{pattern.name}: sends a signed-in user to the login page")
         elif answered(pattern.name, response):

@@ -36,6 +36,9 @@ from apps.core.exceptions import FincoreError
 from apps.core.money import Money
 
 SEVERITY_CLASS = "severity-{}"
+# Granted with the case work roles (migration 0006): officers and supervisors, not support.
+NOTE_VIEW, ATTACHMENT_VIEW, STR_VIEW = ("compliance.view_casenote", "compliance.view_caseattachment",
+                                        "compliance.view_strreport")
 
 
 def _severity_html(obj: Alert | Case) -> str:
@@ -173,7 +176,11 @@ class CaseAdmin(ReadOnlyModelAdmin):
             *super().get_urls(),
         ]
 
-    def _case(self, request: HttpRequest, object_id: str) -> Case:
+    def _case(self, request: HttpRequest, object_id: str, permission: str = "") -> Case:
+        """The case, for a role that may view cases and, if named, holds ``permission`` too (the
+        case's own pages are reached by URL as well as from its page: each checks who asks)."""
+        if not self.has_view_permission(request) or (permission and not request.user.has_perm(permission)):
+            raise PermissionDenied
         case = self.get_object(request, unquote(object_id))
         if case is None:
             raise Http404("No such case.")
@@ -181,11 +188,17 @@ class CaseAdmin(ReadOnlyModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        if not self.has_view_permission(request):
-            raise PermissionDenied
         case = self._case(request, object_id)
+        may_change = self.has_change_permission(request, case)
+        if request.method == "POST" and not may_change:
+            # As Django's own object pages: nothing is saved here (the work is posted to work/).
+            raise PermissionDenied
         activity = selectors.subject_activity(case)
-        timeline = selectors.case_timeline(case)
+        # Notes, attachments and the STR are shown to the roles that may read them (support sees
+        # the case and its alerts, not the officers' findings).
+        user = request.user
+        readable = {"note": user.has_perm(NOTE_VIEW), "attachment": user.has_perm(ATTACHMENT_VIEW)}
+        timeline = [entry for entry in selectors.case_timeline(case) if readable.get(entry.kind, True)]
         for entry in timeline:
             if entry.kind == "alert":
                 entry.item.evidence_rows = evidence_rows(entry.item.evidence)
@@ -193,6 +206,7 @@ class CaseAdmin(ReadOnlyModelAdmin):
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": case, "case": case,
             "title": str(case), "public_id": ids.encode("case", case.pk), "timeline": timeline,
+            "has_change_permission": may_change,
             "activity": [(event, _activity_id(event), money_html(event.amount, event.currency))
                          for event in activity],
             "may_work": may_work, "assign_form": AssignForm(initial={"assignee": case.assignee_id}),
@@ -203,7 +217,8 @@ class CaseAdmin(ReadOnlyModelAdmin):
             # Form ids by the action's name: "case-action-ledger-account-freeze".
             "actions": [(name, label, "case-action-" + name.replace(".", "-").replace("_", "-"))
                         for name, label, _ in services.case_actions(case)] if may_work else [],
-            "str_report": StrReport.objects.filter(case=case).only("pk", "filename", "sha256").first(),
+            "str_report": StrReport.objects.filter(case=case).only("pk", "filename", "sha256").first()
+            if user.has_perm(STR_VIEW) else None,
             "attachment_limit": services.ATTACHMENT_MAX_BYTES,
         }
         return TemplateResponse(request, "admin/compliance/case/case.html", context)
@@ -212,7 +227,7 @@ class CaseAdmin(ReadOnlyModelAdmin):
         """One piece of work, POSTed from the case's page; back to the page with what became of it."""
         if request.method != "POST":
             raise Http404("Case work is posted from the case's page.")
-        case = self._case(request, object_id)
+        case = self._case(request, object_id, services.WORK_PERMISSION)
         page = reverse("admin:compliance_case_change", args=[case.pk])
         data, user = request.POST, request.user
         reason = data.get("reason", "")
@@ -268,7 +283,7 @@ class CaseAdmin(ReadOnlyModelAdmin):
 
     def str_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The filed STR, as generated (XML)."""
-        case = self._case(request, object_id)
+        case = self._case(request, object_id, STR_VIEW)
         report = StrReport.objects.filter(case=case).first()
         if report is None:
             raise Http404("The case has no STR.")
@@ -277,7 +292,7 @@ class CaseAdmin(ReadOnlyModelAdmin):
         return response
 
     def attachment_view(self, request: HttpRequest, object_id: str, attachment_id: Any) -> HttpResponse:
-        case = self._case(request, object_id)
+        case = self._case(request, object_id, ATTACHMENT_VIEW)
         attachment = CaseAttachment.objects.filter(case=case, pk=attachment_id).first()
         if attachment is None:
             raise Http404("No such attachment.")
