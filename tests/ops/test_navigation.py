@@ -45,6 +45,7 @@ def test_a_superuser_sees_the_sections_in_the_tables_order_and_empty_ones_are_le
         ("Settlement", ["settlement.BusinessCalendar", "settlement.Holiday", "settlement.FeePlan",
                         "settlement.FeePlanLine", "settlement.SettlementTerms", "settlement.MerchantFeePlan",
                         "settlement.SettlementRun", "settlement.SettlementLine", "payments.Payout",
+                        "payments.MerchantPayoutHold",
                         "merchants.BankAccount", "settlement.PayoutFile", "settlement.StatusReport"]),
         ("Treasury", ["treasury.NostroAccount"]),
         ("Operations", ["events.OutboxMessage", "events.DeadLetter", "django_celery_beat.PeriodicTask",

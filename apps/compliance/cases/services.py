@@ -116,13 +116,16 @@ def case_assign(*, case_id: Any, user: Any, assignee: Any, reason: str = "") -> 
 
 
 def case_note_add(*, case_id: Any, user: Any, body: str) -> CaseNote:
-    """Append a note; notes are never edited nor deleted (the database refuses it)."""
+    """Append a note; notes are never edited nor deleted (the database refuses it). The journal,
+    which every staff role reads, records the note's id and SHA-256, not its words: what an officer
+    writes about a subject stays with those who may read the case's notes (no tipping off)."""
     if not body.strip():
         raise InvalidCaseWork("A note says something.")
     with transaction.atomic():
         case = _open_case(case_id, user)
         note = CaseNote.objects.create(case=case, author=user, body=body.strip(), created_at=clock.now())
-        case_journal(case, "note_added", actor=Actor.staff(user), reason=note.body)
+        digest = hashlib.sha256(note.body.encode()).hexdigest()
+        case_journal(case, "note_added", actor=Actor.staff(user), reason=f"Note {note.pk}, SHA-256 {digest}")
     return note
 
 

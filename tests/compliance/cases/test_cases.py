@@ -2,6 +2,7 @@
 actions through maker-checker from a case, the STR export, and the admin's case page."""
 
 import hashlib
+import json
 import uuid
 from datetime import timedelta
 
@@ -81,6 +82,15 @@ def test_an_officer_works_a_case_from_open_to_closed_and_each_step_is_journaled(
     assert set(case.alerts.values_list("status", flat=True)) == {"closed"}
     assert _steps(case) == ["case.opened", "case.assigned", "case.note_added", "case.investigating",
                             "case.escalated", "case.closed"]
+
+
+def test_the_journal_every_role_reads_keeps_a_notes_fingerprint_not_its_words(officer, rule):
+    case = _alert(rule).case
+    note = services.case_note_add(case_id=case.pk, user=officer, body="Merchant's director is a PEP's cousin.")
+
+    journaled = AuditEvent.objects.get(action="case.note_added", object_id=str(case.pk))
+    assert "PEP" not in json.dumps([journaled.reason, journaled.before, journaled.after], default=str)
+    assert hashlib.sha256(note.body.encode()).hexdigest() in journaled.reason
 
 
 def test_transitions_follow_the_order_and_a_closed_case_takes_no_more_work(officer, rule):
