@@ -1,12 +1,13 @@
 """What screening needs: the sanctions rule monitoring seeds (made here, so these tests do not
 depend on monitoring's seed), the lists imported from the hand-written fixtures, and merchants."""
 
+import importlib
 import uuid
 from pathlib import Path
 
 import pytest
 
-from apps.compliance.models import MonitoringRule, SanctionsListVersion
+from apps.compliance.models import MonitoringRule, SanctionsList, SanctionsListVersion
 from apps.compliance.profiles import merchant_profile_sync
 from apps.compliance.sanctions import imports
 from apps.core import clock
@@ -16,7 +17,14 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "sanctions"
 IMPORTER = Actor.system("tests")
 
 
+# The three lists the migration seeds, as it seeds them.
+SEEDED_LISTS = importlib.import_module("apps.compliance.migrations.0010_sanctions_lists_and_roles").LISTS
+
+
 def import_list(source: str, name: str, content: bytes | None = None) -> SanctionsListVersion:
+    """Import a fixture file; the lists are made again first where a transactional test emptied them."""
+    for seeded_source, list_name, threshold in SEEDED_LISTS:
+        SanctionsList.objects.get_or_create(source=seeded_source, defaults={"name": list_name, "threshold": threshold})
     return imports.sanctions_list_import(source=source, content=content or (FIXTURES / name).read_bytes(),
                                          file_name=name, actor=IMPORTER)
 
