@@ -250,3 +250,17 @@ def test_one_bad_statement_refuses_the_whole_file():
         mt940_parse((good + "\r\n" + bad).encode())
 
     assert refused.value.line == 17  # the second statement's :20:
+
+
+def test_ing_cntp_gives_account_and_name_and_an_mt942_without_floor_limit_is_refused():
+    ing = (b":20:P1\n:25:NL69INGB0123456789EUR\n:28C:1\n:60F:C261201EUR0,00\n:61:261201C1,00NTRFEREF//0001\n"
+           b":86:/EREF/E-1/CNTP/NL08ABNA0123456789/ABNANL2A/J DOE/AMSTERDAM/REMI/USTD//Gift/\n"
+           b":62F:C261201EUR1,00\n")
+    (statement,) = mt940_parse(ing)
+    line = statement.lines[0]
+    assert (line.counterparty_account, line.counterparty_name, line.end_to_end_id, line.bank_reference) == (
+        "NL08ABNA0123456789", "J DOE", "E-1", "0001")
+
+    with pytest.raises(StatementRefused) as refused:
+        mt940_parse(b"{2:O942XXXX}\n:20:I1\n:25:A\n:13D:2612011030+0300\n")
+    assert (refused.value.line, refused.value.reason) == (2, "MT942 'I1' has no :34F: floor limit")
