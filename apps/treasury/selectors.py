@@ -16,3 +16,24 @@ def payout_nostro(*, currency: str) -> Nostro | None:
 def payout_currencies() -> list[str]:
     """The currencies some nostro pays out."""
     return list(NostroAccount.objects.filter(pays_out=True).order_by("currency").values_list("currency", flat=True))
+
+
+def _nostro(account: NostroAccount) -> Nostro:
+    return Nostro(code=account.code, currency=account.currency, bank_name=account.bank_name, bic=account.bic,
+                  iban=account.iban, account_name=account.account_name)
+
+
+def nostro(*, code: str) -> Nostro | None:
+    account = NostroAccount.objects.filter(code=code).first()
+    return None if account is None else _nostro(account)
+
+
+def nostro_by_iban(*, account: str) -> Nostro | None:
+    """The nostro whose IBAN is ``account``, spaces and case ignored (IBANs are stored compact, upper case)."""
+    compact = "".join(account.split()).upper()
+    found = NostroAccount.objects.filter(iban=compact).first() if compact else None
+    return None if found is None else _nostro(found)
+
+
+def nostro_codes() -> list[str]:
+    return list(NostroAccount.objects.order_by("code").values_list("code", flat=True))

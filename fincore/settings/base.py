@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.payments",
     "apps.treasury",
     "apps.settlement",
+    "apps.reconciliation",
     "apps.ops",
 ]
 

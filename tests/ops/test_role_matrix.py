@@ -33,10 +33,12 @@ from apps.core.actors import Actor
 from apps.events.outbox.models import DeadLetter
 from apps.ledger import services as ledger_services
 from apps.payments import services as payment_services
+from apps.reconciliation.models import BankStatement, BankStatementLine
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
 from apps.settlement.models import PayoutFile, StatusReport
+from apps.treasury.models import NostroAccount
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories import payouts as payout_factories
@@ -112,6 +114,8 @@ MATRIX: dict[str, dict[str, str]] = {
     # Payout files: everyone reads them (and downloads their XML); treasury imports the bank's reports.
     "settlement.PayoutFile": _every("view download"),
     "settlement.StatusReport": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
+    # Bank statements: everyone reads them; treasury imports them.
+    "reconciliation.BankStatement": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -231,6 +235,13 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
     StatusReport.objects.create(message_id="NBB-STS-1", payout_file=payout_file, group_status="ACSC",
                                 sha256="1" * 64, document=b"<Document/>", paid=1, imported_at=now,
                                 imported_by="tests")
+    statement = BankStatement.objects.create(
+        nostro=NostroAccount.objects.get(code="nbb-bhd-01"), format="camt.053", version="001.08",
+        statement_id="NBB-STMT-1", sequence="1", account="BH96NBOB00000099887766", currency="BHD",
+        opening_balance=0, opening_date=now.date(), closing_balance=12_500, closing_date=now.date(),
+        file_name="nbb.xml", sha256="2" * 64, content=b"<Document/>", imported_at=now, imported_by="tests")
+    BankStatementLine.objects.create(statement=statement, position=1, amount=12_500, currency="BHD",
+                                     booking_date=now.date(), reference="the role matrix")
     # A version of the national list, the merchant's hit on it, that hit cleared, and the re-screen.
     sanctions_imports.sanctions_list_import(
         source="local", file_name="local.csv", actor=FACTORY_ACTOR,
