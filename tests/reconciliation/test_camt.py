@@ -4,24 +4,16 @@ samples lack (001.05, a BHD 001.08 with three decimals, camt.054 001.02), and ev
 its line. Plain Python: no database."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from apps.reconciliation.adapters.camt import VERSIONS, camt_parse
 from apps.reconciliation.data import Balance, StatementFormat, StatementLine, StatementRefused
-
-# ``shared/`` sits beside the checkout: /work/main and /work/shared, or a worktree one level
-# deeper (/work/wt/camt): the nearest folder above the repository that has it.
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = next(
-    (folder / "shared" / "samples" / "camt" for folder in REPO.parents if (folder / "shared" / "samples").is_dir()),
-    REPO.parent / "shared" / "samples" / "camt",
-)
+from tests.reconciliation import samples
 
 
 def sample(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
+    return samples.sample("camt", name)
 
 
 # ---------------------------------------------------------------- the public samples

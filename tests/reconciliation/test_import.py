@@ -4,7 +4,6 @@ the command's JSON, the append-only trigger and the admin's upload page."""
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -26,20 +25,18 @@ from apps.reconciliation.models import BankStatement, BankStatementLine
 from apps.reconciliation.services import statement_import
 from apps.treasury.models import NostroAccount
 from tests.factories.staff import signed_in_client, staff_user
+from tests.reconciliation import samples
 
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = next(
-    (folder / "shared" / "samples" for folder in REPO.parents if (folder / "shared" / "samples").is_dir()),
-    REPO.parent / "shared" / "samples",
-)
 ACTOR = Actor.system("tests.reconciliation")
 CAMT_IBAN = "NL26VAYB8060476890"
 
 
 def sample(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
+    """``camt/…`` or ``mt940/…``."""
+    folder, _, file_name = name.partition("/")
+    return samples.sample(folder, file_name)
 
 
 def nostro(code: str = "vayb-eur-01", *, iban: str = CAMT_IBAN, currency: str = "EUR") -> NostroAccount:

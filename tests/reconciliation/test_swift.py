@@ -3,23 +3,17 @@ figures), files the tests write (an MT942, a BHD MT940 with three decimals, reve
 malformed files refused with the line and the reason."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from apps.reconciliation.adapters.swift import mt940_parse
 from apps.reconciliation.data import Balance, StatementLine, StatementRefused
+from tests.reconciliation import samples
+
 
 # ../shared beside a clean clone (parents[2] is the repository); a worktree may sit deeper.
-SAMPLES = next(
-    (folder / "shared" / "samples" / "mt940" for folder in Path(__file__).resolve().parents[2:]
-     if (folder / "shared" / "samples" / "mt940").is_dir()),
-    Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "mt940",
-)
-
-
 def sample(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
+    return samples.sample("mt940", name)
 
 
 def mt(text: str) -> bytes:
