@@ -9,7 +9,7 @@ from apps.core import ids
 from apps.core.actors import Actor
 from apps.merchants import selectors, services
 from apps.merchants.models import Merchant
-from apps.treasury import selectors as treasury_selectors
+from apps.treasury.selectors import nostros as treasury_selectors
 
 pytestmark = pytest.mark.django_db
 

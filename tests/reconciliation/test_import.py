@@ -22,7 +22,7 @@ from apps.reconciliation.exceptions import (
     StatementMalformed,
 )
 from apps.reconciliation.models import BankStatement, BankStatementLine
-from apps.reconciliation.services import statement_import
+from apps.reconciliation.services.statements import statement_import
 from apps.treasury.models import NostroAccount
 from tests.factories.staff import signed_in_client, staff_user
 from tests.reconciliation import samples

@@ -23,7 +23,7 @@ from apps.settlement import selectors
 from apps.settlement.adapters import pain001, pain002
 from apps.settlement.exceptions import NoPayoutNostro, StatusReportRefused
 from apps.settlement.models import PayoutFile, StatusReport
-from apps.treasury import selectors as treasury_selectors
+from apps.treasury.selectors import nostros as treasury_selectors
 
 # Transaction statuses that settle a payout, and the one that refuses it (ISO 20022 external codes).
 SETTLED = frozenset({"ACSC", "ACCC"})

@@ -21,8 +21,8 @@ from apps.ledger import data as ledger_data
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
 from apps.merchants import selectors, services
-from apps.treasury import services as treasury_services
 from apps.treasury.data import Nostro
+from apps.treasury.services import nostros as treasury_services
 
 ADMIN_USERNAME = "admin"
 # One person in each role, so a day in the admin can be walked through: a freeze an officer requests

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.core.actors import Actor
 from apps.core.exceptions import FincoreError
-from apps.reconciliation import services
 from apps.reconciliation.models import BankStatement
+from apps.reconciliation.services import statements as services
 
 
 def statement_summary(statement: BankStatement) -> dict[str, object]:

@@ -1,8 +1,8 @@
 """Reads of reconciliation (and of the nostros it imports for, through treasury's selectors)."""
 
 from apps.reconciliation.models import BankStatement
-from apps.treasury import selectors as treasury_selectors
 from apps.treasury.data import Nostro
+from apps.treasury.selectors import nostros as treasury_selectors
 
 
 def nostro(*, code: str) -> Nostro | None:

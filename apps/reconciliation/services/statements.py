@@ -12,7 +12,6 @@ from django.db import transaction
 from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.actors import Actor
-from apps.reconciliation import selectors
 from apps.reconciliation.adapters.camt import NAMESPACE_PREFIX, camt_parse
 from apps.reconciliation.adapters.swift import mt940_parse
 from apps.reconciliation.data import ParsedStatement, StatementRefused
@@ -24,6 +23,7 @@ from apps.reconciliation.exceptions import (
     StatementMalformed,
 )
 from apps.reconciliation.models import BankStatement, BankStatementLine
+from apps.reconciliation.selectors import statements as selectors
 from apps.treasury.data import Nostro
 
 _CAMT_NAMESPACE = (NAMESPACE_PREFIX + "camt.05").encode()

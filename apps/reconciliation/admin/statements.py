@@ -16,8 +16,9 @@ from apps.core.actors import Actor
 from apps.core.admin_money import MoneyAdminMixin
 from apps.core.admin_readonly import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from apps.core.exceptions import FincoreError
-from apps.reconciliation import selectors, services
 from apps.reconciliation.models import BankStatement, BankStatementLine
+from apps.reconciliation.selectors import statements as selectors
+from apps.reconciliation.services import statements as services
 
 # A day's camt.053 for a busy account is a few MB; anything far larger is no statement.
 MAX_STATEMENT_BYTES = 50 * 1024 * 1024

@@ -1,0 +1,6 @@
+"""Reconciliation's tables, one module per part: bank statements (and the parts the treasury and
+reconciliation issue adds beside them). Import from here: ``apps.reconciliation.models``."""
+
+from apps.reconciliation.models.statements import BankStatement, BankStatementLine
+
+__all__ = ["BankStatement", "BankStatementLine"]

@@ -1,0 +1,1 @@
+"""Reads of reconciliation, one module per part (statements, and the parts beside them)."""

@@ -1,0 +1,1 @@
+"""Writes of reconciliation, one module per part (statements, and the parts beside them)."""

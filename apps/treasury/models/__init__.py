@@ -1,0 +1,6 @@
+"""Treasury's tables, one module per part: nostro accounts (and the parts the treasury issue adds
+beside them). Import from here: ``apps.treasury.models``."""
+
+from apps.treasury.models.nostros import NostroAccount
+
+__all__ = ["NostroAccount"]

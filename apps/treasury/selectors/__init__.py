@@ -1,0 +1,1 @@
+"""Reads of treasury, one module per part (nostros, and the parts beside them)."""
