@@ -1,6 +1,22 @@
-"""Reconciliation's tables, one module per part: bank statements (and the parts the treasury and
-reconciliation issue adds beside them). Import from here: ``apps.reconciliation.models``."""
+"""Reconciliation's tables, one module per part: bank statements, expectations and their matches,
+and breaks. Import from here: ``apps.reconciliation.models``."""
 
+from apps.reconciliation.models.breaks import Break, BreakComment, BreakKind, BreakResolution, BreakStatus
+from apps.reconciliation.models.matching import (
+    Cardinality,
+    Expectation,
+    ExpectationSource,
+    ExpectationState,
+    Match,
+    MatchExpectation,
+    MatchingRule,
+    MatchKind,
+    MatchLine,
+)
 from apps.reconciliation.models.statements import BankStatement, BankStatementLine
 
-__all__ = ["BankStatement", "BankStatementLine"]
+__all__ = [
+    "BankStatement", "BankStatementLine", "Break", "BreakComment", "BreakKind", "BreakResolution", "BreakStatus",
+    "Cardinality", "Expectation", "ExpectationSource", "ExpectationState", "Match", "MatchExpectation",
+    "MatchKind", "MatchLine", "MatchingRule",
+]
