@@ -16,9 +16,9 @@ from apps.core.ids import uuid7
 
 class Sweep(models.Model):
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested (waiting for approval)"
+        REQUESTED = "requested", "Requested"
         APPROVED = "approved", "Approved"
-        SENT = "sent", "Sent (file written, ledger posted)"
+        SENT = "sent", "Sent"
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -33,7 +33,8 @@ class Sweep(models.Model):
     amount = models.BigIntegerField(help_text="Minor units of the currency (1.250 BHD = 1250)")
     execution_date = models.DateField(help_text="The day the paying bank is asked to send it")
     end_to_end_id = models.CharField(max_length=35, unique=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED,
+                              help_text="Requested: waiting for a checker; sent: ledger posted and file written")
     requested_by = models.CharField(max_length=200)
     reason = models.TextField()
     approval_request = models.UUIDField(null=True, blank=True,
