@@ -11,6 +11,15 @@ class SettlementConfig(AppConfig):
 
     def ready(self) -> None:
         register_sensitive_actions()
+        register_sweep_file_writer()
+
+
+def register_sweep_file_writer() -> None:
+    """Treasury's sweeps leave as pain.001 files from settlement's writer (treasury cannot import it)."""
+    from apps.settlement.services.sweep_files import sweep_file_write
+    from apps.treasury.services.sweeps import sweep_file_writer_register
+
+    sweep_file_writer_register(sweep_file_write)
 
 
 def register_sensitive_actions() -> None:

@@ -38,7 +38,7 @@ from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
 from apps.settlement.models import PayoutFile, StatusReport
-from apps.treasury.models import NostroAccount
+from apps.treasury.models import NostroAccount, Sweep
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories import payouts as payout_factories
@@ -97,6 +97,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
     # Fincore's bank accounts: a superuser records them (never deleted: payouts and statements name them).
     "treasury.NostroAccount": {**_every(), SUPERUSER: "view add change"},
+    # Sweeps between nostros: everyone reads them (and downloads their pain.001); treasury requests
+    # them (a supervisor approves those above the policy's threshold).
+    "treasury.Sweep": {**_every("view download"), SUPERUSER: "view download request",
+                       TREASURY: "view download request"},
     # Payouts: everyone reads them; treasury requests releasing a large one (a supervisor approves).
     # Bank accounts: compliance officers request setting or changing one (a supervisor approves).
     "payments.Payout": {**_every(), SUPERUSER: "view request_release", TREASURY: "view request_release"},
@@ -242,6 +246,12 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
         file_name="nbb.xml", sha256="2" * 64, content=b"<Document/>", imported_at=now, imported_by="tests")
     BankStatementLine.objects.create(statement=statement, position=1, amount=12_500, currency="BHD",
                                      booking_date=now.date(), reference="the role matrix")
+    NostroAccount.objects.create(code="bbk-bhd-01", currency="BHD", bank_name="Bank of Bahrain and Kuwait",
+                                 bic="BBKUBHBM", iban="BH27BBKU00100000123456", account_name="Fincore B.S.C.")
+    Sweep.objects.create(currency="BHD", from_nostro_id="nbb-bhd-01", to_nostro_id="bbk-bhd-01", amount=12_500,
+                         execution_date=now.date(), end_to_end_id="SWROLEMATRIX", status="sent", requested_by="tests",
+                         reason="the role matrix", file=b"<Document/>", file_sha256="3" * 64,
+                         transfer_id="0190b4b2-0000-7000-8000-000000000002", created_at=now, sent_at=now)
     # A version of the national list, the merchant's hit on it, that hit cleared, and the re-screen.
     sanctions_imports.sanctions_list_import(
         source="local", file_name="local.csv", actor=FACTORY_ACTOR,

@@ -1,0 +1,31 @@
+"""Reads for sweeps: what a nostro holds in the ledger, and a nostro as a file names it."""
+
+from typing import Any
+from uuid import UUID
+
+from apps.ledger import data as ledger_data
+from apps.ledger import selectors as ledger_selectors
+from apps.treasury.data import Nostro
+from apps.treasury.models import NostroAccount, Sweep
+
+
+def nostro_money_at_bank(*, code: str, currency: str) -> int:
+    """What the ledger says nostro ``code`` holds at its bank, minor units: a nostro is debited when
+    money arrives and credited when it leaves, so debits - credits; credits still pending (money
+    on its way out) are already gone."""
+    balances = ledger_selectors.role_account_balances(
+        ref=ledger_data.AccountRef(ledger_data.AccountRole.NOSTRO, currency, True, name=code))
+    return balances.debits_posted - balances.credits_posted - balances.credits_pending
+
+
+def nostro_of(account: NostroAccount) -> Nostro:
+    return Nostro(code=account.code, currency=account.currency, bank_name=account.bank_name, bic=account.bic,
+                  iban=account.iban, account_name=account.account_name)
+
+
+def sweep_requested(*, sweep_id: Any) -> Sweep | None:
+    """The sweep ``sweep_id`` names while it waits for approval (a maker-checker request's argument)."""
+    try:
+        return Sweep.objects.filter(pk=UUID(str(sweep_id)), status=Sweep.Status.REQUESTED).first()
+    except ValueError:
+        return None
