@@ -33,6 +33,9 @@ class SensitiveAction:
     ``amount(arguments)``, for actions that move money, gives ``(minor units, currency)``, which
     a policy's threshold is compared with. ``permission`` ("app.codename") is what a maker needs.
     ``always_checked`` actions need a checker whatever a policy says (changing a policy).
+    ``closed(arguments, state, actor)``, when given, is called in the request's transaction when
+    it ends without the action having run (``rejected``, ``expired``, or ``failed``: the service
+    refused), so an app that stored what was asked for (a sweep) can say it will not happen.
     """
 
     name: str
@@ -42,6 +45,7 @@ class SensitiveAction:
     permission: str
     amount: Callable[[Mapping[str, Any]], tuple[int, str]] | None = None
     always_checked: bool = False
+    closed: Callable[[Mapping[str, Any], str, Any], None] | None = None
 
 
 # The actions compliance registers itself (apps.compliance.actions).

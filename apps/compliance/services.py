@@ -289,6 +289,14 @@ def _expire(request: ApprovalRequest, actor: Actor) -> None:
     request.outcome = "Not approved in time."
     request.save(update_fields=["state", "decided_at", "outcome"])
     _journal(request, "expired", actor=actor)
+    _closed(request, actor)
+
+
+def _closed(request: ApprovalRequest, actor: Actor) -> None:
+    """Tell the owning app that ``request`` ended without its action running (``SensitiveAction.closed``)."""
+    definition = registry.get(request.action)
+    if definition.closed is not None:
+        definition.closed(request.arguments, request.state, actor)
 
 
 def _execute(request: ApprovalRequest, definition: SensitiveAction, *, checker: Any) -> None:
@@ -311,6 +319,8 @@ def _execute(request: ApprovalRequest, definition: SensitiveAction, *, checker: 
     _journal(request, step, actor=actor)
     if step == "executed":
         _freeze_event_publish(request, "freeze_executed")
+    else:
+        _closed(request, actor)
 
 
 def approval_request_approve(*, request_id: Any, user: Any, otp_token: str) -> ApprovalRequest:
@@ -364,6 +374,7 @@ def approval_request_reject(*, request_id: Any, user: Any, reason: str) -> Appro
         )
         request.save(update_fields=["state", "outcome", "decided_at", "decided_by"])
         _journal(request, "rejected", actor=Actor.staff(user), reason=reason)
+        _closed(request, Actor.staff(user))
     return request
 
 

@@ -41,5 +41,5 @@ def register_sensitive_actions() -> None:
 
     sensitive_action_register(SensitiveAction(
         name=sweeps.SWEEP, label="Sweep between nostros", service=sweeps.sweep_execute, describe=describe,
-        permission="treasury.request_sweep", amount=amount,
+        permission="treasury.request_sweep", amount=amount, closed=sweeps.sweep_close,
     ))

@@ -411,6 +411,7 @@ def test_every_sensitive_action_is_registered():
         "settlement.holiday_remove": "settlement.request_holiday_change",
         "settlement.merchant_fee_plan_set": "settlement.request_fee_change",
         "settlement.terms_set": "settlement.request_fee_change",
+        "treasury.sweep": "treasury.request_sweep",
     }
 
 
@@ -427,7 +428,7 @@ def test_the_roles_hold_the_permissions_they_should(officer, treasury, superviso
                    "merchants.request_bank_account_change", "payments.request_merchant_payouts_hold"],
         "tariq": ["compliance.request_adjustment", "compliance.request_connector_change",
                   "payments.request_payout_release", "settlement.request_fee_change",
-                  "settlement.request_holiday_change"],
+                  "settlement.request_holiday_change", "treasury.request_sweep"],
         "sara": [], "sami": [],
     }
     assert SUPERVISOR == "Compliance supervisor"

@@ -3,10 +3,11 @@
 schema-valid pain.001 each, however often it is executed; refusals store nothing."""
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from lxml import etree
 
 from apps.audit.models import AuditEvent
@@ -116,6 +117,23 @@ def test_a_sweep_above_the_threshold_waits_and_the_checkers_approval_sends_it(ac
     schema_validate(bytes(sweep.file), "pain.001.001.09")
 
 
+def test_a_rejected_sweep_is_rejected_and_an_expired_one_cancelled_with_nothing_moved(accounts):
+    maker, checker = staff_user(TREASURY), staff_user(SUPERVISOR)
+    rejected, expired = request(maker, 10_000_001), request(maker, 10_000_002)
+
+    compliance_services.approval_request_reject(request_id=rejected.approval_request, user=checker,
+                                                reason="Not this week: the BBK account is being closed.")
+    with time_machine.travel(timedelta(hours=73)):  # past the policy's 72 hours
+        assert compliance_services.approval_requests_expire() == 1
+
+    rejected.refresh_from_db()
+    expired.refresh_from_db()
+    assert (rejected.status, expired.status) == (Sweep.Status.REJECTED, Sweep.Status.CANCELLED)
+    assert sweep_transfers() == [] and (rejected.file, expired.file) == (None, None)
+    steps = set(AuditEvent.objects.filter(object_type="treasury.sweep").values_list("action", flat=True))
+    assert {"treasury.sweep_rejected", "treasury.sweep_cancelled"} <= steps
+
+
 def test_exactly_the_threshold_is_sent_at_once(accounts):
     assert request(staff_user(TREASURY), 10_000_000).status == Sweep.Status.SENT
 
@@ -164,7 +182,8 @@ def test_the_balance_is_read_again_when_the_checker_approves(accounts):
     approval.refresh_from_db()
     second.refresh_from_db()
     assert approval.state == "failed" and "cannot leave it" in approval.outcome
-    assert second.status == Sweep.Status.REQUESTED and second.transfer_id is None
+    # Refused when run, it will not happen: the sweep says so (maker-checker's closed hook).
+    assert second.status == Sweep.Status.REJECTED and second.transfer_id is None
     assert [transfer.amount for transfer in sweep_transfers()] == [10_000_000, 30_000_000]
 
 

@@ -14,6 +14,7 @@ Lock order: the approval request (compliance), the paying nostro's row, then the
 """
 
 import hashlib
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -168,6 +169,20 @@ def sweep_request(*, user: Any, from_nostro: str, to_nostro: str, amount: Any, e
             raise SweepRefused(approval.outcome)
     sweep.refresh_from_db()
     return sweep
+
+
+def sweep_close(arguments: Mapping[str, Any], state: str, actor: Actor) -> None:
+    """The sweep's approval request ended without sending it (maker-checker's ``closed`` hook):
+    rejected by a checker, or refused when run, makes it ``rejected``; not approved in time,
+    ``cancelled``. Journaled; a sweep no longer waiting is left as it is."""
+    with transaction.atomic():
+        sweep = Sweep.objects.select_for_update().filter(pk=arguments.get("sweep_id")).first()
+        if sweep is None or sweep.status != Status.REQUESTED:
+            return
+        before = _state(sweep)
+        sweep.status = Status.CANCELLED if state == "expired" else Status.REJECTED
+        sweep.save(update_fields=["status"])
+        _journal(sweep, sweep.status, actor=actor, before=before)
 
 
 def sweep_execute(*, sweep_id: Any, actor: Actor, reason: str) -> str:
