@@ -66,6 +66,8 @@ def test_refusals_are_problem_details(merchant):
     both = client.post(QUOTES, {"sell_currency": "USD", "buy_currency": "BHD", "sell_amount": 1, "buy_amount": 1},
                        format="json")
     assert (both.status_code, both.json()["code"]) == (400, "validation_error")
+    same = client.post(QUOTES, {"sell_currency": "USD", "buy_currency": "USD", "sell_amount": 1}, format="json")
+    assert (same.status_code, same.json()["code"]) == (422, "fx_same_currency")
     missing = client.post(CONVERSIONS, {"quote": "fxq_01M8W0567DF08BFWCGQE1DJEE6",
                                         "sell_account": "acc_01M8W0567DF08BFWCGQE1DJEE6",
                                         "buy_account": "acc_01M8W0567DF08BFWCGQE1DJEE7"}, format="json")

@@ -112,8 +112,6 @@ class FxQuoteCreateSerializer(BodySerializer):
         return merchant_currency(iso_currency(currency), self.context["merchant_currencies"])
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["sell_currency"] == attrs["buy_currency"]:
-            raise serializers.ValidationError({"buy_currency": "Must differ from sell_currency."})
         if ("sell_amount" in attrs) == ("buy_amount" in attrs):
             raise serializers.ValidationError({"sell_amount": "Give sell_amount or buy_amount, not both or neither."})
         return attrs

@@ -51,6 +51,14 @@ class FxRateNotFound(FincoreError):
     status = 422
 
 
+class FxSameCurrency(FincoreError):
+    """A conversion sells one currency for another; both sides here are the same."""
+
+    code = "fx_same_currency"
+    title = "The sell and buy currencies are the same"
+    status = 422
+
+
 class FxRateStale(FincoreError):
     """The pair's current rate is older than its maximum age; treasury must publish a new one."""
 
@@ -274,10 +282,12 @@ def fx_quote_create(*, actor: Actor, sell_currency: str, buy_currency: str, sell
     wallet) or ``buy_amount`` (what reaches the buy wallet), and the other is computed at the
     client rate, rounded once (half-even). Valid for FINCORE_FX_QUOTE_SECONDS.
 
-    Raises FxRateNotFound, FxRateStale (the rate is older than its max age now), FxAmountTooSmall.
+    Raises FxSameCurrency, FxRateNotFound, FxRateStale (the rate is older than its max age now), FxAmountTooSmall.
     """
     if (sell_amount is None) == (buy_amount is None):
         raise ValueError("give sell_amount or buy_amount, not both")
+    if sell_currency == buy_currency:
+        raise FxSameCurrency(f"Both sides are {sell_currency}.")
     priced = fx_selectors.pair_rate(sell_currency=sell_currency, buy_currency=buy_currency)
     if priced is None:
         raise FxRateNotFound(f"No rate is published for {sell_currency}/{buy_currency} "
