@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("apps.merchants.api.urls")),
     path("", include("apps.ledger.api.urls")),
     path("", include("apps.payments.api.urls")),
+    path("", include("apps.treasury.api.urls")),
     path("", include("apps.settlement.api.urls")),
     path("", include("apps.events.webhooks.api.urls")),
 ]

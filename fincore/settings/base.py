@@ -231,6 +231,9 @@ def from_environment(env: Environment) -> dict[str, Any]:
     settlement_chunk_lines = env.int("FINCORE_SETTLEMENT_CHUNK_LINES")
     if settlement_chunk_lines < 1:
         raise ImproperlyConfigured("FINCORE_SETTLEMENT_CHUNK_LINES must be at least 1")
+    fx_quote_seconds = env.int("FINCORE_FX_QUOTE_SECONDS")
+    if fx_quote_seconds < 1:
+        raise ImproperlyConfigured("FINCORE_FX_QUOTE_SECONDS must be at least 1")
     api_rate_limit = env.str("FINCORE_API_RATE_LIMIT")
     try:
         parse_rate(api_rate_limit)
@@ -281,6 +284,7 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_IDEMPOTENCY_TTL": timedelta(hours=idempotency_ttl_hours),
         "FINCORE_TASK_MAX_DELIVERIES": env.int("FINCORE_TASK_MAX_DELIVERIES"),
         "FINCORE_SETTLEMENT_CHUNK_LINES": settlement_chunk_lines,
+        "FINCORE_FX_QUOTE_SECONDS": fx_quote_seconds,
         "FINCORE_METRICS_TOKEN": env.str("FINCORE_METRICS_TOKEN"),
         "FINCORE_GOAML_REPORTING_ENTITY_ID": env.str("FINCORE_GOAML_REPORTING_ENTITY_ID"),
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),

@@ -165,6 +165,11 @@ VARIABLES: tuple[Variable, ...] = (
         required_in_production=True,
     ),
     Variable(
+        "FINCORE_FX_QUOTE_SECONDS",
+        "Seconds an FX quote may be executed for after it is given (at least 1).",
+        "30",
+    ),
+    Variable(
         "FINCORE_METRICS_TOKEN",
         "Bearer token /metrics requires (Authorization: Bearer <token>) when set; "
         "unset, /metrics is open, so expose it to the monitoring network only.",

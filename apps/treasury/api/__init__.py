@@ -1,0 +1,1 @@
+"""Treasury's merchant API: FX quotes and conversions."""
