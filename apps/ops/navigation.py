@@ -90,7 +90,8 @@ SECTIONS: tuple[Section, ...] = (
     # Positions, FX rates and sweeps come here.
     Section("treasury", "Treasury", (
         Place("treasury.NostroAccount", "Nostro accounts (fincore's bank accounts)"),
-        Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940)"),
+        Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940, CSV)"),
+        Place("reconciliation.CsvStatementMapping", "Reconciliation: CSV statement mappings (per bank)"),
     )),
     Section("operations", "Operations", (
         Place("events.OutboxMessage", "Outbox (messages to publish)"),

@@ -19,6 +19,10 @@ class SavedCsvMapping:
     mapping: CsvMapping
 
 
+def csv_mapping_names() -> list[str]:
+    return list(CsvStatementMapping.objects.order_by("name").values_list("name", flat=True))
+
+
 def csv_mapping(*, name: str) -> SavedCsvMapping | None:
     row = CsvStatementMapping.objects.filter(name=name).first()
     return saved_mapping(row) if row is not None else None
