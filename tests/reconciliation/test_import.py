@@ -150,9 +150,9 @@ def test_a_balance_in_another_currency_refused():
     assert nothing_stored()
 
 
-def test_csv_and_other_xml_refused_as_unsupported():
+def test_csv_without_a_mapping_and_other_xml_refused_as_unsupported():
     nostro()
-    with pytest.raises(StatementFormatUnsupported, match="column mapping"):
+    with pytest.raises(StatementFormatUnsupported, match="no CSV mapping was given for it: choose the CSV mapping"):
         statement_import(content=b"date,amount\n2024-01-01,1.00\n", file_name="bank.csv", actor=ACTOR)
     with pytest.raises(StatementFormatUnsupported, match="camt"):
         statement_import(content=b"<?xml version='1.0'?><Document/>", file_name="other.xml", actor=ACTOR)
