@@ -427,7 +427,8 @@ def test_the_schemas_are_the_shipped_files_compiled_once():
     assert sorted(path.name for path in XSD_DIR.glob("*.xsd")) == sorted(
         f"{message}.{version}.xsd" for message in ("camt.053", "camt.054") for version in VERSIONS)
     # Unmodified: each file's SHA-256 is the one its README records.
-    recorded = dict(re.findall(r"\| `(camt\.\S+\.xsd)` \|.*\| `([0-9a-f]{64})` \|", (XSD_DIR / "README.md").read_text()))
+    recorded = dict(re.findall(
+        r"\| `(camt\.\S+\.xsd)` \|.*\| `([0-9a-f]{64})` \|", (XSD_DIR / "README.md").read_text()))
     assert recorded == {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in XSD_DIR.glob("*.xsd")}
 
 
