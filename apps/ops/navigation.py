@@ -91,7 +91,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("treasury", "Treasury", (
         Place("treasury.NostroAccount", "Nostro accounts (fincore's bank accounts)"),
         Place("treasury.Sweep", "Sweeps between nostros (pain.001)"),
-        Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940)"),
+        Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940, CSV)"),
+        Place("reconciliation.CsvStatementMapping", "Reconciliation: CSV statement mappings (per bank)"),
     )),
     Section("operations", "Operations", (
         Place("events.OutboxMessage", "Outbox (messages to publish)"),

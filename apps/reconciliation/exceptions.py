@@ -31,3 +31,21 @@ class StatementDuplicate(FincoreError):
     code = "statement_duplicate"
     title = "The statement was imported before"
     status = 409
+
+
+class StatementMappingUnknown(FincoreError):
+    code = "statement_mapping_unknown"
+    title = "There is no such CSV statement mapping"
+    status = 404
+
+
+class StatementMappingMismatch(FincoreError):
+    code = "statement_mapping_mismatch"
+    title = "The CSV statement mapping is another nostro's"
+    status = 409
+
+
+class StatementMappingInvalid(FincoreError):
+    code = "statement_mapping_invalid"
+    title = "The CSV statement mapping cannot read a file"
+    status = 400

@@ -285,6 +285,8 @@ def from_environment(env: Environment) -> dict[str, Any]:
         "FINCORE_TASK_MAX_DELIVERIES": env.int("FINCORE_TASK_MAX_DELIVERIES"),
         "FINCORE_SETTLEMENT_CHUNK_LINES": settlement_chunk_lines,
         "FINCORE_FX_QUOTE_SECONDS": fx_quote_seconds,
+        "FINCORE_STATEMENT_DROP_DIR": (BASE_DIR / drop_dir) if (drop_dir := env.str("FINCORE_STATEMENT_DROP_DIR"))
+        else None,
         "FINCORE_METRICS_TOKEN": env.str("FINCORE_METRICS_TOKEN"),
         "FINCORE_GOAML_REPORTING_ENTITY_ID": env.str("FINCORE_GOAML_REPORTING_ENTITY_ID"),
         "FINCORE_WEBHOOK_KEY": env.str("FINCORE_WEBHOOK_KEY"),

@@ -101,6 +101,13 @@ VARIABLES: tuple[Variable, ...] = (
         "200",
     ),
     Variable(
+        "FINCORE_STATEMENT_DROP_DIR",
+        "Watched folder of bank statement files (and of <nostro code>/ folders in it), imported every "
+        "minute and filed under imported/ or refused/; empty: no drop folder. A relative path is relative "
+        "to the project directory.",
+        "",
+    ),
+    Variable(
         "FINCORE_TASK_MAX_DELIVERIES",
         "Deliveries of one message before it is dead-lettered (poison message bound).",
         "5",

@@ -33,7 +33,7 @@ from apps.core.actors import Actor
 from apps.events.outbox.models import DeadLetter
 from apps.ledger import services as ledger_services
 from apps.payments import services as payment_services
-from apps.reconciliation.models import BankStatement, BankStatementLine
+from apps.reconciliation.models import BankStatement, BankStatementLine, CsvStatementMapping
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
@@ -120,6 +120,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "settlement.StatusReport": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
     # Bank statements: everyone reads them; treasury imports them.
     "reconciliation.BankStatement": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
+    # CSV statement mappings: everyone reads them; treasury keeps them (with a reason).
+    "reconciliation.CsvStatementMapping": {**_every(), SUPERUSER: "view add change", TREASURY: "view add change"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -252,6 +254,8 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                          execution_date=now.date(), end_to_end_id="SWROLEMATRIX", status="sent", requested_by="tests",
                          reason="the role matrix", file=b"<Document/>", file_sha256="3" * 64,
                          transfer_id="0190b4b2-0000-7000-8000-000000000002", created_at=now, sent_at=now)
+    CsvStatementMapping.objects.create(name="NBB CSV", nostro_id="nbb-bhd-01", booking_date="Date", amount="Amount",
+                                       currency="BHD")
     # A version of the national list, the merchant's hit on it, that hit cleared, and the re-screen.
     sanctions_imports.sanctions_list_import(
         source="local", file_name="local.csv", actor=FACTORY_ACTOR,

@@ -3,11 +3,14 @@ files, read in place) with their figures, files made here for the versions and c
 samples lack (001.05, a BHD 001.08 with three decimals, camt.054 001.02), and every refusal with
 its line. Plain Python: no database."""
 
+import hashlib
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from lxml import etree
 
-from apps.reconciliation.adapters.camt import VERSIONS, camt_parse
+from apps.reconciliation.adapters.camt import VERSIONS, XSD_DIR, camt_parse, schema
 from apps.reconciliation.data import Balance, StatementFormat, StatementLine, StatementRefused
 from tests.reconciliation import samples
 
@@ -119,8 +122,9 @@ def test_the_wrong_sample_is_refused_with_its_line_and_reason():
     with pytest.raises(StatementRefused) as refused:
         camt_parse(sample("camt053.v2.wrong.xml"))
     assert refused.value.line == 3
-    assert refused.value.reason == "BkToCstmrStmt has no Stmt: the file holds no statement"
-    assert str(refused.value) == "line 3: BkToCstmrStmt has no Stmt: the file holds no statement"
+    assert refused.value.reason == ("not valid against the camt.053.001.02 schema: Element 'BkToCstmrStmt': "
+                                    "Missing child element(s). Expected is ( Stmt ).")
+    assert str(refused.value) == f"line 3: {refused.value.reason}"
 
 
 # ---------------------------------------------------------------- files made here
@@ -128,19 +132,29 @@ def test_the_wrong_sample_is_refused_with_its_line_and_reason():
 
 def party(role: str, name: str, iban: str, version: str) -> str:
     inner = f"<Nm>{name}</Nm>"
-    wrapped = f"<Pty>{inner}</Pty>" if version >= "001.08" else inner
+    # From 001.07 a related party is a choice of a party (Pty) or an agent.
+    wrapped = f"<Pty>{inner}</Pty>" if version >= "001.07" else inner
     return f"<{role}>{wrapped}</{role}><{role}Acct><Id><IBAN>{iban}</IBAN></Id></{role}Acct>"
 
 
 def entry(amount: str, sign: str, version: str, *, currency: str = "BHD", status: str = "BOOK",
           details: str = "", extra: str = "") -> str:
-    sts = f"<Sts><Cd>{status}</Cd></Sts>" if version >= "001.08" else f"<Sts>{status}</Sts>"
+    # From 001.07 the status is a choice (Sts/Cd); before, the code itself.
+    sts = f"<Sts><Cd>{status}</Cd></Sts>" if version >= "001.07" else f"<Sts>{status}</Sts>"
     return (
         f"<Ntry><Amt Ccy=\"{currency}\">{amount}</Amt><CdtDbtInd>{sign}</CdtDbtInd>{sts}"
         "<BookgDt><Dt>2026-11-29</Dt></BookgDt><ValDt><Dt>2026-11-30</Dt></ValDt>"
         f"<AcctSvcrRef>BANK-{amount}</AcctSvcrRef><BkTxCd><Prtry><Cd>NTRF</Cd></Prtry></BkTxCd>"
         f"{details}{extra}</Ntry>"
     )
+
+
+def detail_amount(amount: str, sign: str, version: str) -> str:
+    """A transaction detail's amount where its version's schema puts it: AmtDtls/TxAmt in 001.02,
+    Amt and CdtDbtInd (required in 001.03 to 001.06) after."""
+    if version == "001.02":
+        return f"<AmtDtls><TxAmt><Amt Ccy=\"BHD\">{amount}</Amt></TxAmt></AmtDtls>"
+    return f"<Amt Ccy=\"BHD\">{amount}</Amt><CdtDbtInd>{sign}</CdtDbtInd>"
 
 
 def balance(code: str, amount: str, sign: str, day: str, currency: str = "BHD") -> str:
@@ -166,7 +180,7 @@ def camt054(version: str, *, entries: str) -> bytes:
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         f"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.{version}\">\n"
         "<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>N1</MsgId><CreDtTm>2026-11-29T10:00:00</CreDtTm></GrpHdr>\n"
-        "<Ntfctn><Id>NTF-1</Id><ElctrncSeqNb>7</ElctrncSeqNb>\n"
+        "<Ntfctn><Id>NTF-1</Id><ElctrncSeqNb>7</ElctrncSeqNb><CreDtTm>2026-11-29T10:00:00</CreDtTm>\n"
         "<Acct><Id><Othr><Id>0012991234</Id></Othr></Id></Acct>\n"
         f"{entries}\n</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n"
     ).encode()
@@ -175,18 +189,20 @@ def camt054(version: str, *, entries: str) -> bytes:
 def bhd_statement(version: str) -> bytes:
     payment = (
         "<NtryDtls><TxDtls><Refs><EndToEndId>pay_01M8FVRFV3</EndToEndId></Refs>"
+        f"{detail_amount('12.500', 'CRDT', version)}"
         f"<RltdPties>{party('Dbtr', 'Demo Bakery W.L.L.', 'BH29BMAG1299123456BH00', version)}</RltdPties>"
         "<RmtInf><Ustrd>Invoice 2026-118</Ustrd><Ustrd>November</Ustrd></RmtInf></TxDtls></NtryDtls>"
     )
     payout = (
         "<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+        f"{detail_amount('1.000', 'DBIT', version)}"
         f"<RltdPties>{party('Cdtr', 'Alice Merchant', 'BH02CITI00001077181611', version)}</RltdPties>"
         "</TxDtls></NtryDtls>"
     )
     batch = "".join(
         "<TxDtls>"
         f"<Refs><AcctSvcrRef>B-{n}</AcctSvcrRef><EndToEndId>po_{n}</EndToEndId></Refs>"
-        f"<Amt Ccy=\"BHD\">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd>"
+        f"{detail_amount(amount, 'DBIT', version)}"
         f"<RltdPties>{party('Cdtr', f'Payee {n}', f'BH0{n}BMAG0000000000000{n}', version)}</RltdPties>"
         "</TxDtls>"
         for n, amount in ((1, "1.250"), (2, "2.005"))
@@ -271,6 +287,9 @@ def test_a_zero_decimal_currency_takes_whole_amounts():
 # ---------------------------------------------------------------- refusals
 
 
+SCHEMA_08 = "not valid against the camt.053.001.08 schema: "
+
+
 def refusal(content: bytes) -> StatementRefused:
     with pytest.raises(StatementRefused) as refused:
         camt_parse(content)
@@ -295,10 +314,11 @@ def test_padding_zeros_past_the_exponent_are_not_a_fourth_decimal():
 @pytest.mark.parametrize(
     ("amount", "reason"),
     [
-        ("-1.000", "amount '-1.000' is negative: the sign is CdtDbtInd's"),
-        ("1,000", "bad amount: '1,000' is not a plain decimal amount"),
-        ("1e3", "bad amount: '1e3' is not a plain decimal amount"),
-        ("", "bad amount: amount text is empty"),
+        ("-1.000", f"{SCHEMA_08}Element 'Amt': [facet 'minInclusive'] The value '-1.000' is less than the minimum"),
+        ("1,000", f"{SCHEMA_08}Element 'Amt': '1,000' is not a valid value of the atomic type "
+                  "'ActiveOrHistoricCurrencyAndAmount_SimpleType'."),
+        ("1e3", f"{SCHEMA_08}Element 'Amt': '1e3' is not a valid value"),
+        ("", f"{SCHEMA_08}Element 'Amt': '' is not a valid value"),
     ],
 )
 def test_bad_amounts_are_refused(amount, reason):
@@ -347,20 +367,29 @@ def test_a_doctype_is_refused_before_any_entity_is_read(tmp_path):
 @pytest.mark.parametrize(
     ("replace", "by", "line", "reason"),
     [
-        ("<Id>STMT-2026-11-29</Id>", "", 4, "Stmt has no Id"),
-        ("<IBAN>BH67BMAG00001299123456</IBAN>", "<Prxy/>", 5, "the account has no Id/IBAN or Id/Othr/Id"),
+        ("<Id>STMT-2026-11-29</Id>", "", 4,
+         f"{SCHEMA_08}Element 'LglSeqNb': This element is not expected. Expected is ( Id )."),
+        ("<IBAN>BH67BMAG00001299123456</IBAN>", "<Prxy/>", 5,
+         f"{SCHEMA_08}Element 'Prxy': This element is not expected. Expected is one of ( IBAN, Othr )."),
         ("<CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<CdtDbtInd>CRED</CdtDbtInd><Sts>", 8,
-         "CdtDbtInd is 'CRED', not CRDT or DBIT"),
-        ("<Sts><Cd>BOOK</Cd></Sts>", "", 8, "Ntry has no Sts"),
+         f"{SCHEMA_08}Element 'CdtDbtInd': [facet 'enumeration'] The value 'CRED' is not an element of the set "
+         "{'CRDT', 'DBIT'}."),
+        ("<Sts><Cd>BOOK</Cd></Sts>", "", 8,
+         f"{SCHEMA_08}Element 'BookgDt': This element is not expected. Expected is one of ( RvslInd, Sts )."),
         ('<Amt Ccy="BHD">12.500</Amt>', '<Amt Ccy="XXX">12.500</Amt>', 8, "'XXX' is not an ISO 4217 currency code"),
-        ('<Amt Ccy="BHD">12.500</Amt>', "<Amt>12.500</Amt>", 8, "'' is not an ISO 4217 currency code"),
-        ("<Dt>2026-11-28</Dt>", "<Dt>28/11/2026</Dt>", 6, "bad date '28/11/2026' in Dt"),
-        ("<Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp>", "", 6, "a balance has no type (Tp/CdOrPrtry)"),
+        ('<Amt Ccy="BHD">12.500</Amt>', "<Amt>12.500</Amt>", 8,
+         f"{SCHEMA_08}Element 'Amt': The attribute 'Ccy' is required but missing."),
+        ("<Dt>2026-11-28</Dt>", "<Dt>28/11/2026</Dt>", 6,
+         f"{SCHEMA_08}Element 'Dt': '28/11/2026' is not a valid value of the atomic type 'ISODate'."),
+        ("<Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp>", "", 6,
+         f"{SCHEMA_08}Element 'Amt': This element is not expected. Expected is ( Tp )."),
         ("<BookgDt><Dt>2026-11-29</Dt></BookgDt><ValDt><Dt>2026-11-30</Dt></ValDt>", "", 8,
          "a booked entry has neither BookgDt nor ValDt"),
     ],
 )
 def test_a_missing_or_malformed_element_is_refused_with_its_line(replace, by, line, reason):
+    # The schema refuses most first; what it cannot see (a currency code that is not ISO 4217, an
+    # entry without dates) the reading refuses.
     content = camt053(
         "001.08",
         balances=balance("OPBD", "1.000", "CRDT", "2026-11-28"),
@@ -373,7 +402,34 @@ def test_a_missing_or_malformed_element_is_refused_with_its_line(replace, by, li
 
 def test_a_camt053_statement_without_balances_is_refused():
     error = refusal(camt053("001.08", balances="", entries=entry("1.000", "CRDT", "001.08")))
-    assert (error.line, error.reason) == (4, "a camt.053 statement has no Bal")
+    assert (error.line, error.reason) == (
+        7, f"{SCHEMA_08}Element 'Ntry': This element is not expected. Expected is one of ( RltdAcct, Intrst, Bal ).")
+
+
+@pytest.mark.parametrize("message", ["camt.053", "camt.054"])
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_version_is_checked_against_its_own_schema(message, version):
+    notification = camt054(version, entries=entry("0.250", "CRDT", version))
+    valid = bhd_statement(version) if message == "camt.053" else notification
+    assert camt_parse(valid)  # the generated file is valid against its version's XSD
+    assert schema(message, version).validate(etree.fromstring(valid))
+    # An element the schema does not know, on line 4: refused there, with the schema's reason.
+    lines = valid.decode().split("\n")
+    lines[3] = lines[3].replace("<Id>", "<Nickname>x</Nickname><Id>", 1)
+    error = refusal("\n".join(lines).encode())
+    assert error.line == 4
+    assert error.reason == (f"not valid against the {message}.{version} schema: Element 'Nickname': This element "
+                            "is not expected. Expected is ( Id ).")
+
+
+def test_the_schemas_are_the_shipped_files_compiled_once():
+    assert schema("camt.053", "001.08") is schema("camt.053", "001.08")
+    assert sorted(path.name for path in XSD_DIR.glob("*.xsd")) == sorted(
+        f"{message}.{version}.xsd" for message in ("camt.053", "camt.054") for version in VERSIONS)
+    # Unmodified: each file's SHA-256 is the one its README records.
+    recorded = dict(re.findall(
+        r"\| `(camt\.\S+\.xsd)` \|.*\| `([0-9a-f]{64})` \|", (XSD_DIR / "README.md").read_text()))
+    assert recorded == {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in XSD_DIR.glob("*.xsd")}
 
 
 def test_a_str_is_not_a_file():

@@ -17,6 +17,7 @@ from apps.core.admin_money import MoneyAdminMixin
 from apps.core.admin_readonly import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from apps.core.exceptions import FincoreError
 from apps.reconciliation.models import BankStatement, BankStatementLine
+from apps.reconciliation.selectors import mappings as mapping_selectors
 from apps.reconciliation.selectors import statements as selectors
 from apps.reconciliation.services import statements as services
 
@@ -37,13 +38,20 @@ class BankStatementLineInline(MoneyAdminMixin, ReadOnlyAdminMixin, admin.Tabular
 
 class StatementImportForm(forms.Form):
     statement = forms.FileField(label="Statement file",
-                                help_text="camt.053 or camt.054 (XML), or MT940/MT942, as the bank sent it.")
-    nostro = forms.ChoiceField(required=False, help_text="Leave empty to find each statement's nostro by its IBAN.")
+                                help_text="camt.053 or camt.054 (XML), MT940/MT942, or a bank's CSV, as the bank "
+                                          "sent it.")
+    nostro = forms.ChoiceField(required=False, help_text="Leave empty to find each statement's nostro by its IBAN "
+                                                         "(a CSV's nostro is then its mapping's).")
+    mapping = forms.ChoiceField(required=False, label="CSV mapping",
+                                help_text="For a CSV: how it reads. Leave empty to use the nostro's mapping (its "
+                                          "own, or its bank's).")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["nostro"].choices = [("", "By the statement's IBAN"),
                                          *((code, code) for code in selectors.nostro_codes())]
+        self.fields["mapping"].choices = [("", "The nostro's mapping (for a CSV)"),
+                                          *((name, name) for name in mapping_selectors.csv_mapping_names())]
 
     def clean_statement(self) -> bytes:
         upload = self.cleaned_data["statement"]
@@ -90,7 +98,7 @@ class BankStatementAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
             try:
                 statements = services.statement_import(
                     content=form.cleaned_data["statement"], file_name=form.file_name, actor=Actor.staff(request.user),
-                    nostro_code=nostro or None)
+                    nostro_code=nostro or None, mapping_name=form.cleaned_data["mapping"] or None)
             except FincoreError as refused:
                 form.add_error("statement", refused.detail)
             else:

@@ -1,7 +1,8 @@
-"""Reconciliation's tables, one module per part: bank statements, expectations and their matches,
-and breaks. Import from here: ``apps.reconciliation.models``."""
+"""Reconciliation's tables, one module per part: bank statements and the CSV mappings that read
+them, expectations and their matches, and breaks. Import from here: ``apps.reconciliation.models``."""
 
 from apps.reconciliation.models.breaks import Break, BreakComment, BreakKind, BreakResolution, BreakStatus
+from apps.reconciliation.models.mappings import CsvStatementMapping
 from apps.reconciliation.models.matching import (
     Cardinality,
     Expectation,
@@ -17,6 +18,6 @@ from apps.reconciliation.models.statements import BankStatement, BankStatementLi
 
 __all__ = [
     "BankStatement", "BankStatementLine", "Break", "BreakComment", "BreakKind", "BreakResolution", "BreakStatus",
-    "Cardinality", "Expectation", "ExpectationSource", "ExpectationState", "Match", "MatchExpectation",
-    "MatchKind", "MatchLine", "MatchingRule",
+    "Cardinality", "CsvStatementMapping", "Expectation", "ExpectationSource", "ExpectationState", "Match",
+    "MatchExpectation", "MatchKind", "MatchLine", "MatchingRule",
 ]

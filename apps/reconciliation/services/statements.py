@@ -1,8 +1,10 @@
 """Importing a bank statement file: every statement in it stored with its lines, or nothing.
 
-The format is told from the content: XML in a camt namespace is read by the camt adapter, text
-with an MT940 ``:20:`` field by the SWIFT one. A bank's CSV needs its saved column mapping, which
-fincore has no place for yet: a CSV file is refused saying so.
+The format is told from the content: XML in a camt namespace is read by the camt adapter (after
+validating it against its version's official XSD), text with an MT940 ``:20:`` field by the SWIFT
+one. Anything else is a bank's CSV, read through a saved column mapping: the one named, else the
+nostro's own (or its bank's, by BIC). A CSV names no account, so its nostro is the one chosen or
+the mapping's; a CSV with no mapping is refused saying how to give one.
 """
 
 import hashlib
@@ -13,6 +15,7 @@ from apps.audit.services import audit_record
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.reconciliation.adapters.camt import NAMESPACE_PREFIX, camt_parse
+from apps.reconciliation.adapters.csv_statement import csv_parse
 from apps.reconciliation.adapters.swift import mt940_parse
 from apps.reconciliation.data import ParsedStatement, StatementRefused
 from apps.reconciliation.exceptions import (
@@ -21,19 +24,33 @@ from apps.reconciliation.exceptions import (
     StatementDuplicate,
     StatementFormatUnsupported,
     StatementMalformed,
+    StatementMappingInvalid,
+    StatementMappingMismatch,
+    StatementMappingUnknown,
 )
 from apps.reconciliation.models import BankStatement, BankStatementLine
+from apps.reconciliation.selectors import mappings as mapping_selectors
 from apps.reconciliation.selectors import statements as selectors
+from apps.reconciliation.selectors.mappings import SavedCsvMapping
 from apps.treasury.data import Nostro
 
 _CAMT_NAMESPACE = (NAMESPACE_PREFIX + "camt.05").encode()
 
 
-def statement_parse(content: bytes) -> list[ParsedStatement]:
-    """The statements of a file in a format told from its content. Raises StatementFormatUnsupported
-    and StatementMalformed (with the adapter's line and reason)."""
+def statement_format_is_text(content: bytes) -> bool:
+    """Whether the file reads on its own (camt XML or MT940/MT942), or needs a CSV mapping."""
+    return content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or b":20:" in content
+
+
+def statement_parse(content: bytes, *, csv: SavedCsvMapping | None = None, account: str = "") -> list[ParsedStatement]:
+    """The statements of a file in a format told from its content, or of a CSV read through
+    ``csv`` as the statement of ``account``. Raises StatementFormatUnsupported and
+    StatementMalformed (with the adapter's line and reason)."""
     head = content.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<"):
+    if csv is not None:
+        def parse(content: bytes) -> list[ParsedStatement]:
+            return csv_parse(content, csv.mapping, account=account)
+    elif head.startswith(b"<"):
         if _CAMT_NAMESPACE not in content:
             raise StatementFormatUnsupported("The file is XML but no camt.053 or camt.054 document "
                                              f"(no {NAMESPACE_PREFIX}camt.05x namespace).")
@@ -41,8 +58,9 @@ def statement_parse(content: bytes) -> list[ParsedStatement]:
     elif b":20:" in content:
         parse = mt940_parse
     else:
-        raise StatementFormatUnsupported("The file is neither camt.053/054 XML nor MT940/MT942. A bank's CSV "
-                                         "statement needs its saved column mapping, which cannot be imported yet.")
+        raise StatementFormatUnsupported("The file is neither camt.053/054 XML nor MT940/MT942, and no CSV "
+                                         "mapping was given for it: choose the CSV mapping, or the nostro whose "
+                                         "mapping (its own, or its bank's) reads it.")
     try:
         statements = parse(content)
     except StatementRefused as refused:
@@ -54,23 +72,33 @@ def statement_parse(content: bytes) -> list[ParsedStatement]:
     return statements
 
 
-def statement_import(*, content: bytes, file_name: str, actor: Actor,
-                     nostro_code: str | None = None) -> list[BankStatement]:
-    """Store every statement of a camt.053/054 or MT940/MT942 file with its lines, in one
+def statement_import(*, content: bytes, file_name: str, actor: Actor, nostro_code: str | None = None,
+                     mapping_name: str | None = None) -> list[BankStatement]:
+    """Store every statement of a camt.053/054, MT940/MT942 or CSV file with its lines, in one
     transaction: all of them or, on any refusal, nothing. Each statement's nostro is ``nostro_code``
-    or the nostro whose IBAN is the account the statement names. Raises StatementFormatUnsupported,
-    StatementMalformed, StatementAccountUnknown, StatementCurrencyMismatch and StatementDuplicate
-    (the same file, or a statement with the same id and sequence for the nostro, imported before)."""
+    or the nostro whose IBAN is the account the statement names; a CSV's is ``nostro_code`` or its
+    mapping's. A CSV is read through the mapping ``mapping_name``, else the nostro's. Raises
+    StatementFormatUnsupported, StatementMalformed, StatementAccountUnknown,
+    StatementMappingUnknown, StatementMappingMismatch (another nostro's mapping),
+    StatementCurrencyMismatch and StatementDuplicate (the same file, or a statement with the same
+    id and sequence for the nostro, imported before)."""
     digest = hashlib.sha256(content).hexdigest()
     if (earlier := selectors.file_imported(sha256=digest)) is not None:
         raise StatementDuplicate(f"This file was imported before (as {earlier.file_name!r}, "
-                                 f"{earlier.imported_at:%Y-%m-%d %H:%M} UTC by {earlier.imported_by}).")
-    parsed = statement_parse(content)
+                                 f"{earlier.imported_at:%Y-%m-%d %H:%M} UTC by {earlier.imported_by}).",
+                                 sha256=digest)
     chosen: Nostro | None = None
     if nostro_code is not None:
         chosen = selectors.nostro(code=nostro_code)
         if chosen is None:
             raise StatementAccountUnknown(f"There is no nostro account {nostro_code!r}.")
+    csv = _csv_mapping(content, mapping_name=mapping_name, chosen=chosen)
+    if csv is not None and chosen is None:
+        chosen = selectors.nostro(code=csv.nostro_code) if csv.nostro_code else None
+        if chosen is None:
+            raise StatementAccountUnknown(f"A CSV statement names no account, and mapping {csv.name!r} is bank "
+                                          f"{csv.bank_bic}'s: choose the nostro it is for.")
+    parsed = statement_parse(content, csv=csv, account=chosen.iban if csv is not None and chosen else "")
     placed: list[tuple[ParsedStatement, Nostro]] = []
     seen: set[tuple[str, str, str]] = set()
     for statement in parsed:
@@ -96,10 +124,34 @@ def statement_import(*, content: bytes, file_name: str, actor: Actor,
         audit_record(actor=actor, action="reconciliation.statement_imported",
                      object_type="reconciliation.bankstatement", object_id=str(stored[0].pk),
                      after={"file_name": file_name, "sha256": digest, "statements": len(stored),
+                            "csv_mapping": csv.name if csv is not None else None,
                             "lines": sum(len(statement.lines) for statement, _ in placed),
                             "statement_ids": [f"{row.statement_id} {row.sequence}".strip() for row in stored],
                             "nostros": sorted({nostro.code for _, nostro in placed})})
     return stored
+
+
+def _csv_mapping(content: bytes, *, mapping_name: str | None, chosen: Nostro | None) -> SavedCsvMapping | None:
+    """The mapping a CSV is read through: the one named (which must be the chosen nostro's, or a
+    bank's), else the chosen nostro's; None for a file that reads on its own."""
+    try:
+        return _csv_mapping_found(content, mapping_name=mapping_name, chosen=chosen)
+    except ValueError as unusable:  # a row saved around the admin's checks
+        raise StatementMappingInvalid(f"The CSV mapping cannot be used: {unusable}.") from None
+
+
+def _csv_mapping_found(content: bytes, *, mapping_name: str | None, chosen: Nostro | None) -> SavedCsvMapping | None:
+    if mapping_name:
+        csv = mapping_selectors.csv_mapping(name=mapping_name)
+        if csv is None:
+            raise StatementMappingUnknown(f"There is no CSV statement mapping {mapping_name!r}.")
+        if chosen is not None and csv.nostro_code and csv.nostro_code != chosen.code:
+            raise StatementMappingMismatch(f"CSV mapping {csv.name!r} is nostro {csv.nostro_code}'s, not "
+                                           f"{chosen.code}'s.")
+        return csv
+    if statement_format_is_text(content) or chosen is None:
+        return None
+    return mapping_selectors.csv_mapping_for_nostro(nostro=chosen)
 
 
 def _currencies_check(statement: ParsedStatement, nostro: Nostro) -> None:

@@ -17,14 +17,19 @@ def statement_summary(statement: BankStatement) -> dict[str, object]:
 
 
 class Command(BaseCommand):
-    help = ("Import a bank statement file (camt.053/054 or MT940/MT942): every statement in it, or nothing. "
+    help = ("Import a bank statement file (camt.053/054, MT940/MT942, or a bank's CSV through its saved column "
+            "mapping): every statement in it, or nothing. "
             "A statement imported before, for an unknown account or in another currency than its nostro's "
             "refuses the file.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
         parser.add_argument("--nostro", metavar="CODE",
-                            help="The nostro the file is for (by default each statement's IBAN names it).")
+                            help="The nostro the file is for (by default each statement's IBAN names it); for a "
+                                 "CSV, its mapping (the nostro's own, or its bank's) reads the file.")
+        parser.add_argument("--mapping", metavar="NAME",
+                            help="The saved CSV column mapping to read a CSV file with (its nostro is the mapping's "
+                                 "unless --nostro says otherwise).")
         parser.add_argument("--json", action="store_true",
                             help='Print a JSON list with one {"statement_id", "format", "account", "currency", '
                                  '"opening_balance", "closing_balance", "lines"} per statement (always a list, '
@@ -40,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {unreadable.strerror}.") from unreadable
         try:
             statements = services.statement_import(content=content, file_name=path.name, actor=actor,
-                                                   nostro_code=options["nostro"])
+                                                   nostro_code=options["nostro"], mapping_name=options["mapping"])
         except FincoreError as refused:
             raise CommandError(f"{refused.code}: {refused.detail}") from refused
         summaries = [statement_summary(statement) for statement in statements]
