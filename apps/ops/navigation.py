@@ -91,6 +91,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("treasury", "Treasury", (
         Place("treasury.NostroAccount", "Nostro accounts (fincore's bank accounts)"),
         Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940)"),
+        Place("reconciliation.Expectation", "Reconciliation: expectations (what the banks should show)"),
     )),
     Section("operations", "Operations", (
         Place("events.OutboxMessage", "Outbox (messages to publish)"),

@@ -33,7 +33,7 @@ from apps.core.actors import Actor
 from apps.events.outbox.models import DeadLetter
 from apps.ledger import services as ledger_services
 from apps.payments import services as payment_services
-from apps.reconciliation.models import BankStatement, BankStatementLine
+from apps.reconciliation.models import BankStatement, BankStatementLine, Expectation
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
@@ -116,6 +116,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "settlement.StatusReport": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
     # Bank statements: everyone reads them; treasury imports them.
     "reconciliation.BankStatement": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
+    # Expectations: everyone reads them; treasury declares one by hand.
+    "reconciliation.Expectation": {**_every(), SUPERUSER: "view declare", TREASURY: "view declare"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -242,6 +244,9 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
         file_name="nbb.xml", sha256="2" * 64, content=b"<Document/>", imported_at=now, imported_by="tests")
     BankStatementLine.objects.create(statement=statement, position=1, amount=12_500, currency="BHD",
                                      booking_date=now.date(), reference="the role matrix")
+    Expectation.objects.create(
+        nostro_id="nbb-bhd-01", currency="BHD", amount=12_500, expected_date=now.date(), source="staff",
+        source_id="role-matrix", missing_after=now + timedelta(days=3), created_at=now, created_by="tests")
     # A version of the national list, the merchant's hit on it, that hit cleared, and the re-screen.
     sanctions_imports.sanctions_list_import(
         source="local", file_name="local.csv", actor=FACTORY_ACTOR,

@@ -1,3 +1,6 @@
 """Reconciliation's admin, one module per part; importing them registers each with the admin site."""
 
-from apps.reconciliation.admin import statements  # noqa: F401
+from apps.reconciliation.admin import (
+    expectations,  # noqa: F401
+    statements,  # noqa: F401
+)
