@@ -47,7 +47,7 @@ def test_a_superuser_sees_the_sections_in_the_tables_order_and_empty_ones_are_le
                         "settlement.SettlementRun", "settlement.SettlementLine", "payments.Payout",
                         "payments.MerchantPayoutHold",
                         "merchants.BankAccount", "settlement.PayoutFile", "settlement.StatusReport"]),
-        ("Treasury", ["treasury.NostroAccount", "reconciliation.BankStatement"]),
+        ("Treasury", ["treasury.NostroAccount", "reconciliation.BankStatement", "reconciliation.Expectation"]),
         ("Operations", ["events.OutboxMessage", "events.DeadLetter", "django_celery_beat.PeriodicTask",
                         "django_celery_beat.IntervalSchedule", "django_celery_beat.CrontabSchedule", "auth.User",
                         "auth.Group", "axes.AccessAttempt",
