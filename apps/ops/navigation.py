@@ -93,6 +93,7 @@ SECTIONS: tuple[Section, ...] = (
         Place("treasury.Sweep", "Sweeps between nostros (pain.001)"),
         Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940, CSV)"),
         Place("reconciliation.CsvStatementMapping", "Reconciliation: CSV statement mappings (per bank)"),
+        Place("reconciliation.Expectation", "Reconciliation: expectations (what the banks should show)"),
     )),
     Section("operations", "Operations", (
         Place("events.OutboxMessage", "Outbox (messages to publish)"),

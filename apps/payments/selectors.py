@@ -307,3 +307,37 @@ def _refunded_before(refunds: list[Refund]) -> dict[UUID, int]:
 def payouts_of_file(*, file_reference: str) -> list[Payout]:
     """The payouts a payment file sent (its pain.001 message id), in id order."""
     return list(Payout.objects.filter(file_reference=file_reference).order_by("pk"))
+
+
+def payouts_sent_by_file(*, since: datetime) -> list[Payout]:
+    """Live payouts that left in a payment file (no instant rail) at or after ``since``, whatever
+    became of them since, oldest first: what reconciliation expects on the nostros' statements."""
+    return list(Payout.objects.filter(livemode=True, connector="", in_transit_at__gte=since)
+                .exclude(file_reference="").order_by("in_transit_at", "pk"))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorNet:
+    """One connector's captures and succeeded refunds of one currency and mode in a period."""
+
+    connector: str
+    captured: int
+    refunded: int
+
+    @property
+    def net(self) -> int:
+        return self.captured - self.refunded
+
+
+def connector_nets(*, currency: str, livemode: bool, start: datetime, end: datetime) -> list[ConnectorNet]:
+    """Per connector, the payments of ``currency`` captured in ``[start, end)`` (their captured
+    amount, as settlement counts them) and the refunds that succeeded in it, by connector name:
+    what each acquirer should settle for the period. Two aggregate queries on indexed columns."""
+    captured = dict(Payment.objects.filter(currency=currency, livemode=livemode, captured_at__gte=start,
+                                           captured_at__lt=end)
+                    .values_list("connector").annotate(total=Sum("amount_captured")).order_by())
+    refunded = dict(Refund.objects.filter(currency=currency, livemode=livemode, status=Refund.Status.SUCCEEDED,
+                                          resolved_at__gte=start, resolved_at__lt=end)
+                    .values_list("connector").annotate(total=Sum("amount")).order_by())
+    return [ConnectorNet(connector=name, captured=int(captured.get(name) or 0), refunded=int(refunded.get(name) or 0))
+            for name in sorted(captured.keys() | refunded.keys())]

@@ -33,7 +33,7 @@ from apps.core.actors import Actor
 from apps.events.outbox.models import DeadLetter
 from apps.ledger import services as ledger_services
 from apps.payments import services as payment_services
-from apps.reconciliation.models import BankStatement, BankStatementLine, CsvStatementMapping
+from apps.reconciliation.models import BankStatement, BankStatementLine, CsvStatementMapping, Expectation
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
@@ -122,6 +122,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "reconciliation.BankStatement": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
     # CSV statement mappings: everyone reads them; treasury keeps them (with a reason).
     "reconciliation.CsvStatementMapping": {**_every(), SUPERUSER: "view add change", TREASURY: "view add change"},
+    # Expectations: everyone reads them; treasury declares one by hand.
+    "reconciliation.Expectation": {**_every(), SUPERUSER: "view declare", TREASURY: "view declare"},
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -256,6 +258,9 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                          transfer_id="0190b4b2-0000-7000-8000-000000000002", created_at=now, sent_at=now)
     CsvStatementMapping.objects.create(name="NBB CSV", nostro_id="nbb-bhd-01", booking_date="Date", amount="Amount",
                                        currency="BHD")
+    Expectation.objects.create(
+        nostro_id="nbb-bhd-01", currency="BHD", amount=12_500, expected_date=now.date(), source="staff",
+        source_id="role-matrix", missing_after=now + timedelta(days=3), created_at=now, created_by="tests")
     # A version of the national list, the merchant's hit on it, that hit cleared, and the re-screen.
     sanctions_imports.sanctions_list_import(
         source="local", file_name="local.csv", actor=FACTORY_ACTOR,
