@@ -227,6 +227,7 @@ def _rule_apply(cursor: Any, rule: MatchingRule, criteria: tuple[Criterion, ...]
         _fuzzy_filter(cursor, sql.fuzzy)
     _one_to_one_resolve(cursor)
     _matches_build(cursor, cardinality)
+    cursor.execute("ANALYZE m_new, m_ml, m_me")
     cursor.execute("SELECT count(*) FROM m_new")
     outcome.matches += cursor.fetchone()[0]
     if not outcome.matches:
@@ -309,7 +310,8 @@ def _sample(cursor: Any, rule_name: str, report: MatchingReport, limit: int) -> 
         "(SELECT array_agg(eid::text ORDER BY eid) FROM m_me m WHERE m.mid = n.mid), "
         "(SELECT sum(l.amount)::bigint FROM m_ml m JOIN m_lines l ON l.id = m.line_id WHERE m.mid = n.mid), "
         "(SELECT min(l.currency) FROM m_ml m JOIN m_lines l ON l.id = m.line_id WHERE m.mid = n.mid) "
-        "FROM m_new n ORDER BY (SELECT min(line_id) FROM m_ml m WHERE m.mid = n.mid) LIMIT %s", [limit])
+        "FROM (SELECT mid, min(line_id) AS first FROM m_ml GROUP BY mid ORDER BY first LIMIT %s) n ORDER BY n.first",
+        [limit])
     for _, line_ids, expectation_ids, amount, currency in cursor.fetchall():
         report.sample.append(MatchSample(rule_name, tuple(line_ids), tuple(UUID(each) for each in expectation_ids),
                                          amount, currency))
