@@ -9,7 +9,7 @@ by end-to-end id (rule 1), 5,000 settling a batch of two expectations by its gro
 way (rule 4), and 5,000 nothing expected. Expectations are declared by staff (no ledger postings:
 the figure is matching's). Each of ``BENCH_RUNS`` rounds times the join (its second run), then
 the matching run, then undoes the matches (deletes them, reopens the expectations, VACUUM
-ANALYZE) for the next round. Medians are reported; the target (issue 12) is matching ≤ 3 × the
+ANALYZE) for the next round. Medians are reported; the target (issue 12) is matching ≤ 3 x the
 join.
 """
 
@@ -29,7 +29,7 @@ os.environ["FINCORE_BENCH_DATABASE_URL"] = os.environ.get(
     "BENCH_MATCHING_DATABASE_URL", os.environ["FINCORE_BENCH_DATABASE_URL"] + "_matching")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-import django  # noqa: E402
+import django
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
@@ -175,12 +175,12 @@ def main() -> None:
             _undo()
     join_ms, run_ms = statistics.median(joins), statistics.median(runs)
     ratio = run_ms / join_ms
-    print(f"\nMatching ({LINES:,} lines × {LINES:,} expectations, one nostro; medians of {RUNS}; "
+    print(f"\nMatching ({LINES:,} lines x {LINES:,} expectations, one nostro; medians of {RUNS}; "
           f"prepared in {prepare_s:.0f} s)")
     print("| figure | value |\n|---|---|")
     print(f"| join_ms (reference, amount) | {join_ms:.0f} |")
     print(f"| matching_run_ms (4 default rules) | {run_ms:.0f} |")
-    print(f"| ratio | {ratio:.1f} × (target ≤ 3 ×: {'met' if ratio <= 3 else 'missed'}) |")
+    print(f"| ratio | {ratio:.1f} x (target ≤ 3 x: {'met' if ratio <= 3 else 'missed'}) |")
     print(f"matches by rule (last round): {per_rule[-1]}")
     print(json.dumps({"benchmark": "reconciliation", "lines": LINES, "join_ms": round(join_ms, 1),
                       "matching_run_ms": round(run_ms, 1), "ratio": round(ratio, 2), "target_met": ratio <= 3,
