@@ -12,7 +12,7 @@ METRICS_DIR := $(CURDIR)/var/prometheus
 PYTEST_ARGS ?=
 BENCH := DJANGO_SETTINGS_MODULE=bench.settings
 
-.PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench bench-settlement bench-screening chaos clean
+.PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench bench-settlement bench-screening bench-matching chaos clean
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,7 @@ bench: $(INSTALLED) services
 	$(BENCH) $(BIN)/python -m bench.payments
 	$(BENCH) $(BIN)/python -m bench.settlement
 	$(BENCH) $(BIN)/python -m bench.screening
+	$(BENCH) $(BIN)/python -m bench.reconciliation
 
 ## bench-settlement: settlement alone (bench/settlement.py): a business date of 1,000,000 captures of 1,000
 ## merchants in a database of its own (fincore_bench_settlement), settled by manage.py settlement_run on a
@@ -96,6 +97,12 @@ bench-settlement: $(INSTALLED) services
 ## names; no database
 bench-screening: $(INSTALLED)
 	$(BENCH) $(BIN)/python -m bench.screening
+
+## bench-matching: reconciliation's matching alone (bench/reconciliation.py): 100,000 statement lines against
+## 100,000 expectations by matching_run with the default rules, beside PostgreSQL's join on (reference, amount)
+## over the same rows, in a database of its own (fincore_bench_matching)
+bench-matching: $(INSTALLED) services
+	$(BENCH) $(BIN)/python -m bench.reconciliation
 
 ## chaos: payments and transfers through the API while PostgreSQL and RabbitMQ restart and workers and
 ## web processes are killed (tests/reliability/chaos.py), on a PostgreSQL cluster and RabbitMQ node it

@@ -12,9 +12,9 @@ from apps.audit.models import AuditEvent
 from apps.core import ids
 from apps.events.outbox.models import OutboxMessage
 from apps.payments.models import Payment, Payout
-from apps.reconciliation import tasks_expectations
 from apps.reconciliation.models import Expectation
 from apps.reconciliation.services import expectations as services
+from apps.reconciliation.tasks import expectations as tasks_expectations
 from apps.settlement import services as settlement_services
 from apps.settlement.models import SettlementTerms
 from tests.factories.merchants import MerchantFactory

@@ -166,6 +166,8 @@ class MatchExpectation(models.Model):
     match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="expectations")
     expectation = models.ForeignKey(Expectation, on_delete=models.PROTECT, related_name="match_rows")
     amount = models.BigIntegerField()
+    transfer_id = models.UUIDField(null=True, blank=True,
+                                   help_text="The ledger posting made for it (a connector settlement's arrival)")
 
     class Meta:
         verbose_name = "matched expectation"

@@ -32,6 +32,7 @@ from apps.reconciliation.models import BankStatement, BankStatementLine
 from apps.reconciliation.selectors import mappings as mapping_selectors
 from apps.reconciliation.selectors import statements as selectors
 from apps.reconciliation.selectors.mappings import SavedCsvMapping
+from apps.reconciliation.services.matching import matching_enqueue
 from apps.treasury.data import Nostro
 
 _CAMT_NAMESPACE = (NAMESPACE_PREFIX + "camt.05").encode()
@@ -128,6 +129,7 @@ def statement_import(*, content: bytes, file_name: str, actor: Actor, nostro_cod
                             "lines": sum(len(statement.lines) for statement, _ in placed),
                             "statement_ids": [f"{row.statement_id} {row.sequence}".strip() for row in stored],
                             "nostros": sorted({nostro.code for _, nostro in placed})})
+        matching_enqueue(statements=stored)
     return stored
 
 

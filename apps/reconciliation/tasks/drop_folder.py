@@ -1,4 +1,4 @@
-"""Reconciliation's Celery entry points: each calls one service."""
+"""The drop folder's Celery entry point: it calls one service."""
 
 from pathlib import Path
 

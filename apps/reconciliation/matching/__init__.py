@@ -1,0 +1,1 @@
+"""Matching's plain-Python parts: the rules' criteria catalogue and matching's refusals."""
