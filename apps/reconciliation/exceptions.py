@@ -31,3 +31,33 @@ class StatementDuplicate(FincoreError):
     code = "statement_duplicate"
     title = "The statement was imported before"
     status = 409
+
+
+class BreakNotFound(FincoreError):
+    code = "break_not_found"
+    title = "There is no such break"
+    status = 404
+
+
+class BreakResolved(FincoreError):
+    code = "break_resolved"
+    title = "The break is resolved already"
+    status = 409
+
+
+class InvalidBreakWork(FincoreError):
+    code = "invalid_break_work"
+    title = "The break cannot be worked so"
+    status = 400
+
+
+class LinkRefused(FincoreError):
+    code = "link_refused"
+    title = "These statement lines and expectations cannot be linked"
+    status = 409
+
+
+class StatementNotProvable(FincoreError):
+    code = "statement_not_provable"
+    title = "The statement has no closing balance to prove the books against"
+    status = 409
