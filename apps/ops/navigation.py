@@ -91,6 +91,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("treasury", "Treasury", (
         Place("treasury.NostroAccount", "Nostro accounts (fincore's bank accounts)"),
         Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940)"),
+        Place("reconciliation.Break", "Reconciliation: breaks (the exception queue)"),
+        Place("reconciliation.BalanceProof", "Reconciliation: balance proofs (the books against the bank)"),
     )),
     Section("operations", "Operations", (
         Place("events.OutboxMessage", "Outbox (messages to publish)"),
