@@ -41,8 +41,8 @@ pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("tests.ops")
 # What every role that views all the data sees; checkers (supervisors, superusers) also see their queue first.
-VIEWER_TILES = ["payment_volume", "settlement", "reconciliation", "connector_health", "attempts_needing_review", "outbox", "queues",
-                "ledger_verification", "audit_verification"]
+VIEWER_TILES = ["payment_volume", "settlement", "reconciliation", "connector_health", "attempts_needing_review",
+                "outbox", "queues", "ledger_verification", "audit_verification"]
 ALL_TILES = ["approvals_awaiting_me", "compliance_work", *VIEWER_TILES]
 
 

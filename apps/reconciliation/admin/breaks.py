@@ -85,12 +85,16 @@ class AgeFilter(admin.SimpleListFilter):
 @admin.register(Break)
 class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
     money_fields = {"amount": "currency"}
-    list_display = ["opened_at", "kind", "nostro", "amount_money", "status", "assigned_to", "resolution",
-                    "resolved_by"]
+    # What fits at 1366 px; the line or expectation, and who resolved it how, are on the break's page.
+    list_display = ["opened_at", "kind", "nostro_code", "amount_money", "status", "assigned_to"]
     list_filter = [StatusFilter, "kind", "nostro", AssignedFilter, AgeFilter, "resolution"]
-    list_select_related = ["nostro", "assigned_to"]
+    list_select_related = ["assigned_to"]
     search_fields = ["line__reference", "line__end_to_end_id", "expectation__reference", "expectation__source_id"]
     date_hierarchy = "opened_at"
+
+    @admin.display(description="Nostro", ordering="nostro")
+    def nostro_code(self, found: Break) -> str:
+        return found.nostro_id
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view

@@ -18,7 +18,7 @@ TASKS = [
     dict(
         name="reconciliation: prove the books against the bank",
         task="reconciliation.prove",
-        queue="default",
+        queue="reconciliation",
         crontab={"minute": "0", "hour": "3", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"},
         description="Opens and resolves breaks, proves each new end-of-day statement's closing balance against "
                     "the nostro's ledger balance, and journals each nostro's last agreed balance.",

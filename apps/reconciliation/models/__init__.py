@@ -17,7 +17,22 @@ from apps.reconciliation.models.proofs import BalanceProof, ProofStatus
 from apps.reconciliation.models.statements import BankStatement, BankStatementLine
 
 __all__ = [
-    "BalanceProof", "ProofStatus", "BankStatement", "BankStatementLine", "Break", "BreakComment", "BreakKind", "BreakResolution", "BreakStatus",
-    "Cardinality", "Expectation", "ExpectationSource", "ExpectationState", "Match", "MatchExpectation",
-    "MatchKind", "MatchLine", "MatchingRule",
+    "BalanceProof",
+    "BankStatement",
+    "BankStatementLine",
+    "Break",
+    "BreakComment",
+    "BreakKind",
+    "BreakResolution",
+    "BreakStatus",
+    "Cardinality",
+    "Expectation",
+    "ExpectationSource",
+    "ExpectationState",
+    "Match",
+    "MatchExpectation",
+    "MatchKind",
+    "MatchLine",
+    "MatchingRule",
+    "ProofStatus",
 ]

@@ -259,7 +259,8 @@ def break_adjust(*, break_id: Any, actor: Actor, reason: str) -> str:
     moving it. Raises BreakNotFound, BreakResolved, and the ledger's refusals.
     """
     with transaction.atomic():
-        found = Break.objects.select_for_update(of=("self",)).select_related("line", "expectation").filter(pk=break_id).first()
+        found = (Break.objects.select_for_update(of=("self",)).select_related("line", "expectation")
+                 .filter(pk=break_id).first())
         if found is None:
             raise BreakNotFound(f"There is no break {break_id}.")
         if found.status == BreakStatus.RESOLVED and found.resolution == BreakResolution.ADJUSTED:

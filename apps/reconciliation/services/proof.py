@@ -8,7 +8,7 @@ The ledger balance counts every posted transfer whose *effective* time is at or 
 instant, whenever it was posted: ``account_balances(as_of=)`` reads the running balance by posting
 time, and the transfers posted later with an earlier effective time (a break's adjustment, dated
 the day the bank booked the line) are added, and those posted earlier but effective later taken
-off. Money at the bank is debits − credits of the nostro account.
+off. Money at the bank is debits - credits of the nostro account.
 
 Statements with no closing balance (camt.054 notifications, MT942 interim reports) are not proven.
 A difference is an alert: journaled and published as ``reconciliation.balance_differs`` with the
@@ -47,7 +47,7 @@ def statement_end(statement: BankStatement) -> datetime:
 
 
 def nostro_ledger_balance(*, nostro_code: str, currency: str, as_of: datetime) -> int:
-    """Money at the bank by the books (debits − credits, posted) counting every transfer effective
+    """Money at the bank by the books (debits - credits, posted) counting every transfer effective
     at or before ``as_of``."""
     account = ledger_selectors.role_account_get(ref=AccountRef(AccountRole.NOSTRO, currency, True, name=nostro_code))
     if account is None:
