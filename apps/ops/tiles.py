@@ -25,6 +25,8 @@ from apps.events.outbox import selectors as outbox_selectors
 from apps.ledger import selectors as ledger_selectors
 from apps.ops import charts
 from apps.payments import selectors as payment_selectors
+from apps.reconciliation.selectors import breaks as break_selectors
+from apps.reconciliation.selectors import proofs as proof_selectors
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 
@@ -469,3 +471,64 @@ def settlement() -> SettlementTile:
     earlier = tuple(_settlement_day(run.currency, run.business_date, run.period_end, run) for run in overview.failed
                     if (run.currency, run.business_date) not in shown)
     return SettlementTile(href=_changelist("settlement.settlementrun"), days=days, earlier_failed=earlier)
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreakAgeLine:
+    label: str
+    count: int
+    href: str
+
+
+@dataclass(frozen=True)
+class DifferingStatement:
+    statement: str
+    nostro: str
+    closing_date: date
+    difference: str
+    href: str
+
+
+@dataclass(frozen=True)
+class AgreedBalanceLine:
+    nostro: str
+    balance: str
+    closing_date: date
+
+
+@dataclass(frozen=True)
+class ReconciliationTile:
+    open_breaks: tuple[BreakAgeLine, ...]  # youngest first
+    differing: tuple[DifferingStatement, ...]
+    agreed: tuple[AgreedBalanceLine, ...]
+    href: str
+
+    def state(self, now: datetime) -> str:
+        if self.differing:
+            return ALARM
+        # Breaks over three days old are late: the bank has had time to book what was expected.
+        return WARNING if any(line.count for line in self.open_breaks[2:]) else OK
+
+
+def reconciliation() -> ReconciliationTile:
+    """Open breaks by age, statements whose newest balance proof differs (an alarm), and each
+    nostro's last balance the books and the bank agreed on."""
+    ages = ("day", "days", "older")
+    bands = break_selectors.open_breaks_by_age(now=clock.now())
+    return ReconciliationTile(
+        open_breaks=tuple(BreakAgeLine(label=band.label, count=band.count,
+                                       href=_changelist("reconciliation.break", status="open", age=age))
+                          for band, age in zip(bands, ages, strict=True)),
+        differing=tuple(DifferingStatement(
+            statement=str(proof.statement), nostro=proof.nostro_id, closing_date=proof.statement.closing_date,
+            difference=Money(proof.difference, proof.currency).format(),
+            href=_changelist("reconciliation.balanceproof", statement__id__exact=proof.statement_id))
+            for proof in proof_selectors.statements_differing()),
+        agreed=tuple(AgreedBalanceLine(nostro=balance.nostro, balance=Money(balance.balance, balance.currency).format(),
+                                       closing_date=balance.closing_date)
+                     for balance in proof_selectors.last_agreed_balances()),
+        href=_changelist("reconciliation.break", status="open"),
+    )

@@ -13,9 +13,11 @@ class ReconciliationConfig(AppConfig):
         # A payout sent by file is expected as soon as payments announces it (the beat sweep is the
         # safety net).
         from apps.events.outbox.subscriptions import subscribe
+        from apps.reconciliation.actions import register_break_actions
 
         subscribe("payments.payout_updated", task="reconciliation.expect_payout", queue="reconciliation")
         register_sensitive_actions()
+        register_break_actions()
 
 
 def register_sensitive_actions() -> None:

@@ -49,3 +49,33 @@ class StatementMappingInvalid(FincoreError):
     code = "statement_mapping_invalid"
     title = "The CSV statement mapping cannot read a file"
     status = 400
+
+
+class BreakNotFound(FincoreError):
+    code = "break_not_found"
+    title = "There is no such break"
+    status = 404
+
+
+class BreakResolved(FincoreError):
+    code = "break_resolved"
+    title = "The break is resolved already"
+    status = 409
+
+
+class InvalidBreakWork(FincoreError):
+    code = "invalid_break_work"
+    title = "The break cannot be worked so"
+    status = 400
+
+
+class LinkRefused(FincoreError):
+    code = "link_refused"
+    title = "These statement lines and expectations cannot be linked"
+    status = 409
+
+
+class StatementNotProvable(FincoreError):
+    code = "statement_not_provable"
+    title = "The statement has no closing balance to prove the books against"
+    status = 409

@@ -402,6 +402,7 @@ def test_every_sensitive_action_is_registered():
         "payments.merchant_payouts_hold": "payments.request_merchant_payouts_hold",
         "payments.merchant_payouts_unhold": "payments.request_merchant_payouts_hold",
         "payments.payout_release": "payments.request_payout_release",
+        "reconciliation.break_adjust": "reconciliation.work_break",
         "routing.connector_disable": "compliance.request_connector_change",
         "routing.connector_enable": "compliance.request_connector_change",
         "settlement.fee_plan_create": "settlement.request_fee_change",

@@ -34,6 +34,8 @@ from apps.events.outbox.models import DeadLetter
 from apps.ledger import services as ledger_services
 from apps.payments import services as payment_services
 from apps.reconciliation.models import BankStatement, BankStatementLine, CsvStatementMapping, Expectation
+from apps.reconciliation.services.breaks import breaks_sync
+from apps.reconciliation.services.proof import balance_prove
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
@@ -124,6 +126,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "reconciliation.CsvStatementMapping": {**_every(), SUPERUSER: "view add change", TREASURY: "view add change"},
     # Expectations: everyone reads them; treasury declares one by hand.
     "reconciliation.Expectation": {**_every(), SUPERUSER: "view declare", TREASURY: "view declare"},
+    # Breaks: everyone reads the exception queue; treasury works it (an adjustment is a request).
+    "reconciliation.Break": {**_every(), SUPERUSER: "view work", TREASURY: "view work"},
+    "reconciliation.BalanceProof": _every(),
     # Messages: treasury replays dead letters and acts on webhooks.
     "events.DeadLetter": {**_every(), SUPERUSER: "view replay discard", TREASURY: "view replay discard"},
     "events.OutboxMessage": {SUPERUSER: "view", SUPERVISOR: "view", TREASURY: "view", SUPPORT: "view"},
@@ -261,6 +266,9 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
     Expectation.objects.create(
         nostro_id="nbb-bhd-01", currency="BHD", amount=12_500, expected_date=now.date(), source="staff",
         source_id="role-matrix", missing_after=now + timedelta(days=3), created_at=now, created_by="tests")
+    # The line nothing matched is a break, and the statement is proven (it differs: the books are empty).
+    breaks_sync()
+    balance_prove(statement_id=statement.pk)
     # A version of the national list, the merchant's hit on it, that hit cleared, and the re-screen.
     sanctions_imports.sanctions_list_import(
         source="local", file_name="local.csv", actor=FACTORY_ACTOR,
@@ -333,6 +341,8 @@ def _own_page_url(pattern, obj) -> str:
         return reverse(f"admin:{pattern.name}", args=[ACCOUNT_FREEZE]) + f"?account_id={wallet.pk}"
     if pattern.name == "compliance_case_work":
         return reverse(f"admin:{pattern.name}", args=[obj.pk, "note"])
+    if pattern.name == "reconciliation_break_work":
+        return reverse(f"admin:{pattern.name}", args=[obj.pk, "comment"])
     if pattern.name == "compliance_case_str":
         return reverse(f"admin:{pattern.name}", args=[StrReport.objects.get().case_id])
     if pattern.name == "compliance_case_attachment":
@@ -344,7 +354,7 @@ def _own_page_url(pattern, obj) -> str:
 # Pages only ever posted to from an object's page (a GET finds no page there): the walker posts an
 # empty form instead. A role that may not use the page is refused (403); one that may is sent back
 # to the object's page with why the empty form did nothing (a note without words adds nothing).
-_POSTED_PAGES = {"compliance_case_work"}
+_POSTED_PAGES = {"compliance_case_work", "reconciliation_break_work"}
 
 
 def _refused(response) -> bool:

@@ -14,10 +14,11 @@ from apps.reconciliation.models.matching import (
     MatchKind,
     MatchLine,
 )
+from apps.reconciliation.models.proofs import BalanceProof, ProofStatus
 from apps.reconciliation.models.statements import BankStatement, BankStatementLine
 
 __all__ = [
-    "BankStatement", "BankStatementLine", "Break", "BreakComment", "BreakKind", "BreakResolution", "BreakStatus",
-    "Cardinality", "CsvStatementMapping", "Expectation", "ExpectationSource", "ExpectationState", "Match",
-    "MatchExpectation", "MatchKind", "MatchLine", "MatchingRule",
+    "BalanceProof", "BankStatement", "BankStatementLine", "Break", "BreakComment", "BreakKind", "BreakResolution",
+    "BreakStatus", "Cardinality", "CsvStatementMapping", "Expectation", "ExpectationSource", "ExpectationState",
+    "Match", "MatchExpectation", "MatchKind", "MatchLine", "MatchingRule", "ProofStatus",
 ]
