@@ -19,7 +19,7 @@ from apps.ledger.data import AccountRef, AccountRole
 from apps.routing import selectors as routing_selectors
 from apps.treasury import forecast
 from apps.treasury.forecast import ExpectedFlow
-from apps.treasury.models import NostroAccount
+from apps.treasury.models import LiquidityAlert, NostroAccount
 
 FORECAST_DAYS = 7
 
@@ -155,3 +155,26 @@ def positions(*, at: datetime | None = None, currency: str | None = None) -> Pos
     for account in accounts:
         grouped.setdefault(account.currency, []).append(account)
     return Positions(at=at, currencies=tuple(_currency_position(code, found, at) for code, found in grouped.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLiquidityAlert:
+    id: str
+    nostro_code: str
+    currency: str
+    forecast_date: date
+    forecast_balance: int
+    threshold: int
+    raised_at: datetime
+    acknowledged_by: str
+
+
+def liquidity_alerts_open() -> list[OpenLiquidityAlert]:
+    """The low-liquidity alerts not cleared yet, the soonest crossing first."""
+    return [
+        OpenLiquidityAlert(id=str(alert.pk), nostro_code=alert.nostro.code, currency=alert.currency,
+                           forecast_date=alert.forecast_date, forecast_balance=alert.forecast_balance,
+                           threshold=alert.threshold, raised_at=alert.raised_at, acknowledged_by=alert.acknowledged_by)
+        for alert in LiquidityAlert.objects.filter(cleared_at__isnull=True).select_related("nostro")
+        .order_by("forecast_date", "nostro__code")
+    ]
