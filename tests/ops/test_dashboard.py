@@ -41,7 +41,8 @@ pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("tests.ops")
 # What every role that views all the data sees; checkers (supervisors, superusers) also see their queue first.
-VIEWER_TILES = ["payment_volume", "settlement", "connector_health", "attempts_needing_review", "outbox", "queues",
+VIEWER_TILES = ["payment_volume", "settlement", "treasury_positions", "liquidity_alerts", "connector_health",
+                "attempts_needing_review", "outbox", "queues",
                 "ledger_verification", "audit_verification"]
 ALL_TILES = ["approvals_awaiting_me", "compliance_work", *VIEWER_TILES]
 
@@ -267,10 +268,12 @@ def test_the_outbox_backlog_shows_the_unsent_messages_and_turns_red_when_stuck(r
 
 
 @pytest.mark.parametrize(("roles", "expected"), [
-    (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "connector_health",
+    (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "treasury_positions",
+                               "liquidity_alerts", "connector_health",
                                "attempts_needing_review", "queues", "ledger_verification", "audit_verification"]),
     (("Compliance supervisor",), ["approvals_awaiting_me", "compliance_work", "payment_volume", "settlement",
-                                  "connector_health", "attempts_needing_review", "outbox", "queues",
+                                  "treasury_positions", "liquidity_alerts", "connector_health",
+                                  "attempts_needing_review", "outbox", "queues",
                                   "ledger_verification", "audit_verification"]),
     (("Treasury operator",), VIEWER_TILES),
     (("Support (read-only)",), ["compliance_work", *VIEWER_TILES]),
@@ -314,9 +317,10 @@ def test_the_dashboard_reads_a_bounded_number_of_queries_cold_and_fewer_warm(
     client = staff_login(staff_user(superuser=True))
 
     # Session, user and the verified TOTP device (3), the approvals awaiting me, never cached (1), then
-    # one read per cached tile (7), but settlement's four (the calendars, their holidays and early
-    # closures, the runs) and compliance's three (open alerts, overdue cases, holds).
-    with django_assert_max_num_queries(18):
+    # one read per cached tile (9), but settlement's four (the calendars, their holidays and early
+    # closures, the runs) and compliance's three (open alerts, overdue cases, holds). Treasury's
+    # positions read the nostros (none here) and its alerts the open ones.
+    with django_assert_max_num_queries(20):
         cold = client.get("/admin/")
     # The session, the user, the device and the approvals: every other tile comes from the cache.
     with django_assert_num_queries(4):

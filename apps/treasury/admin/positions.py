@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from apps.audit.admin_export import CsvExportMixin
@@ -81,6 +81,8 @@ class PositionAdmin(ReadOnlyModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if not self.has_view_permission(request):
             return super().changelist_view(request, extra_context)  # refused as Django refuses
+        if request.method == "POST":  # the page has no actions: nothing is posted to it
+            return HttpResponseRedirect(request.path)
         try:
             positions = positions_selectors.positions()
         except forecast.NoBusinessCalendar as missing:
