@@ -30,6 +30,7 @@ class _Row:
     """One line of the positions table, as the page prints it (money already formatted)."""
 
     name: str
+    column: str  # its heading in the forecast table
     css: str
     ledger_balance: str
     payouts_due: str
@@ -46,7 +47,7 @@ def _rows(currency: positions_selectors.CurrencyPosition) -> list[_Row]:
     code = currency.currency
     rows = [
         _Row(name=f"{nostro.code}{' (pays out)' if nostro.pays_out else ''} — {nostro.bank_name}",
-             css=f"nostro-{nostro.code}", ledger_balance=_money(nostro.ledger_balance, code),
+             column=nostro.code, css=f"nostro-{nostro.code}", ledger_balance=_money(nostro.ledger_balance, code),
              payouts_due=_money(nostro.payouts_due, code), expected_in=_money(nostro.expected_in, code),
              threshold=_money(nostro.threshold, code),
              days=[(_money(day.closing, code), day.closing < 0 or (nostro.threshold is not None
@@ -54,7 +55,7 @@ def _rows(currency: positions_selectors.CurrencyPosition) -> list[_Row]:
                    for day in nostro.days])
         for nostro in currency.nostros
     ]
-    rows.append(_Row(name=f"All {code} nostros", css=f"total-{code}",
+    rows.append(_Row(name=f"All {code} nostros", column=f"All {code}", css=f"total-{code}",
                      ledger_balance=_money(currency.ledger_balance, code),
                      payouts_due=_money(currency.payouts_due, code), expected_in=_money(currency.expected_in, code),
                      threshold="", days=[(_money(day.closing, code), day.closing < 0) for day in currency.days]))
@@ -89,11 +90,14 @@ class PositionAdmin(ReadOnlyModelAdmin):
             positions, unavailable = None, str(missing)
         else:
             unavailable = ""
-        currencies = [
-            {"currency": currency.currency, "dates": [f"{day.date:%a %d %b}" for day in currency.days],
-             "rows": _rows(currency), "flows": _flows(currency)}
-            for currency in (positions.currencies if positions else ())
-        ]
+        currencies = []
+        for currency in positions.currencies if positions else ():
+            rows = _rows(currency)
+            # The forecast reads down the days (one row each), a column per nostro: it fits any screen.
+            forecast_rows = [(f"{day.date:%a %d %b}", [row.days[index] for row in rows])
+                             for index, day in enumerate(currency.days)]
+            currencies.append({"currency": currency.currency, "rows": rows, "forecast": forecast_rows,
+                               "flows": _flows(currency)})
         page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Positions",
                 "currencies": currencies, "unavailable": unavailable, "at": positions.at if positions else None,
                 "open_alerts": LiquidityAlert.objects.filter(cleared_at__isnull=True).select_related("nostro")}
