@@ -87,8 +87,9 @@ SECTIONS: tuple[Section, ...] = (
         Place("settlement.PayoutFile", "Payout files (pain.001)"),
         Place("settlement.StatusReport", "Payment status reports (pain.002)"),
     )),
-    # Positions and FX rates come here.
     Section("treasury", "Treasury", (
+        Place("treasury.Position", "Positions and 7-day forecast"),
+        Place("treasury.LiquidityAlert", "Low-liquidity alerts"),
         Place("treasury.NostroAccount", "Nostro accounts (fincore's bank accounts)"),
         Place("treasury.Sweep", "Sweeps between nostros (pain.001)"),
         Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940, CSV)"),

@@ -29,6 +29,7 @@ from apps.reconciliation.selectors import breaks as break_selectors
 from apps.reconciliation.selectors import proofs as proof_selectors
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
+from apps.treasury.selectors import positions as treasury_positions_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -532,3 +533,81 @@ def reconciliation() -> ReconciliationTile:
                      for balance in proof_selectors.last_agreed_balances()),
         href=_changelist("reconciliation.break", status="open"),
     )
+
+
+# --- treasury -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositionLine:
+    currency: str
+    ledger_balance: str
+    payouts_due: str
+    expected_in: str
+    lowest: str  # the lowest closing forecast of the 7 business days
+    lowest_date: date
+    below_zero: tuple[str, ...]  # the days forecast below zero, with their balance ("Sun 13 Apr: -1.250 BHD")
+
+
+@dataclass(frozen=True)
+class TreasuryPositionsTile:
+    href: str
+    lines: tuple[PositionLine, ...]
+    charts: tuple[charts.BarChart, ...]
+
+    def state(self, now: datetime) -> str:
+        return WARNING if any(line.below_zero for line in self.lines) else OK
+
+
+def treasury_positions() -> TreasuryPositionsTile:
+    """Each currency's money at its nostros, the payouts not yet left, the connector settlements
+    expected, and a chart of the closing forecast over 7 business days. Bars cannot go below the
+    axis: a day forecast below zero is drawn empty, marked "▼" under it, and listed with its figure."""
+    found = treasury_positions_selectors.positions()
+    lines, drawn = [], []
+    for position in found.currencies:
+        code, days = position.currency, position.days
+        lowest = min(days, key=lambda day: (day.closing, day.date))
+        below = tuple(f"{day.date:%a %d %b}: {_money(day.closing, code)}" for day in days if day.closing < 0)
+        lines.append(PositionLine(
+            currency=code, ledger_balance=_money(position.ledger_balance, code),
+            payouts_due=_money(position.payouts_due, code), expected_in=_money(position.expected_in, code),
+            lowest=_money(lowest.closing, code), lowest_date=lowest.date, below_zero=below))
+        drawn.append(charts.bar_chart(
+            title=f"{code} closing forecast, next 7 business days",
+            values=[max(day.closing, 0) for day in days],
+            labels=[f"{day.date:%a} {day.date.day}{' ▼' if day.closing < 0 else ''}" for day in days],
+            captions=[f"{day.date:%a %d %b}: {_money(day.closing, code)}" for day in days]))
+    return TreasuryPositionsTile(href=_changelist("treasury.position"), lines=tuple(lines), charts=tuple(drawn))
+
+
+@dataclass(frozen=True)
+class LiquidityAlertLine:
+    nostro: str
+    currency: str
+    forecast_date: date
+    forecast_balance: str
+    threshold: str
+    acknowledged_by: str
+    href: str
+
+
+@dataclass(frozen=True)
+class LiquidityAlertsTile:
+    href: str
+    alerts: tuple[LiquidityAlertLine, ...]
+
+    def state(self, now: datetime) -> str:
+        return ALARM if self.alerts else OK
+
+
+def liquidity_alerts() -> LiquidityAlertsTile:
+    """The open low-liquidity alerts: red while any nostro's forecast is below its threshold."""
+    alerts = tuple(
+        LiquidityAlertLine(nostro=alert.nostro_code, currency=alert.currency, forecast_date=alert.forecast_date,
+                           forecast_balance=_money(alert.forecast_balance, alert.currency),
+                           threshold=_money(alert.threshold, alert.currency), acknowledged_by=alert.acknowledged_by,
+                           href=reverse("admin:treasury_liquidityalert_change", args=[alert.id]))
+        for alert in treasury_positions_selectors.liquidity_alerts_open()
+    )
+    return LiquidityAlertsTile(href=_changelist("treasury.liquidityalert", cleared_at__isempty=1), alerts=alerts)

@@ -107,6 +107,18 @@ def payouts_releasable(*, currency: str, livemode: bool, now: datetime) -> list[
     )
 
 
+def payouts_not_left(*, currency: str, livemode: bool) -> list[Payout]:
+    """The payouts of ``currency`` and mode whose money has not left a nostro yet: pending ones
+    (scheduled: not yet in a payout file), and those sent in a payout file that the bank has not
+    confirmed. Payouts sent by an instant rail are left out (they leave from the rail's clearing
+    account, not a nostro). Treasury's forecast reads them (through settlement, which dates them)."""
+    return list(
+        Payout.objects.filter(currency=currency, livemode=livemode)
+        .filter(Q(status=Payout.Status.PENDING) | Q(status=Payout.Status.IN_TRANSIT, connector=""))
+        .only("id", "currency", "amount", "status", "hold_until", "nostro").order_by("pk")
+    )
+
+
 def merchant_balance(*, merchant_id: UUID, livemode: bool, currencies: list[str]) -> list[dict[str, object]]:
     """Per currency: ``pending`` (captured, not yet settled), ``available`` (settled, payable),
     ``reserve`` (held back); each net of money held for refunds in flight."""

@@ -11,6 +11,7 @@ class SettlementConfig(AppConfig):
 
     def ready(self) -> None:
         register_sensitive_actions()
+        register_treasury_forecast()
         register_sweep_file_writer()
 
 
@@ -71,3 +72,50 @@ def register_sensitive_actions() -> None:
     ):
         sensitive_action_register(SensitiveAction(name=name, label=label, service=service,
                                                   describe=fee_change(name), permission=permission))
+
+
+def register_treasury_forecast() -> None:
+    """Treasury (below settlement) forecasts its nostros on settlement's business calendar and from
+    the payouts not yet left: hand it both. A pending payout leaves on the business date its hold
+    passes (the next payout file of that date takes it); one sent in a file leaves as soon as the
+    bank books it: on the window's first day."""
+    from datetime import date, datetime
+
+    from apps.core import clock
+    from apps.payments import selectors as payments_selectors
+    from apps.settlement import selectors
+    from apps.settlement.domain import calendar as business_calendar
+    from apps.settlement.exceptions import UnknownCalendar
+    from apps.treasury import forecast
+
+    def business_days(currency: str, at: datetime, count: int) -> list[date]:
+        try:
+            calendar = selectors.calendar_get(currency)
+        except UnknownCalendar as unknown:
+            raise forecast.NoBusinessCalendar(str(unknown)) from unknown
+        days = [business_calendar.business_date(calendar, at)]
+        while len(days) < count:
+            days.append(business_calendar.next_business_date(calendar, days[-1]))
+        return days
+
+    def payouts_not_left(currency: str, start: date, end: date) -> list[forecast.ExpectedFlow]:
+        calendar, now = selectors.calendar_get(currency), clock.now()
+        totals: dict[tuple[str | None, date, str], tuple[int, int]] = {}
+        for payout in payments_selectors.payouts_not_left(currency=currency, livemode=True):
+            if payout.status == "pending":
+                key = (None, max(start, business_calendar.business_date(calendar, max(now, payout.hold_until))),
+                       forecast.PAYOUT_SCHEDULED)
+            else:
+                key = (payout.nostro or None, start, forecast.PAYOUT_SENT)
+            if key[1] > end:
+                continue
+            count, amount = totals.get(key, (0, 0))
+            totals[key] = (count + 1, amount + payout.amount)
+        return [
+            forecast.ExpectedFlow(nostro_code=nostro_code, currency=currency, date=day, amount=-amount, kind=kind,
+                                  label=f"{count} payout{'s' if count != 1 else ''}")
+            for (nostro_code, day, kind), (count, amount) in sorted(totals.items(), key=lambda item: item[0][1:])
+        ]
+
+    forecast.business_days_register(business_days)
+    forecast.flow_source_register("settlement.payouts_not_left", payouts_not_left)

@@ -41,8 +41,9 @@ pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("tests.ops")
 # What every role that views all the data sees; checkers (supervisors, superusers) also see their queue first.
-VIEWER_TILES = ["payment_volume", "settlement", "reconciliation", "connector_health", "attempts_needing_review",
-                "outbox", "queues", "ledger_verification", "audit_verification"]
+VIEWER_TILES = ["payment_volume", "settlement", "treasury_positions", "liquidity_alerts", "reconciliation",
+                "connector_health", "attempts_needing_review", "outbox", "queues",
+                "ledger_verification", "audit_verification"]
 ALL_TILES = ["approvals_awaiting_me", "compliance_work", *VIEWER_TILES]
 
 
@@ -267,10 +268,12 @@ def test_the_outbox_backlog_shows_the_unsent_messages_and_turns_red_when_stuck(r
 
 
 @pytest.mark.parametrize(("roles", "expected"), [
-    (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "reconciliation", "connector_health",
+    (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "treasury_positions",
+                               "liquidity_alerts", "reconciliation", "connector_health",
                                "attempts_needing_review", "queues", "ledger_verification", "audit_verification"]),
     (("Compliance supervisor",), ["approvals_awaiting_me", "compliance_work", "payment_volume", "settlement",
-                                  "reconciliation", "connector_health", "attempts_needing_review", "outbox", "queues",
+                                  "treasury_positions", "liquidity_alerts", "reconciliation", "connector_health",
+                                  "attempts_needing_review", "outbox", "queues",
                                   "ledger_verification", "audit_verification"]),
     (("Treasury operator",), VIEWER_TILES),
     (("Support (read-only)",), ["compliance_work", *VIEWER_TILES]),
@@ -314,10 +317,11 @@ def test_the_dashboard_reads_a_bounded_number_of_queries_cold_and_fewer_warm(
     client = staff_login(staff_user(superuser=True))
 
     # Session, user and the verified TOTP device (3), the approvals awaiting me, never cached (1), then
-    # one read per cached tile (7), but settlement's four (the calendars, their holidays and early
-    # closures, the runs), compliance's three (open alerts, overdue cases, holds) and reconciliation's
-    # three (breaks by age, differing statements, agreed balances).
-    with django_assert_max_num_queries(21):
+    # one read per cached tile (9), but settlement's four (the calendars, their holidays and early
+    # closures, the runs), compliance's three (open alerts, overdue cases, holds). Treasury's
+    # positions read the nostros (none here) and its alerts the open ones; reconciliation's three
+    # (breaks by age, differing statements, agreed balances).
+    with django_assert_max_num_queries(23):
         cold = client.get("/admin/")
     # The session, the user, the device and the approvals: every other tile comes from the cache.
     with django_assert_num_queries(4):

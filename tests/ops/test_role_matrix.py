@@ -40,7 +40,7 @@ from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
 from apps.settlement.models import PayoutFile, StatusReport
-from apps.treasury.models import NostroAccount, Sweep
+from apps.treasury.models import LiquidityAlert, NostroAccount, Sweep
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories import payouts as payout_factories
@@ -98,11 +98,15 @@ MATRIX: dict[str, dict[str, str]] = {
     "settlement.BusinessCalendar": _every(),
     "settlement.Holiday": {**_every(), SUPERUSER: "view request_change", TREASURY: "view request_change"},
     # Fincore's bank accounts: a superuser records them (never deleted: payouts and statements name them).
-    "treasury.NostroAccount": {**_every(), SUPERUSER: "view add change"},
+    "treasury.NostroAccount": {**_every(), SUPERUSER: "view add change", TREASURY: "view change"},
     # Sweeps between nostros: everyone reads them (and downloads their pain.001); treasury requests
     # them (a supervisor approves those above the policy's threshold).
     "treasury.Sweep": {**_every("view download"), SUPERUSER: "view download request",
                        TREASURY: "view download request"},
+    # Positions: everyone reads them; treasury acknowledges low-liquidity alerts (the check raises
+    # and clears them) and sets a nostro's threshold (above).
+    "treasury.Position": _every(),
+    "treasury.LiquidityAlert": {**_every(), SUPERUSER: "view acknowledge", TREASURY: "view acknowledge"},
     # Payouts: everyone reads them; treasury requests releasing a large one (a supervisor approves).
     # Bank accounts: compliance officers request setting or changing one (a supervisor approves).
     "payments.Payout": {**_every(), SUPERUSER: "view request_release", TREASURY: "view request_release"},
@@ -248,6 +252,8 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
     StatusReport.objects.create(message_id="NBB-STS-1", payout_file=payout_file, group_status="ACSC",
                                 sha256="1" * 64, document=b"<Document/>", paid=1, imported_at=now,
                                 imported_by="tests")
+    LiquidityAlert.objects.create(nostro=NostroAccount.objects.get(code="nbb-bhd-01"), currency="BHD",
+                                  forecast_date=now.date(), forecast_balance=1_000, threshold=5_000, raised_at=now)
     statement = BankStatement.objects.create(
         nostro=NostroAccount.objects.get(code="nbb-bhd-01"), format="camt.053", version="001.08",
         statement_id="NBB-STMT-1", sequence="1", account="BH96NBOB00000099887766", currency="BHD",

@@ -3,6 +3,8 @@ parts the treasury issue adds beside them). Import from here: ``apps.treasury.mo
 
 from apps.treasury.models.fx import FxConversion, FxQuote, FxRate, FxRoundingCarry
 from apps.treasury.models.nostros import NostroAccount
+from apps.treasury.models.positions import LiquidityAlert, Position
 from apps.treasury.models.sweeps import Sweep
 
-__all__ = ["FxConversion", "FxQuote", "FxRate", "FxRoundingCarry", "NostroAccount", "Sweep"]
+__all__ = ["FxConversion", "FxQuote", "FxRate", "FxRoundingCarry", "LiquidityAlert", "NostroAccount", "Position",
+           "Sweep"]

@@ -22,12 +22,19 @@ class NostroAccount(models.Model):
     iban = models.CharField("IBAN", max_length=34)
     account_name = models.CharField(max_length=140, help_text="The holder's name as the bank knows it")
     pays_out = models.BooleanField(default=False, help_text="Payouts in its currency leave from it")
+    low_liquidity_threshold = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="In minor units (1.250 BHD = 1250): a forecast closing balance below it raises a low-liquidity "
+                  "alert. Empty: no threshold.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["currency", "code"]
         verbose_name = "nostro account"
         constraints = [
+            models.CheckConstraint(
+                condition=Q(low_liquidity_threshold__isnull=True) | Q(low_liquidity_threshold__gte=0),
+                name="treasury_nostro_threshold"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="treasury_nostro_currency"),
             models.CheckConstraint(condition=Q(bic__regex=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$"), name="treasury_nostro_bic"),
             models.CheckConstraint(condition=Q(iban__regex=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$"),
