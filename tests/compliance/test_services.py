@@ -402,6 +402,8 @@ def test_every_sensitive_action_is_registered():
         "payments.merchant_payouts_hold": "payments.request_merchant_payouts_hold",
         "payments.merchant_payouts_unhold": "payments.request_merchant_payouts_hold",
         "payments.payout_release": "payments.request_payout_release",
+        "reconciliation.matching_rule_change": "reconciliation.request_matchingrule_change",
+        "reconciliation.matching_rule_create": "reconciliation.request_matchingrule_change",
         "reconciliation.break_adjust": "reconciliation.work_break",
         "routing.connector_disable": "compliance.request_connector_change",
         "routing.connector_enable": "compliance.request_connector_change",
@@ -428,8 +430,8 @@ def test_the_roles_hold_the_permissions_they_should(officer, treasury, superviso
                    "compliance.request_risk_tier_change", "compliance.request_sanctions_allow_list",
                    "merchants.request_bank_account_change", "payments.request_merchant_payouts_hold"],
         "tariq": ["compliance.request_adjustment", "compliance.request_connector_change",
-                  "payments.request_payout_release", "settlement.request_fee_change",
-                  "settlement.request_holiday_change", "treasury.request_sweep"],
+                  "payments.request_payout_release", "reconciliation.request_matchingrule_change",
+                  "settlement.request_fee_change", "settlement.request_holiday_change", "treasury.request_sweep"],
         "sara": [], "sami": [],
     }
     assert SUPERVISOR == "Compliance supervisor"

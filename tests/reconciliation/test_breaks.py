@@ -113,7 +113,7 @@ def test_linking_a_line_break_with_a_missing_expectation_resolves_both():
     assert (missing.state, missing.reconciled_amount) == ("reconciled", 12_500)
     assert Match.objects.get().kind == "manual"
     assert len(_journal("reconciliation.break_linked")) == 2
-    assert len(_journal("reconciliation.match_link")) == 1
+    assert len(_journal("reconciliation.match_linked")) == 1
 
 
 def _adjust_request(found: Break, maker) -> ApprovalRequest:

@@ -14,10 +14,10 @@ from django.test import override_settings
 from django_celery_beat.models import PeriodicTask
 
 from apps.core.actors import Actor
-from apps.reconciliation import tasks
 from apps.reconciliation.models import BankStatement, BankStatementLine
 from apps.reconciliation.services.drop_folder import statement_drop_folder_scan
 from apps.reconciliation.services.statements import statement_import
+from apps.reconciliation.tasks import drop_folder as tasks
 from tests.reconciliation import samples
 from tests.reconciliation.test_csv_mapping import NBB_CSV, nbb, nbb_mapping
 from tests.reconciliation.test_import import camt_multi, nostro

@@ -12,13 +12,6 @@ from playwright.sync_api import expect
 from apps.ledger.data import AccountRef, AccountRole
 from apps.treasury.models import NostroAccount, Sweep
 from tests.e2e.admin_pages import list_fits, sign_in
-from tests.e2e.conftest import (  # noqa: F401 - the browser tests' fixtures
-    admin_server,
-    chromium,
-    new_page,
-    screens,
-    staff_roles,
-)
 from tests.factories import ledger as ledger_factories
 from tests.factories.staff import TREASURY, staff_user
 
@@ -40,7 +33,7 @@ def two_nostros(idle_sessions_ended_at_exit):
     assert outcome.result == "ok", outcome
 
 
-def test_treasury_requests_a_sweep_and_downloads_its_pain001(new_page, screens, two_nostros):  # noqa: F811
+def test_treasury_requests_a_sweep_and_downloads_its_pain001(new_page, screens, two_nostros):
     page = new_page()
     sign_in(page, staff_user(TREASURY, username="tariq"))
 
