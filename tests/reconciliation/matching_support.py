@@ -19,11 +19,14 @@ def nostro(code: str = "nbb-bhd-01", currency: str = "BHD") -> NostroAccount:
                                  account_name="Fincore B.S.C."))[0]
 
 
-def statement(nostro_code: str = "nbb-bhd-01", currency: str = "BHD") -> BankStatement:
+def statement(nostro_code: str = "nbb-bhd-01", currency: str = "BHD", **balances) -> BankStatement:
+    """A stored statement with no lines yet; ``balances`` (closing_balance=, closing_date=, ...) are
+    set on creation: statements are append-only."""
     n = next(_counter)
     return BankStatement.objects.create(
         nostro_id=nostro_code, format="camt.053", statement_id=f"STMT-{n}", account="BH00", currency=currency,
-        file_name=f"s{n}.xml", sha256=f"{n:064d}", content=b"", imported_at=clock.now(), imported_by="tests")
+        file_name=f"s{n}.xml", sha256=f"{n:064d}", content=b"", imported_at=clock.now(), imported_by="tests",
+        **balances)
 
 
 def lines(rows: list[dict], *, on: BankStatement | None = None) -> list[BankStatementLine]:

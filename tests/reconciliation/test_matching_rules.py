@@ -12,14 +12,14 @@ from apps.core.actors import Actor
 from apps.events.outbox.models import OutboxMessage
 from apps.reconciliation.matching.criteria import criteria_parse
 from apps.reconciliation.matching.errors import MatchingRuleInvalid
-from apps.reconciliation.models import MatchingRule
+from apps.reconciliation.models import BalanceProof, Break, MatchingRule
 from apps.reconciliation.services.rules import RULE_CHANGE, RULE_CREATE
 from apps.reconciliation.services.statements import statement_import
 from apps.reconciliation.tasks.matching import match_all, match_statement
 from apps.treasury.models import NostroAccount
 from tests.factories.staff import SUPERVISOR, TREASURY, staff_user, totp_code
 from tests.reconciliation import samples
-from tests.reconciliation.matching_support import expectation, line, nostro
+from tests.reconciliation.matching_support import DAY, expectation, line, lines, nostro, statement
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,32 @@ def test_the_tasks_match_and_a_rerun_matches_nothing_more():
     statement_line = line(800, reference="T1")
     assert match_statement(statement_id=str(statement_line.statement_id))["matches"] == 1
     assert match_all() == {"matches": 0, "lines": 0}
+
+
+def test_after_matching_what_is_left_is_a_break_and_the_statement_is_proven():
+    nostro()
+    on = statement()
+    expectation(800, reference="T1")
+    matched, unknown = lines([{"amount": 800, "reference": "T1"}, {"amount": 450, "reference": "NOBODY"}], on=on)
+
+    match_statement(statement_id=str(on.pk))
+
+    [unmatched] = Break.objects.all()
+    assert (unmatched.line_id, unmatched.kind, unmatched.status) == (unknown.pk, "unmatched_line", "open")
+    assert not Break.objects.filter(line=matched).exists()
+
+
+def test_after_matching_a_statement_with_a_closing_balance_is_proven_once():
+    nostro()
+    on = statement(closing_balance=0, closing_date=DAY)
+    lines([{"amount": 450, "reference": "NOBODY"}], on=on)
+
+    match_statement(statement_id=str(on.pk))
+    match_all()
+
+    [proof] = BalanceProof.objects.filter(statement=on)
+    # The books hold nothing for this nostro, and so does the bank's closing balance.
+    assert (proof.ledger_balance, proof.statement_balance, proof.status) == (0, 0, "agreed")
 
 
 def test_an_import_enqueues_matching_in_its_transaction():

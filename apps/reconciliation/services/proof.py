@@ -99,11 +99,14 @@ def balance_prove(*, statement_id: object, actor: Actor = NIGHTLY_ACTOR) -> Bala
     return proof
 
 
-def statements_prove(*, actor: Actor = NIGHTLY_ACTOR) -> list[BalanceProof]:
-    """Prove every end-of-day statement not proven yet (a re-proof is asked for by name)."""
-    waiting = (BankStatement.objects.filter(closing_balance__isnull=False, closing_date__isnull=False,
-                                            balance_proofs__isnull=True)
-               .order_by("closing_date", "imported_at").values_list("pk", flat=True))
+def statements_prove(*, nostro_code: str | None = None, actor: Actor = NIGHTLY_ACTOR) -> list[BalanceProof]:
+    """Prove every end-of-day statement not proven yet, of one nostro or all (a re-proof is asked
+    for by name)."""
+    waiting = BankStatement.objects.filter(closing_balance__isnull=False, closing_date__isnull=False,
+                                           balance_proofs__isnull=True)
+    if nostro_code is not None:
+        waiting = waiting.filter(nostro_id=nostro_code)
+    waiting = waiting.order_by("closing_date", "imported_at").values_list("pk", flat=True)
     return [balance_prove(statement_id=pk, actor=actor) for pk in waiting]
 
 
