@@ -10,12 +10,13 @@ class ReconciliationConfig(AppConfig):
     verbose_name = "Reconciliation"
 
     def ready(self) -> None:
-        # A payout sent by file is expected as soon as payments announces it (the beat sweep is the
-        # safety net).
+        # A payout sent by file, and a sweep, are expected as soon as payments or treasury announce
+        # them (the beat sweep is the safety net).
         from apps.events.outbox.subscriptions import subscribe
         from apps.reconciliation.actions import register_break_actions
 
         subscribe("payments.payout_updated", task="reconciliation.expect_payout", queue="reconciliation")
+        subscribe("treasury.sweep_sent", task="reconciliation.expect_sweep", queue="reconciliation")
         register_sensitive_actions()
         register_break_actions()
 

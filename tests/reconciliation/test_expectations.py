@@ -20,10 +20,21 @@ from apps.settlement.models import SettlementTerms
 from tests.factories.merchants import MerchantFactory
 from tests.factories.payouts import payout_nostro
 from tests.factories.settlement import captured, refunded
+from tests.factories.staff import TREASURY, staff_user
 from tests.settlement.test_payout_files import ACTOR, MONDAY, at, merchant_with_bank_account
 from tests.settlement.test_payout_files_instant import live_rail  # noqa: F401 - a fixture
+from tests.treasury.test_sweeps import BBK_IBAN, arrive, request
+from tests.treasury.test_sweeps import nostro as sweep_nostro
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def accounts_for_sweeps():
+    """Two BHD nostros, 50,000.000 BHD at NBB (as treasury's sweep tests set them up)."""
+    sweep_nostro("nbb-bhd-01")
+    sweep_nostro("bbk-bhd-01", iban=BBK_IBAN, bic="BBKUBHBM", bank="Bank of Bahrain and Kuwait")
+    arrive("nbb-bhd-01", 50_000_000)
 TUESDAY, THURSDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=3)
 NEXT_SUNDAY, NEXT_MONDAY = MONDAY + timedelta(days=6), MONDAY + timedelta(days=7)
 
@@ -177,3 +188,29 @@ def test_a_missing_expectation_may_still_be_reconciled():
 
 def test_dates_are_the_calendars():
     assert NEXT_SUNDAY.weekday() == 6 and date(2031, 4, 10).weekday() == 3
+
+
+# --- sweeps ------------------------------------------------------------------------------------
+
+
+def test_a_sent_sweep_is_expected_on_both_nostros_once_by_event_or_by_the_beat_sweep(accounts_for_sweeps):
+    sent = request(staff_user(TREASURY), 1_250_500)  # under the threshold: sent at once
+    [message] = OutboxMessage.objects.filter(task_name="reconciliation.expect_sweep")
+
+    assert tasks_expectations.expect_sweep(**message.kwargs) == 2
+    assert tasks_expectations.expect_sweep(**message.kwargs) == 0  # a redelivery makes nothing twice
+    assert services.sweeps_expect() == 0  # and neither does the beat sweep behind the event
+
+    by_nostro = {e.nostro_id: e for e in Expectation.objects.filter(source="sweep")}
+    assert {code: (e.amount, e.expected_date, e.end_to_end_id) for code, e in by_nostro.items()} == {
+        "nbb-bhd-01": (-1_250_500, sent.execution_date, sent.end_to_end_id),
+        "bbk-bhd-01": (1_250_500, sent.execution_date, sent.end_to_end_id),
+    }
+
+
+def test_the_beat_sweep_expects_a_sweep_the_event_missed(accounts_for_sweeps):
+    request(staff_user(TREASURY), 2_000_000)
+    OutboxMessage.objects.filter(task_name="reconciliation.expect_sweep").delete()
+
+    assert tasks_expectations.expect_sent_payouts() == 2
+    assert Expectation.objects.filter(source="sweep").count() == 2

@@ -1,7 +1,7 @@
 """Expectations: what fincore expects to see on its nostros' statements, created where the money
 moves and marked missing when the bank has not shown it by its SLA.
 
-Three sources make them (``source`` + ``source_id`` is unique, so each is made once however often
+Four sources make them (``source`` + ``source_id`` is unique, so each is made once however often
 it is asked):
 
 * **payouts** sent in a payment file (pain.001): money out, minus its amount, on the file's execution date
@@ -9,6 +9,8 @@ it is asked):
 * **connector settlements**: per connector, currency and closed business date, the captures less
   the succeeded refunds, expected on the next business date into the currency's payout nostro under
   the batch id ``{connector}-{YYYYMMDD}``;
+* **sweeps** between nostros once sent: two, the money leaving the paying nostro and arriving at
+  the receiving one, on the sweep's execution date with its end-to-end id;
 * **staff**, who declare one by hand with a reason (journaled).
 
 States: ``unreconciled → partially_reconciled → reconciled`` as matched lines settle it (the
@@ -33,6 +35,8 @@ from apps.payments import selectors as payments_selectors
 from apps.reconciliation.models import Expectation, ExpectationSource, ExpectationState
 from apps.settlement import selectors as settlement_selectors
 from apps.treasury.selectors import nostros as treasury_selectors
+from apps.treasury.selectors import sweeps as treasury_sweep_selectors
+from apps.treasury.services import sweeps as treasury_sweeps
 
 SYSTEM = Actor.system("reconciliation.expectations")
 # What the matcher and the missing sweep may do: the documented state machine.
@@ -66,6 +70,7 @@ DEFAULT_TERMS = {
     ExpectationSource.PAYOUT: Terms(date_tolerance_days=1, amount_tolerance=0, missing_after_business_days=2),
     ExpectationSource.CONNECTOR_SETTLEMENT: Terms(date_tolerance_days=1, amount_tolerance=0,
                                                   missing_after_business_days=2),
+    ExpectationSource.SWEEP: Terms(date_tolerance_days=1, amount_tolerance=0, missing_after_business_days=2),
     ExpectationSource.STAFF: Terms(date_tolerance_days=0, amount_tolerance=0, missing_after_business_days=2),
 }
 
@@ -169,6 +174,43 @@ def _insert_new(expectations: list[Expectation]) -> int:
         after = Expectation.objects.filter(source__in={key[0] for key in keys},
                                            source_id__in={key[1] for key in keys}).count()
     return after - before
+
+
+# --- sweeps (both sides) -----------------------------------------------------------------------
+
+
+def _sweep_expectations(sweep: Any, now: datetime) -> list[Expectation]:
+    terms = terms_for(ExpectationSource.SWEEP)
+    deadline = missing_after(currency=sweep.currency, expected_date=sweep.execution_date,
+                             business_days=terms.missing_after_business_days)
+    public_id = treasury_sweeps.sweep_public_id(sweep.pk)
+    return [
+        Expectation(
+            nostro_id=nostro_code, currency=sweep.currency, amount=amount, expected_date=sweep.execution_date,
+            date_tolerance_days=terms.date_tolerance_days, amount_tolerance=terms.amount_tolerance,
+            source=ExpectationSource.SWEEP, source_id=f"{sweep.pk}:{side}", reference=public_id,
+            end_to_end_id=sweep.end_to_end_id, counterparty_name=counterparty, missing_after=deadline,
+            metadata={"sweep": public_id, "side": side}, created_at=now, created_by=SYSTEM.label,
+        )
+        for nostro_code, amount, side, counterparty in (
+            (sweep.from_nostro_id, -sweep.amount, "out", sweep.to_nostro.account_name),
+            (sweep.to_nostro_id, sweep.amount, "in", sweep.from_nostro.account_name),
+        )
+    ]
+
+
+def sweep_expect_event(*, event: dict[str, Any]) -> int:
+    """``treasury.sweep_sent`` from the outbox: both sides of the sweep are expected (a redelivery
+    makes nothing twice). Returns how many it made."""
+    sweep = treasury_sweep_selectors.sweep_sent(public_id=str((event.get("data") or {}).get("sweep", "")))
+    return 0 if sweep is None else _insert_new(_sweep_expectations(sweep, clock.now()))
+
+
+def sweeps_expect(*, now: datetime | None = None, lookback: timedelta = PAYOUT_SWEEP_LOOKBACK) -> int:
+    """The sweep behind the event: every sweep sent in the last ``lookback`` has both expectations."""
+    now = now or clock.now()
+    return _insert_new([expectation for sweep in treasury_sweep_selectors.sweeps_sent_since(since=now - lookback)
+                        for expectation in _sweep_expectations(sweep, now)])
 
 
 # --- connector settlements (money in) -----------------------------------------------------------

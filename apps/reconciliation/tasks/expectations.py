@@ -1,6 +1,6 @@
-"""Expectations' tasks: a payout sent by file (from the outbox), the sweeps behind it, the
-connector settlements of each closed business date, and the SLA (all from beat, on the
-reconciliation queue)."""
+"""Expectations' tasks: a payout sent by file and a sweep between nostros (from the outbox), the
+beat sweep behind them, the connector settlements of each closed business date, and the SLA (all
+from beat, on the reconciliation queue)."""
 
 from typing import Any
 
@@ -16,11 +16,18 @@ def expect_payout(*, event: dict[str, Any]) -> bool:
     return services.payout_expect_event(event=event) is not None
 
 
+@shared_task(name="reconciliation.expect_sweep", acks_late=True)
+def expect_sweep(*, event: dict[str, Any]) -> int:
+    """``treasury.sweep_sent``: both sides of the sweep are expected. Returns how many were new."""
+    return services.sweep_expect_event(event=event)
+
+
 @shared_task(name="reconciliation.expect_sent_payouts", soft_time_limit=50, time_limit=60, expires=240,
              acks_late=True)
 def expect_sent_payouts() -> int:
-    """From beat: payouts sent by file in the last days the event missed. Returns how many it made."""
-    return services.payouts_expect()
+    """From beat: payouts sent by file, and sweeps sent, in the last days the events missed. Returns
+    how many expectations it made."""
+    return services.payouts_expect() + services.sweeps_expect()
 
 
 @shared_task(name="reconciliation.expect_connector_settlements", soft_time_limit=50, time_limit=60, expires=3000,
