@@ -29,15 +29,13 @@ TEMPLATES = "admin/reconciliation/matchingrule/"
 REQUEST_PERMISSION = "reconciliation.request_matchingrule_change"
 SAMPLE_SIZE = 10
 
-FIELD_CHOICES = [("", "-"), ("reference", "reference"), ("amount", "amount"), ("date", "date"),
-                 ("counterparty_name", "counterparty name"), ("end_to_end_id", "end-to-end id")]
+FIELD_CHOICES = [("", "-"), *((field, field.replace("end_to_end", "end-to-end").replace("_", " ")) for field in FIELDS)]
 OPERATOR_CHOICES = [("", "-"), ("exact", "exact"), ("contains", "contains (reference)"),
                     ("tolerance_minor", "± minor units (amount)"), ("tolerance_percent", "± percent (amount)"),
                     ("window_days", "± days (date)"), ("fuzzy", "score ≥ 0-100 (name)")]
 # Operators whose value is a whole number; a percentage stays text (the catalogue reads a decimal).
 _WHOLE_NUMBERS = {"tolerance_minor", "window_days", "fuzzy"}
 _SHORT_CARDINALITY = {"one_to_one": "one-to-one", "one_to_many": "one-to-many", "many_to_one": "many-to-one"}
-assert {value for value, _ in FIELD_CHOICES if value} == set(FIELDS)
 
 
 def criteria_words(criteria: Any, cardinality: str) -> str:
@@ -100,7 +98,7 @@ def _nostro_choices() -> list[tuple[str, str]]:
 class RuleRequestForm(forms.Form):
     rule = forms.ModelChoiceField(queryset=MatchingRule.objects.all(), required=False, empty_label="A new rule",
                                   help_text="The rule to change, or a new one.")
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"size": 60}))
     priority = forms.IntegerField(min_value=1, help_text="Lower runs first; each rule has its own.")
     cardinality = forms.ChoiceField(choices=Cardinality.choices)
     enabled = forms.BooleanField(required=False, help_text="Disabled, the rule is kept but not run.")
