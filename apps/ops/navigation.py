@@ -95,6 +95,7 @@ SECTIONS: tuple[Section, ...] = (
         Place("reconciliation.BankStatement", "Reconciliation: bank statements (camt.053/054, MT940, CSV)"),
         Place("reconciliation.CsvStatementMapping", "Reconciliation: CSV statement mappings (per bank)"),
         Place("reconciliation.Expectation", "Reconciliation: expectations (what the banks should show)"),
+        Place("reconciliation.MatchingRule", "Reconciliation: matching rules"),
         Place("reconciliation.Break", "Reconciliation: breaks (the exception queue)"),
         Place("reconciliation.BalanceProof", "Reconciliation: balance proofs (the books against the bank)"),
     )),

@@ -130,6 +130,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "reconciliation.CsvStatementMapping": {**_every(), SUPERUSER: "view add change", TREASURY: "view add change"},
     # Expectations: everyone reads them; treasury declares one by hand.
     "reconciliation.Expectation": {**_every(), SUPERUSER: "view declare", TREASURY: "view declare"},
+    # Matching rules: everyone reads them and dry-runs one (nothing is written); treasury requests a
+    # new rule or a change (a supervisor approves).
+    "reconciliation.MatchingRule": {**_every("view dry_run"), SUPERUSER: "view dry_run request",
+                                    TREASURY: "view dry_run request"},
     # Breaks: everyone reads the exception queue; treasury works it (an adjustment is a request).
     "reconciliation.Break": {**_every(), SUPERUSER: "view work", TREASURY: "view work"},
     "reconciliation.BalanceProof": _every(),

@@ -6,6 +6,7 @@ The checker reads the request's target label, which carries the dry run of the r
 (what it would match now, on the lines still unmatched)."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,8 +16,8 @@ from apps.compliance.data import Target
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.reconciliation.matching.criteria import MatchingRuleInvalid, criteria_label, criteria_parse
-from apps.reconciliation.models import MatchingRule
-from apps.reconciliation.services.matching import matching_run
+from apps.reconciliation.models import BankStatementLine, Expectation, MatchingRule
+from apps.reconciliation.services.matching import MatchingReport, matching_run
 
 RULE_CREATE = "reconciliation.matching_rule_create"
 RULE_CHANGE = "reconciliation.matching_rule_change"
@@ -73,6 +74,42 @@ def matching_rule_describe(arguments: Mapping[str, Any]) -> Target:
              f"{state}: {criteria_label(criteria_parse(rule.criteria, cardinality=rule.cardinality))}); dry run "
              f"now: {report.label()}")
     return Target("reconciliation.matchingrule", str(current.pk) if current else "new", label)
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunMatch:
+    """One match of a dry run's sample, with its statement lines and expectations as read."""
+
+    rule: str
+    lines: tuple[BankStatementLine, ...]
+    expectations: tuple[Expectation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    rule: MatchingRule
+    report: MatchingReport
+    sample: tuple[DryRunMatch, ...]
+
+
+def matching_rule_dry_run(*, actor: Actor, arguments: Mapping[str, Any] | None = None,
+                          rule: MatchingRule | None = None, nostro_code: str | None = None,
+                          sample_size: int = 10) -> DryRun:
+    """What ``rule`` (saved), or the rule ``arguments`` ask for (built unsaved, never saved), would
+    match now among the unmatched lines of ``nostro_code`` (or of every nostro), alone and whether
+    enabled or not, with a sample of its matches. Writes nothing. Raises MatchingRuleInvalid."""
+    if rule is None:
+        rule, _ = matching_rule_from(arguments or {})
+    report = matching_run(rule=rule, nostro_code=nostro_code or None, dry_run=True, actor=actor,
+                          sample_size=sample_size)
+    line_ids = {line_id for match in report.sample for line_id in match.line_ids}
+    expectation_ids = {expectation_id for match in report.sample for expectation_id in match.expectation_ids}
+    lines = BankStatementLine.objects.select_related("statement").in_bulk(line_ids)
+    expectations = Expectation.objects.in_bulk(expectation_ids)
+    sample = tuple(DryRunMatch(match.rule, tuple(lines[each] for each in match.line_ids if each in lines),
+                               tuple(expectations[each] for each in match.expectation_ids if each in expectations))
+                   for match in report.sample)
+    return DryRun(rule, report, sample)
 
 
 def matching_rule_set(*, actor: Actor, reason: str, rule_id: str | None = None, **fields: Any) -> str:
