@@ -1,6 +1,9 @@
 """Matching's properties (hypothesis, database): lines and expectations generated from one set of
-movements reconcile completely under the default rules; removing or altering one line leaves
-exactly that line unmatched and that movement's expectations open."""
+movements reconcile completely under the default rules, and leave no break; removing or altering
+one line leaves exactly that line unmatched and that movement's expectations open, and the breaks
+say exactly that: an altered line is one break at once (the line nothing expected; once its
+expectation's SLA passes, that is a second break, which an operator links to it), a removed line one
+break per expectation of its movement once their SLA has passed (what the bank did not show)."""
 
 from datetime import timedelta
 
@@ -9,8 +12,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.core import clock
 from apps.core.actors import Actor
-from apps.reconciliation.models import BankStatementLine, Expectation, MatchLine
+from apps.reconciliation.models import BankStatementLine, Break, Expectation, MatchLine
+from apps.reconciliation.services.breaks import breaks_sync
+from apps.reconciliation.services.expectations import expectations_mark_missing
 from apps.reconciliation.services.matching import matching_run
 from tests.reconciliation.matching_support import DAY, expectation, lines, nostro, statement
 
@@ -71,6 +77,8 @@ def test_lines_and_expectations_of_the_same_movements_reconcile_completely(gener
         _build(generated)
         matching_run(nostro_code="nbb-bhd-01", actor=ACTOR)
         assert _unmatched() == set() and _open() == set()
+        _past_every_sla()
+        assert not Break.objects.exists()
         transaction.set_rollback(True)
 
 
@@ -87,4 +95,20 @@ def test_one_line_removed_or_altered_leaves_exactly_that_break(generated, data):
         matching_run(nostro_code="nbb-bhd-01", actor=ACTOR)
         assert _open() == made_expectations[target]
         assert _unmatched() == ({made_lines[target]} if altered else set())
+        breaks_sync()
+        assert _breaks() == ({("line", made_lines[target])} if altered else set())
+        if not altered:
+            _past_every_sla()
+            assert _breaks() == {("expectation", pk) for pk in made_expectations[target]}
         transaction.set_rollback(True)
+
+
+def _past_every_sla() -> None:
+    """The hourly sweep and the breaks after every expectation's SLA (five days on, in the factory)."""
+    expectations_mark_missing(now=clock.now() + timedelta(days=6))
+    breaks_sync()
+
+
+def _breaks() -> set[tuple[str, object]]:
+    return {("line", line_id) if line_id else ("expectation", expectation_id)
+            for line_id, expectation_id in Break.objects.values_list("line_id", "expectation_id")}
