@@ -9,6 +9,8 @@ from apps.core import ids
 from apps.core.actors import Actor
 from apps.merchants import selectors, services
 from apps.merchants.models import Merchant
+from apps.treasury.models import FxRate
+from apps.treasury.selectors import fx as fx_selectors
 from apps.treasury.selectors import nostros as treasury_selectors
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +104,15 @@ def test_the_demo_pays_bhd_out_from_a_nostro_to_each_merchants_bank_account(tmp_
     for merchant in Merchant.objects.all():
         account = selectors.payout_bank_account(merchant_id=merchant.pk, currency="BHD")
         assert account is not None and account.beneficiary_name == merchant.legal_name
+
+
+def test_the_demo_has_a_second_nostro_thresholds_and_fresh_fx_rates(tmp_path):
+    for _ in range(2):  # idempotent: fresh rates are not imported again
+        call_command("demo_setup", credentials_file=tmp_path / "demo.json", stdout=io.StringIO())
+    assert treasury_selectors.nostro_codes() == ["demo-bhd-bbk", "demo-bhd-nostro"]
+    assert {treasury_selectors.nostro_threshold(code=code) for code in treasury_selectors.nostro_codes()} == {5_000_000}
+    rates = fx_selectors.current_rates()
+    pairs = sorted((rate.base_currency, rate.quote_currency) for rate in rates)
+    assert pairs == [("BHD", "EUR"), ("BHD", "SAR"), ("BHD", "USD")]
+    assert not any(fx_selectors.rate_is_stale(rate) for rate in rates)
+    assert FxRate.objects.count() == 3

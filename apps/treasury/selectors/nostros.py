@@ -37,3 +37,8 @@ def nostro_by_iban(*, account: str) -> Nostro | None:
 
 def nostro_codes() -> list[str]:
     return list(NostroAccount.objects.order_by("code").values_list("code", flat=True))
+
+
+def nostro_threshold(*, code: str) -> int | None:
+    """Nostro ``code``'s low-liquidity threshold in minor units, None when it has none (or is unknown)."""
+    return NostroAccount.objects.filter(code=code).values_list("low_liquidity_threshold", flat=True).first()

@@ -15,14 +15,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.core import ids
+from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.ledger import data as ledger_data
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
 from apps.merchants import selectors, services
 from apps.treasury.data import Nostro
+from apps.treasury.selectors import fx as fx_selectors
+from apps.treasury.selectors import nostros as treasury_selectors
+from apps.treasury.services import fx as treasury_fx
 from apps.treasury.services import nostros as treasury_services
+from apps.treasury.services import positions as treasury_positions
 
 ADMIN_USERNAME = "admin"
 # One person in each role, so a day in the admin can be walked through: a freeze an officer requests
@@ -40,6 +44,13 @@ DEMO_MERCHANTS = (
 # fincore's BHD account at a Bahraini bank, and the demo merchants' own (valid IBANs, made up).
 DEMO_NOSTRO = Nostro(code="demo-bhd-nostro", currency="BHD", bank_name="Demo Bank of Bahrain", bic="NBOBBHBM",
                      iban="BH96NBOB00000099887766", account_name="Fincore Demo B.S.C.")
+# A second BHD account, for sweeps; the demo nostros warn below 5,000.000 BHD.
+DEMO_SWEEP_NOSTRO = Nostro(code="demo-bhd-bbk", currency="BHD", bank_name="Demo Bank of Bahrain and Kuwait",
+                           bic="BBKUBHBM", iban="BH27BBKU00100000123456", account_name="Fincore Demo B.S.C.")
+DEMO_LOW_LIQUIDITY_THRESHOLD = 5_000_000
+# Rates to quote conversions with, as a treasury operator would upload them (as of the setup).
+DEMO_FX_RATES = (("BHD", "USD", "2.6595744681", "0.0025"), ("BHD", "EUR", "2.4390243902", "0.0030"),
+                 ("BHD", "SAR", "9.9734042553", "0.0020"))
 DEMO_PAYOUT_IBANS = ("BH67BMAG00001299123456", "BH29BMAG1299123456BH00")  # at BMAGBHBM
 ACTOR = Actor.system("manage.py demo_setup")
 
@@ -72,6 +83,7 @@ class Command(BaseCommand):
             credentials["merchants"][demo["legal_name"]] = self._merchant(demo, saved.get("merchants", {}))
         credentials["accounts"] = self._wallets(DEMO_MERCHANTS[0]["legal_name"])
         self._payouts()
+        self._treasury()
         credentials_file.touch(mode=0o600)
         credentials_file.chmod(0o600)
         credentials_file.write_text(json.dumps(credentials, indent=2))
@@ -133,11 +145,29 @@ class Command(BaseCommand):
         """Where BHD payouts leave from, and where each demo merchant's arrive: settlement pays live
         money out (the demo keys are test keys, so their lines say "Test mode: no payout")."""
         treasury_services.nostro_account_ensure(nostro=DEMO_NOSTRO, pays_out=True, actor=ACTOR, reason="demo data")
+        treasury_services.nostro_account_ensure(nostro=DEMO_SWEEP_NOSTRO, pays_out=False, actor=ACTOR,
+                                                reason="demo data")
         for demo, iban in zip(DEMO_MERCHANTS, DEMO_PAYOUT_IBANS, strict=True):
             merchant = selectors.merchant_by_legal_name(demo["legal_name"])
             if selectors.payout_bank_account(merchant_id=merchant.pk, currency="BHD") is None:
                 services.bank_account_set(merchant_id=merchant.pk, currency="BHD", iban=iban, bic="BMAGBHBM",
                                           beneficiary_name=demo["legal_name"], actor=ACTOR, reason="demo data")
+
+    def _treasury(self) -> None:
+        """A low-liquidity threshold on each demo nostro (unless one is set) and today's FX rates, so
+        the treasury tiles and the FX API have something to show (a pair's rate again once it is stale)."""
+        for nostro in (DEMO_NOSTRO, DEMO_SWEEP_NOSTRO):
+            if treasury_selectors.nostro_threshold(code=nostro.code) is None:
+                treasury_positions.nostro_threshold_set(code=nostro.code, threshold=DEMO_LOW_LIQUIDITY_THRESHOLD,
+                                                        actor=ACTOR, reason="demo data")
+        fresh = {(rate.base_currency, rate.quote_currency) for rate in fx_selectors.current_rates()
+                 if not fx_selectors.rate_is_stale(rate)}
+        as_of = clock.now().replace(microsecond=0).isoformat()
+        rows = "".join(f"{base},{quote},{rate},{spread},{as_of},demo\n" for base, quote, rate, spread in DEMO_FX_RATES
+                       if (base, quote) not in fresh)
+        if rows:
+            treasury_fx.fx_rates_import(content="base,quote,rate,spread,as_of,source\n" + rows, actor=ACTOR,
+                                        reason="demo data", filename="demo-rates.csv")
 
     def _print(self, base_url: str, credentials: dict[str, Any]) -> None:
         lines = [
