@@ -60,7 +60,7 @@ def test_a_treasury_operator_uploads_rates_and_the_import_is_journaled():
         f"BHD,EUR,2.43,0.004,{_minutes_ago(3)},CBB,")}, follow=True)
 
     assert response.redirect_chain[-1][0] == RATES
-    assert "rates.csv: 2 rate(s) stored (BHD/EUR, BHD/USD)." in [str(m) for m in response.context["messages"]]
+    assert "2 rate(s) stored from rates.csv (BHD/EUR, BHD/USD)." in [str(m) for m in response.context["messages"]]
     stored = {(r.base_currency, r.quote_currency): r for r in FxRate.objects.all()}
     assert set(stored) == {("BHD", "USD"), ("BHD", "EUR")}
     assert stored["BHD", "USD"].max_age_seconds == 900 and stored["BHD", "EUR"].max_age_seconds == 3600

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -95,8 +96,8 @@ class FxRatesUploadForm(forms.Form):
 class FxRateAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     """Rates, newest first. Never changed nor deleted: a new rate is uploaded instead."""
 
-    list_display = ["pair", "mid_rate", "spread_bp", "source", "as_of", "age", "freshness", "imported_by",
-                    "imported_at"]
+    # Short cells so the list fits 1366 px unwrapped; who imported it when is on the rate's page.
+    list_display = ["pair", "mid", "spread_bp", "source", "published", "age", "freshness"]
     list_filter = [PairFilter, "source"]
     search_fields = ["source", "imported_by"]
     ordering = ["-as_of", "base_currency", "quote_currency"]
@@ -113,17 +114,24 @@ class FxRateAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     def spread_bp(self, rate: FxRate) -> str:
         return spread_text(rate.spread)
 
-    @admin.display(description="Age")
-    def age(self, rate: FxRate) -> str:
-        return age_text(fx_selectors.rate_age_seconds(rate))
+    @admin.display(description="Mid rate", ordering="mid_rate")
+    def mid(self, rate: FxRate) -> str:
+        return f"{rate.mid_rate.normalize():f}"
+
+    @admin.display(description="As of", ordering="as_of")
+    def published(self, rate: FxRate) -> str:
+        return f"{timezone.localtime(rate.as_of):%d %b %Y %H:%M}"
+
+    @admin.display(description="Age (of max)")
+    def age(self, rate: FxRate) -> SafeString:
+        return format_html('{} <span class="quiet">of {}</span>', age_text(fx_selectors.rate_age_seconds(rate)),
+                           age_text(rate.max_age_seconds))
 
     @admin.display(description="Stale?")
     def freshness(self, rate: FxRate) -> SafeString:
-        limit = f"max {age_text(rate.max_age_seconds)}"
         if fx_selectors.rate_is_stale(rate, now=clock.now()):
-            return format_html('<strong class="fx-stale" style="color:#ba2121">STALE</strong> '
-                               '<span class="quiet">{}</span>', limit)
-        return format_html('<span class="fx-fresh">fresh</span> <span class="quiet">{}</span>', limit)
+            return format_html('<strong class="fx-stale" style="color:#ba2121">{}</strong>', "STALE")
+        return format_html('<span class="fx-fresh">{}</span>', "fresh")
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("treasury.import_fxrate")
@@ -155,7 +163,7 @@ class FxRateAdmin(CsvExportMixin, ReadOnlyModelAdmin):
                 form.add_error("rates", refusal.detail)
             else:
                 pairs = ", ".join(sorted({f"{rate.base_currency}/{rate.quote_currency}" for rate in rates}))
-                self.message_user(request, f"{form.file_name}: {len(rates)} rate(s) stored ({pairs}).",
+                self.message_user(request, f"{len(rates)} rate(s) stored from {form.file_name} ({pairs}).",
                                   messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:treasury_fxrate_changelist"))
         page = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
