@@ -642,12 +642,17 @@ class FxRatesTile:
         return WARNING if any(line.is_stale(now) for line in self.rates) else OK
 
 
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros, never in exponent form: 40 bp, not 4E+1."""
+    return Decimal(f"{value.normalize():f}")
+
+
 def fx_rates() -> FxRatesTile:
     """Each published pair's current rate, its spread and its age: "warning" while any is older than
     its maximum age (it quotes no conversion until treasury uploads a newer one)."""
     lines = tuple(
-        FxRateLine(pair=f"{rate.base_currency}/{rate.quote_currency}", mid_rate=rate.mid_rate.normalize(),
-                   spread_bp=(rate.spread * 10_000).normalize(), source=rate.source, as_of=rate.as_of,
+        FxRateLine(pair=f"{rate.base_currency}/{rate.quote_currency}", mid_rate=_plain(rate.mid_rate),
+                   spread_bp=_plain(rate.spread * 10_000), source=rate.source, as_of=rate.as_of,
                    max_age_seconds=rate.max_age_seconds,
                    href=_changelist("treasury.fxrate", pair=f"{rate.base_currency}/{rate.quote_currency}"))
         for rate in fx_selectors.current_rates()

@@ -163,3 +163,20 @@ def test_quotes_and_conversions_are_listed_and_shown_read_only_with_money_and_tr
     assert reverse("admin:treasury_fxquote_change", args=[quote.pk]) in shown
     for name in ("fxquote", "fxconversion"):
         assert client.get(reverse(f"admin:treasury_{name}_add")).status_code == 403
+
+
+def test_the_fx_tile_shows_each_pairs_current_rate_and_warns_while_one_is_stale():
+    from apps.ops import tiles
+
+    assert tiles.fx_rates().rates == () and tiles.fx_rates().state(clock.now()) == "ok"
+    rate("BHD", "USD", "2.60", "0.0025", age_seconds=3 * 3600, max_age_seconds=900)
+    rate("BHD", "USD", "2.6595744681", "0.0025", age_seconds=4 * 60, max_age_seconds=900)
+    rate("BHD", "EUR", "2.431", "0.004", age_seconds=60, max_age_seconds=600)
+
+    tile = tiles.fx_rates()
+
+    assert [(line.pair, str(line.mid_rate), str(line.spread_bp)) for line in tile.rates] == [
+        ("BHD/EUR", "2.431", "40"), ("BHD/USD", "2.6595744681", "25")]
+    now = clock.now()
+    assert tile.state(now) == "ok"
+    assert tile.state(now + timedelta(minutes=10)) == "warning"  # BHD/EUR is then 11 min old, past its 10
