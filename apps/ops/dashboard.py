@@ -75,6 +75,8 @@ TILES: tuple[TileProvider, ...] = (
                  permissions=("treasury.view_position",), read=tiles.treasury_positions),
     TileProvider(key="liquidity_alerts", title="Low-liquidity alerts",
                  permissions=("treasury.view_liquidityalert",), read=tiles.liquidity_alerts),
+    TileProvider(key="fx_rates", title="FX rates",
+                 permissions=("treasury.view_fxrate",), read=tiles.fx_rates),
     TileProvider(key="reconciliation", title="Reconciliation: breaks and balance proofs",
                  permissions=("reconciliation.view_break", "reconciliation.view_balanceproof"),
                  read=tiles.reconciliation),

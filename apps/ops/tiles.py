@@ -29,6 +29,7 @@ from apps.reconciliation.selectors import breaks as break_selectors
 from apps.reconciliation.selectors import proofs as proof_selectors
 from apps.routing import selectors as routing_selectors
 from apps.settlement import selectors as settlement_selectors
+from apps.treasury.selectors import fx as fx_selectors
 from apps.treasury.selectors import positions as treasury_positions_selectors
 
 logger = logging.getLogger(__name__)
@@ -611,3 +612,49 @@ def liquidity_alerts() -> LiquidityAlertsTile:
         for alert in treasury_positions_selectors.liquidity_alerts_open()
     )
     return LiquidityAlertsTile(href=_changelist("treasury.liquidityalert", cleared_at__isempty=1), alerts=alerts)
+
+
+@dataclass(frozen=True)
+class FxRateLine:
+    pair: str
+    mid_rate: Decimal
+    spread_bp: Decimal  # basis points: 25 for a spread of 0.0025
+    source: str
+    as_of: datetime
+    max_age_seconds: int
+    href: str  # the pair's rates, newest first
+
+    def is_stale(self, now: datetime) -> bool:
+        return (now - self.as_of).total_seconds() > self.max_age_seconds
+
+    @property
+    def stale(self) -> bool:
+        """For the template, at the moment the page is drawn (the line itself may be cached)."""
+        return self.is_stale(clock.now())
+
+
+@dataclass(frozen=True)
+class FxRatesTile:
+    href: str
+    rates: tuple[FxRateLine, ...]
+
+    def state(self, now: datetime) -> str:
+        return WARNING if any(line.is_stale(now) for line in self.rates) else OK
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros, never in exponent form: 40 bp, not 4E+1."""
+    return Decimal(f"{value.normalize():f}")
+
+
+def fx_rates() -> FxRatesTile:
+    """Each published pair's current rate, its spread and its age: "warning" while any is older than
+    its maximum age (it quotes no conversion until treasury uploads a newer one)."""
+    lines = tuple(
+        FxRateLine(pair=f"{rate.base_currency}/{rate.quote_currency}", mid_rate=_plain(rate.mid_rate),
+                   spread_bp=_plain(rate.spread * 10_000), source=rate.source, as_of=rate.as_of,
+                   max_age_seconds=rate.max_age_seconds,
+                   href=_changelist("treasury.fxrate", pair=f"{rate.base_currency}/{rate.quote_currency}"))
+        for rate in fx_selectors.current_rates()
+    )
+    return FxRatesTile(href=_changelist("treasury.fxrate"), rates=lines)

@@ -41,7 +41,7 @@ pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("tests.ops")
 # What every role that views all the data sees; checkers (supervisors, superusers) also see their queue first.
-VIEWER_TILES = ["payment_volume", "settlement", "treasury_positions", "liquidity_alerts", "reconciliation",
+VIEWER_TILES = ["payment_volume", "settlement", "treasury_positions", "liquidity_alerts", "fx_rates", "reconciliation",
                 "connector_health", "attempts_needing_review", "outbox", "queues",
                 "ledger_verification", "audit_verification"]
 ALL_TILES = ["approvals_awaiting_me", "compliance_work", *VIEWER_TILES]
@@ -269,11 +269,11 @@ def test_the_outbox_backlog_shows_the_unsent_messages_and_turns_red_when_stuck(r
 
 @pytest.mark.parametrize(("roles", "expected"), [
     (("Compliance officer",), ["compliance_work", "payment_volume", "settlement", "treasury_positions",
-                               "liquidity_alerts", "reconciliation", "connector_health",
+                               "liquidity_alerts", "fx_rates", "reconciliation", "connector_health",
                                "attempts_needing_review", "queues", "ledger_verification", "audit_verification"]),
     (("Compliance supervisor",), ["approvals_awaiting_me", "compliance_work", "payment_volume", "settlement",
-                                  "treasury_positions", "liquidity_alerts", "reconciliation", "connector_health",
-                                  "attempts_needing_review", "outbox", "queues",
+                                  "treasury_positions", "liquidity_alerts", "fx_rates", "reconciliation",
+                                  "connector_health", "attempts_needing_review", "outbox", "queues",
                                   "ledger_verification", "audit_verification"]),
     (("Treasury operator",), VIEWER_TILES),
     (("Support (read-only)",), ["compliance_work", *VIEWER_TILES]),
@@ -319,9 +319,10 @@ def test_the_dashboard_reads_a_bounded_number_of_queries_cold_and_fewer_warm(
     # Session, user and the verified TOTP device (3), the approvals awaiting me, never cached (1), then
     # one read per cached tile (9), but settlement's four (the calendars, their holidays and early
     # closures, the runs), compliance's three (open alerts, overdue cases, holds). Treasury's
-    # positions read the nostros (none here) and its alerts the open ones; reconciliation's three
+    # positions read the nostros (none here), its alerts the open ones and FX its current rates;
+    # reconciliation's three
     # (breaks by age, differing statements, agreed balances).
-    with django_assert_max_num_queries(23):
+    with django_assert_max_num_queries(24):
         cold = client.get("/admin/")
     # The session, the user, the device and the approvals: every other tile comes from the cache.
     with django_assert_num_queries(4):

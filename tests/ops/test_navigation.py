@@ -48,6 +48,7 @@ def test_a_superuser_sees_the_sections_in_the_tables_order_and_empty_ones_are_le
                         "payments.MerchantPayoutHold",
                         "merchants.BankAccount", "settlement.PayoutFile", "settlement.StatusReport"]),
         ("Treasury", ["treasury.Position", "treasury.LiquidityAlert", "treasury.NostroAccount", "treasury.Sweep",
+                      "treasury.FxRate", "treasury.FxQuote", "treasury.FxConversion",
                       "reconciliation.BankStatement", "reconciliation.CsvStatementMapping",
                       "reconciliation.Expectation", "reconciliation.MatchingRule", "reconciliation.Break",
                       "reconciliation.BalanceProof"]),

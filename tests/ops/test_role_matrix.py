@@ -41,6 +41,7 @@ from apps.settlement import selectors as settlement_selectors
 from apps.settlement import services as settlement_services
 from apps.settlement.models import PayoutFile, StatusReport
 from apps.treasury.models import LiquidityAlert, NostroAccount, Sweep
+from apps.treasury.services import fx as fx_services
 from tests.events.webhooks.helpers import emit, endpoint_create
 from tests.factories import ledger as ledger_factories
 from tests.factories import payouts as payout_factories
@@ -49,6 +50,7 @@ from tests.factories.settlement import settled_day
 from tests.factories.staff import OFFICER as OFFICER_ROLE
 from tests.factories.staff import signed_in_client, staff_user
 from tests.payments.conftest import UNKNOWN, processed, routing  # noqa: F401 - routing is a fixture
+from tests.treasury import fx_helpers
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +109,10 @@ MATRIX: dict[str, dict[str, str]] = {
     # and clears them) and sets a nostro's threshold (above).
     "treasury.Position": _every(),
     "treasury.LiquidityAlert": {**_every(), SUPERUSER: "view acknowledge", TREASURY: "view acknowledge"},
+    # FX: everyone reads rates, quotes and conversions; treasury uploads rates (never changed by hand).
+    "treasury.FxRate": {**_every(), SUPERUSER: "view import", TREASURY: "view import"},
+    "treasury.FxQuote": _every(),
+    "treasury.FxConversion": _every(),
     # Payouts: everyone reads them; treasury requests releasing a large one (a supervisor approves).
     # Bank accounts: compliance officers request setting or changing one (a supervisor approves).
     "payments.Payout": {**_every(), SUPERUSER: "view request_release", TREASURY: "view request_release"},
@@ -271,6 +277,13 @@ def world(merchant, routing):  # noqa: F811 - the routing fixture
                          execution_date=now.date(), end_to_end_id="SWROLEMATRIX", status="sent", requested_by="tests",
                          reason="the role matrix", file=b"<Document/>", file_sha256="3" * 64,
                          transfer_id="0190b4b2-0000-7000-8000-000000000002", created_at=now, sent_at=now)
+    # A USD/BHD rate, a merchant's quote on it and the conversion that executed it.
+    fx_helpers.rate("USD", "BHD", "0.376", "0.0025")
+    fx_actor = fx_helpers.key_actor(merchant.pk)
+    usd = fx_helpers.funded_wallet(merchant.pk, "USD", 15_000)
+    bhd = fx_helpers.funded_wallet(merchant.pk, "BHD", 0)
+    quote = fx_services.fx_quote_create(actor=fx_actor, sell_currency="USD", buy_currency="BHD", sell_amount=10_000)
+    fx_services.fx_conversion_create(actor=fx_actor, quote_id=quote.pk, sell_account_id=usd.pk, buy_account_id=bhd.pk)
     CsvStatementMapping.objects.create(name="NBB CSV", nostro_id="nbb-bhd-01", booking_date="Date", amount="Amount",
                                        currency="BHD")
     Expectation.objects.create(
