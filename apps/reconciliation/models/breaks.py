@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.ids import uuid7
+from apps.core.money import Money
 
 
 class BreakKind(models.TextChoices):
@@ -70,7 +71,7 @@ class Break(models.Model):
         indexes = [models.Index(fields=["status", "nostro", "opened_at"], name="recon_break_queue_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+        return f"{self.get_kind_display()}: {Money(self.amount, self.currency).format()}"
 
 
 class BreakComment(models.Model):
