@@ -30,8 +30,9 @@ class ExpectationState(models.TextChoices):
 
 class Expectation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    # Indexed by recon_expect_open_idx, whose first column it is (no index, or LIKE index, of its own).
     nostro = models.ForeignKey("treasury.NostroAccount", on_delete=models.PROTECT, to_field="code",
-                               related_name="expectations", db_column="nostro_code")
+                               related_name="expectations", db_column="nostro_code", db_index=False)
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(help_text="Minor units, signed from fincore's side: positive is money in")
     expected_date = models.DateField(help_text="The booking date the bank should show")

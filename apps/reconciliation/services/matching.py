@@ -265,9 +265,13 @@ def _rule_apply(cursor: Any, rule: MatchingRule, criteria: tuple[Criterion, ...]
             cursor.execute("INSERT INTO m_all_me SELECT mid, eid, amount FROM m_me")
         # What later rules see: the lines left, and the expectations' open amounts.
         cursor.execute("DELETE FROM m_lines l USING m_ml m WHERE l.id = m.line_id")
+        # Settled ones go (not updated first), the others' open amounts shrink.
         cursor.execute(
-            "UPDATE m_exps x SET done = x.done + s.amount, amount = x.full_amount - x.done - s.amount "
-            "FROM (SELECT eid, sum(amount)::bigint AS amount FROM m_me GROUP BY eid) s WHERE x.id = s.eid")
+            "WITH s AS (SELECT eid, sum(amount)::bigint AS amount FROM m_me GROUP BY eid), "
+            "gone AS (DELETE FROM m_exps x USING s WHERE x.id = s.eid "
+            "AND abs(x.done + s.amount) >= abs(x.full_amount) - x.amt_tol) "
+            "UPDATE m_exps x SET done = x.done + s.amount, amount = x.full_amount - x.done - s.amount FROM s "
+            "WHERE x.id = s.eid AND abs(x.done + s.amount) < abs(x.full_amount) - x.amt_tol")
         cursor.execute("DELETE FROM m_exps WHERE abs(done) >= abs(full_amount) - amt_tol")
 
 
