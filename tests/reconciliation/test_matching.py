@@ -257,3 +257,31 @@ def test_a_manual_link_posts_a_connector_settlement():
     match_link(line_ids=[part.pk], expectation_ids=[wanted.pk], actor=ACTOR, reason="by hand")
     _, clearing = _clearing_and_nostro()
     assert clearing.credits_posted == 2000
+
+
+# --- the run's writes (issue 12's benchmark reshaped them: one write per table per run) ------------
+
+
+def test_a_run_writes_every_rules_matches_with_time_ordered_ids_and_reports_its_steps():
+    by_e2e = expectation(-40000, end_to_end_id="E2E-77")
+    by_reference = expectation(12500, reference="INV-2001")
+    batch = [expectation(3000, group_key="BATCH-9"), expectation(4500, group_key="BATCH-9")]
+    line(-40000, end_to_end_id="e2e-77 ")
+    line(12500, reference="INV-2001")
+    line(7500, reference="BATCH-9")
+    line(999, reference="UNEXPECTED")
+
+    dry = run(dry_run=True)
+    assert (dry.matches, len(dry.sample), Match.objects.count()) == (3, 3, 0)
+
+    report = run()
+    assert (report.matches, report.lines, report.expectations, report.sample) == (3, 3, 4, [])
+    assert {"working tables", "candidates", "writing matches", "commit"} <= set(report.steps)
+    matches = list(Match.objects.order_by("id"))
+    assert [match.id.version for match in matches] == [7, 7, 7]
+    # Made in rule order, each rule's after the previous one's.
+    assert [match.rule.priority for match in matches] == [10, 20, 30]
+    assert all(matched(each) for each in [by_e2e, by_reference, *batch])
+    batch_match = matches[2]
+    assert sorted(batch_match.expectations.values_list("amount", flat=True)) == [3000, 4500]
+    assert MatchLine.objects.count() == 3
