@@ -91,6 +91,10 @@ def test_every_endpoint_is_described(schema):
         ("/api/v1/settlements/{settlement_id}", "get"),
         ("/api/v1/settlements/{settlement_id}/report.csv", "get"),
         ("/api/v1/fee_plan", "get"),
+        ("/api/v1/fx_quotes", "post"),
+        ("/api/v1/conversions", "get"),
+        ("/api/v1/conversions", "post"),
+        ("/api/v1/conversions/{conversion_id}", "get"),
     }
     for operation in operations.values():
         assert operation["description"]
