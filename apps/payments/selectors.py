@@ -344,12 +344,17 @@ class ConnectorNet:
 def connector_nets(*, currency: str, livemode: bool, start: datetime, end: datetime) -> list[ConnectorNet]:
     """Per connector, the payments of ``currency`` captured in ``[start, end)`` (their captured
     amount, as settlement counts them) and the refunds that succeeded in it, by connector name:
-    what each acquirer should settle for the period. Two aggregate queries on indexed columns."""
+    what each acquirer should settle for the period. Two aggregate queries on indexed columns.
+
+    Wallet payments are left out: their money moves between fincore's own ledger accounts (the
+    customer's wallet through its wallet connector's clearing to the merchant), and no bank ever
+    settles it."""
     captured = dict(Payment.objects.filter(currency=currency, livemode=livemode, captured_at__gte=start,
-                                           captured_at__lt=end)
+                                           captured_at__lt=end).exclude(method=Payment.Method.WALLET)
                     .values_list("connector").annotate(total=Sum("amount_captured")).order_by())
     refunded = dict(Refund.objects.filter(currency=currency, livemode=livemode, status=Refund.Status.SUCCEEDED,
                                           resolved_at__gte=start, resolved_at__lt=end)
+                    .exclude(payment__method=Payment.Method.WALLET)
                     .values_list("connector").annotate(total=Sum("amount")).order_by())
     return [ConnectorNet(connector=name, captured=int(captured.get(name) or 0), refunded=int(refunded.get(name) or 0))
             for name in sorted(captured.keys() | refunded.keys())]

@@ -114,6 +114,8 @@ def test_each_connectors_net_of_a_business_date_is_expected_after_the_weekend(tr
     Payment.objects.filter(pk=benefit.pk).update(connector="benefit")
     benefit_refund.__class__.objects.filter(pk=benefit_refund.pk).update(connector="benefit")
     captured(shop, 9_000, at=at(THURSDAY, 16), livemode=False)  # test money: never at a bank
+    wallet = captured(shop, 4_000, at=at(THURSDAY, 16), method="wallet")  # never leaves fincore's ledger
+    Payment.objects.filter(pk=wallet.pk).update(connector="wallet_live")
     captured(shop, 3_000, at=at(THURSDAY, 17, 30))  # after the cut-off: Sunday's business date
 
     travel.move_to(at(THURSDAY, 16, 59))
