@@ -1,7 +1,9 @@
 """The exception queue: breaks opened from what matching left, worked by people, each step journaled."""
 
 import pytest
+from django.contrib.messages import get_messages
 from django.db import transaction
+from django.urls import reverse
 
 from apps.audit.models import AuditEvent
 from apps.compliance import services as compliance_services
@@ -14,7 +16,7 @@ from apps.reconciliation.exceptions import BreakResolved, InvalidBreakWork
 from apps.reconciliation.models import Break, Match, MatchKind, MatchLine
 from apps.reconciliation.services import breaks as services
 from apps.reconciliation.services import proof
-from tests.factories.staff import SUPERVISOR, TREASURY, staff_user, totp_code
+from tests.factories.staff import SUPERVISOR, SUPPORT, TREASURY, signed_in_client, staff_user, totp_code
 from tests.reconciliation.breaks_world import expectation, money_arrived, nostro, nostro_ref, statement, suspense_ref
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +173,57 @@ def test_a_missing_expectation_is_adjusted_on_the_reverse_side_under_the_thresho
     assert request.state == "executed", request.outcome
     nostro_now = ledger_selectors.role_account_balances(ref=nostro_ref())
     assert nostro_now.debits_posted - nostro_now.credits_posted == 0
+
+
+def _work(client, found: Break, step: str, data: dict):
+    return client.post(reverse("admin:reconciliation_break_work", args=[found.pk, step]), data)
+
+
+@pytest.mark.parametrize(("step", "data"), [
+    ("assign", {"assignee": "not-a-person", "reason": "x"}),
+    ("link", {"counterpart": ["not-an-id", "1 OR 1=1"], "reason": "x"}),
+    ("link", {"counterpart": [], "reason": "x"}),
+    ("ignore", {"reason": "   "}),
+])
+def test_hostile_or_empty_work_from_the_admin_is_refused_on_the_page_and_changes_nothing(step, data):
+    nostro()
+    line = statement(12_500).lines.get()
+    services.breaks_sync()
+    found = Break.objects.get(line=line)
+    client = signed_in_client(staff_user(TREASURY))
+    journal = AuditEvent.objects.count()
+
+    answer = _work(client, found, step, data)
+
+    assert answer.status_code == 302
+    found.refresh_from_db()
+    assert (found.status, found.assigned_to_id, AuditEvent.objects.count()) == ("open", None, journal)
+    assert any("Refused" in str(message) for message in get_messages(answer.wsgi_request))
+
+
+def test_an_operator_links_a_line_to_a_missing_expectation_from_the_admin():
+    nostro()
+    line = statement(12_500).lines.get()
+    missing = expectation(12_500, state="missing")
+    services.breaks_sync()
+    found = Break.objects.get(line=line)
+
+    answer = _work(signed_in_client(staff_user(TREASURY)), found, "link",
+                    {"counterpart": [str(missing.pk)], "reason": "Same payer, reference mistyped by the bank"})
+
+    assert answer.status_code == 302
+    assert set(Break.objects.values_list("status", "resolution")) == {("resolved", "linked")}
+    assert Match.objects.get().kind == MatchKind.MANUAL
+
+
+def test_support_cannot_work_a_break():
+    nostro()
+    statement(12_500)
+    services.breaks_sync()
+    found = Break.objects.get()
+
+    answer = _work(signed_in_client(staff_user(SUPPORT)), found, "ignore", {"reason": "looks fine"})
+
+    assert answer.status_code == 403
+    found.refresh_from_db()
+    assert found.status == "open"

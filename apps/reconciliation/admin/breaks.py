@@ -6,6 +6,7 @@ every refusal is shown as a message."""
 
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -148,7 +149,8 @@ class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
             if step == "assign":
                 who = data.get("assignee", "")
                 user = request.user if who == "me" else \
-                    get_user_model().objects.filter(pk=who, is_active=True, is_staff=True).first() if who else None
+                    get_user_model().objects.filter(pk=who, is_active=True, is_staff=True).first() \
+                    if who.isdigit() else None
                 if who and user is None:
                     raise services.InvalidBreakWork("Choose someone on staff.")
                 services.break_assign(break_id=found.pk, user=user, actor=actor, reason=reason)
@@ -162,7 +164,7 @@ class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
             elif step == "link":
                 chosen = data.getlist("counterpart")
                 if found.kind == BreakKind.UNMATCHED_LINE:
-                    services.break_link(break_id=found.pk, expectation_ids=chosen, actor=actor, reason=reason)
+                    services.break_link(break_id=found.pk, expectation_ids=_uuids(chosen), actor=actor, reason=reason)
                 else:
                     services.break_link(break_id=found.pk, line_ids=[int(c) for c in chosen if c.isdigit()],
                                         actor=actor, reason=reason)
@@ -180,6 +182,14 @@ class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
             if done:
                 self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(page)
+
+
+def _uuids(values: list[str]) -> list[UUID]:
+    """The expectation ids a form posted; a value that is none is refused, not a server error."""
+    try:
+        return [UUID(value) for value in values]
+    except ValueError:
+        raise services.InvalidBreakWork("Choose expectations from the list.") from None
 
 
 @admin.register(BalanceProof)
