@@ -201,6 +201,20 @@ def test_hostile_or_empty_work_from_the_admin_is_refused_on_the_page_and_changes
     assert any("Refused" in str(message) for message in get_messages(answer.wsgi_request))
 
 
+def test_a_missing_expectations_break_refuses_lines_that_are_none_from_the_admin():
+    nostro()
+    missing = expectation(12_500, state="missing")
+    services.breaks_sync()
+    found = Break.objects.get(expectation=missing)
+
+    for hostile in (["99999999999999999999999"], ["-1"], ["abc"]):
+        answer = _work(signed_in_client(staff_user(TREASURY)), found, "link", {"counterpart": hostile, "reason": "x"})
+        assert answer.status_code == 302
+        assert any("Refused" in str(message) for message in get_messages(answer.wsgi_request))
+    found.refresh_from_db()
+    assert found.status == "open" and not Match.objects.exists()
+
+
 def test_an_operator_links_a_line_to_a_missing_expectation_from_the_admin():
     nostro()
     line = statement(12_500).lines.get()

@@ -166,8 +166,7 @@ class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
                 if found.kind == BreakKind.UNMATCHED_LINE:
                     services.break_link(break_id=found.pk, expectation_ids=_uuids(chosen), actor=actor, reason=reason)
                 else:
-                    services.break_link(break_id=found.pk, line_ids=[int(c) for c in chosen if c.isdigit()],
-                                        actor=actor, reason=reason)
+                    services.break_link(break_id=found.pk, line_ids=_line_ids(chosen), actor=actor, reason=reason)
                 done = "Linked."
             elif step == "adjust":
                 approval_request = compliance_services.approval_request_create(
@@ -182,6 +181,13 @@ class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
             if done:
                 self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(page)
+
+
+def _line_ids(values: list[str]) -> list[int]:
+    """The statement line ids a form posted (positive and within PostgreSQL's bigint)."""
+    if not all(value.isdigit() and 0 < int(value) < 2**63 for value in values):
+        raise services.InvalidBreakWork("Choose statement lines from the list.")
+    return [int(value) for value in values]
 
 
 def _uuids(values: list[str]) -> list[UUID]:
