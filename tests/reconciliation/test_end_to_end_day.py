@@ -43,7 +43,7 @@ from tests.factories.settlement import ACTOR, CONNECTOR, captured
 from tests.factories.staff import SUPERVISOR, TREASURY, staff_user, totp_code
 from tests.settlement.test_payout_files import status_report
 from tests.support.roles import roles_restore
-from tests.support.seeds import settlement_seeds_restore
+from tests.support.seeds import matching_rules_restore, settlement_seeds_restore
 from tests.support.workers import purge_all_queues, run_django_process, running_worker, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,10 +55,11 @@ FEE = 2_500  # the bank's account fee, 2.500 BHD, that nothing expected
 
 @pytest.fixture(autouse=True)
 def migrated_rows(idle_sessions_ended_at_exit) -> None:
-    """The roles, the BHD calendar and the default fee plan the migrations made, put back after an
-    earlier transactional test emptied the tables."""
+    """The roles, the BHD calendar, the default fee plan and the default matching rules the
+    migrations made, put back after an earlier transactional test emptied the tables."""
     roles_restore()
     settlement_seeds_restore()
+    matching_rules_restore()
 
 
 def merchant(name: str):
