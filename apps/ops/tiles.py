@@ -548,6 +548,7 @@ class PositionLine:
     lowest: str  # the lowest closing forecast of the 7 business days
     lowest_date: date
     below_zero: tuple[str, ...]  # the days forecast below zero, with their balance ("Sun 13 Apr: -1.250 BHD")
+    below_threshold: tuple[str, ...] = ()  # nostros forecast below their threshold ("nbb-bhd-01 from Sun 13 Apr")
 
 
 @dataclass(frozen=True)
@@ -557,7 +558,7 @@ class TreasuryPositionsTile:
     charts: tuple[charts.BarChart, ...]
 
     def state(self, now: datetime) -> str:
-        return WARNING if any(line.below_zero for line in self.lines) else OK
+        return WARNING if any(line.below_zero or line.below_threshold for line in self.lines) else OK
 
 
 def treasury_positions() -> TreasuryPositionsTile:
@@ -570,10 +571,13 @@ def treasury_positions() -> TreasuryPositionsTile:
         code, days = position.currency, position.days
         lowest = min(days, key=lambda day: (day.closing, day.date))
         below = tuple(f"{day.date:%a %d %b}: {_money(day.closing, code)}" for day in days if day.closing < 0)
+        crossing = tuple(f"{nostro.code} from {day.date:%a %d %b}" for nostro in position.nostros
+                         if (day := nostro.first_below_threshold) is not None)
         lines.append(PositionLine(
             currency=code, ledger_balance=_money(position.ledger_balance, code),
             payouts_due=_money(position.payouts_due, code), expected_in=_money(position.expected_in, code),
-            lowest=_money(lowest.closing, code), lowest_date=lowest.date, below_zero=below))
+            lowest=_money(lowest.closing, code), lowest_date=lowest.date, below_zero=below,
+            below_threshold=crossing))
         drawn.append(charts.bar_chart(
             title=f"{code} closing forecast, next 7 business days",
             values=[max(day.closing, 0) for day in days],

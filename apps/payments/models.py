@@ -478,6 +478,9 @@ class Payout(models.Model):
             models.Index(fields=["currency", "livemode", "hold_until"], condition=Q(status="pending"),
                          name="payout_pending"),
             models.Index(fields=["created_at"], name="payout_created_at"),
+            # Reconciliation's sweep behind the payout events: live payouts sent by file lately.
+            models.Index(fields=["in_transit_at"], condition=Q(livemode=True, connector=""),
+                         name="payout_sent_by_file_idx"),
             # The janitor's rail calls that are due.
             models.Index(fields=["next_attempt_at"], condition=Q(next_attempt_at__isnull=False),
                          name="payout_rail_call_due_idx"),

@@ -151,6 +151,9 @@ def test_positions_page_and_tiles_for_a_treasury_operator(week):
     assert (line.ledger_balance, line.payouts_due, line.expected_in, line.lowest) == (
         "100.000 BHD", "80.000 BHD", "20.000 BHD", "40.000 BHD")
     assert [bar.label for bar in positions_tile.charts[0].bars][:2] == ["Thu 10", "Sun 13"]
+    # Above zero, but below the nostro's 50.000 BHD threshold from Sunday: the tile warns too.
+    assert (line.below_zero, line.below_threshold) == ((), (f"{NOSTRO} from Sun 13 Apr",))
+    assert positions_tile.state(THURSDAY) == "warning"
     alerts_tile = tiles.liquidity_alerts()
     assert [alert.nostro for alert in alerts_tile.alerts] == [NOSTRO]
     assert alerts_tile.state(THURSDAY) == "alarm"
