@@ -100,7 +100,8 @@ bench-screening: $(INSTALLED)
 
 ## bench-matching: reconciliation's matching alone (bench/reconciliation.py): 100,000 statement lines against
 ## 100,000 expectations by matching_run with the default rules, beside PostgreSQL's join on (reference, amount)
-## over the same rows, in a database of its own (fincore_bench_matching)
+## over the same rows, the same writes by raw SQL, and the least any durable matcher writes, in a database
+## of its own (fincore_bench_matching, dropped after)
 bench-matching: $(INSTALLED) services
 	$(BENCH) $(BIN)/python -m bench.reconciliation
 
