@@ -23,15 +23,13 @@ What it keeps:
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from django.db import connection
 
 from apps.core import clock
 from apps.core.actors import Actor
 from apps.core.exceptions import FincoreError
+from apps.core.locks import session_lock
 from apps.reconciliation.exceptions import StatementDuplicate
 from apps.reconciliation.selectors import statements as selectors
 from apps.reconciliation.services.statements import statement_import
@@ -55,7 +53,7 @@ def statement_drop_folder_scan(*, root: Path, actor: Actor, settle_seconds: int 
     ``imported/`` or ``refused/`` (with a reason file). Returns what became of each file; an empty
     list when another scan holds the lock. Raises nothing for a refused file: the refusal is its
     reason file."""
-    with _scan_lock() as held:
+    with session_lock(_LOCK_KEY) as held:
         if not held:
             return []
         outcomes = []
@@ -121,16 +119,3 @@ def _move(path: Path, into: str, *, reason: str | None = None) -> Path:
         (folder / f"{target.name}.reason.txt").write_text(reason, encoding="utf-8")
     os.replace(path, target)
     return target
-
-
-@contextmanager
-def _scan_lock() -> Iterator[bool]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK_KEY])
-        held = cursor.fetchone()[0]
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])

@@ -24,8 +24,7 @@ event and a dashboard alert; running it again resumes it.
 
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,6 +37,7 @@ from django.db.models import Q, Sum
 from apps.audit.services import audit_record
 from apps.core import clock, faults, ids
 from apps.core.actors import Actor
+from apps.core.locks import session_lock
 from apps.core.money import Money
 from apps.ledger import data as ledger_data
 from apps.ledger import selectors as ledger_selectors
@@ -127,20 +127,10 @@ def _run_get_or_create(*, business_date: date, currency: str, start, end, actor:
     return run
 
 
-@contextmanager
-def _run_lock(run: SettlementRun) -> Iterator[bool]:
+def _run_lock(run: SettlementRun) -> AbstractContextManager[bool]:
     """The run's advisory lock for this connection's session, if no other process holds it. A
     process that dies releases it with its connection."""
-    key = _LOCK_CLASS << 32 | zlib.crc32(run.pk.bytes)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        held = cursor.fetchone()[0]
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return session_lock(_LOCK_CLASS << 32 | zlib.crc32(run.pk.bytes))
 
 
 _LOCK_CLASS = 7310  # settlement's namespace of advisory locks (the key's high 32 bits)
