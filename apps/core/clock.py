@@ -1,6 +1,6 @@
 """The time, in one place, so tests can freeze it (time-machine) and code never calls naive now()."""
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 from django.utils import timezone
 
@@ -8,6 +8,12 @@ from django.utils import timezone
 def now() -> datetime:
     """The current instant, timezone-aware (UTC)."""
     return timezone.now()
+
+
+def day_end(day: date) -> datetime:
+    """The last instant of ``day`` in fincore's time zone (Bahrain's: the banks' and the business
+    calendar's day), e.g. when the money a bank booked that day was there."""
+    return datetime.combine(day, time.max, tzinfo=timezone.get_default_timezone())
 
 
 def isoformat(moment: datetime | None) -> str | None:

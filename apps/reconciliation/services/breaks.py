@@ -11,10 +11,9 @@ with who, what and why. An adjustment moves money through suspense and is a sens
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 
@@ -30,7 +29,6 @@ from apps.reconciliation.services.matches import match_link
 BREAK_ADJUST = "reconciliation.break_adjust"
 WORK_PERMISSION = "reconciliation.work_break"
 SYNC_ACTOR = Actor.system("reconciliation.breaks_sync")
-BAHRAIN = ZoneInfo("Asia/Bahrain")
 TRANSFER_CODE = "reconciliation_break"
 
 # A UUIDv7 made by PostgreSQL (48 bits of Unix milliseconds over a random v4, version bits set to
@@ -221,11 +219,6 @@ def break_link(*, break_id: Any, actor: Actor, reason: str, line_ids: list[int] 
 # --- the adjusting transfer (maker-checker) ----------------------------------------------------
 
 
-def _day_end(day: date) -> datetime:
-    """The last instant of a Bahrain day."""
-    return datetime.combine(day, time.max, tzinfo=BAHRAIN)
-
-
 def break_adjust_check(arguments: Any) -> Break:
     """The open break an adjustment request names. Raises InvalidBreakWork, BreakNotFound,
     BreakResolved."""
@@ -275,7 +268,7 @@ def break_adjust(*, break_id: Any, actor: Actor, reason: str) -> str:
             client_id=f"reconciliation:break:{found.pk}", debit_account_ref=debit, credit_account_ref=credit,
             amount=abs(found.amount), currency=found.currency, livemode=True, code=TRANSFER_CODE,
             reference=f"break {found.pk}", created_by=actor.label,
-            effective_at=min(_day_end(day), clock.now()),
+            effective_at=min(clock.day_end(day), clock.now()),
         ))
         before = _state(found)
         found.adjustment_transfer_id = posted.transfer.pk

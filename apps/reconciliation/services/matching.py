@@ -34,11 +34,10 @@ index probe and row lock per row and key); the matching itself is a small part.
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from time import perf_counter, time_ns
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 
@@ -60,7 +59,6 @@ from apps.reconciliation.matching.criteria import (
 from apps.reconciliation.models import MatchingRule
 from apps.reconciliation.selectors import matching as selectors
 
-BAHRAIN = ZoneInfo("Asia/Bahrain")
 POSTING_BATCH = 1000
 OPEN_STATES = ("unreconciled", "partially_reconciled", "missing")
 
@@ -414,12 +412,6 @@ def expectations_settle(cursor: Any, settled_sql: str, params: Sequence[Any] = (
         f"FROM ({settled_sql}) s(eid, amount) WHERE e.id = s.eid", list(params))
 
 
-def booking_effective_at(booking_date: date) -> datetime:
-    """The last instant of the booking date in Bahrain: when the money was at the bank."""
-    return (datetime.combine(booking_date + timedelta(days=1), time(0), tzinfo=BAHRAIN)
-            - timedelta(microseconds=1)).astimezone(UTC)
-
-
 def settlement_postings(*, nostro_code: str, actor: Actor) -> int:
     """Post each reconciled connector settlement's matched amounts nostro → connector clearing (the
     money arrived), once per match row (its ``transfer_id`` says it was), client id
@@ -448,7 +440,7 @@ def _settlement_spec(row: selectors.SettlementRow, nostro_code: str, actor: Acto
     return TransferSpec(
         client_id=f"reconciliation:settlement:{row.expectation_id}:{row.match_id}", debit_account_ref=debit,
         credit_account_ref=credit, amount=abs(row.amount), currency=row.currency, code="settlement_received",
-        reference=row.reference[:140], effective_at=booking_effective_at(row.booking_date),
+        reference=row.reference[:140], effective_at=clock.day_end(row.booking_date),
         metadata={"expectation_id": str(row.expectation_id), "match_id": str(row.match_id),
                   "connector": row.connector, "nostro": nostro_code},
         created_by=actor.label[:200])
@@ -459,5 +451,5 @@ def criteria_check(criteria: Any, cardinality: str) -> tuple[Criterion, ...]:
     return criteria_parse(criteria, cardinality=cardinality)
 
 
-__all__ = ["MatchingReport", "MatchingRuleInvalid", "booking_effective_at", "criteria_check", "expectations_settle",
+__all__ = ["MatchingReport", "MatchingRuleInvalid", "criteria_check", "expectations_settle",
            "matching_enqueue", "matching_run", "nostro_lock", "settlement_postings"]

@@ -17,8 +17,7 @@ beside the first.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -35,7 +34,6 @@ from apps.reconciliation.selectors import proofs as proof_selectors
 from apps.reconciliation.selectors.proofs import AgreedBalance
 from apps.reconciliation.services.breaks import breaks_sync
 
-BAHRAIN = ZoneInfo("Asia/Bahrain")
 BALANCE_DIFFERS = "reconciliation.balance_differs"
 NIGHTLY_ACTOR = Actor.system("reconciliation.prove")
 _TICK = timedelta(microseconds=1)
@@ -43,7 +41,7 @@ _TICK = timedelta(microseconds=1)
 
 def statement_end(statement: BankStatement) -> datetime:
     """The last instant of the statement's closing date in Bahrain."""
-    return datetime.combine(statement.closing_date, time.max, tzinfo=BAHRAIN)
+    return clock.day_end(statement.closing_date)
 
 
 def nostro_ledger_balance(*, nostro_code: str, currency: str, as_of: datetime) -> int:
