@@ -181,6 +181,7 @@ def _work(client, found: Break, step: str, data: dict):
 
 @pytest.mark.parametrize(("step", "data"), [
     ("assign", {"assignee": "not-a-person", "reason": "x"}),
+    ("assign", {"assignee": "²", "reason": "x"}),
     ("link", {"counterpart": ["not-an-id", "1 OR 1=1"], "reason": "x"}),
     ("link", {"counterpart": [], "reason": "x"}),
     ("ignore", {"reason": "   "}),
@@ -207,7 +208,7 @@ def test_a_missing_expectations_break_refuses_lines_that_are_none_from_the_admin
     services.breaks_sync()
     found = Break.objects.get(expectation=missing)
 
-    for hostile in (["99999999999999999999999"], ["-1"], ["abc"]):
+    for hostile in (["99999999999999999999999"], ["-1"], ["abc"], ["²"]):
         answer = _work(signed_in_client(staff_user(TREASURY)), found, "link", {"counterpart": hostile, "reason": "x"})
         assert answer.status_code == 302
         assert any("Refused" in str(message) for message in get_messages(answer.wsgi_request))

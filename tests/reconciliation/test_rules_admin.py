@@ -68,6 +68,8 @@ def test_the_list_shows_the_rules_in_priority_order_with_their_criteria_in_words
      "A rule has 1 to 5 criteria."),
     ([{"field": "reference", "op": "like"}], 5, "Field reference has no operator &#x27;like&#x27;"),
     ([{"field": "date", "op": "window_days", "value": "400"}], 5, "A date window in days must be a whole number 0-366"),
+    ([{"field": "date", "op": "window_days", "value": "--5"}], 5, "A date window in days must be a whole number 0-366"),
+    ([{"field": "date", "op": "window_days", "value": "²"}], 5, "A date window in days must be a whole number 0-366"),
     ([{"field": "amount", "op": "exact"}, {"field": "amount", "op": "tolerance_minor", "value": "5"}], 5,
      "Each field appears in a rule&#x27;s criteria once at most."),
     ([], 5, "A rule has 1 to 5 criteria: fill in at least one row."),

@@ -150,7 +150,7 @@ class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
                 who = data.get("assignee", "")
                 user = request.user if who == "me" else \
                     get_user_model().objects.filter(pk=who, is_active=True, is_staff=True).first() \
-                    if who.isdigit() else None
+                    if who.isascii() and who.isdigit() else None
                 if who and user is None:
                     raise services.InvalidBreakWork("Choose someone on staff.")
                 services.break_assign(break_id=found.pk, user=user, actor=actor, reason=reason)
@@ -185,7 +185,7 @@ class BreakAdmin(MoneyAdminMixin, CsvExportMixin, ReadOnlyModelAdmin):
 
 def _line_ids(values: list[str]) -> list[int]:
     """The statement line ids a form posted (positive and within PostgreSQL's bigint)."""
-    if not all(value.isdigit() and 0 < int(value) < 2**63 for value in values):
+    if not all(value.isascii() and value.isdigit() and 0 < int(value) < 2**63 for value in values):
         raise services.InvalidBreakWork("Choose statement lines from the list.")
     return [int(value) for value in values]
 

@@ -4,6 +4,7 @@ on the request page, which first dry-runs the rule as asked: how many unmatched 
 expectations it would match now, with a sample, writing nothing. Every rule's page dry-runs the
 rule as it is."""
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +36,7 @@ OPERATOR_CHOICES = [("", "-"), ("exact", "exact"), ("contains", "contains (refer
                     ("window_days", "± days (date)"), ("fuzzy", "score ≥ 0-100 (name)")]
 # Operators whose value is a whole number; a percentage stays text (the catalogue reads a decimal).
 _WHOLE_NUMBERS = {"tolerance_minor", "window_days", "fuzzy"}
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # ASCII digits: int() refuses "--5" and "²"
 _SHORT_CARDINALITY = {"one_to_one": "one-to-one", "one_to_many": "one-to-many", "many_to_one": "many-to-one"}
 
 
@@ -62,7 +64,7 @@ class CriterionForm(forms.Form):
             return cleaned
         raw: dict[str, Any] = {"field": field, "op": op}
         if value:
-            raw["value"] = int(value) if op in _WHOLE_NUMBERS and value.lstrip("-").isdigit() else value
+            raw["value"] = int(value) if op in _WHOLE_NUMBERS and _WHOLE_NUMBER.fullmatch(value) else value
         try:
             cleaned["criterion"] = criterion_parse(raw).as_json()
         except MatchingRuleInvalid as refused:
