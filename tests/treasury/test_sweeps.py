@@ -69,6 +69,8 @@ def test_a_sweep_under_the_threshold_is_sent_at_once_with_one_transfer_and_a_val
     assert sweep.status == Sweep.Status.SENT
     [transfer] = sweep_transfers()
     assert (transfer.amount, transfer.currency, transfer.pk) == (1_250_500, "BHD", sweep.transfer_id)
+    # fincore's own namespace of client ids: no merchant can take the sweep's id first.
+    assert transfer.client_id == f"fincore:sweep:{sweep.pk}"
     assert nostro_money_at_bank(code="nbb-bhd-01", currency="BHD") == 50_000_000 - 1_250_500
     assert nostro_money_at_bank(code="bbk-bhd-01", currency="BHD") == 1_250_500
 

@@ -187,8 +187,8 @@ def sweep_close(arguments: Mapping[str, Any], state: str, actor: Actor) -> None:
 
 def sweep_execute(*, sweep_id: Any, actor: Actor, reason: str) -> str:
     """Send sweep ``sweep_id``: one ledger transfer (debit the receiving nostro, credit the paying
-    one, client id ``sweep:<id>``), its pain.001 written by the registered writer and stored with its
-    SHA-256, status ``sent``, journaled (``treasury.sweep_approved``, ``treasury.sweep_sent``) and
+    one, client id ``fincore:sweep:<id>``: a prefix no merchant may use), its pain.001 written by the
+    registered writer and stored with its SHA-256, status ``sent``, journaled (``treasury.sweep_approved``, ``treasury.sweep_sent``) and
     published (``treasury.sweep_sent``) — all or nothing. A sweep already sent is left as it is.
 
     Raises SweepNotFound, SweepClosed (rejected or cancelled), what ``sweep_check`` raises (the
@@ -213,7 +213,7 @@ def sweep_execute(*, sweep_id: Any, actor: Actor, reason: str) -> str:
             _journal(sweep, "approved", actor=actor, reason=reason, before=before)
         public_id = sweep_public_id(sweep.pk)
         posted = ledger_services.transfer_create(spec=ledger_data.TransferSpec(
-            client_id=f"sweep:{sweep.pk}",
+            client_id=f"{ledger_data.RESERVED_CLIENT_ID_PREFIX}sweep:{sweep.pk}",
             debit_account_ref=ledger_data.AccountRef(ledger_data.AccountRole.NOSTRO, sweep.currency, True,
                                                      name=receiving.code),
             credit_account_ref=ledger_data.AccountRef(ledger_data.AccountRole.NOSTRO, sweep.currency, True,
