@@ -1,7 +1,6 @@
 """The matching rules' catalogue: which fields a rule may compare, with which operators, and what
 each means. Plain Python (no Django): the engine compiles a rule to SQL from here
-(:func:`rule_sql`), and :func:`criteria_hold` says the same in Python (the fuzzy name score,
-which SQL does not compute, and the tests' reference).
+(:func:`rule_sql`); the fuzzy name score, which SQL does not compute, is :func:`name_score`.
 
 A rule compares a *line side* (one statement line, or for many-to-one several lines sharing a
 reference or end-to-end id, summed) with an *expectation side* (one expectation, or for
@@ -25,10 +24,8 @@ one-to-many a group of expectations sharing a group key, summed). Every criterio
 - ``end_to_end_id`` ``exact``: equal (trimmed), never blank.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -149,15 +146,7 @@ def criteria_label(criteria: Sequence[Criterion]) -> str:
     return ", ".join(criterion.label() for criterion in criteria)
 
 
-# --- in Python -------------------------------------------------------------------------------------
-
-_SPACES = re.compile(r"\s+")
-
-
-def text_key(text: str) -> str:
-    """A reference or id as compared: trimmed, upper case (SQL: ``upper(btrim(...))``)."""
-    return text.strip().upper()
-
+# --- the fuzzy name score (in Python) ------------------------------------------------------------
 
 def name_score(left: str, right: str) -> float:
     """0-100: how alike two counterparty names are; 0 when either is blank."""
@@ -165,57 +154,6 @@ def name_score(left: str, right: str) -> float:
     if not a or not b:
         return 0.0
     return fuzz.token_sort_ratio(a, b)
-
-
-@dataclass(frozen=True, slots=True)
-class LineSide:
-    amount: int
-    booking_date: date
-    reference: str = ""
-    description: str = ""
-    end_to_end_id: str = ""
-    counterparty_name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectationSide:
-    amount: int  # what is still open
-    expected_dates: tuple[date, ...]
-    reference: str = ""  # or a group's key
-    end_to_end_id: str = ""
-    counterparty_name: str = ""
-    amount_tolerance: int = 0
-    date_tolerance_days: int = 0
-    created_at: datetime | None = None
-
-
-def criterion_holds(criterion: Criterion, line: LineSide, expectation: ExpectationSide) -> bool:
-    if (line.amount > 0) != (expectation.amount > 0):
-        return False
-    field, op, value = criterion.field, criterion.op, criterion.value
-    if field == "reference":
-        wanted = text_key(expectation.reference)
-        if not wanted:
-            return False
-        if op == "exact":
-            return text_key(line.reference) == wanted
-        return wanted in f"{line.reference} {line.description}".upper()
-    if field == "end_to_end_id":
-        return bool(text_key(expectation.end_to_end_id)) and text_key(line.end_to_end_id) == text_key(
-            expectation.end_to_end_id)
-    if field == "amount":
-        tolerance = {"exact": 0, "tolerance_minor": value}.get(op)
-        if tolerance is None:
-            tolerance = abs(expectation.amount) * value / 100
-        return abs(line.amount - expectation.amount) <= max(tolerance, expectation.amount_tolerance)
-    if field == "date":
-        window = max(value, expectation.date_tolerance_days)
-        return all(abs((line.booking_date - day).days) <= window for day in expectation.expected_dates)
-    return name_score(line.counterparty_name, expectation.counterparty_name) >= value
-
-
-def criteria_hold(criteria: Sequence[Criterion], line: LineSide, expectation: ExpectationSide) -> bool:
-    return all(criterion_holds(criterion, line, expectation) for criterion in criteria)
 
 
 # --- in SQL ----------------------------------------------------------------------------------------

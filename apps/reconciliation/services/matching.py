@@ -446,10 +446,5 @@ def _settlement_spec(row: selectors.SettlementRow, nostro_code: str, actor: Acto
         created_by=actor.label[:200])
 
 
-def criteria_check(criteria: Any, cardinality: str) -> tuple[Criterion, ...]:
-    """A rule's criteria as the catalogue reads them. Raises MatchingRuleInvalid."""
-    return criteria_parse(criteria, cardinality=cardinality)
-
-
-__all__ = ["MatchingReport", "MatchingRuleInvalid", "criteria_check", "expectations_settle",
+__all__ = ["MatchingReport", "MatchingRuleInvalid", "expectations_settle",
            "matching_enqueue", "matching_run", "nostro_lock", "settlement_postings"]

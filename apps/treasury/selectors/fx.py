@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from apps.core import clock
 from apps.treasury.domain import fx as fx_math
-from apps.treasury.models import FxConversion, FxQuote, FxRate
+from apps.treasury.models import FxConversion, FxRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,6 @@ def current_rates() -> list[FxRate]:
     """The current (newest) rate of every published pair, by pair."""
     return list(FxRate.objects.order_by("base_currency", "quote_currency", "-as_of")
                 .distinct("base_currency", "quote_currency"))
-
-
-def fx_quote_get(*, merchant_id: Any, livemode: bool, quote_id: UUID) -> FxQuote | None:
-    return FxQuote.objects.filter(merchant_id=merchant_id, livemode=livemode, pk=quote_id).first()
 
 
 def fx_conversions(*, merchant_id: Any, livemode: bool) -> QuerySet[FxConversion]:

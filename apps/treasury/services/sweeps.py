@@ -188,8 +188,9 @@ def sweep_close(arguments: Mapping[str, Any], state: str, actor: Actor) -> None:
 def sweep_execute(*, sweep_id: Any, actor: Actor, reason: str) -> str:
     """Send sweep ``sweep_id``: one ledger transfer (debit the receiving nostro, credit the paying
     one, client id ``fincore:sweep:<id>``: a prefix no merchant may use), its pain.001 written by the
-    registered writer and stored with its SHA-256, status ``sent``, journaled (``treasury.sweep_approved``, ``treasury.sweep_sent``) and
-    published (``treasury.sweep_sent``) — all or nothing. A sweep already sent is left as it is.
+    registered writer and stored with its SHA-256, status ``sent``, journaled
+    (``treasury.sweep_approved``, ``treasury.sweep_sent``) and published (``treasury.sweep_sent``) —
+    all or nothing. A sweep already sent is left as it is.
 
     Raises SweepNotFound, SweepClosed (rejected or cancelled), what ``sweep_check`` raises (the
     balance is read again: it may have fallen since the request), the ledger's TransferRefused and
