@@ -16,6 +16,7 @@ from apps.reconciliation.exceptions import BreakResolved, InvalidBreakWork
 from apps.reconciliation.models import Break, Match, MatchKind, MatchLine
 from apps.reconciliation.services import breaks as services
 from apps.reconciliation.services import proof
+from apps.reconciliation.services.matches import match_undo
 from tests.factories.staff import SUPERVISOR, SUPPORT, TREASURY, signed_in_client, staff_user, totp_code
 from tests.reconciliation.breaks_world import expectation, money_arrived, nostro, nostro_ref, statement, suspense_ref
 
@@ -242,3 +243,21 @@ def test_support_cannot_work_a_break():
     assert answer.status_code == 403
     found.refresh_from_db()
     assert found.status == "open"
+
+
+def test_a_match_undone_opens_its_breaks_again_at_the_next_sync():
+    nostro()
+    line = statement(12_500).lines.get()
+    missing = expectation(12_500, state="missing")
+    services.breaks_sync()
+    line_break = Break.objects.get(line=line)
+    actor = Actor.staff(staff_user(TREASURY))
+    services.break_link(break_id=line_break.pk, expectation_ids=[missing.pk], actor=actor, reason="Same payer")
+
+    match_undo(match_id=Match.objects.get().pk, actor=actor, reason="Linked the wrong expectation")
+    report = services.breaks_sync()
+
+    assert report.reopened == 2
+    assert set(Break.objects.values_list("kind", "status", "resolution", "amount")) == {
+        ("unmatched_line", "open", "", 12_500), ("missing_expectation", "open", "", 12_500)}
+    assert services.breaks_sync().changed is False  # and only once

@@ -66,6 +66,24 @@ ON CONFLICT DO NOTHING
 RETURNING id
 """
 
+# A break resolved by a match (a rule's or an operator's link) whose match was undone since: its
+# line is in no match again, or its expectation is missing again. The same break opens again,
+# for what is still missing (each break is its line's or expectation's one).
+_REOPEN_UNDONE = """
+UPDATE reconciliation_break b
+SET status = 'open', resolution = '', resolution_reason = '', resolved_at = NULL, resolved_by = '',
+    opened_at = %(now)s,
+    amount = COALESCE((SELECT e.amount - e.reconciled_amount FROM reconciliation_expectation e
+                       WHERE e.id = b.expectation_id), b.amount)
+WHERE b.status = 'resolved' AND b.resolution IN ('matched', 'linked')
+  AND (%(nostro)s::text IS NULL OR b.nostro_code = %(nostro)s)
+  AND ((b.line_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM reconciliation_matchline m WHERE m.line_id = b.line_id))
+       OR EXISTS (SELECT 1 FROM reconciliation_expectation e
+                  WHERE e.id = b.expectation_id AND e.state = 'missing' AND e.amount <> e.reconciled_amount))
+RETURNING b.id
+"""
+
 _RESOLVE_MATCHED = """
 UPDATE reconciliation_break b
 SET status = 'resolved', resolution = 'matched', resolved_at = %(now)s, resolved_by = %(by)s,
@@ -83,32 +101,37 @@ class BreaksSyncReport:
     opened_lines: int
     opened_expectations: int
     resolved_matched: int
+    reopened: int = 0
 
     @property
     def changed(self) -> bool:
-        return bool(self.opened_lines or self.opened_expectations or self.resolved_matched)
+        return bool(self.opened_lines or self.opened_expectations or self.resolved_matched or self.reopened)
 
 
 def breaks_sync(*, nostro_code: str | None = None, now: datetime | None = None) -> BreaksSyncReport:
     """Open one break for each statement line in no match and each missing expectation that has
-    none yet, and resolve (``matched``, by the system) the open breaks whose line or expectation a
-    match took since. Three set-based statements in one transaction; running it twice changes
+    none yet, resolve (``matched``, by the system) the open breaks whose line or expectation a
+    match took since, and open again a break resolved by a match that was undone since. Four
+    set-based statements in one transaction; running it twice changes
     nothing the second time (and the OneToOne columns make a concurrent run open nothing twice).
     Journaled as one ``reconciliation.breaks_synced`` event when anything changed."""
     now = now or clock.now()
     parameters = {"now": now, "nostro": nostro_code, "by": SYNC_ACTOR.label}
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_REOPEN_UNDONE, parameters)
+        reopened = [str(row[0]) for row in cursor.fetchall()]
         cursor.execute(_RESOLVE_MATCHED, parameters)
         resolved = [str(row[0]) for row in cursor.fetchall()]
         cursor.execute(_OPEN_FOR_LINES, parameters)
         lines = [str(row[0]) for row in cursor.fetchall()]
         cursor.execute(_OPEN_FOR_EXPECTATIONS, parameters)
         expectations = [str(row[0]) for row in cursor.fetchall()]
-        report = BreaksSyncReport(len(lines), len(expectations), len(resolved))
+        report = BreaksSyncReport(len(lines), len(expectations), len(resolved), len(reopened))
         if report.changed:
             audit_record(actor=SYNC_ACTOR, action="reconciliation.breaks_synced", object_type="reconciliation.break",
                          object_id=nostro_code or "*",
-                         after={"opened": lines + expectations, "resolved_matched": resolved})
+                         after={"opened": lines + expectations, "resolved_matched": resolved,
+                                "reopened": reopened})
     return report
 
 
