@@ -229,13 +229,14 @@ def test_the_database_refuses_a_sweep_to_itself_or_of_nothing(accounts):
             Sweep.objects.create(end_to_end_id=f"SWTEST{number}", **base, **fields)
 
 
-def test_sent_publishes_on_the_outbox_when_someone_listens(accounts):
+def test_sent_publishes_on_the_outbox_when_someone_listens(accounts, monkeypatch):
     from apps.events.outbox import subscriptions
+
+    # A listener of the test's own beside the real ones (reconciliation's), all put back after.
+    monkeypatch.setitem(subscriptions._subscriptions, "treasury.sweep_sent",
+                        list(subscriptions.subscribers("treasury.sweep_sent")))
     subscriptions.subscribe("treasury.sweep_sent", task="tests.sweep_sent", queue="default")
-    try:
-        sweep = request(staff_user(TREASURY), 1_000)
-    finally:
-        subscriptions._subscriptions.pop("treasury.sweep_sent", None)
+    sweep = request(staff_user(TREASURY), 1_000)
     [message] = OutboxMessage.objects.filter(task_name="tests.sweep_sent")
     event = message.kwargs["event"]
     assert event["type"] == "treasury.sweep_sent"
