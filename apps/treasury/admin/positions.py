@@ -100,7 +100,7 @@ class PositionAdmin(ReadOnlyModelAdmin):
                                "flows": _flows(currency)})
         page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Positions",
                 "currencies": currencies, "unavailable": unavailable, "at": positions.at if positions else None,
-                "open_alerts": LiquidityAlert.objects.filter(cleared_at__isnull=True).select_related("nostro")}
+                "open_alerts": positions_selectors.liquidity_alerts_open()}
         return TemplateResponse(request, "admin/treasury/positions.html", page)
 
 

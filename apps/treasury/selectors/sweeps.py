@@ -7,8 +7,7 @@ from uuid import UUID
 from apps.core import ids
 from apps.ledger import data as ledger_data
 from apps.ledger import selectors as ledger_selectors
-from apps.treasury.data import Nostro
-from apps.treasury.models import NostroAccount, Sweep
+from apps.treasury.models import Sweep
 
 
 def nostro_money_at_bank(*, code: str, currency: str) -> int:
@@ -20,9 +19,6 @@ def nostro_money_at_bank(*, code: str, currency: str) -> int:
     return balances.debits_posted - balances.credits_posted - balances.credits_pending
 
 
-def nostro_of(account: NostroAccount) -> Nostro:
-    return Nostro(code=account.code, currency=account.currency, bank_name=account.bank_name, bic=account.bic,
-                  iban=account.iban, account_name=account.account_name)
 
 
 def sweep_requested(*, sweep_id: Any) -> Sweep | None:

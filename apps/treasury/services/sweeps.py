@@ -33,6 +33,7 @@ from apps.ledger import data as ledger_data
 from apps.ledger import services as ledger_services
 from apps.treasury.data import SweepFileWriter, SweepInstruction
 from apps.treasury.models import NostroAccount, Sweep
+from apps.treasury.selectors import nostros as nostro_selectors
 from apps.treasury.selectors import sweeps as selectors
 
 SWEEP = "treasury.sweep"
@@ -225,8 +226,8 @@ def sweep_execute(*, sweep_id: Any, actor: Actor, reason: str) -> str:
         now = clock.now()
         document = _file_write(SweepInstruction(
             public_id=public_id, end_to_end_id=sweep.end_to_end_id, amount=sweep.amount, currency=sweep.currency,
-            execution_date=sweep.execution_date, debtor=selectors.nostro_of(paying),
-            creditor=selectors.nostro_of(receiving), created_at=now))
+            execution_date=sweep.execution_date, debtor=nostro_selectors.nostro_of(paying),
+            creditor=nostro_selectors.nostro_of(receiving), created_at=now))
         before = _state(sweep)
         sweep.file, sweep.file_sha256 = document, hashlib.sha256(document).hexdigest()
         sweep.transfer_id, sweep.sent_at, sweep.status = posted.transfer.pk, now, Status.SENT
