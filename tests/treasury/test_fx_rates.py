@@ -81,6 +81,13 @@ def test_a_rate_already_stored_is_never_overwritten():
     assert refused.value.extensions["errors"] == [
         {"line": 2, "reason": "this pair's rate at this as_of is already stored"}]
     assert FxRate.objects.count() == 1
+    # Named by the file's own line, blank lines counted, as the upload page shows it.
+    again = HEADER + "\n" + f"EUR,BHD,0.41,0,{_as_of()},CBB,\n" + content.removeprefix(HEADER)
+    with pytest.raises(services.FxRatesRefused) as refused:
+        services.fx_rates_import(content=again, actor=STAFF, reason="r")
+    assert refused.value.extensions["errors"] == [
+        {"line": 4, "reason": "this pair's rate at this as_of is already stored"}]
+    assert FxRate.objects.count() == 1
 
 
 def test_the_command_imports_and_prints_json(tmp_path, capsys):

@@ -9,7 +9,7 @@ posted, nor any row written, unless all of it is.
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -133,6 +133,7 @@ class RateRow:
     as_of: datetime
     source: str
     max_age_seconds: int
+    line: int = 0  # the file's line it was read from (1 is the header)
 
 
 def _decimal(text: str, name: str) -> Decimal:
@@ -205,7 +206,7 @@ def fx_rates_parse(*, content: bytes | str) -> list[RateRow]:
             errors.append({"line": line, "reason": f"{len(values)} columns, not {len(header)}"})
             continue
         try:
-            row = _rate_row(dict(zip(header, values, strict=True)), now)
+            row = replace(_rate_row(dict(zip(header, values, strict=True)), now), line=line)
         except ValueError as bad:
             errors.append({"line": line, "reason": str(bad)})
             continue
@@ -237,8 +238,8 @@ def fx_rates_import(*, content: bytes | str, actor: Actor, reason: str, filename
     rows = fx_rates_parse(content=content)
     existing = _already_stored(rows)
     if existing:
-        errors = [{"line": index + 2, "reason": "this pair's rate at this as_of is already stored"}
-                  for index, row in enumerate(rows) if (row.base, row.quote, row.as_of) in existing]
+        errors = [{"line": row.line, "reason": "this pair's rate at this as_of is already stored"}
+                  for row in rows if (row.base, row.quote, row.as_of) in existing]
         raise FxRatesRefused(_refusal_detail(errors), errors=errors)
     now = clock.now()
     try:
@@ -264,13 +265,11 @@ def fx_rates_import(*, content: bytes | str, actor: Actor, reason: str, filename
 
 
 def _already_stored(rows: list[RateRow]) -> set[tuple[str, str, datetime]]:
-    pairs = {(row.base, row.quote) for row in rows}
-    found = set()
-    for base, quote in pairs:
-        times = [row.as_of for row in rows if (row.base, row.quote) == (base, quote)]
-        found |= {(base, quote, as_of) for as_of in FxRate.objects.filter(
-            base_currency=base, quote_currency=quote, as_of__in=times).values_list("as_of", flat=True)}
-    return {(b, q, t) for b, q, t in found}
+    """The rows' (base, quote, as_of) already stored: one query."""
+    wanted = {(row.base, row.quote, row.as_of) for row in rows}
+    stored = FxRate.objects.filter(as_of__in={row.as_of for row in rows}).values_list(
+        "base_currency", "quote_currency", "as_of")
+    return wanted & set(stored)
 
 
 # --- quotes ----------------------------------------------------------------------------------
