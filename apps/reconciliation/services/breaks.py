@@ -281,7 +281,9 @@ def break_adjust(*, break_id: Any, actor: Actor, reason: str) -> str:
             raise BreakNotFound(f"There is no break {break_id}.")
         if found.status == BreakStatus.RESOLVED and found.resolution == BreakResolution.ADJUSTED:
             return f"Adjusted already by transfer {found.adjustment_transfer_id}."
-        found = _locked_open(break_id)
+        if found.status != BreakStatus.OPEN:
+            raise BreakResolved(f"The break was resolved ({found.get_resolution_display().lower()}) "
+                                f"by {found.resolved_by}.")
         at_bank = found.amount if found.kind == BreakKind.UNMATCHED_LINE else -found.amount
         nostro = AccountRef(AccountRole.NOSTRO, found.currency, True, name=found.nostro_id)
         suspense = AccountRef(AccountRole.SUSPENSE, found.currency, True)

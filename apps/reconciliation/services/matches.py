@@ -118,8 +118,9 @@ def match_undo(*, match_id: UUID, actor: Actor, reason: str) -> None:
             raise MatchUndoRefused(f"A ledger posting was made for this match (transfer {posted[0].transfer_id}): "
                                    "it needs a reversal, not an undo.")
         line_ids = sorted(MatchLine.objects.filter(match_id=match_id).values_list("line_id", flat=True))
+        locked = Expectation.objects.select_for_update().in_bulk([row.expectation_id for row in rows])
         for row in rows:
-            expectation = Expectation.objects.select_for_update().get(pk=row.expectation_id)
+            expectation = locked[row.expectation_id]
             expectation.reconciled_amount -= row.amount
             if expectation.reconciled_amount:
                 expectation.state = ExpectationState.PARTIALLY_RECONCILED
@@ -127,7 +128,7 @@ def match_undo(*, match_id: UUID, actor: Actor, reason: str) -> None:
                 expectation.state = ExpectationState.MISSING
             else:
                 expectation.state = ExpectationState.UNRECONCILED
-            expectation.save(update_fields=["reconciled_amount", "state"])
+        Expectation.objects.bulk_update(list(locked.values()), ["reconciled_amount", "state"])
         audit_record(actor=actor, action="reconciliation.match_undone", object_type="reconciliation.match",
                      object_id=str(match_id), reason=reason,
                      before={"kind": match.kind, "rule": str(match.rule_id) if match.rule_id else None,
