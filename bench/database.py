@@ -15,7 +15,6 @@ import dj_database_url
 import psycopg2
 from psycopg2 import sql
 
-BENCH_VHOST = "fincore_bench"
 
 
 def maintenance_params(url: str) -> tuple[str, dict[str, object]]:
@@ -44,7 +43,7 @@ def recreate_database(url: str) -> str:
     return name
 
 
-def ensure_vhost(vhost: str = BENCH_VHOST) -> None:
+def ensure_vhost(vhost: str) -> None:
     """The benchmark's messages (if any service publishes) stay out of development's vhost."""
     if shutil.which("rabbitmqctl") is None:
         print(f"bench: rabbitmqctl not found; vhost {vhost} not created", file=sys.stderr)
@@ -65,7 +64,7 @@ def main() -> None:
     import redis
 
     redis.Redis.from_url(os.environ["FINCORE_REDIS_URL"]).flushdb()
-    ensure_vhost()
+    ensure_vhost(os.environ["FINCORE_BROKER_URL"].rsplit("/", 1)[1] or "/")
     print(f"bench: database {name} created afresh; Redis {os.environ['FINCORE_REDIS_URL']} emptied")
 
 
