@@ -10,7 +10,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-requirements
 METRICS_DIR := $(CURDIR)/var/prometheus
 PYTEST_ARGS ?=
-BENCH := DJANGO_SETTINGS_MODULE=bench.settings
+# `make bench PROFILE=1` (or BENCH_PROFILE=1 in the environment): py-spy flame graphs into bench/profiles/
+PROFILE ?= $(BENCH_PROFILE)
+BENCH := DJANGO_SETTINGS_MODULE=bench.settings BENCH_PROFILE=$(PROFILE)
 
 .PHONY: run test test-clock-ahead services db lint check-migrations pytest fuzz bench bench-settlement bench-screening bench-matching chaos clean
 
@@ -73,8 +75,9 @@ fuzz: $(INSTALLED)
 ## bench: the ledger benchmark (bench/ledger.py), then the payments one (bench/payments.py: gunicorn and
 ## Celery workers it starts and stops itself), on a fresh database, Redis database and RabbitMQ vhost
 ## of their own, then settlement's (bench-settlement), then sanctions screening's (bench-screening);
-## BENCH_QUICK=1 for a short run, BENCH_ONLY=<figures>
-## for some (bench/README.md)
+## BENCH_QUICK=1 for a short run, BENCH_ONLY=<figures> for some, BENCH_BACKLOG_RUNS (5) runs of the
+## payment latency figures (the backlog ratio must hold in each); PROFILE=1 (or BENCH_PROFILE=1) also writes
+## py-spy flame graphs of the engine, the API and a payment into bench/profiles/ (bench/README.md)
 bench: $(INSTALLED) services
 	bench/tools.sh
 	$(BENCH) $(BIN)/python -m bench.database

@@ -8,15 +8,24 @@ Nothing here may lose a message: tasks are acknowledged only after they finish
 worker holds one unacknowledged message at a time (so a high-priority message is never stuck
 behind a prefetched backlog), publishing waits for the broker's confirm, and a task that fails
 for good is rejected into its queue's dead-letter queue instead of being dropped.
+
+A worker that serves none of the realtime queues (``REALTIME_QUEUES``: someone waits on their
+tasks) runs on the CPU the others leave (``apps.core.worker.cpu_yield``): a backlog of bulk work
+(a settlement run, a webhook storm) never delays a payment for CPU. deploy/README.md lists the
+processes: the realtime queues get workers of their own.
 """
 
 import os
+from typing import Any
 
 from celery import Celery, bootsteps
+from celery.signals import celeryd_after_setup
 
 from apps.events.outbox import topology
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fincore.settings.development")
+
+REALTIME_QUEUES = ("payments", "ledger")
 
 app = Celery("fincore", task_cls="apps.core.worker:FincoreTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -81,3 +90,12 @@ class DeclareTopology(bootsteps.StartStopStep):
 
 
 app.steps["consumer"].add(DeclareTopology)
+
+
+@celeryd_after_setup.connect
+def _bulk_workers_yield_cpu(sender: str, instance: Any, **kwargs: Any) -> None:
+    """Before the pool starts (its processes inherit it): a worker of bulk queues only yields."""
+    if not set(instance.app.amqp.queues.consume_from) & set(REALTIME_QUEUES):
+        from apps.core.worker import cpu_yield  # Django's settings are configured by now
+
+        cpu_yield()

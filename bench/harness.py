@@ -333,16 +333,17 @@ def wrk_rps(script: Path, path: str, seconds: float, rows: Callable[[], int], se
 Measure = Callable[[], "Sample | dict[str, Sample]"]
 
 
-def rounds(measures: dict[str, Measure], figures: tuple[str, ...]) -> tuple[dict[str, list[Sample]], list[str]]:
-    """Run every measure once per round, RUNS rounds, so drift on a shared machine spreads over
+def rounds(measures: dict[str, Measure], figures: tuple[str, ...], *,
+           runs: int = RUNS) -> tuple[dict[str, list[Sample]], list[str]]:
+    """Run every measure once per round, ``runs`` rounds (RUNS), so drift on a shared machine spreads over
     all figures. A measure gives one Sample (of the figure it is named after) or several by
     figure name. Returns each figure's samples and each round's load averages."""
     samples: dict[str, list[Sample]] = {name: [] for name in figures}
     loads: list[str] = []
     width = max(map(len, figures))
-    for run in range(1, RUNS + 1):
+    for run in range(1, runs + 1 if measures else 1):
         loads.append(load())
-        log(f"run {run}/{RUNS}, load average {loads[-1]}")
+        log(f"run {run}/{runs}, load average {loads[-1]}")
         for name, measure in measures.items():
             checkpoint()
             result = measure()

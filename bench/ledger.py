@@ -22,7 +22,7 @@ ratios and, as its last line, one JSON object.
 Everything lives in the benchmark's own database (``bench.settings``), recreated by
 ``make bench``. Environment: BENCH_QUICK=1, BENCH_RUNS, BENCH_SECONDS, BENCH_ONLY (comma-separated
 figure names), BENCH_BATCH, BENCH_BATCH_CALLERS, BENCH_SINGLE_CALLERS, BENCH_API_CLIENTS,
-BENCH_PROFILE=1 (py-spy profiles into var/bench/, needs ``py-spy`` on PATH or BENCH_PYSPY).
+BENCH_PROFILE=1 (py-spy flame graphs and summaries into bench/profiles/; ``bench.profile``).
 """
 
 import multiprocessing
@@ -30,7 +30,6 @@ import os
 import random
 import re
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -55,7 +54,6 @@ from bench import database, harness  # noqa: E402
 from bench.harness import (  # noqa: E402
     RUNS,
     SECONDS,
-    VAR,
     Sample,
     Server,
     Target,
@@ -70,6 +68,8 @@ from bench.harness import (  # noqa: E402
     wrk_rps,
     wrk_script,
 )
+from bench.profile import ENABLED as PROFILE  # noqa: E402
+from bench.profile import PROFILES, Profiler  # noqa: E402
 from bench.urls import PING_TABLE  # noqa: E402
 
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
@@ -335,48 +335,20 @@ end
 
 # --- profiles --------------------------------------------------------------------------------
 
-PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
-PYSPY = os.environ.get("BENCH_PYSPY") or shutil.which("py-spy")
-
-
-class Profiler:
-    """py-spy on a figure's processes while it runs, summarised by bench.profile."""
-
-    def __init__(self, name: str, seconds: float) -> None:
-        self.name, self.seconds = name, seconds
-        self.raw = VAR / f"profile-{name}.raw"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def attach(self, pid: int, *, subprocesses: bool = False) -> None:
-        command = [str(PYSPY), "record", "--nonblocking", "-r", "200", "-f", "raw", "-o", str(self.raw),
-                   "-d", str(max(1, int(self.seconds))), "-p", str(pid)]
-        self.process = subprocess.Popen(command + (["--subprocesses"] if subprocesses else []),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def summary(self) -> str:
-        from bench.profile import summarise
-
-        if self.process is not None:
-            self.process.wait(timeout=self.seconds + 60)
-        if not self.raw.exists():
-            return f"no profile for {self.name} (py-spy failed?)"
-        text = summarise(self.raw.read_text(), 20)
-        (VAR / f"profile-{self.name}.txt").write_text(text + "\n")
-        return text
-
 
 def profile(name: str, measures: dict[str, Callable[..., Sample]], server: Server) -> None:
+    """The figure once more, py-spy on it: bench/profiles/NAME.svg and .txt (bench.profile)."""
     profiler = Profiler(name, SECONDS)
     if name.startswith("engine_"):
-        measures[name](on_start=lambda pids: profiler.attach(pids[0]))
+        measures[name](on_start=lambda pids: profiler.attach("caller", pids[0]))
         who = "one of its caller processes"
     else:
         assert server.process is not None
-        profiler.attach(server.process.pid, subprocesses=True)
+        profiler.attach("gunicorn", server.process.pid)
         time.sleep(1)  # py-spy attaches to every worker first
         measures[name]()
         who = "every gunicorn worker"
-    print(f"\n=== profile of {name} ({who}; {profiler.raw}) ===\n{profiler.summary()}")
+    print(f"\n=== profile of {name} ({who}; {PROFILES}/{name}.svg) ===\n{profiler.finish()}")
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -433,14 +405,10 @@ def main() -> None:
 
         samples, loads = harness.rounds({name: measures[name] for name in FIGURES if name in measures}, FIGURES)
         if PROFILE:
-            if PYSPY is None:
-                log("BENCH_PROFILE: py-spy not found (pip install py-spy, or set BENCH_PYSPY); no profiles")
-            else:
-                for name in ("engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps",
-                             "api_ceiling_rps"):
-                    if name in measures:
-                        checkpoint()
-                        profile(name, measures, server)
+            for name in ("engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps", "api_ceiling_rps"):
+                if name in measures:
+                    checkpoint()
+                    profile(name, measures, server)
     finally:
         server.stop()
 

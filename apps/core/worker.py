@@ -10,9 +10,13 @@ options alone do not give:
   (:class:`~apps.core.exceptions.TransientError`, lost or deadlocked database connections);
 - the request id of the work that published the task, bound for its logs and audit rows;
 - a note of why a message failed, kept beside it for the operator who inspects the dead letter.
+
+It also holds :func:`cpu_yield`, by which the workers of bulk queues leave the CPU to the rest.
 """
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 from celery import Task
@@ -103,6 +107,32 @@ class FincoreTask(Task):
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         _record_failure_note(task_id, f"{type(exc).__name__}: {exc}\n\n{einfo}"[:8000])
+
+
+# The weakest autogroup weight there is (a nice value, -20 .. 19).
+_AUTOGROUP_NICE = 19
+
+
+def cpu_yield() -> None:
+    """From now on this process, and every process it forks (a worker's pool), runs only on CPU
+    time that nothing else wants (Linux; elsewhere nothing changes).
+
+    ``nice`` is not enough: with the kernel's autogroups (on by default), CPU time is shared
+    fairly between *sessions* first, and nice weighs a process only against others of its own
+    session, so a worker started in a session of its own (honcho, systemd, a shell) at ``nice 10``
+    still took an equal share from the payments worker; so does ``SCHED_IDLE`` alone. The
+    process asks for ``SCHED_IDLE`` (it yields to any other process it shares a group with,
+    at once when one wakes), and when it leads its own session, for the weakest weight of that
+    session's group (against other sessions). A shell's session is not re-weighted: a worker
+    started from a terminal takes only ``SCHED_IDLE``.
+    """
+    if not hasattr(os, "SCHED_IDLE"):
+        return
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    autogroup = Path("/proc/self/autogroup")
+    if os.getsid(0) == os.getpid() and autogroup.exists():
+        autogroup.write_text(str(_AUTOGROUP_NICE))
+    logger.info("bulk worker: yielding the CPU (SCHED_IDLE)")
 
 
 @task_prerun.connect
