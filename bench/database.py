@@ -16,7 +16,6 @@ import psycopg2
 from psycopg2 import sql
 
 
-
 def maintenance_params(url: str) -> tuple[str, dict[str, object]]:
     """(database name, connection parameters for the ``postgres`` maintenance database)."""
     config = dj_database_url.parse(url)

@@ -1,7 +1,7 @@
 """fincore's processes as ``make run`` starts them (``deploy/Procfile.dev``), on the chaos run's
 services, each kept running as a process manager would: gunicorn (``deploy/gunicorn.conf.py``,
-2 workers), a Celery worker for the ``payments`` queue, one for the other queues (at ``nice``
-10) and beat (the database scheduler: the payments janitor every 5 s).
+2 workers), a Celery worker for the ``payments`` queue, one for the bulk queues (which yields
+the CPU by itself: ``apps.core.worker.cpu_yield``) and beat (the database scheduler: the payments janitor every 5 s).
 
 Every process is started from the main thread (``bench.processes``: stopped if the run dies);
 :meth:`Stack.supervise`, called from the run's main loop, restarts whichever exited, a second
@@ -20,7 +20,8 @@ from bench import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-OTHER_QUEUES = "ledger,webhooks,settlement,reconciliation,compliance,default"  # as deploy/Procfile.dev
+REALTIME_QUEUES = "payments,ledger"  # as deploy/Procfile.dev
+OTHER_QUEUES = "webhooks,settlement,reconciliation,compliance,default"
 RESTART_DELAY = 1.0
 READY_TIMEOUT = 120
 
@@ -99,11 +100,11 @@ class Stack:
         self.web = Supervised("web", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "fincore.wsgi"],
                               _answers(f"{self.base_url}/healthz"), self.log_dir / "web.log", web_env)
         self.payments = Supervised(
-            "payments-worker", [*celery, "worker", "-Q", "payments", "--loglevel", "INFO", "--concurrency", "2",
+            "payments-worker", [*celery, "worker", "-Q", REALTIME_QUEUES, "--loglevel", "INFO", "--concurrency", "2",
                          "--hostname", "chaos-payments@%h"],
             _log_says(b" ready."), self.log_dir / "payments-worker.log", self.env)
         self.other_worker = Supervised(
-            "other-worker", ["nice", "-n", "10", *celery, "worker", "-Q", OTHER_QUEUES, "--loglevel", "INFO",
+            "other-worker", [*celery, "worker", "-Q", OTHER_QUEUES, "--loglevel", "INFO",
                        "--concurrency", "2", "--hostname", "chaos-worker@%h"],
             _log_says(b" ready."), self.log_dir / "other-worker.log", self.env)
         self.beat = Supervised(
