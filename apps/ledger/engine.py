@@ -190,22 +190,32 @@ def _lock_accounts(
     """Lock the accounts ``ids`` and those ``refs`` name, in id order, in one statement. Returns
     their states, the latest time one was posted to, and the id of each ref found (a ref
     missing there names an account not opened yet)."""
-    ids_param = [str(i) for i in ids]
+    # The batch's own UUIDs by their text, made before the locks: the locked rows' ids are read
+    # as text and found here, not parsed (two UUIDs parsed per row cost a batch of 1,000
+    # transfers ~10 ms while it holds the locks).
+    uuids = {str(i): i for i in ids}
+    ids_param = list(uuids)
+    columns = _ACCOUNT_COLUMNS.replace("id, currency, livemode, merchant_id,", "id::text, currency, livemode, "
+                                       "merchant_id::text,", 1)
     if refs:
         by_role, params = _by_role(refs)
         cursor.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[] || ARRAY({by_role})) "
-            "ORDER BY id FOR UPDATE",
+            f"SELECT {columns} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[] || ARRAY({by_role})) ORDER BY id FOR UPDATE",
             [ids_param, *params],
         )
     else:
-        cursor.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE", [ids_param]
-        )
+        cursor.execute(f"SELECT {columns} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
+                       [ids_param])
     accounts, latest, by_identity = {}, None, {}
-    for (account_id, currency, livemode, merchant_id, owner_type, debits_limited, credits_limited, frozen, closed,
+    for (account_text, currency, livemode, merchant_text, owner_type, debits_limited, credits_limited, frozen, closed,
          debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at, code,
          name) in cursor.fetchall():
+        account_id = uuids.get(account_text) or UUID(account_text)
+        if merchant_text is None:
+            merchant_id = None
+        elif (merchant_id := uuids.get(merchant_text)) is None:
+            # Most accounts of a batch share a few merchants: each parsed once.
+            merchant_id = uuids[merchant_text] = UUID(merchant_text)
         accounts[account_id] = domain.AccountState(
             id=account_id, currency=currency, livemode=livemode, merchant_id=merchant_id,
             customer_owned=owner_type == data.Owner.CUSTOMER,
@@ -331,6 +341,9 @@ def _post_in(
     # A refused transfer writes nothing for the index to see, so a batch refusing any looks its
     # client ids up once the accounts are locked, and plans again if one was taken.
     existing = _existing(session, specs) if client_ids_looked_up else {}
+    # A new transfer's id is made before the locks, one per spec, as is all the work that
+    # does not need them: a batch holds them as briefly as it can.
+    transfer_ids = [uuid7() for _ in specs]
     pending_ids = {spec.pending_id for spec in specs if spec.pending_id}
     reversed_ids = {spec.reverses_id for spec in specs if spec.reverses_id}
     known = _transfers(session, pending_ids | reversed_ids)
@@ -357,7 +370,7 @@ def _post_in(
     def planned() -> domain.Plan:
         return domain.plan_batch(
             specs, accounts=accounts, known=known, existing=existing, resolved_pending_ids=set(resolutions),
-            reversed_ids=reversed_, now=now, new_id=uuid7,
+            reversed_ids=reversed_, now=now, new_id=iter(transfer_ids).__next__,
             expired_pending_ids={p for p, kind in resolutions.items() if kind == data.Kind.EXPIRE_PENDING},
         )
 
