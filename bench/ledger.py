@@ -8,6 +8,11 @@ ratios and, as its last line, one JSON object.
 - ``pgbench_tpcb_tps``: pgbench's built-in TPC-B-like script, 8 clients on 2 threads, on a
   database of its own at scale 10 — one commit per business transaction, this machine's limit
   for anything that commits each transfer.
+- ``raw_batch_tps``: the batches of ``engine_batch_tps`` written by plain psycopg2 — no ORM, no
+  engine, no rules checked in Python — with the engine's writes (accounts locked in id order,
+  a transfer row with a unique client id, two entries, one balance update per touched
+  account) on the same tables, so their constraints and triggers run: this schema's write
+  limit here. ``engine_batch_tps`` is reported against it as well as against pgbench.
 - ``engine_batch_tps``: ``apps.ledger.engine.post`` with batches of ``BENCH_BATCH`` (1,000)
   transfers between uniform random pairs of 10,000 funded customer wallets (no-overdraft rule
   on), from ``BENCH_BATCH_CALLERS`` (2) processes.
@@ -40,6 +45,7 @@ from typing import Any
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 import django
+import psycopg2
 
 django.setup()
 
@@ -47,6 +53,7 @@ from django.db import connection, connections  # noqa: E402
 
 from apps.core import clock  # noqa: E402
 from apps.core.actors import Actor  # noqa: E402
+from apps.core.ids import uuid7  # noqa: E402
 from apps.ledger import data, engine  # noqa: E402
 from apps.ledger.models import Account  # noqa: E402
 from apps.merchants import services as merchant_services  # noqa: E402
@@ -85,7 +92,7 @@ WALLET_FUNDS = 10**12  # minor units per wallet: no transfer of the benchmark is
 CURRENCY = "BHD"
 ACTOR = Actor.system("bench.ledger")
 
-FIGURES = ("pgbench_tpcb_tps", "engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps",
+FIGURES = ("pgbench_tpcb_tps", "raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps",
            "api_ceiling_rps")
 ONLY = harness.selected(FIGURES)
 
@@ -204,38 +211,54 @@ class WorkerResult:
     error: str = ""
 
 
-def _engine_worker(make: SpecMaker, batch: int, seconds: float, tag: str, barrier: Any, results: Any) -> None:
-    """One caller: warm up, wait for the others, then post batches until the time is up."""
-    result = WorkerResult()
-    try:
+# A caller's poster, made in its own process from its tag: it posts one batch and returns how
+# many transfers were posted and refused; ``backend`` is its PostgreSQL backend's pid.
+@dataclass
+class Poster:
+    post_batch: Callable[[], tuple[int, int]]
+    backend: int
+
+
+def _engine_poster(make: SpecMaker, batch: int) -> Callable[[str], Poster]:
+    def start(tag: str) -> Poster:
         rng = random.Random(f"{tag}:{os.getpid()}")
         sequence = 0
 
-        def batch_of_specs() -> list[data.TransferSpec]:
+        def post_batch() -> tuple[int, int]:
             nonlocal sequence
             specs = [make(rng, f"{tag}:{sequence + n}") for n in range(batch)]
             sequence += batch
-            return specs
+            outcomes = engine.post(specs)
+            ok = sum(outcome.result == data.Result.OK for outcome in outcomes)
+            return ok, len(outcomes) - ok
 
         for _ in range(max(1, 20 // batch)):
-            engine.post(batch_of_specs())
+            post_batch()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             (backend,) = cursor.fetchone()
+        return Poster(post_batch, backend)
+    return start
+
+
+def _caller(start: Callable[[str], Poster], seconds: float, tag: str, barrier: Any, results: Any) -> None:
+    """One caller: warm up, wait for the others, then post batches until the time is up."""
+    result = WorkerResult()
+    try:
+        poster = start(tag)
         barrier.wait()
-        client_cpu, server_cpu = process_cpu(os.getpid()), process_cpu(backend)
+        client_cpu, server_cpu = process_cpu(os.getpid()), process_cpu(poster.backend)
         result.started = time.monotonic()
         deadline = result.started + seconds
         while True:
-            outcomes = engine.post(batch_of_specs())
-            ok = sum(outcome.result == data.Result.OK for outcome in outcomes)
-            result.posted += ok
-            result.refused += len(outcomes) - ok
+            posted, refused = poster.post_batch()
+            result.posted += posted
+            result.refused += refused
             result.finished = time.monotonic()
             if result.finished >= deadline:
                 break
         result.client_cpu = process_cpu(os.getpid()) - client_cpu
-        result.server_cpu = process_cpu(backend) - server_cpu
+        result.server_cpu = process_cpu(poster.backend) - server_cpu
     except Exception as error:  # noqa: BLE001 - reported by the parent, which fails the figure
         result.error = repr(error)
         barrier.abort()
@@ -247,12 +270,18 @@ def _engine_worker(make: SpecMaker, batch: int, seconds: float, tag: str, barrie
 def engine_tps(make: SpecMaker, *, batch: int, callers: int, seconds: float, label: str,
                on_start: Callable[[list[int]], None] | None = None) -> Sample:
     """Transfers per second of ``callers`` processes each posting batches of ``batch``."""
+    return callers_tps(_engine_poster(make, batch), callers=callers, seconds=seconds, label=label, on_start=on_start)
+
+
+def callers_tps(start: Callable[[str], Poster], *, callers: int, seconds: float, label: str,
+                on_start: Callable[[list[int]], None] | None = None) -> Sample:
+    """Transfers per second of ``callers`` processes each posting with a poster ``start`` makes."""
     context = multiprocessing.get_context("fork")
     connections.close_all()  # a forked child must open its own connection
     barrier, results = context.Barrier(callers + 1), context.Queue()
     tag = f"{label}-{secrets.token_hex(4)}"
     workers = [
-        context.Process(target=_engine_worker, args=(make, batch, seconds, f"{tag}-{n}", barrier, results))
+        context.Process(target=_caller, args=(start, seconds, f"{tag}-{n}", barrier, results))
         for n in range(callers)
     ]
     for worker in workers:
@@ -276,6 +305,88 @@ def engine_tps(make: SpecMaker, *, batch: int, callers: int, seconds: float, lab
     posted = sum(outcome.posted for outcome in outcomes)
     return Sample(posted / elapsed, 1000 * sum(o.client_cpu for o in outcomes) / posted,
                   1000 * sum(o.server_cpu for o in outcomes) / posted)
+
+
+# --- the raw baseline ----------------------------------------------------------------------------
+# The engine's writes for the same uniform wallet-to-wallet batches, from plain psycopg2: no
+# ORM, no engine, no rules checked in Python (PostgreSQL's constraints and triggers still run,
+# on the same tables). What this schema can write on this machine.
+
+_RAW_LOCK = ("BEGIN; SELECT id, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_account "
+             "WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE")
+_RAW_WRITE = (
+    "INSERT INTO ledger_transfer (created_at, id, livemode, merchant_id, client_id, kind, debit_account_id, "
+    "credit_account_id, currency, amount, code, reference, metadata, effective_at, created_by) "
+    "SELECT %(now)s, t.id, true, %(merchant)s, t.client_id, 'immediate', t.debit, t.credit, %(currency)s, t.amount, "
+    "'transfer', '', '{}', %(now)s, 'bench' "
+    "FROM unnest(%(ids)s::uuid[], %(client_ids)s::text[], %(debits)s::uuid[], %(credits)s::uuid[], "
+    "%(amounts)s::bigint[]) AS t(id, client_id, debit, credit, amount);\n"
+    "INSERT INTO ledger_entry (posted_at, account_id, transfer_id, side, pending_change, posted_change, "
+    "debits_pending, debits_posted, credits_pending, credits_posted) "
+    "SELECT %(now)s, * FROM unnest(%(entry_accounts)s::uuid[], %(entry_transfers)s::uuid[], %(sides)s::text[], "
+    "%(zeros)s::bigint[], %(changes)s::bigint[], %(dp)s::bigint[], %(dpo)s::bigint[], %(cp)s::bigint[], "
+    "%(cpo)s::bigint[]);\n"
+    "UPDATE ledger_account AS a SET last_posted_at = %(now)s, debits_posted = v.dpo, credits_posted = v.cpo "
+    "FROM unnest(%(accounts)s::uuid[], %(account_dpo)s::bigint[], %(account_cpo)s::bigint[]) AS v(id, dpo, cpo) "
+    "WHERE a.id = v.id;\n"
+    "COMMIT"
+)
+
+
+def _literal(values: Any) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _raw_poster(fixture: EngineFixture, batch: int) -> Callable[[str], Poster]:
+    wallets = [wallet.hex for wallet in fixture.wallet_ids]
+
+    def start(tag: str) -> Poster:
+        rng = random.Random(f"{tag}:{os.getpid()}")
+        conn = psycopg2.connect(**connection.get_connection_params())
+        conn.autocommit = True  # BEGIN and COMMIT are sent with the statements, as the engine does
+        cursor = conn.cursor()
+        sequence = 0
+
+        def post_batch() -> tuple[int, int]:
+            nonlocal sequence
+            pairs = [rng.sample(wallets, 2) for _ in range(batch)]
+            amounts = [rng.randint(1, 10_000) for _ in range(batch)]
+            ids = [uuid7().hex for _ in range(batch)]
+            client_ids = [f"{tag}:{sequence + n}" for n in range(batch)]
+            sequence += batch
+            cursor.execute(_RAW_LOCK, [_literal(sorted({a for pair in pairs for a in pair}))])
+            balances = {account.hex: [dp, dpo, cp, cpo] for account, dp, dpo, cp, cpo in cursor.fetchall()}
+            entry_accounts, entry_transfers, sides, changes, dp, dpo, cp, cpo = [], [], [], [], [], [], [], []
+            for (debit, credit), amount, transfer_id in zip(pairs, amounts, ids, strict=True):
+                balances[debit][1] += amount
+                balances[credit][3] += amount
+                for account, side in ((debit, "D"), (credit, "C")):
+                    state = balances[account]
+                    entry_accounts.append(account)
+                    entry_transfers.append(transfer_id)
+                    sides.append(side)
+                    changes.append(amount)
+                    dp.append(state[0])
+                    dpo.append(state[1])
+                    cp.append(state[2])
+                    cpo.append(state[3])
+            cursor.execute(_RAW_WRITE, {
+                "now": clock.now(), "merchant": fixture.merchant_id.hex, "currency": CURRENCY,
+                "ids": _literal(ids), "client_ids": client_ids, "debits": _literal(d for d, _ in pairs),
+                "credits": _literal(c for _, c in pairs), "amounts": _literal(amounts),
+                "entry_accounts": _literal(entry_accounts), "entry_transfers": _literal(entry_transfers),
+                "sides": _literal(sides), "zeros": _literal([0] * len(sides)), "changes": _literal(changes),
+                "dp": _literal(dp), "dpo": _literal(dpo), "cp": _literal(cp), "cpo": _literal(cpo),
+                "accounts": _literal(balances), "account_dpo": _literal(b[1] for b in balances.values()),
+                "account_cpo": _literal(b[3] for b in balances.values()),
+            })
+            return batch, 0
+
+        post_batch()
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+        return Poster(post_batch, backend)
+    return start
 
 
 # --- the API -----------------------------------------------------------------------------------
@@ -355,9 +466,11 @@ def profile(name: str, measures: dict[str, Callable[..., Sample]], server: Serve
 
 
 TARGETS = (
-    Target("engine_batch_tps", "pgbench_tpcb_tps", 5.0),
-    Target("engine_hot_tps", "engine_batch_tps", 0.8),
-    Target("engine_single_tps", "pgbench_tpcb_tps", 0.5),
+    Target("raw_batch_tps", "pgbench_tpcb_tps", None),
+    Target("engine_batch_tps", "pgbench_tpcb_tps", 3.5),
+    Target("engine_batch_tps", "raw_batch_tps", 0.8),
+    Target("engine_hot_tps", "engine_batch_tps", 0.9),
+    Target("engine_single_tps", "pgbench_tpcb_tps", 0.75),
     Target("api_tps", "api_ceiling_rps", 0.5),
 )
 
@@ -374,10 +487,12 @@ def main() -> None:
             log(f"pgbench: initialising {PGBENCH_DATABASE} at scale {PGBENCH_SCALE}")
             pgbench_prepare()
             measures["pgbench_tpcb_tps"] = lambda: pgbench_tps(SECONDS)
-        if {"engine_batch_tps", "engine_hot_tps", "engine_single_tps"} & set(ONLY):
+        if {"raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "engine_single_tps"} & set(ONLY):
             log(f"engine: opening and funding {WALLETS} wallets")
             fixture = engine_prepare()
             engine_measures = {
+                "raw_batch_tps": lambda: callers_tps(
+                    _raw_poster(fixture, BATCH), callers=BATCH_CALLERS, seconds=SECONDS, label="raw"),
                 "engine_batch_tps": lambda on_start=None: engine_tps(
                     _wallet_to_wallet(fixture), batch=BATCH, callers=BATCH_CALLERS, seconds=SECONDS, label="batch",
                     on_start=on_start),

@@ -1,13 +1,16 @@
-"""The posting engine: one database transaction per batch of transfers.
+"""The posting engine: one database transaction per batch of transfers, in two round trips.
 
-    read what the batch refers to   (existing client ids, pending and reversed transfers)
-    lock the accounts, in id order   (SELECT ... ORDER BY id FOR UPDATE: no deadlocks), those
-                                      named by role found in the same statement
+    BEGIN, and lock the accounts     (one round trip: SELECT ... ORDER BY id FOR UPDATE, no
+      in id order                     deadlocks; those named by role found in the same statement)
     apply the rules in memory        (apps.ledger.domain: an outcome per transfer)
-    open the role accounts it needs,  (up to four statements in one round trip, each column
-    insert transfers and entries,     sent as one array and unnested by PostgreSQL)
-    update each touched account once
-    commit
+    open the role accounts it needs, (one round trip: up to four statements, each column sent
+      insert transfers and entries,   as one array and unnested by PostgreSQL, and COMMIT)
+      update each touched account
+      once, COMMIT
+
+Inside a caller's transaction, SAVEPOINT and RELEASE take BEGIN's and COMMIT's places. A batch
+resolving or reversing transfers reads them before the locks, and whether they are resolved
+already after; one round trip each.
 
 The locks are held for the posting only: nothing else happens inside the transaction. A
 batch costs a handful of statements however many transfers it carries, which is how the
@@ -15,8 +18,13 @@ engine outruns one-commit-per-transfer, and how a hot account stays cheap: it is
 written once per batch, not once per transfer. :mod:`apps.ledger.group_commit` gathers
 concurrent single transfers into such batches.
 
-Two batches racing on the same client id meet at its unique index: the loser's transaction
-rolls back whole and is run again, and then finds the winner's transfer (``exists``).
+Client ids are not looked up while a batch posts all its transfers: the first attempt takes
+them for new and the unique index on them refuses a taken one at the insert. The batch then
+rolls back whole and runs again, looking its client ids up first, and finds the transfers
+already posted (``exists``). A batch refusing any transfer writes nothing the index could
+check, so it looks its client ids up once it holds the locks, and plans again if one is taken.
+Two batches racing on the same client id meet at the same index, and the loser, run again,
+finds the winner's transfer.
 
 An account named by role (:class:`apps.ledger.data.AccountRef`) that does not exist yet is
 planned as what it would be — empty, with its role's rules — and opened only if a transfer of
@@ -35,7 +43,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+import psycopg2
+from django.db import IntegrityError, OperationalError, connection
 
 from apps.core import clock
 from apps.core.ids import uuid7
@@ -64,11 +73,14 @@ def post(specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
         return []
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            return _post_once(specs)
+            # The first attempt takes the batch's client ids for new (see _post_once); a retry
+            # looks them up first, since a taken one is the likeliest reason it runs again.
+            return _post_once(specs, client_ids_looked_up=attempt > 1)
         except (IntegrityError, OperationalError) as error:
-            # IntegrityError: a concurrent batch took one of our client ids (or resolved our
-            # pending) between our read and our insert. OperationalError: a deadlock or
-            # serialization failure, which ordered locking should prevent; retried all the same.
+            # IntegrityError: one of our client ids was taken (by an earlier posting, or a
+            # concurrent batch between our read and our insert), or a concurrent batch resolved
+            # our pending. OperationalError: a deadlock or serialization failure, which ordered
+            # locking should prevent; retried all the same.
             if attempt == _ATTEMPTS:
                 raise
             logger.info("ledger batch retried", extra={"attempt": attempt, "error": repr(error)[:300]})
@@ -178,22 +190,32 @@ def _lock_accounts(
     """Lock the accounts ``ids`` and those ``refs`` name, in id order, in one statement. Returns
     their states, the latest time one was posted to, and the id of each ref found (a ref
     missing there names an account not opened yet)."""
-    ids_param = [str(i) for i in ids]
+    # The batch's own UUIDs by their text, made before the locks: the locked rows' ids are read
+    # as text and found here, not parsed (two UUIDs parsed per row cost a batch of 1,000
+    # transfers ~10 ms while it holds the locks).
+    uuids = {str(i): i for i in ids}
+    ids_param = list(uuids)
+    columns = _ACCOUNT_COLUMNS.replace("id, currency, livemode, merchant_id,", "id::text, currency, livemode, "
+                                       "merchant_id::text,", 1)
     if refs:
         by_role, params = _by_role(refs)
         cursor.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[] || ARRAY({by_role})) "
-            "ORDER BY id FOR UPDATE",
+            f"SELECT {columns} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[] || ARRAY({by_role})) ORDER BY id FOR UPDATE",
             [ids_param, *params],
         )
     else:
-        cursor.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE", [ids_param]
-        )
+        cursor.execute(f"SELECT {columns} FROM {_ACCOUNT} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
+                       [ids_param])
     accounts, latest, by_identity = {}, None, {}
-    for (account_id, currency, livemode, merchant_id, owner_type, debits_limited, credits_limited, frozen, closed,
+    for (account_text, currency, livemode, merchant_text, owner_type, debits_limited, credits_limited, frozen, closed,
          debits_pending, debits_posted, credits_pending, credits_posted, last_posted_at, code,
          name) in cursor.fetchall():
+        account_id = uuids.get(account_text) or UUID(account_text)
+        if merchant_text is None:
+            merchant_id = None
+        elif (merchant_id := uuids.get(merchant_text)) is None:
+            # Most accounts of a batch share a few merchants: each parsed once.
+            merchant_id = uuids[merchant_text] = UUID(merchant_text)
         accounts[account_id] = domain.AccountState(
             id=account_id, currency=currency, livemode=livemode, merchant_id=merchant_id,
             customer_owned=owner_type == data.Owner.CUSTOMER,
@@ -245,43 +267,124 @@ def _consumed(cursor: Any, column: str, ids: set[UUID]) -> dict[UUID, str]:
     return dict(cursor.fetchall())
 
 
-def _post_once(specs: Sequence[data.TransferSpec]) -> list[data.Outcome]:
+class _Transaction:
+    """psycopg2's own cursor, the posting's transaction opened by its first statement and closed
+    by its last, sent with them: BEGIN and COMMIT cost no round trip of their own (Django's
+    atomic() sends each alone). Inside a caller's transaction, a savepoint instead, as atomic()
+    would make: the posting commits or rolls back with the caller's other changes, and a failed
+    attempt is undone alone."""
+
+    _SAVEPOINT = "ledger_post"
+
+    def __init__(self, cursor: Any, *, nested: bool) -> None:
+        self.cursor = cursor
+        if nested:
+            self._opening = f"SAVEPOINT {self._SAVEPOINT};\n"
+            self.closing = f"RELEASE SAVEPOINT {self._SAVEPOINT}"
+            self.undo = f"ROLLBACK TO SAVEPOINT {self._SAVEPOINT}; RELEASE SAVEPOINT {self._SAVEPOINT}"
+        else:
+            self._opening, self.closing, self.undo = "BEGIN;\n", "COMMIT", "ROLLBACK"
+        self.opened = False
+
+    def execute(self, sql: str | bytes, params: Sequence[Any] | None = None) -> None:
+        if not self.opened:
+            opening = self._opening
+            sql = opening.encode() + sql if isinstance(sql, bytes) else opening + sql
+            self.opened = True
+        self.cursor.execute(sql, params)
+
+    def fetchall(self) -> list[tuple]:
+        return self.cursor.fetchall()
+
+    def mogrify(self, sql: str, params: Sequence[Any]) -> bytes:
+        return self.cursor.mogrify(sql, params)
+
+
+def _post_once(specs: Sequence[data.TransferSpec], *, client_ids_looked_up: bool) -> list[data.Outcome]:
     # wrap_database_errors: psycopg2's own cursor raises psycopg2's exceptions; post() retries,
     # and callers catch, Django's (IntegrityError, OperationalError, DataError).
-    with transaction.atomic(), connection.cursor() as wrapper, connection.wrap_database_errors:
-        cursor = wrapper.cursor  # psycopg2's own: _write sends several statements at once
-        existing = _existing(cursor, specs)
-        pending_ids = {spec.pending_id for spec in specs if spec.pending_id}
-        reversed_ids = {spec.reverses_id for spec in specs if spec.reverses_id}
-        known = _transfers(cursor, pending_ids | reversed_ids)
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        # Not autocommit: inside atomic() (or a caller's own transaction), psycopg2 has begun one.
+        nested = not connection.get_autocommit()
+        if nested:
+            connection.validate_no_broken_transaction()
+        session = _Transaction(connection.connection.cursor(), nested=nested)
+        try:
+            return _post_in(session, specs, client_ids_looked_up=client_ids_looked_up)
+        except BaseException:
+            if session.opened:
+                _undo(session)
+            raise
 
-        account_ids = {a for spec in specs for a in (spec.debit_account_id, spec.credit_account_id) if a}
-        account_ids |= {a for k in known.values() for a in (k.debit_account_id, k.credit_account_id)}
-        refs = {r for spec in specs for r in (spec.debit_account_ref, spec.credit_account_ref) if r}
-        accounts, latest_posting, found = _lock_accounts(cursor, account_ids, refs)
-        # Read only once the accounts are locked: whoever resolved or reversed these before us
-        # held the same locks and has committed.
-        resolutions = _consumed(cursor, "pending_id", pending_ids & known.keys())
-        reversed_ = set(_consumed(cursor, "reverses_id", reversed_ids & known.keys()))
-        # Entries of an account are ordered by time: never stamp one before the last.
-        now = max(clock.now(), latest_posting) if latest_posting else clock.now()
 
-        unopened: dict[UUID, data.AccountRef] = {}
-        if refs:
-            for ref in refs - found.keys():
-                found[ref] = account_id = uuid7()
-                unopened[account_id] = ref
-                accounts[account_id] = _unopened(account_id, ref)
-            specs = [_named_by_id(spec, found) for spec in specs]
-        plan = domain.plan_batch(
+def _undo(session: _Transaction) -> None:
+    try:
+        session.cursor.execute(session.undo)
+    except psycopg2.Error:
+        # The connection is gone or the caller's transaction broken: Django must not reuse
+        # either as if nothing happened.
+        if connection.in_atomic_block:
+            connection.needs_rollback = True
+        else:
+            connection.close()
+
+
+def _post_in(
+    session: _Transaction, specs: Sequence[data.TransferSpec], *, client_ids_looked_up: bool
+) -> list[data.Outcome]:
+    """The posting, as described in the module's docstring: ``session``'s first statement opens
+    its transaction and its last one commits it."""
+    # Taken client ids: looked up before the locks on a retry. The first attempt skips that
+    # round trip and statement while the batch posts every transfer (the common case): the
+    # unique index refuses a taken one at the insert, and the batch runs again, looking first.
+    # A refused transfer writes nothing for the index to see, so a batch refusing any looks its
+    # client ids up once the accounts are locked, and plans again if one was taken.
+    existing = _existing(session, specs) if client_ids_looked_up else {}
+    # A new transfer's id is made before the locks, one per spec, as is all the work that
+    # does not need them: a batch holds them as briefly as it can.
+    transfer_ids = [uuid7() for _ in specs]
+    pending_ids = {spec.pending_id for spec in specs if spec.pending_id}
+    reversed_ids = {spec.reverses_id for spec in specs if spec.reverses_id}
+    known = _transfers(session, pending_ids | reversed_ids)
+
+    account_ids = {a for spec in specs for a in (spec.debit_account_id, spec.credit_account_id) if a}
+    account_ids |= {a for k in known.values() for a in (k.debit_account_id, k.credit_account_id)}
+    refs = {r for spec in specs for r in (spec.debit_account_ref, spec.credit_account_ref) if r}
+    accounts, latest_posting, found = _lock_accounts(session, account_ids, refs)
+    # Read only once the accounts are locked: whoever resolved or reversed these before us
+    # held the same locks and has committed.
+    resolutions = _consumed(session, "pending_id", pending_ids & known.keys())
+    reversed_ = set(_consumed(session, "reverses_id", reversed_ids & known.keys()))
+    # Entries of an account are ordered by time: never stamp one before the last.
+    now = max(clock.now(), latest_posting) if latest_posting else clock.now()
+
+    unopened: dict[UUID, data.AccountRef] = {}
+    if refs:
+        for ref in refs - found.keys():
+            found[ref] = account_id = uuid7()
+            unopened[account_id] = ref
+            accounts[account_id] = _unopened(account_id, ref)
+        specs = [_named_by_id(spec, found) for spec in specs]
+
+    def planned() -> domain.Plan:
+        return domain.plan_batch(
             specs, accounts=accounts, known=known, existing=existing, resolved_pending_ids=set(resolutions),
-            reversed_ids=reversed_, now=now, new_id=uuid7,
+            reversed_ids=reversed_, now=now, new_id=iter(transfer_ids).__next__,
             expired_pending_ids={p for p, kind in resolutions.items() if kind == data.Kind.EXPIRE_PENDING},
         )
-        if plan.transfers:
-            # Only the accounts a posted transfer moved money on are opened.
-            opened = {account_id: unopened[account_id] for account_id in plan.accounts.keys() & unopened.keys()}
-            _write(cursor, plan, now, opened=opened)
+
+    plan = planned()
+    if not client_ids_looked_up and any(outcome.result is not data.Result.OK for outcome in plan.outcomes):
+        existing = _existing(session, specs)
+        if existing:
+            plan = planned()
+    if plan.transfers:
+        # Only the accounts a posted transfer moved money on are opened.
+        opened = {account_id: unopened[account_id] for account_id in plan.accounts.keys() & unopened.keys()}
+        _write(session, plan, now, opened=opened)
+    else:
+        session.execute(session.closing)
     return plan.outcomes
 
 
@@ -341,9 +444,12 @@ def _timestamps(values: Iterable[datetime | None]) -> str:
     return "{" + ",".join("NULL" if value is None else value.isoformat() for value in values) + "}"
 
 
-def _write(cursor: Any, plan: domain.Plan, now: datetime, opened: Mapping[UUID, data.AccountRef] | None = None) -> None:
+def _write(
+    session: _Transaction, plan: domain.Plan, now: datetime, opened: Mapping[UUID, data.AccountRef] | None = None
+) -> None:
     """The batch's new accounts (``opened``: those named by role that it opens), transfers,
-    entries and balances, in up to four statements sent as one (a single round trip): each
+    entries and balances, and the end of its transaction, in up to five statements sent as one
+    (a single round trip): each
     column travels as one array and unnest() turns the arrays into rows, in order. Text columns
     stay Python lists, quoted by psycopg2 as before."""
     transfers, entries, accounts = plan.transfers, plan.entries, plan.accounts.values()
@@ -388,4 +494,5 @@ def _write(cursor: Any, plan: domain.Plan, now: datetime, opened: Mapping[UUID, 
             _booleans(ref.rules.debits_must_not_exceed_credits for ref in refs),
             _booleans(ref.rules.credits_must_not_exceed_debits for ref in refs),
         ]), *statements)
-    cursor.execute(b";\n".join(cursor.mogrify(sql, params) for sql, params in statements))
+    session.execute(b";\n".join([*(session.mogrify(sql, params) for sql, params in statements),
+                                  session.closing.encode()]))

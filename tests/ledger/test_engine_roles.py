@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import psycopg2.extensions
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 
 from apps.ledger import engine, selectors, services
 from apps.ledger.data import AccountRef, AccountRole, Kind, Outcome, Result
@@ -274,5 +274,38 @@ def test_naming_two_accounts_by_role_costs_no_round_trip_more_than_naming_them_b
     first_use = sent(transfer(CARD, pending, 5))  # both opened with the transfer
     after = sent(transfer(CARD, pending, 5))
 
-    # Inside a test's transaction: SAVEPOINT, client id, lock, write, RELEASE; then the transfer read.
-    assert by_ids == first_use == after == 6
+    # Inside a test's transaction: the lock (with SAVEPOINT), the write (with RELEASE); then the
+    # transfer read.
+    assert by_ids == first_use == after == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_posting_outside_any_transaction_is_two_round_trips_and_a_replay_still_finds_it(statements):
+    source, wallet = factories.funding(), factories.wallet()
+    factories.post_one(source, wallet, 1)  # the engine's first use: its planning warmed up
+    statements.clear()
+
+    first = factories.post_one(source, wallet, 5, client_id="two-trips")
+
+    # BEGIN rides with the lock, COMMIT with the write.
+    assert len(statements) == 2
+    assert statements[0].startswith("BEGIN;\nSELECT") and statements[0].endswith("FOR UPDATE")
+    assert statements[1].startswith("INSERT") and statements[1].endswith("COMMIT")
+    assert connection.connection.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    # The first attempt takes the client id for new; the unique index refuses it, and the retry
+    # looks it up and answers as before.
+    assert factories.post_one(source, wallet, 5, client_id="two-trips") == Outcome(Result.EXISTS, first.transfer_id)
+    assert factories.balances(wallet) == (0, 0, 0, 6)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_the_database_refuses_outside_any_transaction_is_rolled_back_and_the_connection_reused():
+    source, wallet = factories.funding(), factories.wallet()
+
+    with pytest.raises(DataError):  # jsonb holds no NUL character
+        factories.post_one(source, wallet, 5, metadata={"note": "bad\u0000"})
+
+    assert connection.connection.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    assert factories.post_one(source, wallet, 5).result is Result.OK
+    assert factories.balances(wallet) == (0, 0, 0, 5)
+    assert selectors.ledger_verify().ok
