@@ -17,6 +17,12 @@ ratios and, as its last line, one JSON object.
   transfers between uniform random pairs of 10,000 funded customer wallets (no-overdraft rule
   on), from ``BENCH_BATCH_CALLERS`` (2) processes.
 - ``engine_hot_tps``: the same, every transfer debiting one funding account.
+- ``sql_single_tps``: ``bench/posting.sql``, the same single posting's SQL from pgbench with
+  prepared statements (no Python at all), 8 clients: what this schema costs one posting per
+  transaction on this machine.
+- ``raw_single_tps``: the raw baseline's writes one transfer per transaction, from as many
+  processes as ``engine_single_tps``: what this schema costs a single posting, with no Python
+  beyond psycopg2 (two round trips, as the engine's).
 - ``engine_single_tps``: one transfer per ``engine.post([spec])``, each its own transaction,
   from 8 processes (processes, not threads: threads would share one GIL).
 - ``api_tps``: ``POST /api/v1/transfers`` through gunicorn (``deploy/gunicorn.conf.py``,
@@ -40,6 +46,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -92,7 +99,8 @@ WALLET_FUNDS = 10**12  # minor units per wallet: no transfer of the benchmark is
 CURRENCY = "BHD"
 ACTOR = Actor.system("bench.ledger")
 
-FIGURES = ("pgbench_tpcb_tps", "raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps",
+FIGURES = ("pgbench_tpcb_tps", "raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "sql_single_tps",
+           "raw_single_tps", "engine_single_tps", "api_tps",
            "api_ceiling_rps")
 ONLY = harness.selected(FIGURES)
 
@@ -108,15 +116,18 @@ def pgbench_prepare() -> None:
                    check=True, capture_output=True, env=env)
 
 
-def pgbench_tps(seconds: float) -> Sample:
+def pgbench_tps(seconds: float, *, database: str = PGBENCH_DATABASE, options: tuple[str, ...] = ()) -> Sample:
+    """pgbench's built-in TPC-B-like script on its own database, or the script ``options`` name."""
     env = {**os.environ, "PGPASSWORD": str(pg_params().get("password", ""))}
     duration = max(1, round(seconds))
-    command = ["pgbench", *pg_args(), "-c", "8", "-j", "2", "-T", str(duration), PGBENCH_DATABASE]
+    # -n: a script of our own has no pgbench_* tables to vacuum first.
+    command = ["pgbench", *pg_args(), *(("-n",) if options else ()), "-c", "8", "-j", "2", "-T", str(duration),
+               *options, database]
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     # pgbench's backends end with it: their CPU is read shortly before the end.
     time.sleep(duration * 0.9)
-    backends, at, client = backends_cpu(PGBENCH_DATABASE), time.monotonic() - started, process_cpu(process.pid)
+    backends, at, client = backends_cpu(database), time.monotonic() - started, process_cpu(process.pid)
     stdout, stderr = process.communicate()
     if process.returncode:
         raise RuntimeError(f"pgbench failed:\n{stdout}\n{stderr}")
@@ -126,6 +137,15 @@ def pgbench_tps(seconds: float) -> Sample:
     tps = float(match.group(1))
     transactions = tps * at
     return Sample(tps, 1000 * client / transactions, 1000 * sum(backends.values()) / transactions)
+
+
+POSTING_SCRIPT = Path(__file__).with_name("posting.sql")
+
+
+def sql_single_tps(seconds: float) -> Sample:
+    """bench/posting.sql from pgbench, prepared statements, on the benchmark's database."""
+    return pgbench_tps(seconds, database=connection.settings_dict["NAME"],
+                       options=("-M", "prepared", "-D", f"wallets={WALLETS}", "-f", str(POSTING_SCRIPT)))
 
 
 # --- the engine --------------------------------------------------------------------------------
@@ -169,6 +189,12 @@ def engine_prepare() -> EngineFixture:
         ])
         assert all(outcome.result == data.Result.OK for outcome in outcomes), outcomes[:3]
     with connection.cursor() as cursor:
+        # The wallets by number, for bench/posting.sql (sql_single_tps).
+        cursor.execute("DROP TABLE IF EXISTS bench_wallets")
+        cursor.execute("CREATE TABLE bench_wallets (n int PRIMARY KEY, id uuid NOT NULL, merchant_id uuid NOT NULL)")
+        cursor.execute("INSERT INTO bench_wallets SELECT row_number() OVER (ORDER BY id), id, merchant_id "
+                       "FROM ledger_account WHERE id = ANY(%s::uuid[])", [[str(w) for w in wallet_ids]])
+        cursor.execute("ANALYZE bench_wallets")
         cursor.execute("VACUUM ANALYZE ledger_account")
         cursor.execute("ANALYZE ledger_transfer")
         cursor.execute("ANALYZE ledger_entry")
@@ -470,7 +496,10 @@ TARGETS = (
     Target("engine_batch_tps", "pgbench_tpcb_tps", 3.5),
     Target("engine_batch_tps", "raw_batch_tps", 0.8),
     Target("engine_hot_tps", "engine_batch_tps", 0.9),
+    Target("sql_single_tps", "pgbench_tpcb_tps", None),
+    Target("raw_single_tps", "pgbench_tpcb_tps", None),
     Target("engine_single_tps", "pgbench_tpcb_tps", 0.75),
+    Target("engine_single_tps", "raw_single_tps", None),
     Target("api_tps", "api_ceiling_rps", 0.5),
 )
 
@@ -487,7 +516,8 @@ def main() -> None:
             log(f"pgbench: initialising {PGBENCH_DATABASE} at scale {PGBENCH_SCALE}")
             pgbench_prepare()
             measures["pgbench_tpcb_tps"] = lambda: pgbench_tps(SECONDS)
-        if {"raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "engine_single_tps"} & set(ONLY):
+        if {"raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "sql_single_tps", "raw_single_tps",
+                "engine_single_tps"} & set(ONLY):
             log(f"engine: opening and funding {WALLETS} wallets")
             fixture = engine_prepare()
             engine_measures = {
@@ -499,6 +529,9 @@ def main() -> None:
                 "engine_hot_tps": lambda on_start=None: engine_tps(
                     _hot_funding(fixture), batch=BATCH, callers=BATCH_CALLERS, seconds=SECONDS, label="hot",
                     on_start=on_start),
+                "sql_single_tps": lambda: sql_single_tps(SECONDS),
+                "raw_single_tps": lambda: callers_tps(
+                    _raw_poster(fixture, 1), callers=SINGLE_CALLERS, seconds=SECONDS, label="raw-single"),
                 "engine_single_tps": lambda on_start=None: engine_tps(
                     _wallet_to_wallet(fixture), batch=1, callers=SINGLE_CALLERS, seconds=SECONDS, label="single",
                     on_start=on_start),
