@@ -94,7 +94,8 @@ WALLETS = int(os.environ.get("BENCH_WALLETS", "10000"))
 API_FUNDING_ACCOUNTS = 20
 API_WALLETS = 200
 PGBENCH_SCALE = 10
-PGBENCH_DATABASE = "fincore_bench_pgbench"
+# Beside the benchmark's own database (fincore_bench_pgbench by default), so two runs never share one.
+PGBENCH_DATABASE = connection.settings_dict["NAME"] + "_pgbench"
 WALLET_FUNDS = 10**12  # minor units per wallet: no transfer of the benchmark is ever refused
 CURRENCY = "BHD"
 ACTOR = Actor.system("bench.ledger")
