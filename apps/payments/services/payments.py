@@ -326,14 +326,7 @@ def _payment_approved(payment: Payment, attempt: PaymentAttempt, result: routing
         payment.amount_captured = payment.amount
         payment.captured_at = attempt.resolved_at
     try:
-        with transaction.atomic():
-            if payment.method == Payment.Method.WALLET:
-                if automatic:
-                    postings.wallet_collect(payment)
-                else:
-                    payment.wallet_hold_id = postings.wallet_hold(payment)
-            if automatic:
-                postings.capture_post(payment, amount=payment.amount)
+        payment.wallet_hold_id = postings.approval_post(payment, automatic=automatic)
     except TransferRefused as refused:
         if payment.method != Payment.Method.WALLET:
             ledger_refused(payment, attempt, refused)
