@@ -44,11 +44,15 @@ BREAKER_BUCKET_SECONDS = 5
 ALL = "all"  # the dimension of a connector's overall figures (shown in the admin)
 
 _RECORD = """
+for i = 3, 4 do
+  redis.call('HINCRBY', KEYS[i], ARGV[3], 1)
+  redis.call('EXPIRE', KEYS[i], ARGV[4])
+end
 redis.call('HINCRBY', KEYS[1], 'total', 1)
 if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[1], 'failures', 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local total, failures = 0, 0
-for i = 3, #KEYS do
+for i = 5, #KEYS do
   local counts = redis.call('HMGET', KEYS[i], 'total', 'failures')
   total = total + tonumber(counts[1] or 0)
   failures = failures + tonumber(counts[2] or 0)
@@ -147,17 +151,14 @@ def result_record(*, connector: str, method: str, currency: str, outcome: Outcom
     failure = is_breaker_failure(outcome)
     try:
         redis = _redis()
-        with redis.pipeline(transaction=False) as pipe:
-            bucket = _score_buckets(now_ms)[0]
-            for dim in (dimension(method=method, currency=currency), ALL):
-                key = _score_key(connector, dim, bucket)
-                pipe.hincrby(key, field, 1)
-                pipe.expire(key, SCORE_WINDOW_SECONDS + SCORE_BUCKET_SECONDS)
-            pipe.execute()
+        bucket = _score_buckets(now_ms)[0]
+        scores = [_score_key(connector, dim, bucket) for dim in (dimension(method=method, currency=currency), ALL)]
         buckets = [_breaker_bucket_key(connector, b) for b in _breaker_buckets(now_ms, policy.window_seconds)]
+        # One round trip: the score windows counted, the breaker's window counted and read.
         total, failures, state, open_until_ms, version = redis.eval(
-            _RECORD, 2 + len(buckets), buckets[0], _breaker_key(connector), *buckets,
-            "1" if failure else "0", policy.window_seconds + BREAKER_BUCKET_SECONDS,
+            _RECORD, 4 + len(buckets), buckets[0], _breaker_key(connector), *scores, *buckets,
+            "1" if failure else "0", policy.window_seconds + BREAKER_BUCKET_SECONDS, field,
+            SCORE_WINDOW_SECONDS + SCORE_BUCKET_SECONDS,
         )
         record = BreakerRecord(BreakerState(_text(state)), int(open_until_ms))
         changed = breaker_transition(
