@@ -17,6 +17,10 @@ run, a table of medians with the targets' ratios and, as its last line, one JSON
   payments``, prefork, ``BENCH_PAYMENT_CONCURRENCY`` 2) beside a worker for the other queues, at
   card connectors answering after ``BENCH_CONNECTOR_LATENCY_MS`` (20) ms, never declining,
   timing out or failing. Its bound: concurrency x 1000 / latency.
+- ``payment_cpu_ms``: in the same measurement, the CPU a payment costs in every process it runs
+  in, gunicorn, the payments worker, the other worker and PostgreSQL (each logged); target (issue
+  13) at most 15 ms. ``payments_cpu_bound_per_s``: the rate that CPU allows on this machine's
+  cores, cores x 1000 / payment_cpu_ms, printed beside payments_completed_per_s.
 - ``create_to_succeeded_p50_ms`` / ``_p99_ms``: payments POSTed open loop at 20 per second
   (``BENCH_LATENCY_RATE``; at most half the first completion rate) for ``BENCH_SECONDS``; from
   each payment's ``created_at`` to the time it turned ``succeeded``, as the database records them.
@@ -107,15 +111,22 @@ COMPLETED_WARM_SECONDS = 1.0
 DRAIN_SECONDS = 180  # how long unfinished payments may take after a figure before it fails
 BACKLOG_P99_TARGET = 1.5
 
-FIGURES = ("api_ceiling_rps", "payments_accepted_per_s", "payments_completed_per_s",
+FIGURES = ("api_ceiling_rps", "payments_accepted_per_s", "payments_completed_per_s", "payment_cpu_ms",
+           "payments_cpu_bound_per_s",
            "create_to_succeeded_p50_ms", "create_to_succeeded_p99_ms",
            "backlog_create_to_succeeded_p50_ms", "backlog_create_to_succeeded_p99_ms",
            "backlog_settlement_tasks_per_s")
 ONLY = harness.selected(FIGURES)
 CONNECTOR_BOUND = "connector_bound_per_s"
+# A payment's CPU across every process it runs in (gunicorn, both workers, PostgreSQL): issue 13's bar.
+PAYMENT_CPU_TARGET = "payment_cpu_target_ms"
+PAYMENT_CPU_TARGET_MS = 15.0
+CORES = os.cpu_count() or 1
 TARGETS = (
     Target("payments_accepted_per_s", "api_ceiling_rps", None),
     Target("payments_completed_per_s", CONNECTOR_BOUND, None),
+    Target("payments_completed_per_s", "payments_cpu_bound_per_s", None),
+    Target("payment_cpu_ms", PAYMENT_CPU_TARGET, 1.0, at_most=True),
     Target("backlog_create_to_succeeded_p99_ms", "create_to_succeeded_p99_ms", BACKLOG_P99_TARGET, at_most=True),
 )
 
@@ -413,8 +424,11 @@ def accepted(fixture: Fixture, script: Path, rows: Callable[[], int], seconds: f
         queue_purge(PAYMENTS_QUEUE)
 
 
-def completed(fixture: Fixture) -> Sample:
-    """Succeeded payments per second while client threads keep IN_FLIGHT payments unfinished."""
+def completed(fixture: Fixture) -> dict[str, Sample]:
+    """Succeeded payments per second while client threads keep IN_FLIGHT payments unfinished; a
+    payment's CPU in all processes (``payment_cpu_ms``: gunicorn, both workers and PostgreSQL,
+    each logged) and the rate that CPU allows on this machine's cores (``payments_cpu_bound_per_s``:
+    cores x 1000 / payment_cpu_ms)."""
     fixture.processing()
     batch = fixture.batch("e2e")
     prefix = batch.prefix
@@ -440,8 +454,9 @@ def completed(fixture: Fixture) -> Sample:
 
     database = database_name()
 
-    def cpu() -> tuple[dict[int, float], dict[int, float]]:
-        return {**fixture.server.workers_cpu(), **fixture.workers.cpu()}, backends_cpu(database)
+    def cpu() -> dict[str, dict[int, float]]:
+        return {"gunicorn": fixture.server.workers_cpu(), "payments worker": fixture.workers.payments.cpu(),
+                "other worker": fixture.workers.others.cpu(), "PostgreSQL": backends_cpu(database)}
 
     clients = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(min(8, IN_FLIGHT))]
     for thread in clients:
@@ -478,7 +493,14 @@ def completed(fixture: Fixture) -> Sample:
         raise RuntimeError("payments_completed_per_s: no payment succeeded during the measurement")
     rate = done / (window_end - window_start).total_seconds()
     fixture.completion_rates.append(rate)
-    return Sample(rate, 1000 * cpu_delta(before[0], after[0]) / done, 1000 * cpu_delta(before[1], after[1]) / done)
+    split = {name: 1000 * cpu_delta(before[name], after[name]) / done for name in after}
+    total = sum(split.values())
+    postgresql = split["PostgreSQL"]
+    log("  CPU ms per payment: " + ", ".join(f"{name} {ms:.2f}" for name, ms in split.items())
+        + f" = {total:.2f}; bound {CORES} cores x 1000 / {total:.2f} = {CORES * 1000 / total:.1f}/s")
+    return {"payments_completed_per_s": Sample(rate, total - postgresql, postgresql),
+            "payment_cpu_ms": Sample(total, total - postgresql, postgresql),
+            "payments_cpu_bound_per_s": Sample(CORES * 1000 / total)}
 
 
 def latencies(fixture: Fixture, label: str) -> list[float]:
@@ -617,7 +639,7 @@ end
             log(f"payments: workers as deploy/Procfile.dev: -Q {','.join(workers.payments.queues)} "
                 f"-c {PAYMENT_CONCURRENCY}, and -Q {','.join(workers.bulk.queues)} (yielding the CPU)")
             fixture.processing()
-        if "payments_completed_per_s" in ONLY:
+        if {"payments_completed_per_s", "payment_cpu_ms", "payments_cpu_bound_per_s"} & set(ONLY):
             measures["payments_completed_per_s"] = lambda: completed(fixture)
         if {"create_to_succeeded_p50_ms", "create_to_succeeded_p99_ms"} & set(ONLY):
             latency_measures["idle"] = lambda: idle_latency(fixture)
@@ -653,7 +675,7 @@ end
             f"{sum(r <= BACKLOG_P99_TARGET for r in ratios)} of {len(ratios)} runs <= {BACKLOG_P99_TARGET:g}")
     harness.report(
         FIGURES, samples, TARGETS, notes=fixture.notes, loads=loads,
-        baselines={CONNECTOR_BOUND: bound} if bound else {},
+        baselines={PAYMENT_CPU_TARGET: PAYMENT_CPU_TARGET_MS, **({CONNECTOR_BOUND: bound} if bound else {})},
         extra={"backlog_p99_ratio": None if ratio is None else round(ratio, 3),
                "backlog_p99_ratio_runs": [round(r, 3) for r in ratios],
                "backlog_p99_ratio_worst": round(max(ratios), 3) if ratios else None},

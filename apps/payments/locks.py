@@ -13,10 +13,18 @@ def payment_lock(payment_id: UUID) -> Payment:
     return Payment.objects.select_for_update().get(pk=payment_id)
 
 
-def attempt_lock(attempt_id: UUID) -> tuple[Payment, PaymentAttempt]:
-    payment_id = PaymentAttempt.objects.values_list("payment_id", flat=True).get(pk=attempt_id)
+def attempt_lock(attempt_id: UUID, *, payment_id: UUID | None = None) -> tuple[Payment, PaymentAttempt]:
+    """The payment, then its attempts (``payment.attempts.all()`` reads them without a query,
+    as its representation does), locked; ``payment_id`` saves looking it up when the caller knows it."""
+    if payment_id is None:
+        payment_id = PaymentAttempt.objects.values_list("payment_id", flat=True).get(pk=attempt_id)
     payment = payment_lock(payment_id)
-    return payment, PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+    attempts = list(PaymentAttempt.objects.select_for_update().filter(payment_id=payment_id).order_by("sequence"))
+    payment.attempts_known(attempts)
+    for attempt in attempts:
+        if attempt.pk == attempt_id:
+            return payment, attempt
+    raise PaymentAttempt.DoesNotExist(f"attempt {attempt_id} of payment {payment_id}")
 
 
 def capture_lock(capture_id: UUID) -> tuple[Payment, Capture]:

@@ -143,6 +143,15 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"{Money(self.amount, self.currency)} {self.method} ({self.status})"
 
+    def attempts_known(self, attempts: list["PaymentAttempt"]) -> None:
+        """Its attempts as the caller has them (read under its lock, or none yet for a new payment):
+        ``self.attempts.all()``, as its representation reads them, then needs no query."""
+        known = self.attempts.all()
+        known._result_cache, known._prefetch_done = attempts, True
+        self._prefetched_objects_cache = {"attempts": known}
+        for attempt in attempts:
+            attempt.payment = self
+
 
 class PaymentAttempt(models.Model):
     """One try of a payment at one connector, with the routing decision that chose it.

@@ -20,7 +20,7 @@ a step finds the first transfer instead of posting again. Called inside the call
 transaction, so the money moves with the state change or not at all.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from django.db import transaction
@@ -36,6 +36,7 @@ from apps.payments.exceptions import InsufficientBalance, PayoutExceedsAvailable
 from apps.payments.models import Payment, Payout, Refund
 
 CREATED_BY = "payments"
+LINKED_EVENT_FAILED = ledger_data.Result.LINKED_EVENT_FAILED.value
 ACTOR = Actor.system(CREATED_BY)
 
 
@@ -71,33 +72,45 @@ def _spec(payment: Payment, *, client_id: str, **fields: object) -> ledger_data.
     )
 
 
-def capture_post(payment: Payment, *, amount: int) -> UUID:
-    """What the connector captured becomes the merchant's pending balance."""
-    spec = _spec(
+def _capture_spec(payment: Payment, *, amount: int) -> ledger_data.TransferSpec:
+    return _spec(
         payment, client_id=payment_client_id(payment, "capture"), kind=ledger_data.Kind.IMMEDIATE,
         debit_account_ref=_clearing_account(payment, payment.connector),
         credit_account_ref=_merchant_account(payment, AccountRole.MERCHANT_PENDING), amount=amount, code="capture",
     )
-    return ledger_services.transfer_create(spec=spec).transfer.pk
 
 
-def _wallet_to_clearing(payment: Payment, *, kind: ledger_data.Kind, step: str) -> UUID:
-    spec = _spec(
-        payment, client_id=payment_client_id(payment, step), kind=kind,
-        debit_account_id=wallet_account_id(payment), credit_account_ref=_clearing_account(payment, payment.connector),
-        amount=payment.amount, code="wallet_payment",
-    )
-    return ledger_services.transfer_create(spec=spec).transfer.pk
+def capture_post(payment: Payment, *, amount: int) -> UUID:
+    """What the connector captured becomes the merchant's pending balance."""
+    return ledger_services.transfer_create(spec=_capture_spec(payment, amount=amount)).transfer.pk
 
 
-def wallet_collect(payment: Payment) -> UUID:
-    """Take the payment from the customer's wallet. Raises InsufficientFunds (a TransferRefused)."""
-    return _wallet_to_clearing(payment, kind=ledger_data.Kind.IMMEDIATE, step="wallet_debit")
-
-
-def wallet_hold(payment: Payment) -> UUID:
-    """Hold the payment on the customer's wallet until it is captured or canceled."""
-    return _wallet_to_clearing(payment, kind=ledger_data.Kind.PENDING, step="wallet_hold")
+def approval_post(payment: Payment, *, automatic: bool) -> UUID | None:
+    """The transfers of an approved payment, in one engine call, all or none: a wallet payment's
+    debit of the wallet (or, captured later, its hold on it), then, captured at once, the
+    capture. Returns the wallet hold's id, if one was made. Raises TransferRefused (a wallet's
+    InsufficientFunds), nothing posted then."""
+    specs = []
+    if payment.method == Payment.Method.WALLET:
+        step, kind = ("wallet_debit", ledger_data.Kind.IMMEDIATE) if automatic else (
+            "wallet_hold", ledger_data.Kind.PENDING)
+        specs.append(_spec(
+            payment, client_id=payment_client_id(payment, step), kind=kind, debit_account_id=wallet_account_id(payment),
+            credit_account_ref=_clearing_account(payment, payment.connector), amount=payment.amount,
+            code="wallet_payment",
+        ))
+    if automatic:
+        specs.append(_capture_spec(payment, amount=payment.amount))
+    if not specs:
+        return None
+    # Linked by hand, not atomic=True: a refusal is then the refused transfer's own error.
+    linked = [replace(spec, linked=index < len(specs) - 1) for index, spec in enumerate(specs)]
+    items = ledger_services.transfers_batch(specs=linked, atomic=False)
+    refusals = [item.refusal for item in items if item.refusal is not None]
+    if refusals:
+        # The transfer refused for itself, not one refused because its chain was.
+        raise next((refusal for refusal in refusals if refusal.code != LINKED_EVENT_FAILED), refusals[0])
+    return items[0].transfer.pk if payment.method == Payment.Method.WALLET and not automatic else None
 
 
 def wallet_hold_post(payment: Payment, *, amount: int) -> None:

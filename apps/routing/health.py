@@ -44,11 +44,15 @@ BREAKER_BUCKET_SECONDS = 5
 ALL = "all"  # the dimension of a connector's overall figures (shown in the admin)
 
 _RECORD = """
+for i = 3, 4 do
+  redis.call('HINCRBY', KEYS[i], ARGV[3], 1)
+  redis.call('EXPIRE', KEYS[i], ARGV[4])
+end
 redis.call('HINCRBY', KEYS[1], 'total', 1)
 if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[1], 'failures', 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local total, failures = 0, 0
-for i = 3, #KEYS do
+for i = 5, #KEYS do
   local counts = redis.call('HMGET', KEYS[i], 'total', 'failures')
   total = total + tonumber(counts[1] or 0)
   failures = failures + tonumber(counts[2] or 0)
@@ -57,6 +61,28 @@ local state = redis.call('HMGET', KEYS[2], 'state', 'open_until_ms', 'version')
 return {total, failures, state[1] or 'closed', state[2] or '0', state[3] or '0'}
 """
 
+# Per connector (KEYS: its breaker, then its ARGV[1] score buckets): breaker state, open until,
+# and the window's approved, declined and failed counts summed.
+_READ = """
+local buckets = tonumber(ARGV[1])
+local replies = {}
+for first = 1, #KEYS, buckets + 1 do
+  local state = redis.call('HMGET', KEYS[first], 'state', 'open_until_ms')
+  local approved, declined, failed = 0, 0, 0
+  for i = first + 1, first + buckets do
+    local counts = redis.call('HMGET', KEYS[i], 'approved', 'declined', 'failed')
+    approved = approved + tonumber(counts[1] or 0)
+    declined = declined + tonumber(counts[2] or 0)
+    failed = failed + tonumber(counts[3] or 0)
+  end
+  table.insert(replies, state[1] or '')
+  table.insert(replies, state[2] or '0')
+  table.insert(replies, approved)
+  table.insert(replies, declined)
+  table.insert(replies, failed)
+end
+return replies
+"""
 # Compare-and-set on the breaker's version, so two workers seeing the same failure open it once.
 _TRANSITION = """
 local version = redis.call('HGET', KEYS[1], 'version') or '0'
@@ -125,17 +151,14 @@ def result_record(*, connector: str, method: str, currency: str, outcome: Outcom
     failure = is_breaker_failure(outcome)
     try:
         redis = _redis()
-        with redis.pipeline(transaction=False) as pipe:
-            bucket = _score_buckets(now_ms)[0]
-            for dim in (dimension(method=method, currency=currency), ALL):
-                key = _score_key(connector, dim, bucket)
-                pipe.hincrby(key, field, 1)
-                pipe.expire(key, SCORE_WINDOW_SECONDS + SCORE_BUCKET_SECONDS)
-            pipe.execute()
+        bucket = _score_buckets(now_ms)[0]
+        scores = [_score_key(connector, dim, bucket) for dim in (dimension(method=method, currency=currency), ALL)]
         buckets = [_breaker_bucket_key(connector, b) for b in _breaker_buckets(now_ms, policy.window_seconds)]
+        # One round trip: the score windows counted, the breaker's window counted and read.
         total, failures, state, open_until_ms, version = redis.eval(
-            _RECORD, 2 + len(buckets), buckets[0], _breaker_key(connector), *buckets,
-            "1" if failure else "0", policy.window_seconds + BREAKER_BUCKET_SECONDS,
+            _RECORD, 4 + len(buckets), buckets[0], _breaker_key(connector), *scores, *buckets,
+            "1" if failure else "0", policy.window_seconds + BREAKER_BUCKET_SECONDS, field,
+            SCORE_WINDOW_SECONDS + SCORE_BUCKET_SECONDS,
         )
         record = BreakerRecord(BreakerState(_text(state)), int(open_until_ms))
         changed = breaker_transition(
@@ -163,19 +186,11 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _window_counts(rows: Iterable[list]) -> WindowCounts:
-    approved = declined = failed = 0
-    for row in rows:
-        approved += int(row[0] or 0)
-        declined += int(row[1] or 0)
-        failed += int(row[2] or 0)
-    return WindowCounts(approved, declined, failed)
-
-
 def health_read(
     connectors: Iterable[str], *, dimension_of: Mapping[str, str] | None = None
 ) -> dict[str, ConnectorHealth]:
-    """Breaker state and success-rate window of each connector, in one round trip.
+    """Breaker state and success-rate window of each connector, in one round trip (one script
+    that sums each window's buckets in Redis).
 
     ``dimension_of`` names the window per connector (default: the connector's overall one).
     """
@@ -185,23 +200,21 @@ def health_read(
     closed = {name: ConnectorHealth(BreakerState.CLOSED, 0, WindowCounts()) for name in names}
     if not names:
         return {}
+    keys = []
+    for name in names:
+        dim = (dimension_of or {}).get(name, ALL)
+        keys += [_breaker_key(name), *(_score_key(name, dim, bucket) for bucket in buckets)]
     try:
-        with _redis().pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.hmget(_breaker_key(name), "state", "open_until_ms")
-                dim = (dimension_of or {}).get(name, ALL)
-                for bucket in buckets:
-                    pipe.hmget(_score_key(name, dim, bucket), "approved", "declined", "failed")
-            replies = pipe.execute()
+        replies = _redis().eval(_READ, len(keys), *keys, len(buckets))
     except RedisError:
         logger.warning("connector health unknown: redis unavailable", exc_info=True)
         return closed
     found: dict[str, ConnectorHealth] = {}
-    step = 1 + len(buckets)
     for index, name in enumerate(names):
-        state, open_until = replies[index * step]
-        record = BreakerRecord(BreakerState(_text(state)) if state else BreakerState.CLOSED, int(open_until or 0))
-        counts = _window_counts(replies[index * step + 1: (index + 1) * step])
+        state, open_until, approved, declined, failed = replies[index * 5:(index + 1) * 5]
+        state = _text(state)
+        record = BreakerRecord(BreakerState(state) if state else BreakerState.CLOSED, int(open_until))
+        counts = WindowCounts(int(approved), int(declined), int(failed))
         found[name] = ConnectorHealth(breaker_state_at(record, now_ms), record.open_until_ms, counts)
     return found
 

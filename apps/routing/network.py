@@ -8,6 +8,8 @@ killed worker falls into.
 from datetime import datetime
 from uuid import UUID
 
+from django.db import IntegrityError, transaction
+
 from apps.core import clock
 from apps.routing.adapters.sandbox import NetworkOperation
 from apps.routing.models import SandboxOperation
@@ -45,8 +47,14 @@ class DatabaseNetwork:
         )
 
     def record(self, operation: NetworkOperation) -> NetworkOperation:
-        fields = {field: getattr(operation, field) for field in _FIELDS}
-        row, _ = SandboxOperation.objects.get_or_create(
-            connector=fields.pop("connector"), idempotency_key=fields.pop("idempotency_key"), defaults=fields
-        )
-        return _operation(row)
+        """Store ``operation``; or, if a concurrent call with the same key stored one first, that one.
+        Callers have just found none, so the INSERT is tried without reading first."""
+        try:
+            with transaction.atomic():
+                SandboxOperation.objects.create(**{field: getattr(operation, field) for field in _FIELDS})
+        except IntegrityError:
+            stored = self.find(operation.connector, operation.idempotency_key)
+            if stored is None:
+                raise
+            return stored
+        return operation

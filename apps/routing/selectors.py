@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from django.db import connection
+
 from apps.routing import domain, health
 from apps.routing.adapters import ErrorCodeMappedAdapter, SimulatorSettings, adapter_build
 from apps.routing.data import ConnectorAdapter, Method, PaymentDescription, RoutingDecision
@@ -17,6 +19,7 @@ __all__ = [
     "ConnectorStatus",
     "UnknownConnector",
     "connector_adapter",
+    "connector_configured",
     "connector_get",
     "connector_method",
     "connector_names",
@@ -103,15 +106,65 @@ def routing_rules() -> list[Rule]:
     return [rule_spec(rule) for rule in RoutingRule.objects.filter(enabled=True).order_by("livemode", "position")]
 
 
-def routing_setup(description: PaymentDescription) -> tuple[dict[str, Connector], dict[str, ConnectorProfile], Rule]:
-    """The connectors (by name), their profiles and the rule that decides for ``description``
-    (the first matching rule of its mode, or the default one). Two queries."""
+@dataclass(frozen=True, slots=True)
+class _Configuration:
+    """The connectors (by name, never saved: read-only) and their profiles, and the enabled
+    rules in the order they are tried, as of ``version``."""
+
+    version: tuple[str, ...]
+    connectors: dict[str, Connector]
+    profiles: dict[str, ConnectorProfile]
+    rules: list[Rule]
+
+
+_configuration: _Configuration | None = None
+# Every row version of both tables: xmin (the transaction that wrote it) and ctid (where it is)
+# change with every INSERT and UPDATE, a DELETE removes one, a rolled-back write is never seen.
+_VERSION_SQL = " UNION ALL ".join(
+    f"SELECT md5(coalesce(string_agg(xmin::text || ctid::text, ',' ORDER BY ctid), '')) FROM {model._meta.db_table}"
+    for model in (Connector, RoutingRule)
+)
+
+
+def _configuration_now() -> _Configuration:
+    """The routing configuration as PostgreSQL has it now. Kept per process and read again only
+    when a row of either table changed, whoever changed it (the admin, a command, raw SQL): a
+    route costs one small query that compares the tables' row versions, not two that read and
+    build every connector and rule."""
+    global _configuration
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL)
+        version = (connection.settings_dict["NAME"], *(row[0] for row in cursor.fetchall()))
+    known = _configuration
+    if known is not None and known.version == version:
+        return known
     connectors = {connector.name: connector for connector in Connector.objects.all()}
-    profiles = {name: connector_profile(connector) for name, connector in connectors.items()}
-    rule = domain.rule_select(routing_rules(), description) or domain.default_rule(
-        profiles.values(), description, DEFAULT_EXPLORATION_SHARE
+    known = _configuration = _Configuration(
+        version=version, connectors=connectors,
+        profiles={name: connector_profile(connector) for name, connector in connectors.items()},
+        rules=routing_rules(),
     )
-    return connectors, profiles, rule
+    return known
+
+
+def connector_configured(name: str) -> Connector:
+    """Connector ``name`` as the routing configuration has it now, for calling it (read-only:
+    never saved). Raises UnknownConnector."""
+    connector = _configuration_now().connectors.get(name)
+    if connector is None:
+        raise UnknownConnector(f"There is no connector named {name!r}.")
+    return connector
+
+
+def routing_setup(description: PaymentDescription) -> tuple[dict[str, Connector], dict[str, ConnectorProfile], Rule]:
+    """The connectors (by name, read-only), their profiles and the rule that decides for
+    ``description`` (the first matching rule of its mode, or the default one). One small query
+    while the configuration is unchanged (``_configuration_now``)."""
+    configuration = _configuration_now()
+    rule = domain.rule_select(configuration.rules, description) or domain.default_rule(
+        configuration.profiles.values(), description, DEFAULT_EXPLORATION_SHARE
+    )
+    return configuration.connectors, configuration.profiles, rule
 
 
 def route_preview(description: PaymentDescription) -> RoutingDecision:

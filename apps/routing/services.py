@@ -134,7 +134,7 @@ def connector_result_record(*, connector: str, description: PaymentDescription, 
     both. PENDING is not an answer yet and is not counted. Best effort: Redis being down only
     logs a warning. Raises UnknownConnector.
     """
-    _health_record(selectors.connector_get(connector), description, result)
+    _health_record(selectors.connector_configured(connector), description, result)
 
 
 def _health_record(connector: Connector, description: PaymentDescription, result: ConnectorResult) -> None:
@@ -159,7 +159,7 @@ def connector_call(
     outage while the adapter is looked up propagates: nothing was sent, the caller retries.
     """
     try:
-        found = selectors.connector_get(connector)
+        found = selectors.connector_configured(connector)
     except UnknownConnector as unknown:
         logger.error("connector not configured", extra={"connector": connector, "operation": operation.value})
         return ConnectorResult(Outcome.ERROR, error_code="connector_not_configured", message=unknown.detail[:500],

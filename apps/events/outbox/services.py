@@ -98,7 +98,7 @@ def outbox_enqueue_many(*, messages: Sequence[TaskMessage]) -> list[OutboxMessag
     ])
     # robust: a broker outage must not turn a committed change into an error for the caller;
     # the sweep publishes what the relay could not.
-    transaction.on_commit(partial(outbox_relay, outbox_ids=[row.id for row in rows]), robust=True)
+    transaction.on_commit(partial(outbox_relay, messages=rows), robust=True)
     return rows
 
 
@@ -119,14 +119,20 @@ def outbox_enqueue(
     return message
 
 
-def event_publish(*, event_type: str, data: dict[str, Any]) -> list[OutboxMessage]:
-    """Announce ``event_type`` to every subscribed task, in the caller's transaction."""
+def event_messages(*, event_type: str, data: dict[str, Any]) -> list[TaskMessage]:
+    """The messages announcing ``event_type`` to every subscribed task, for a caller that writes
+    them with others of the same change in one :func:`outbox_enqueue_many`."""
     event = {"id": str(uuid7()), "type": event_type, "created": clock.now().isoformat(), "data": data}
-    return outbox_enqueue_many(messages=[
+    return [
         TaskMessage(task=subscription.task, kwargs={"event": event}, queue=subscription.queue,
                     priority=subscription.priority)
         for subscription in subscriptions.subscribers(event_type)
-    ])
+    ]
+
+
+def event_publish(*, event_type: str, data: dict[str, Any]) -> list[OutboxMessage]:
+    """Announce ``event_type`` to every subscribed task, in the caller's transaction."""
+    return outbox_enqueue_many(messages=event_messages(event_type=event_type, data=data))
 
 
 def _publication(message: OutboxMessage) -> broker.Publication:
@@ -197,12 +203,13 @@ def _note_broker_reachable() -> None:
     _relay_paused_until = 0.0
 
 
-def outbox_relay(*, outbox_ids: list[int]) -> int:
-    """Publish just-committed outbox messages (runs after commit, in the writer's process)."""
+def outbox_relay(*, messages: list[OutboxMessage]) -> int:
+    """Publish just-committed outbox messages (runs after commit, in the writer's process), as
+    they were written: they are not read back. Were one published by the sweep meanwhile (it
+    waits SWEEP_GRACE first), it goes out twice, which consumers deduplicate."""
     if time.monotonic() < _relay_paused_until:
         return 0
-    pending = list(OutboxMessage.objects.filter(pk__in=outbox_ids, published_at__isnull=True))
-    return _publish_all(pending)
+    return _publish_all(messages)
 
 
 def outbox_sweep(*, batch_size: int = 500) -> int:

@@ -40,14 +40,14 @@ def touch(instance: Model, *fields: str) -> None:
 def announce(*, event_type: str, payment: Payment, refund: Refund | None = None) -> None:
     """Tell the merchant (a webhook event) and fincore's own subscribers (an outbox event), in
     the caller's transaction: ``data.object`` is the API representation; the outbox event's data
-    also names the merchant (``data.merchant_id``)."""
+    also names the merchant (``data.merchant_id``). All its messages go in one outbox write."""
     obj = refund_representation(refund) if refund is not None else payment_representation(payment)
     data = {"object": obj}
-    webhook_deliveries.webhook_event_emit(merchant_id=payment.merchant_id, livemode=payment.livemode,
-                                          event_type=event_type, data=data)
     # Subscribers below payments (compliance's monitoring) cannot look the merchant up themselves.
-    events_services.event_publish(event_type=f"payments.{event_type.replace('.', '_')}",
-                                  data={**data, "merchant_id": str(payment.merchant_id)})
+    events = events_services.event_messages(event_type=f"payments.{event_type.replace('.', '_')}",
+                                            data={**data, "merchant_id": str(payment.merchant_id)})
+    webhook_deliveries.webhook_event_emit(merchant_id=payment.merchant_id, livemode=payment.livemode,
+                                          event_type=event_type, data=data, also=events)
 
 
 def journal(*, actor: Actor, action: str, obj: Model, payment: Payment, before: dict[str, Any] | None = None,

@@ -109,33 +109,29 @@ def payment_create(
     metadata = dict(metadata or {})
     request = {"amount": amount, "currency": currency, "country": country, "payment_method": payment_method,
                "capture_method": capture_method, "reference": reference, "metadata": metadata}
-    if idempotency_key and (existing := _payment_of_key(merchant_id, livemode, idempotency_key, request)):
-        return existing
-    if domain.contains_card_number([payment_method, metadata, reference]):
-        raise CardNumberRefused(
-            "Something in payment_method, reference or metadata looks like a card number. fincore never takes "
-            "card numbers: send the token of your card vault as payment_method.token."
+    try:
+        method = _validated_method(merchant_id=merchant_id, livemode=livemode, currency=currency,
+                                   payment_method=payment_method, capture_method=capture_method,
+                                   metadata=metadata, reference=reference)
+        now = clock.now()
+        payment = Payment(
+            merchant_id=merchant_id, livemode=livemode, amount=amount, currency=currency, country=country,
+            method=method, payment_method=payment_method, capture_method=capture_method, reference=reference,
+            metadata=metadata, priority=settings.FINCORE_PAYMENT_PRIORITIES[method],
+            request_idempotency_key=idempotency_key, created_at=now, updated_at=now,
         )
-    method = payment_method.get("type")
-    if method not in Payment.Method.values:
-        raise InvalidPayment(f"payment_method.type must be one of {', '.join(Payment.Method.values)}.")
-    if capture_method == Payment.CaptureMethod.MANUAL and method in (Payment.Method.INSTANT, Payment.Method.WIRE):
-        raise InvalidPayment(f"{method} payments are final when made: capture_method manual is for cards and wallets.")
-    if method == Payment.Method.WALLET:
-        _validate_wallet(merchant_id=merchant_id, livemode=livemode, currency=currency, payment_method=payment_method)
-    now = clock.now()
-    payment = Payment(
-        merchant_id=merchant_id, livemode=livemode, amount=amount, currency=currency, country=country,
-        method=method, payment_method=payment_method, capture_method=capture_method, reference=reference,
-        metadata=metadata, priority=settings.FINCORE_PAYMENT_PRIORITIES[method],
-        request_idempotency_key=idempotency_key, created_at=now, updated_at=now,
-    )
-    route = connectors.preview(description=description(payment))
-    if not route.candidates:
-        raise NoConnectorAvailable(route.reason)
+        route = connectors.preview(description=description(payment))
+        if not route.candidates:
+            raise NoConnectorAvailable(route.reason)
+    except (CardNumberRefused, InvalidPayment, WalletNotFound, NoConnectorAvailable):
+        # A retry of a request that committed gets its payment, whatever would refuse it now.
+        if idempotency_key and (existing := _payment_of_key(merchant_id, livemode, idempotency_key, request)):
+            return existing
+        raise
     try:
         with transaction.atomic():
             payment.save(force_insert=True)
+            payment.attempts_known([])
             held = payment_hold_check(
                 observation=payment_observation(obj=payment_representation(payment), merchant_id=merchant_id),
                 hold_object_id=str(payment.pk),
@@ -151,11 +147,29 @@ def payment_create(
                     task=PROCESS_TASK, kwargs={"payment_id": str(payment.pk)}, queue=QUEUE, priority=payment.priority
                 )
     except IntegrityError:
-        # The same key's first request committed meanwhile.
+        # The same key's first request committed (before, or meanwhile): the unique key refused this one.
         if idempotency_key and (existing := _payment_of_key(merchant_id, livemode, idempotency_key, request)):
             return existing
         raise
     return payment
+
+
+def _validated_method(*, merchant_id: UUID, livemode: bool, currency: str, payment_method: dict[str, Any],
+                      capture_method: str, metadata: dict[str, Any], reference: str) -> str:
+    """The payment method's type, once the request is one fincore takes."""
+    if domain.contains_card_number([payment_method, metadata, reference]):
+        raise CardNumberRefused(
+            "Something in payment_method, reference or metadata looks like a card number. fincore never takes "
+            "card numbers: send the token of your card vault as payment_method.token."
+        )
+    method = payment_method.get("type")
+    if method not in Payment.Method.values:
+        raise InvalidPayment(f"payment_method.type must be one of {', '.join(Payment.Method.values)}.")
+    if capture_method == Payment.CaptureMethod.MANUAL and method in (Payment.Method.INSTANT, Payment.Method.WIRE):
+        raise InvalidPayment(f"{method} payments are final when made: capture_method manual is for cards and wallets.")
+    if method == Payment.Method.WALLET:
+        _validate_wallet(merchant_id=merchant_id, livemode=livemode, currency=currency, payment_method=payment_method)
+    return method
 
 
 def _payment_of_key(merchant_id: UUID, livemode: bool, idempotency_key: str,
@@ -187,7 +201,8 @@ def payment_process(*, payment_id: UUID) -> None:
             connector=attempt.connector, operation=Operation.AUTHORIZE, description=description(payment),
             **_authorization(payment, attempt),
         )
-        if not payment_attempt_record(attempt_id=attempt.pk, result=result, continue_here=True):
+        if not payment_attempt_record(attempt_id=attempt.pk, payment_id=payment_id, result=result,
+                                      continue_here=True):
             return
 
 
@@ -201,28 +216,18 @@ def _authorization(payment: Payment, attempt: PaymentAttempt) -> dict[str, Any]:
 
 
 def _attempt_next(payment_id: UUID) -> PaymentAttempt | None:
-    """The next attempt, routed outside the payment's lock and committed before its connector is
-    called; None when there is nothing to do now."""
-    payment = Payment.objects.get(pk=payment_id)
-    if payment.status != Payment.Status.PROCESSING:
-        return None
-    tried = list(payment.attempts.values_list("connector", "status"))
-    decision = None
-    if len(tried) < MAX_ATTEMPTS and not any(status in PaymentAttempt.IN_FLIGHT for _, status in tried):
-        # Routing reads rules and health (a Redis round trip) and may take a half-open breaker's
-        # probe: none of it under the row lock. A probe left unused lapses on its own.
-        decision = connectors.decide(description=description(payment),
-                                     exclude={connector for connector, _ in tried})
-    return _attempt_start(payment_id, decision=decision, attempts_seen=len(tried))
+    """The next attempt, routed and committed (under the payment's lock, in one transaction)
+    before its connector is called; None when there is nothing to do now.
 
-
-def _attempt_start(payment_id: UUID, *, decision: routing_data.RoutingDecision | None,
-                   attempts_seen: int) -> PaymentAttempt | None:
+    Routing reads rules and health (a Redis round trip) and may take a half-open breaker's probe;
+    it runs under the lock, which only serialises this payment's own writers (a capture, a cancel,
+    the janitor) for that millisecond, and so saves reading the payment and its attempts twice.
+    A probe taken for an attempt that is then not made lapses on its own."""
     with transaction.atomic():
         payment = locks.payment_lock(payment_id)
         if payment.status != Payment.Status.PROCESSING:
             return None
-        attempts = list(payment.attempts.select_for_update().order_by("sequence"))
+        attempts = list(payment.attempts.order_by("sequence"))
         in_flight = [attempt for attempt in attempts if attempt.status in PaymentAttempt.IN_FLIGHT]
         if in_flight:
             if in_flight[0].status == PaymentAttempt.Status.PROCESSING:
@@ -232,9 +237,8 @@ def _attempt_start(payment_id: UUID, *, decision: routing_data.RoutingDecision |
         if len(attempts) >= MAX_ATTEMPTS:
             _payment_fail(payment, code=last.error_code or last.status, message=last.message)
             return None
-        if decision is None or len(attempts) != attempts_seen:
-            # Another task moved the payment on meanwhile; it carries on from there.
-            return None
+        decision = connectors.decide(description=description(payment),
+                                     exclude={attempt.connector for attempt in attempts})
         if not decision.candidates:
             if last is not None:
                 _payment_fail(payment, code=last.error_code or last.status, message=last.message)
@@ -322,14 +326,7 @@ def _payment_approved(payment: Payment, attempt: PaymentAttempt, result: routing
         payment.amount_captured = payment.amount
         payment.captured_at = attempt.resolved_at
     try:
-        with transaction.atomic():
-            if payment.method == Payment.Method.WALLET:
-                if automatic:
-                    postings.wallet_collect(payment)
-                else:
-                    payment.wallet_hold_id = postings.wallet_hold(payment)
-            if automatic:
-                postings.capture_post(payment, amount=payment.amount)
+        payment.wallet_hold_id = postings.approval_post(payment, automatic=automatic)
     except TransferRefused as refused:
         if payment.method != Payment.Method.WALLET:
             ledger_refused(payment, attempt, refused)
@@ -354,7 +351,7 @@ def _payment_approved(payment: Payment, attempt: PaymentAttempt, result: routing
 
 
 def payment_attempt_record(*, attempt_id: UUID, result: routing_data.ConnectorResult,
-                           continue_here: bool = False) -> bool:
+                           continue_here: bool = False, payment_id: UUID | None = None) -> bool:
     """Apply a connector's answer to an attempt (and its payment), in one transaction.
 
     Approved: succeeded (captured, posted to the ledger) or requires_capture — or failed
@@ -362,10 +359,11 @@ def payment_attempt_record(*, attempt_id: UUID, result: routing_data.ConnectorRe
     or error: failed, unless retryable, when the next candidate is tried — by the caller when
     ``continue_here`` (returns True), else by a payments.process message sent in this
     transaction. Unknown or pending: the janitor asks later. An attempt already resolved is left
-    alone (a replay). Returns whether the caller should try the next candidate now.
+    alone (a replay). Returns whether the caller should try the next candidate now. ``payment_id``,
+    when the caller knows it, saves looking it up.
     """
     with transaction.atomic():
-        payment, attempt = locks.attempt_lock(attempt_id)
+        payment, attempt = locks.attempt_lock(attempt_id, payment_id=payment_id)
         if attempt.status not in PaymentAttempt.IN_FLIGHT:
             if (result.outcome == Outcome.APPROVED and attempt.status not in PaymentAttempt.APPROVED
                     and not attempt.needs_review):

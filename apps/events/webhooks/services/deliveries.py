@@ -14,6 +14,7 @@ signed, by the ``webhooks`` workers, and retried from the database's schedule.
 import json
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,21 +63,26 @@ LOST_ATTEMPT = "no outcome recorded: the worker sending it stopped (it may have 
 
 # --- events -----------------------------------------------------------------------------------
 
-def _enqueue(deliveries: list[WebhookDelivery]) -> None:
-    """A webhooks.deliver message per delivery, in one outbox write; manual ones go first."""
+def _enqueue(deliveries: list[WebhookDelivery], also: Sequence[TaskMessage] = ()) -> None:
+    """A webhooks.deliver message per delivery, and ``also``, in one outbox write; manual ones
+    go first."""
     outbox_enqueue_many(messages=[
-        TaskMessage(task=DELIVER_TASK, kwargs={"delivery_id": str(delivery.id), "attempt": delivery.attempts},
-                    queue=QUEUE, priority=REDELIVERY_PRIORITY if delivery.manual else PRIORITY)
-        for delivery in deliveries
+        *(TaskMessage(task=DELIVER_TASK, kwargs={"delivery_id": str(delivery.id), "attempt": delivery.attempts},
+                      queue=QUEUE, priority=REDELIVERY_PRIORITY if delivery.manual else PRIORITY)
+          for delivery in deliveries),
+        *also,
     ])
 
 
-def webhook_event_emit(*, merchant_id: uuid.UUID, livemode: bool, event_type: str, data: dict[str, Any]) -> str:
+def webhook_event_emit(*, merchant_id: uuid.UUID, livemode: bool, event_type: str, data: dict[str, Any],
+                       also: Sequence[TaskMessage] = ()) -> str:
     """Record an event for the merchant and schedule its delivery to every enabled endpoint of that
     merchant and mode subscribed to ``event_type`` (or ``*``). Returns the event's public id.
 
     ``data`` is ``{"object": {...}}``: the object as the API shows it, of the kind the catalogue
-    (``event_types``) says ``event_type`` carries.
+    (``event_types``) says ``event_type`` carries. ``also``: other outbox messages of the same
+    change (its events for fincore's own subscribers), written with the deliveries' in one outbox
+    write.
 
     Must run inside the transaction of the change it announces (like ``outbox_enqueue``): a
     rollback discards the event and its deliveries too. Raises RuntimeError outside a
@@ -102,7 +108,7 @@ def webhook_event_emit(*, merchant_id: uuid.UUID, livemode: bool, event_type: st
         WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now + REDISPATCH_AFTER, created_at=now)
         for endpoint in endpoints
     ])
-    _enqueue(deliveries)
+    _enqueue(deliveries, also)
     return ids.encode(EVENT_PREFIX, event.id)
 
 
