@@ -29,6 +29,9 @@ ratios and, as its last line, one JSON object.
   ``bench.settings``: DEBUG off) from wrk, 16 connections.
 - ``api_ceiling_rps``: ``POST /api/v1/bench/ping`` — authentication, throttle, idempotency
   and ``ApiView`` as the real API, then a one-row INSERT — same server, same wrk settings.
+- ``api_bare_rps``: ``POST /api/v1/bench/bare`` — the same INSERT from a bare DRF ``APIView``
+  (no authentication, throttle or idempotency), same server and wrk settings: the ceiling's
+  distance from it is what fincore's API plumbing costs.
 
 Everything lives in the benchmark's own database (``bench.settings``), recreated by
 ``make bench``. Environment: BENCH_QUICK=1, BENCH_RUNS, BENCH_SECONDS, BENCH_ONLY (comma-separated
@@ -84,7 +87,7 @@ from bench.harness import (  # noqa: E402
 )
 from bench.profile import ENABLED as PROFILE  # noqa: E402
 from bench.profile import PROFILES, Profiler  # noqa: E402
-from bench.urls import PING_TABLE  # noqa: E402
+from bench.urls import BARE_PATH, PING_TABLE  # noqa: E402
 
 BATCH = int(os.environ.get("BENCH_BATCH", "1000"))
 BATCH_CALLERS = int(os.environ.get("BENCH_BATCH_CALLERS", "2"))
@@ -101,8 +104,8 @@ CURRENCY = "BHD"
 ACTOR = Actor.system("bench.ledger")
 
 FIGURES = ("pgbench_tpcb_tps", "raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "sql_single_tps",
-           "raw_single_tps", "engine_single_tps", "api_tps",
-           "api_ceiling_rps")
+           "raw_single_tps", "engine_single_tps", "api_tps", "api_ceiling_rps", "api_bare_rps")
+API_FIGURES = {"api_tps", "api_ceiling_rps", "api_bare_rps"}
 ONLY = harness.selected(FIGURES)
 
 
@@ -501,12 +504,13 @@ TARGETS = (
     Target("raw_single_tps", "pgbench_tpcb_tps", None),
     Target("engine_single_tps", "pgbench_tpcb_tps", 0.75),
     Target("engine_single_tps", "raw_single_tps", None),
-    Target("api_tps", "api_ceiling_rps", 0.5),
+    Target("api_tps", "api_ceiling_rps", 0.65),
+    Target("api_ceiling_rps", "api_bare_rps", None),
 )
 
 
 def main() -> None:
-    if not harness.begin("ledger", ONLY, wrk_figures={"api_tps", "api_ceiling_rps"}):
+    if not harness.begin("ledger", ONLY, wrk_figures=API_FIGURES):
         return
 
     measures: dict[str, Callable[..., Sample]] = {}
@@ -538,7 +542,7 @@ def main() -> None:
                     on_start=on_start),
             }
             measures.update({name: measure for name, measure in engine_measures.items() if name in ONLY})
-        if {"api_tps", "api_ceiling_rps"} & set(ONLY):
+        if API_FIGURES & set(ONLY):
             log("api: starting gunicorn (deploy/gunicorn.conf.py, bench.settings)")
             server.start()
             api = api_prepare()
@@ -547,6 +551,9 @@ def main() -> None:
             pings, transfers = table_rows(PING_TABLE), table_rows("ledger_transfer")
             wrk_rps(ping, harness.PING_PATH, 2, pings, server)  # every worker process loads its views
             measures["api_ceiling_rps"] = lambda: wrk_rps(ping, harness.PING_PATH, SECONDS, pings, server)
+            bare = wrk_script(BARE_PATH, api.secret, harness.PING_BODY)
+            wrk_rps(bare, BARE_PATH, 2, pings, server)
+            measures["api_bare_rps"] = lambda: wrk_rps(bare, BARE_PATH, SECONDS, pings, server)
             if api.transfer_bodies:
                 transfer = wrk_script("/api/v1/transfers", api.secret, api.transfer_bodies)
                 wrk_rps(transfer, "/api/v1/transfers", 2, transfers, server)
@@ -554,7 +561,8 @@ def main() -> None:
 
         samples, loads = harness.rounds({name: measures[name] for name in FIGURES if name in measures}, FIGURES)
         if PROFILE:
-            for name in ("engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps", "api_ceiling_rps"):
+            for name in ("engine_batch_tps", "engine_hot_tps", "engine_single_tps", "api_tps", "api_ceiling_rps",
+                         "api_bare_rps"):
                 if name in measures:
                     checkpoint()
                     profile(name, measures, server)

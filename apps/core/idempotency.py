@@ -19,10 +19,12 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, connection
 
 from apps.core import clock
 from apps.core.exceptions import FincoreError
@@ -78,10 +80,46 @@ def _lock_id(scope: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _lock(scope: str, key: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_id(scope, key)])
-        return bool(cursor.fetchone()[0])
+@dataclass(frozen=True)
+class ClaimedKey:
+    """A key this request holds (its record inserted, or taken over), until it completes."""
+
+    record_id: int
+    scope: str
+    key: str
+
+
+_TABLE = IdempotencyRecord._meta.db_table
+# The common case in one round trip: lock the key and, if it is free, insert its record. A key
+# already recorded inserts nothing here; its record is then read by a statement of its own, so
+# that it is read after the lock is held (this statement's snapshot predates the lock).
+_LOCK_AND_INSERT = f"""
+WITH claim AS MATERIALIZED (SELECT pg_try_advisory_lock(%s) AS locked),
+inserted AS (
+    INSERT INTO {_TABLE} (scope, key, fingerprint, method, path, created_at, locked_at, response_headers)
+    SELECT %s, %s, %s, %s, %s, %s, %s, '{{}}'::jsonb FROM claim WHERE claim.locked
+    ON CONFLICT (scope, key) DO NOTHING
+    RETURNING id
+)
+SELECT claim.locked, (SELECT id FROM inserted) FROM claim
+"""
+# Store the answer (or forget the key) and unlock it, in one round trip. The transaction-level
+# lock taken first keeps the key locked until this statement's change is committed: a duplicate
+# waiting for the key never reads the record as still unanswered.
+_STORE_AND_UNLOCK = f"""
+WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s)),
+stored AS (
+    UPDATE {_TABLE} SET response_status = %s, response_body = %s::jsonb, response_headers = %s::jsonb,
+        completed_at = %s
+    WHERE id = %s AND response_status IS NULL
+)
+SELECT pg_advisory_unlock(%s) FROM held
+"""
+_FORGET_AND_UNLOCK = f"""
+WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s)),
+forgotten AS (DELETE FROM {_TABLE} WHERE id = %s AND response_status IS NULL)
+SELECT pg_advisory_unlock(%s) FROM held
+"""
 
 
 def _unlock(scope: str, key: str) -> None:
@@ -95,7 +133,7 @@ def _unlock(scope: str, key: str) -> None:
 
 def idempotency_claim(
     *, scope: str, key: str, method: str, path: str, request_fingerprint: str
-) -> IdempotencyRecord | StoredResponse:
+) -> ClaimedKey | StoredResponse:
     """Claim ``key`` for a new request, or return the response of the request that had it.
 
     A claimed key stays locked to this database connection until :func:`idempotency_complete`
@@ -104,10 +142,21 @@ def idempotency_claim(
     Raises IdempotencyKeyInvalid, IdempotencyKeyReused or IdempotencyKeyInUse.
     """
     validate_key(key)
-    if not _lock(scope, key):
-        raise IdempotencyKeyInUse("The first request with this Idempotency-Key has not finished; retry shortly.")
+    lock_id, now = _lock_id(scope, key), clock.now()
     try:
-        claimed = _claim(scope=scope, key=key, method=method, path=path, request_fingerprint=request_fingerprint)
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_AND_INSERT, [lock_id, scope, key, request_fingerprint, method, path[:512], now, now])
+            locked, record_id = cursor.fetchone()
+    except BaseException:
+        _unlock(scope, key)
+        raise
+    if not locked:
+        raise IdempotencyKeyInUse("The first request with this Idempotency-Key has not finished; retry shortly.")
+    if record_id is not None:
+        return ClaimedKey(record_id, scope, key)
+    try:
+        claimed = _claim_recorded(scope=scope, key=key, method=method, path=path,
+                                  request_fingerprint=request_fingerprint, now=now)
     except BaseException:
         _unlock(scope, key)
         raise
@@ -116,23 +165,19 @@ def idempotency_claim(
     return claimed
 
 
-def _claim(*, scope: str, key: str, method: str, path: str, request_fingerprint: str
-           ) -> IdempotencyRecord | StoredResponse:
-    """Under the key's lock: no other live request has it."""
-    now = clock.now()
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(
-                scope=scope, key=key, fingerprint=request_fingerprint, method=method,
-                path=path[:512], created_at=now, locked_at=now,
-            )
-    except IntegrityError:
-        pass
-    existing = IdempotencyRecord.objects.get(scope=scope, key=key)
-    if existing.created_at < now - settings.FINCORE_IDEMPOTENCY_TTL:
-        # Expired but not purged yet: the key is free again.
-        IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
-        return _claim(scope=scope, key=key, method=method, path=path, request_fingerprint=request_fingerprint)
+def _claim_recorded(*, scope: str, key: str, method: str, path: str, request_fingerprint: str, now: datetime
+                    ) -> ClaimedKey | StoredResponse:
+    """Under the key's lock, for a key that has a record: no other live request has it."""
+    existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    if existing is None or existing.created_at < now - settings.FINCORE_IDEMPOTENCY_TTL:
+        if existing is not None:
+            # Expired but not purged yet: the key is free again.
+            IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+        record = IdempotencyRecord.objects.create(
+            scope=scope, key=key, fingerprint=request_fingerprint, method=method,
+            path=path[:512], created_at=now, locked_at=now,
+        )
+        return ClaimedKey(record.pk, scope, key)
     if existing.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was first used with another request "
@@ -142,24 +187,25 @@ def _claim(*, scope: str, key: str, method: str, path: str, request_fingerprint:
         return StoredResponse(existing.response_status, existing.response_body, existing.response_headers)
     # Claimed and never answered, and its lock is free: the request that claimed it is gone.
     IdempotencyRecord.objects.filter(pk=existing.pk).update(locked_at=now)
-    existing.locked_at = now
-    return existing
+    return ClaimedKey(existing.pk, scope, key)
 
 
-def idempotency_complete(
-    *, record: IdempotencyRecord, status: int, body: Any, headers: dict[str, str]
-) -> None:
+def idempotency_complete(*, record: ClaimedKey, status: int, body: Any, headers: dict[str, str]) -> None:
     """Store the answer for replay (a server error releases the key instead), and unlock it."""
+    lock_id = _lock_id(record.scope, record.key)
     try:
-        if status >= 500:
-            IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
-        else:
-            IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).update(
-                response_status=status, response_body=body, response_headers=headers,
-                completed_at=clock.now(),
-            )
-    finally:
+        with connection.cursor() as cursor:
+            if status >= 500:
+                cursor.execute(_FORGET_AND_UNLOCK, [lock_id, record.record_id, lock_id])
+            else:
+                # No body (a download) is stored as SQL NULL, as the model's field stores None.
+                stored_body = None if body is None else json.dumps(body, cls=DjangoJSONEncoder)
+                cursor.execute(_STORE_AND_UNLOCK, [
+                    lock_id, status, stored_body, json.dumps(headers), clock.now(), record.record_id, lock_id,
+                ])
+    except BaseException:
         _unlock(record.scope, record.key)
+        raise
 
 
 def idempotency_purge_expired() -> int:

@@ -4,6 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
@@ -11,9 +13,9 @@ from rest_framework.test import APIClient, APIRequestFactory
 from apps.audit.models import AuditEvent
 from apps.core import ids
 from apps.core.actors import ActorType
-from apps.merchants import services
+from apps.merchants import selectors, services
 from apps.merchants.authentication import ApiKeyAuthentication
-from apps.merchants.models import ApiKey
+from apps.merchants.models import ApiKey, Merchant
 from tests.core.api.assertions import assert_problem
 from tests.factories.merchants import FACTORY_ACTOR, api_key_of, authenticated_client, merchant_with_key
 from tests.support.time_travel import a_day_ahead
@@ -196,3 +198,21 @@ def test_the_api_shows_last_used(merchant_client, secret):
         response = merchant_client.get(f"/api/v1/api_keys/{ids.encode('key', api_key_of(secret).pk)}")
 
     assert datetime.fromisoformat(response.json()["last_used"]) == T0
+
+
+def test_the_key_is_read_with_its_merchant_exactly_as_the_orm_reads_them(secret):
+    """The lookup every request makes is written in SQL; it reads what the ORM would, in one query."""
+    revoked = api_key_of(secret)
+    services.api_key_revoke(api_key_id=revoked.pk, actor=FACTORY_ACTOR, reason="rotated")
+    expected = ApiKey.objects.select_related("merchant").get(secret_hash=services.hash_secret(secret))
+
+    with CaptureQueriesContext(connection) as queries:
+        found = selectors.api_key_by_secret_hash(services.hash_secret(secret))
+
+    assert len(queries) == 1
+    for model, read, orm in ((ApiKey, found, expected), (Merchant, found.merchant, expected.merchant)):
+        assert {f.attname: getattr(read, f.attname) for f in model._meta.concrete_fields} == {
+            f.attname: getattr(orm, f.attname) for f in model._meta.concrete_fields}
+        assert not read._state.adding
+    assert found.is_revoked and found.merchant.currencies == ["BHD"]
+    assert selectors.api_key_by_secret_hash(services.hash_secret(secret + "x")) is None

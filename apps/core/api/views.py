@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core import idempotency
-from apps.core.models import IdempotencyRecord
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -35,7 +34,7 @@ class _Replay(Exception):
 # (A comment, not a docstring: drf-spectacular would show an inherited docstring as the
 # description of every endpoint that has none of its own.)
 class IdempotentPostMixin:
-    _idempotency_record: IdempotencyRecord | None = None
+    _idempotency_record: idempotency.ClaimedKey | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
