@@ -1,6 +1,8 @@
 """One evaluator per kind of rule (the catalogue in ``monitoring.catalogue`` says what each
-watches): ``evaluator(parameters, observation)`` reads the windows it needs and returns a
-``Finding`` (whom the alert is about, and the figures that tripped it) or None.
+watches), in two steps so that the windows of every rule watching a movement are read in one
+statement: ``windows(parameters, observation)`` names the windows it needs (None when the rule
+cannot trip on the observation: nothing is read for it), and ``finding(parameters, observation,
+reads)`` returns a ``Finding`` (whom the alert is about, and the figures that tripped it) or None.
 
 ``parameters`` are the rule's for the observation's currency. The observation is recorded before
 it is evaluated, so every window includes it.
@@ -47,51 +49,102 @@ def _window_start(observation: Observation, minutes: int) -> Any:
     return observation.occurred_at - timedelta(minutes=minutes)
 
 
-def large_amount(parameters: Mapping[str, Any], observation: Observation) -> Finding | None:
-    if observation.kind not in MOVEMENTS or observation.amount < parameters["amount"]:
-        return None
-    return Finding(_merchant(observation), {"amount": observation.amount, "threshold": parameters["amount"]})
+# --- what each kind reads: None when it cannot trip on the observation, else its windows ------
+
+Windows = tuple[selectors.Window, ...]
 
 
-def velocity(parameters: Mapping[str, Any], observation: Observation) -> Finding | None:
+def large_amount_windows(parameters: Mapping[str, Any], observation: Observation) -> Windows | None:
+    return None if observation.kind not in MOVEMENTS or observation.amount < parameters["amount"] else ()
+
+
+def velocity_windows(parameters: Mapping[str, Any], observation: Observation) -> Windows | None:
     dimension = parameters["dimension"]
     if observation.kind not in VELOCITY_KINDS or selectors.dimension_value(observation, dimension) is None:
         return None
-    figures = selectors.window_figures(selectors.window(
-        observation=observation, dimension=dimension, kinds=VELOCITY_KINDS,
-        since=_window_start(observation, parameters["window_minutes"])))
-    measured = figures.count if parameters["measure"] == "count" else figures.total
-    if measured < parameters["threshold"]:
-        return None
-    return Finding(subject_of(observation, dimension), {
-        "dimension": dimension, "measure": parameters["measure"], "measured": measured,
-        "threshold": parameters["threshold"], "window_minutes": parameters["window_minutes"],
-        "count": figures.count, "total": figures.total})
+    return (selectors.Window(dimension, VELOCITY_KINDS, _window_start(observation, parameters["window_minutes"])),)
 
 
-def structuring(parameters: Mapping[str, Any], observation: Observation) -> Finding | None:
-    dimension = parameters.get("dimension", "merchant")
+def _structuring_band(parameters: Mapping[str, Any]) -> tuple[int, int]:
     ceiling = parameters["amount"]
-    floor = ceiling * (100 - parameters["below_percent"]) // 100
+    return ceiling * (100 - parameters["below_percent"]) // 100, ceiling
+
+
+def structuring_windows(parameters: Mapping[str, Any], observation: Observation) -> Windows | None:
+    dimension = parameters.get("dimension", "merchant")
+    floor, ceiling = _structuring_band(parameters)
     if (observation.kind not in MOVEMENTS or not floor <= observation.amount < ceiling
             or selectors.dimension_value(observation, dimension) is None):
         return None
-    figures = selectors.window_figures(selectors.window(
-        observation=observation, dimension=dimension, kinds=MOVEMENTS,
-        since=_window_start(observation, parameters["window_minutes"])).filter(amount__gte=floor, amount__lt=ceiling))
-    if figures.count < parameters["count"]:
+    return (selectors.Window(dimension, MOVEMENTS, _window_start(observation, parameters["window_minutes"]),
+                             amount_from=floor, amount_below=ceiling),)
+
+
+def high_risk_geography_windows(parameters: Mapping[str, Any], observation: Observation) -> Windows | None:
+    return None if not observation.country or observation.amount < parameters.get("min_amount", 0) else ()
+
+
+def round_amount_windows(parameters: Mapping[str, Any], observation: Observation) -> Windows | None:
+    multiple, minimum = parameters["multiple"], parameters.get("min_amount", 0)
+    if observation.kind not in MOVEMENTS or observation.amount < minimum or observation.amount % multiple:
         return None
+    return (selectors.Window("merchant", MOVEMENTS, _window_start(observation, parameters["window_minutes"]),
+                             amount_from=minimum, multiple=multiple),)
+
+
+def _refund_abuse_since(parameters: Mapping[str, Any], observation: Observation) -> Any:
+    return observation.occurred_at - timedelta(days=parameters["window_days"])
+
+
+def refund_abuse_windows(parameters: Mapping[str, Any], observation: Observation) -> Windows | None:
+    if observation.kind != ObservationKind.REFUND:
+        return None
+    since = _refund_abuse_since(parameters, observation)
+    return (selectors.Window("merchant", (ObservationKind.REFUND,), since),
+            selectors.Window("merchant", (ObservationKind.PAYMENT,), since))
+
+
+# --- what each kind finds, given what was read for it ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What a rule's finding is decided on: its windows' figures, in the order it asked for them,
+    and the high-risk jurisdictions as monitoring has them now."""
+
+    figures: tuple[selectors.WindowFigures, ...]
+    jurisdictions: Mapping[str, Any]
+
+
+def large_amount(parameters: Mapping[str, Any], observation: Observation, reads: Reads) -> Finding | None:
+    return Finding(_merchant(observation), {"amount": observation.amount, "threshold": parameters["amount"]})
+
+
+def velocity(parameters: Mapping[str, Any], observation: Observation, reads: Reads) -> Finding | None:
+    [window] = reads.figures
+    measured = window.count if parameters["measure"] == "count" else window.total
+    if measured < parameters["threshold"]:
+        return None
+    dimension = parameters["dimension"]
     return Finding(subject_of(observation, dimension), {
-        "dimension": dimension, "count": figures.count, "total": figures.total, "required": parameters["count"],
-        "band": [floor, ceiling], "window_minutes": parameters["window_minutes"]})
+        "dimension": dimension, "measure": parameters["measure"], "measured": measured,
+        "threshold": parameters["threshold"], "window_minutes": parameters["window_minutes"],
+        "count": window.count, "total": window.total})
 
 
-def high_risk_geography(parameters: Mapping[str, Any], observation: Observation) -> Finding | None:
-    if not observation.country or observation.amount < parameters.get("min_amount", 0):
+def structuring(parameters: Mapping[str, Any], observation: Observation, reads: Reads) -> Finding | None:
+    [window] = reads.figures
+    if window.count < parameters["count"]:
         return None
-    listed = selectors.high_risk_countries(tuple(parameters.get("lists", LISTS)))
-    jurisdiction = listed.get(observation.country)
-    if jurisdiction is not None:
+    return Finding(subject_of(observation, parameters.get("dimension", "merchant")), {
+        "dimension": parameters.get("dimension", "merchant"), "count": window.count, "total": window.total,
+        "required": parameters["count"], "band": list(_structuring_band(parameters)),
+        "window_minutes": parameters["window_minutes"]})
+
+
+def high_risk_geography(parameters: Mapping[str, Any], observation: Observation, reads: Reads) -> Finding | None:
+    jurisdiction = reads.jurisdictions.get(observation.country)
+    if jurisdiction is not None and jurisdiction.list in parameters.get("lists", LISTS):
         return Finding(_merchant(observation), {
             "country": observation.country, "list": jurisdiction.list,
             "published_on": jurisdiction.published_on.isoformat(), "source": jurisdiction.source})
@@ -100,46 +153,30 @@ def high_risk_geography(parameters: Mapping[str, Any], observation: Observation)
     return None
 
 
-def first_large_after_onboarding(parameters: Mapping[str, Any], observation: Observation) -> Finding | None:
-    if observation.kind not in MOVEMENTS or observation.amount < parameters["amount"]:
-        return None
+def first_large_after_onboarding(parameters: Mapping[str, Any], observation: Observation,
+                                 reads: Reads) -> Finding | None:
     profile = selectors.merchant_profile_get(observation.merchant_id)
     if profile is None or observation.occurred_at > profile.onboarded_at + timedelta(days=parameters["days"]):
         return None
-    earlier_large = selectors.window(
-        observation=observation, dimension="merchant", kinds=MOVEMENTS, since=profile.onboarded_at,
-    ).filter(amount__gte=parameters["amount"], occurred_at__lt=observation.occurred_at).exists()
-    if earlier_large:
+    if selectors.earlier_movement_exists(observation=observation, kinds=MOVEMENTS, since=profile.onboarded_at,
+                                         amount_from=parameters["amount"]):
         return None
     return Finding(_merchant(observation), {
         "amount": observation.amount, "threshold": parameters["amount"],
         "onboarded_at": profile.onboarded_at.isoformat(), "days": parameters["days"]})
 
 
-def round_amount(parameters: Mapping[str, Any], observation: Observation) -> Finding | None:
-    multiple, minimum = parameters["multiple"], parameters.get("min_amount", 0)
-    if observation.kind not in MOVEMENTS or observation.amount < minimum or observation.amount % multiple:
-        return None
-    amounts = selectors.window(
-        observation=observation, dimension="merchant", kinds=MOVEMENTS,
-        since=_window_start(observation, parameters["window_minutes"]),
-    ).filter(amount__gte=minimum).values_list("amount", flat=True)
-    round_count = sum(1 for amount in amounts if amount % multiple == 0)
-    if round_count < parameters["count"]:
+def round_amount(parameters: Mapping[str, Any], observation: Observation, reads: Reads) -> Finding | None:
+    [window] = reads.figures
+    if window.count < parameters["count"]:
         return None
     return Finding(_merchant(observation), {
-        "amount": observation.amount, "multiple": multiple, "count": round_count, "required": parameters["count"],
-        "window_minutes": parameters["window_minutes"]})
+        "amount": observation.amount, "multiple": parameters["multiple"], "count": window.count,
+        "required": parameters["count"], "window_minutes": parameters["window_minutes"]})
 
 
-def refund_abuse(parameters: Mapping[str, Any], observation: Observation) -> Finding | None:
-    if observation.kind != ObservationKind.REFUND:
-        return None
-    since = observation.occurred_at - timedelta(days=parameters["window_days"])
-    refunds = selectors.window_figures(selectors.window(
-        observation=observation, dimension="merchant", kinds=(ObservationKind.REFUND,), since=since))
-    payments = selectors.window_figures(selectors.window(
-        observation=observation, dimension="merchant", kinds=(ObservationKind.PAYMENT,), since=since))
+def refund_abuse(parameters: Mapping[str, Any], observation: Observation, reads: Reads) -> Finding | None:
+    refunds, payments = reads.figures
     if refunds.count < parameters["min_refunds"]:
         return None
     if payments.total and refunds.total * 100 < parameters["ratio_percent"] * payments.total:
@@ -150,12 +187,21 @@ def refund_abuse(parameters: Mapping[str, Any], observation: Observation) -> Fin
         "threshold_percent": parameters["ratio_percent"], "window_days": parameters["window_days"]})
 
 
-EVALUATORS: dict[str, Callable[[Mapping[str, Any], Observation], Finding | None]] = {
-    "large_amount": large_amount,
-    "velocity": velocity,
-    "structuring": structuring,
-    "high_risk_geography": high_risk_geography,
-    "first_large_after_onboarding": first_large_after_onboarding,
-    "round_amount": round_amount,
-    "refund_abuse": refund_abuse,
+@dataclass(frozen=True, slots=True)
+class Evaluator:
+    """A kind of rule: ``windows(parameters, observation)`` says what it reads (None: it cannot
+    trip on this observation), ``finding(parameters, observation, reads)`` what it finds."""
+
+    windows: Callable[[Mapping[str, Any], Observation], Windows | None]
+    finding: Callable[[Mapping[str, Any], Observation, Reads], Finding | None]
+
+
+EVALUATORS: dict[str, Evaluator] = {
+    "large_amount": Evaluator(large_amount_windows, large_amount),
+    "velocity": Evaluator(velocity_windows, velocity),
+    "structuring": Evaluator(structuring_windows, structuring),
+    "high_risk_geography": Evaluator(high_risk_geography_windows, high_risk_geography),
+    "first_large_after_onboarding": Evaluator(large_amount_windows, first_large_after_onboarding),
+    "round_amount": Evaluator(round_amount_windows, round_amount),
+    "refund_abuse": Evaluator(refund_abuse_windows, refund_abuse),
 }

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from apps.audit.services import audit_record
 from apps.compliance import services as approvals
@@ -30,7 +30,7 @@ from apps.compliance.models import (
     RiskTier,
 )
 from apps.compliance.monitoring import catalogue, observations, selectors
-from apps.compliance.monitoring.evaluators import EVALUATORS, Finding
+from apps.compliance.monitoring.evaluators import EVALUATORS, Finding, Reads
 from apps.core import clock, ids
 from apps.core.actors import Actor
 from apps.core.countries import countries
@@ -62,25 +62,35 @@ def event_key(observation: Observation) -> str:
     return f"{observation.source}:{observation.source_id}"
 
 
-def observation_record(*, observation: Observation, failed: bool = False) -> MonitoredEvent:
+_RECORD_COLUMNS = ("id", "source", "source_id", "kind", "merchant_id", "livemode", "amount", "currency",
+                  "occurred_at", "method", "country", "wallet", "card_fingerprint", "iban", "counterparty_name",
+                  "failed", "recorded_at")
+# One statement, no savepoint: the first record stands (``monitored_event_once``); a failed
+# payment's outcome marks its record failed.
+_RECORD_SQL = (
+    f"INSERT INTO {MonitoredEvent._meta.db_table} ({', '.join(_RECORD_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_RECORD_COLUMNS))}) ON CONFLICT (source, source_id) DO "
+)
+_RECORD_ONCE_SQL = _RECORD_SQL + "NOTHING"
+_RECORD_FAILED_SQL = (_RECORD_SQL + f"UPDATE SET failed = true WHERE NOT {MonitoredEvent._meta.db_table}.failed")
+
+
+def _observation_save(observation: Observation, *, failed: bool = False) -> None:
     """Record ``observation`` once, in the caller's transaction (its first record stands; a
     failed payment's is marked failed, so windows skip it)."""
-    now = clock.now()
-    try:
-        with transaction.atomic():
-            event = MonitoredEvent.objects.create(
-                source=observation.source, source_id=observation.source_id, kind=observation.kind,
-                merchant_id=observation.merchant_id, livemode=observation.livemode, amount=observation.amount,
-                currency=observation.currency, occurred_at=observation.occurred_at, method=observation.method,
-                country=observation.country, wallet=observation.wallet,
-                card_fingerprint=observation.card_fingerprint, iban=observation.iban,
-                counterparty_name=observation.counterparty_name[:200], failed=failed, recorded_at=now)
-    except IntegrityError:
-        event = MonitoredEvent.objects.get(source=observation.source, source_id=observation.source_id)
-        if failed and not event.failed:
-            event.failed = True
-            event.save(update_fields=["failed"])
-    return event
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_FAILED_SQL if failed else _RECORD_ONCE_SQL, [
+            ids.uuid7(), observation.source, observation.source_id, observation.kind, observation.merchant_id,
+            observation.livemode, observation.amount, observation.currency, observation.occurred_at,
+            observation.method, observation.country, observation.wallet, observation.card_fingerprint,
+            observation.iban, observation.counterparty_name[:200], failed, clock.now()])
+
+
+def observation_record(*, observation: Observation, failed: bool = False) -> MonitoredEvent:
+    """Record ``observation`` once, in the caller's transaction (its first record stands; a
+    failed payment's is marked failed, so windows skip it); the record."""
+    _observation_save(observation, failed=failed)
+    return MonitoredEvent.objects.get(source=observation.source, source_id=observation.source_id)
 
 
 def _evidence(rule: MonitoringRule, observation: Observation, finding: Finding) -> dict[str, Any]:
@@ -98,13 +108,37 @@ def _evidence(rule: MonitoringRule, observation: Observation, finding: Finding) 
     }
 
 
-def rule_finding(rule: MonitoringRule, observation: Observation) -> Finding | None:
-    """What ``rule`` finds in ``observation`` (None: nothing); the rule's scope is the caller's."""
-    parameters = (rule.parameters or {}).get(observation.currency)
-    evaluator = EVALUATORS.get(rule.kind)
-    if parameters is None or evaluator is None:
-        return None
-    return evaluator(parameters, observation)
+def _findings(rules: list[MonitoringRule], observation: Observation,
+              setup: selectors.MonitoringSetup) -> list[tuple[MonitoringRule, Finding]]:
+    """What each of ``rules`` finds in ``observation`` (recorded: every window includes it), in
+    their order; the windows of all of them read in one statement, the jurisdictions from
+    ``setup``. The rules' scope is the caller's."""
+    planned = []
+    for rule in rules:
+        parameters = (rule.parameters or {}).get(observation.currency)
+        evaluator = EVALUATORS.get(rule.kind)
+        if parameters is None or evaluator is None:
+            continue
+        windows = evaluator.windows(parameters, observation)
+        if windows is not None:
+            planned.append((rule, parameters, evaluator, windows))
+    figures = selectors.windows_figures(observation=observation,
+                                        windows=(window for *_, windows in planned for window in windows))
+    found = []
+    for rule, parameters, evaluator, windows in planned:
+        reads = Reads(tuple(figures[window] for window in windows), setup.jurisdictions)
+        finding = evaluator.finding(parameters, observation, reads)
+        if finding is not None:
+            found.append((rule, finding))
+    return found
+
+
+def rule_finding(rule: MonitoringRule, observation: Observation,
+                 setup: selectors.MonitoringSetup | None = None) -> Finding | None:
+    """What ``rule`` finds in ``observation`` (None: nothing), the jurisdictions as ``setup`` has
+    them (as they are now when not given); the rule's scope is the caller's."""
+    found = _findings([rule], observation, setup or selectors.monitoring_setup())
+    return found[0][1] if found else None
 
 
 def observation_evaluate(*, observation: Observation) -> list[Alert]:
@@ -112,12 +146,10 @@ def observation_evaluate(*, observation: Observation) -> list[Alert]:
     the alerts raised now (none for a rule that already alerted on this movement). A rule set to
     hold raises a plain alert here: the movement it would have held is past holding."""
     with transaction.atomic():
-        observation_record(observation=observation)
+        _observation_save(observation)
+        setup = selectors.monitoring_setup()
         raised = []
-        for rule in selectors.rules_for(observation):
-            finding = rule_finding(rule, observation)
-            if finding is None:
-                continue
+        for rule, finding in _findings(selectors.rules_for(setup, observation), observation, setup):
             alert = alert_raise(rule=rule, subject=finding.subject, event_key=event_key(observation),
                                 evidence=_evidence(rule, observation, finding), livemode=observation.livemode)
             if alert is not None:
@@ -127,24 +159,24 @@ def observation_evaluate(*, observation: Observation) -> list[Alert]:
 
 def payment_hold_check(*, observation: Observation, hold_object_id: str) -> Alert | None:
     """Called by payments inside ``payment_create``'s transaction, before the payment is routed:
-    records the payment's observation and evaluates the enabled rules set to hold that watch it.
+    records the payment's observation and evaluates the enabled rules set to hold that watch it
+    (while no rule holds: one insert and one small query for the rules, no savepoint).
 
     Returns the alert holding ``("payments.payment", hold_object_id)`` until an officer releases or
     declines it (or its rule's ``hold_hours`` pass: declined), or None when no rule holds it.
     Further hold rules that trip raise their alerts without a second hold. Idempotent: called
     again for the same payment, it returns the same held alert and raises nothing."""
     key = event_key(observation)
-    with transaction.atomic():
-        observation_record(observation=observation)
-        held: Alert | None = None
-        for rule in selectors.rules_for(observation, hold_only=True):
-            earlier = Alert.objects.filter(rule=rule, event_key=key).first()
-            if earlier is not None:
-                held = held or (earlier if earlier.hold_state else None)
-                continue
-            finding = rule_finding(rule, observation)
-            if finding is None:
-                continue
+    # No savepoint of its own: a failure here fails the caller's transaction, record and alerts alike.
+    with transaction.atomic(savepoint=False):
+        _observation_save(observation)
+        setup = selectors.monitoring_setup()
+        rules = selectors.rules_for(setup, observation, hold_only=True)
+        if not rules:
+            return None
+        earlier = {alert.rule_id: alert for alert in Alert.objects.filter(rule__in=rules, event_key=key)}
+        held = next((earlier[rule.pk] for rule in rules if rule.pk in earlier and earlier[rule.pk].hold_state), None)
+        for rule, finding in _findings([rule for rule in rules if rule.pk not in earlier], observation, setup):
             hold = None if held else Hold("payments.payment", hold_object_id,
                                           clock.now() + timedelta(hours=rule.hold_hours))
             alert = alert_raise(rule=rule, subject=finding.subject, event_key=key, livemode=observation.livemode,
@@ -161,8 +193,7 @@ def event_monitor(*, event: Mapping[str, Any]) -> list[Alert]:
     event_type, data = event["type"], event["data"]
     obj, merchant_id = data["object"], data["merchant_id"]
     if event_type == "payments.payment_failed":
-        observation_record(observation=observations.payment_observation(obj=obj, merchant_id=merchant_id),
-                           failed=True)
+        _observation_save(observations.payment_observation(obj=obj, merchant_id=merchant_id), failed=True)
         return []
     if event_type in ("payments.payment_succeeded", "payments.payment_requires_capture"):
         observation = observations.payment_observation(obj=obj, merchant_id=merchant_id)
@@ -247,6 +278,7 @@ def rule_backtest(*, rule: MonitoringRule, days: int = BACKTEST_DAYS) -> Backtes
     events = list(selectors.events_between(since=until - timedelta(days=days), until=until)
                   .order_by("-occurred_at")[:BACKTEST_LIMIT])
     profiles: dict[Any, MerchantProfile | None] = {}
+    setup = selectors.monitoring_setup()
     alerts, subjects = 0, set()
     for event in events:
         if event.failed or event.currency not in (rule.parameters or {}):
@@ -255,7 +287,7 @@ def rule_backtest(*, rule: MonitoringRule, days: int = BACKTEST_DAYS) -> Backtes
             profiles[event.merchant_id] = selectors.merchant_profile_get(event.merchant_id)
         if not selectors.in_scope(rule, event.merchant_id, profiles[event.merchant_id]):
             continue
-        finding = rule_finding(rule, selectors.as_observation(event))
+        finding = rule_finding(rule, selectors.as_observation(event), setup)
         if finding is not None:
             alerts += 1
             subjects.add((finding.subject.type, finding.subject.id))

@@ -4,6 +4,8 @@ maker-checker changes of rules and risk tiers."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
 from apps.compliance import services as approvals
@@ -62,6 +64,42 @@ def test_payment_hold_check_holds_with_a_hold_rule_only_and_once():
     assert services.payment_hold_check(observation=movement, hold_object_id="pay-1") == held
     assert services.payment_hold_check(observation=observation(merchant, amount=99), hold_object_id="pay-2") is None
     assert Alert.objects.filter(hold_state="held").count() == 1
+
+
+def test_a_hold_rule_placed_or_changed_after_the_rules_were_read_holds_the_next_payment():
+    merchant = profile()
+    assert services.payment_hold_check(observation=observation(merchant, amount=100), hold_object_id="pay-1") is None
+    holding = rule("large_amount", {"amount": 100}, action="hold")
+    held = services.payment_hold_check(observation=observation(merchant, amount=100), hold_object_id="pay-2")
+    assert (held.rule, held.hold_object_id) == (holding, "pay-2")
+    # Changed by raw SQL, as by any writer: the next payment sees the rule as it is now.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE compliance_monitoringrule SET enabled = false WHERE id = %s", [holding.pk])
+    assert services.payment_hold_check(observation=observation(merchant, amount=100), hold_object_id="pay-3") is None
+
+
+def test_without_a_hold_rule_the_hold_check_records_the_payment_in_two_statements():
+    merchant = profile()
+    rule("large_amount", {"amount": 100})
+    services.payment_hold_check(observation=observation(merchant, amount=100), hold_object_id="pay-1")
+    movement = observation(merchant, amount=100)
+    with transaction.atomic(), CaptureQueriesContext(connection) as statements:
+        assert services.payment_hold_check(observation=movement, hold_object_id="pay-2") is None
+    # The record, and one small query comparing the rules' row versions with those read before: no savepoint.
+    assert len(statements) == 2
+    assert MonitoredEvent.objects.filter(source_id=movement.source_id).count() == 1
+
+
+def test_every_window_of_a_movement_is_read_in_one_statement():
+    merchant = profile()
+    card = rule("velocity", {"dimension": "card_fingerprint", "measure": "count", "threshold": 2, "window_minutes": 60})
+    volume = rule("velocity", {"dimension": "merchant", "measure": "sum", "threshold": 300, "window_minutes": 60})
+    services.observation_evaluate(observation=observation(merchant, amount=100, card_fingerprint="c" * 64))
+    second = observation(merchant, amount=200, card_fingerprint="c" * 64)
+    with CaptureQueriesContext(connection) as statements:
+        raised = services.observation_evaluate(observation=second)
+    assert sorted(alert.rule.name for alert in raised) == sorted([card.name, volume.name])
+    assert sum("count(*)" in statement["sql"] for statement in statements) == 1
 
 
 def test_the_wallet_transfer_tail_reads_each_transfer_once():
