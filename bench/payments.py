@@ -18,7 +18,7 @@ run, a table of medians with the targets' ratios and, as its last line, one JSON
   card connectors answering after ``BENCH_CONNECTOR_LATENCY_MS`` (20) ms, never declining,
   timing out or failing. Its bound: concurrency x 1000 / latency.
 - ``payment_cpu_ms``: in the same measurement, the CPU a payment costs in every process it runs
-  in, gunicorn, the payments worker, the other worker and PostgreSQL (each logged); target (issue
+  in, gunicorn, the payments worker, the bulk queues' worker and PostgreSQL (each logged); target (issue
   13) at most 15 ms. ``payments_cpu_bound_per_s``: the rate that CPU allows on this machine's
   cores, cores x 1000 / payment_cpu_ms, printed beside payments_completed_per_s.
 - ``create_to_succeeded_p50_ms`` / ``_p99_ms``: payments POSTed open loop at 20 per second
@@ -456,7 +456,7 @@ def completed(fixture: Fixture) -> dict[str, Sample]:
 
     def cpu() -> dict[str, dict[int, float]]:
         return {"gunicorn": fixture.server.workers_cpu(), "payments worker": fixture.workers.payments.cpu(),
-                "other worker": fixture.workers.others.cpu(), "PostgreSQL": backends_cpu(database)}
+                "bulk worker": fixture.workers.bulk.cpu(), "PostgreSQL": backends_cpu(database)}
 
     clients = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(min(8, IN_FLIGHT))]
     for thread in clients:
