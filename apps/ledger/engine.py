@@ -35,9 +35,11 @@ runs again and finds the winner's account. Accounts are opened in one fixed orde
 batches opening the same few never wait on each other in a circle.
 """
 
+import gc
 import json
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -216,12 +218,10 @@ def _lock_accounts(
         elif (merchant_id := uuids.get(merchant_text)) is None:
             # Most accounts of a batch share a few merchants: each parsed once.
             merchant_id = uuids[merchant_text] = UUID(merchant_text)
+        # Positional: keywords cost a batch of 1,000 transfers ~1.5 ms more while it holds the locks.
         accounts[account_id] = domain.AccountState(
-            id=account_id, currency=currency, livemode=livemode, merchant_id=merchant_id,
-            customer_owned=owner_type == data.Owner.CUSTOMER,
-            debits_must_not_exceed_credits=debits_limited, credits_must_not_exceed_debits=credits_limited,
-            frozen=frozen, closed=closed, debits_pending=debits_pending, debits_posted=debits_posted,
-            credits_pending=credits_pending, credits_posted=credits_posted,
+            account_id, currency, livemode, merchant_id, owner_type == data.Owner.CUSTOMER, debits_limited,
+            credits_limited, frozen, closed, debits_pending, debits_posted, credits_pending, credits_posted,
         )
         if last_posted_at is not None and (latest is None or last_posted_at > latest):
             latest = last_posted_at
@@ -311,11 +311,29 @@ def _post_once(specs: Sequence[data.TransferSpec], *, client_ids_looked_up: bool
             connection.validate_no_broken_transaction()
         session = _Transaction(connection.connection.cursor(), nested=nested)
         try:
-            return _post_in(session, specs, client_ids_looked_up=client_ids_looked_up)
+            with _collection_deferred():
+                return _post_in(session, specs, client_ids_looked_up=client_ids_looked_up)
         except BaseException:
             if session.opened:
                 _undo(session)
             raise
+
+
+@contextmanager
+def _collection_deferred() -> Iterator[None]:
+    """Python's cyclic garbage collection held off while a batch posts: a batch of 1,000 makes
+    some 15,000 objects, enough to set off a full collection of the process's heap every few
+    batches (~50-100 ms in a Django process), which would otherwise fall inside the locks. It
+    runs at the next allocation after. Only the outermost posting restores it, and only if it
+    was on."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _undo(session: _Transaction) -> None:
