@@ -42,6 +42,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -479,6 +480,8 @@ _TransferColumns = tuple[tuple, ...]
 # A NewEntry's first five fields as columns: accounts, transfers, sides, pending and posted changes.
 _EntryColumns = tuple[tuple, ...]
 
+# An AccountState's id and balances, as _UPDATE_ACCOUNTS takes them: one pass over the accounts.
+_BALANCES = attrgetter("id", "debits_pending", "debits_posted", "credits_pending", "credits_posted")
 _CHANGES = {data.Kind.IMMEDIATE: lambda amount: (0, amount), data.Kind.PENDING: lambda amount: (amount, 0)}
 
 
@@ -555,19 +558,14 @@ def _write(
         transfer_values, entry_values = written.transfer_values, written.entry_values
     else:
         transfer_values, entry_values = _transfer_values(session, transfers), _entry_values(session, entries)
-    accounts = plan.accounts.values()
+    account_ids, *balances = zip(*map(_BALANCES, plan.accounts.values()), strict=True)
     statements = [
         session.mogrify(_INSERT_TRANSFERS, [now, now]) + transfer_values
         + session.mogrify(_TRANSFERS_EXPIRING, [_timestamps(expiries)]),
         session.mogrify(_INSERT_ENTRIES, [now]) + entry_values + session.mogrify(_ENTRY_BALANCES, [
             _array(debits_pending), _array(debits_posted), _array(credits_pending), _array(credits_posted),
         ]),
-        session.mogrify(_UPDATE_ACCOUNTS, [
-            now,
-            _uuids(a.id for a in accounts), _array(a.debits_pending for a in accounts),
-            _array(a.debits_posted for a in accounts), _array(a.credits_pending for a in accounts),
-            _array(a.credits_posted for a in accounts),
-        ]),
+        session.mogrify(_UPDATE_ACCOUNTS, [now, _uuids(account_ids), *map(_array, balances)]),
     ]
     if opened:
         # In one fixed order (any will do): two batches opening the same accounts wait on each
