@@ -124,6 +124,16 @@ def client_key(spec: TransferSpec) -> ClientKey:
     return (spec.merchant_id, spec.livemode, spec.client_id)
 
 
+# A client key as a batch keeps its own transfers by: the merchant as its UUID's integer, which
+# hashes in C (a UUID hashes in Python, and a batch looks each of its keys up several times).
+_ClaimKey = tuple[str, bool, int | None]
+
+
+def _claim_key(spec: TransferSpec) -> _ClaimKey:
+    merchant_id = spec.merchant_id
+    return (spec.client_id, spec.livemode, None if merchant_id is None else merchant_id.int)
+
+
 class _Refused(Exception):
     def __init__(self, result: Result) -> None:
         self.result = result
@@ -191,12 +201,15 @@ class _Batch:
         expired_pending_ids: set[UUID],
     ) -> None:
         self.accounts = dict(accounts)
-        # Account states this batch has copied and may change in place (the caller's never are).
-        self.owned: set[UUID] = set()
+        # Account states this batch has copied and may change in place (the caller's never are),
+        # by id() (a UUID hashes in Python, an int in C): each is alive in self.accounts.
+        self.owned: set[int] = set()
+        # The copies a posted transfer moved money on, by id(), in the order first posted to.
+        self.touched: dict[int, AccountState] = {}
         self.known = dict(known)
         self.existing = dict(existing)
         # Transfers this batch has posted, by client key, for a later duplicate in the batch.
-        self.claimed: dict[ClientKey, NewTransfer] = {}
+        self.claimed: dict[_ClaimKey, NewTransfer] = {}
         self.resolved = set(resolved_pending_ids)
         self.expired = set(expired_pending_ids)
         self.reversed = set(reversed_ids)
@@ -272,7 +285,7 @@ class _Batch:
 
     def _own(self, account: AccountState) -> AccountState:
         """This batch's own copy of the account, made on first change."""
-        if account.id in self.owned:
+        if id(account) in self.owned:
             return account
         copy = AccountState(
             account.id, account.currency, account.livemode, account.merchant_id, account.customer_owned,
@@ -281,7 +294,7 @@ class _Batch:
             account.credits_posted,
         )
         self.accounts[account.id] = copy
-        self.owned.add(account.id)
+        self.owned.add(id(copy))
         return copy
 
     def _apply(self, spec: TransferSpec, undo: list, staged: list) -> UUID:
@@ -346,6 +359,8 @@ class _Batch:
                          debits_posted, debit.credits_pending, debit.credits_posted),
                 NewEntry(credit.id, transfer_id, "C", pending_change, posted_change, credit.debits_pending,
                          credit.debits_posted, credits_pending, credits_posted),
+                debit,
+                credit,
             )
         )
         return transfer_id
@@ -358,11 +373,11 @@ class _Batch:
         undo: list = []
         staged: list = []
         outcomes: list[Outcome] = []
-        claimed: dict[ClientKey, NewTransfer] = {}
+        claimed: dict[_ClaimKey, NewTransfer] = {}
         marked: list[tuple[set[UUID], UUID]] = []
         for index, spec in enumerate(chain):
-            key = client_key(spec)
-            known = self.existing.get(key)
+            key = _claim_key(spec)
+            known = self.existing.get(client_key(spec)) if self.existing else None
             if known is None:
                 earlier = claimed.get(key) or self.claimed.get(key)
                 known = self._known(earlier) if earlier is not None else None
@@ -398,9 +413,11 @@ class _Batch:
                 consumed.add(transfer_ref)
             outcomes.append(Outcome(Result.OK, transfer_id))
 
-        for transfer, debit_entry, credit_entry in staged:
+        for transfer, debit_entry, credit_entry, debit, credit in staged:
             self.transfers.append(transfer)
             self.entries += (debit_entry, credit_entry)
+            self.touched[id(debit)] = debit
+            self.touched[id(credit)] = credit
         self.claimed.update(claimed)
         return outcomes
 
@@ -464,10 +481,9 @@ def plan_batch(
     for start, end in chains(specs):
         chain = specs[start:end]
         outcomes += batch.run_chain(chain, open_chain=chain[-1].linked)
-    touched = {entry.account_id for entry in batch.entries}
     return Plan(
         outcomes=outcomes,
         transfers=batch.transfers,
         entries=batch.entries,
-        accounts={account_id: batch.accounts[account_id] for account_id in touched},
+        accounts={account.id: account for account in batch.touched.values()},
     )
