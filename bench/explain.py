@@ -110,7 +110,11 @@ def phases(batch: int = BATCH, batches: int = BATCHES) -> dict[str, float]:
 
 
 class _ExplainingCursor:
-    """Runs each statement under EXPLAIN ANALYZE first; SELECTs then run again for their rows."""
+    """Runs each statement under EXPLAIN ANALYZE first; SELECTs then run again for their rows.
+    Stands in for the engine's session: the transaction is ``plans``' own, rolled back, so the
+    engine's closing statement is none."""
+
+    closing = ""
 
     def __init__(self, cursor: Any, out: list[str]) -> None:
         self._cursor, self._out = cursor, out
@@ -122,7 +126,7 @@ class _ExplainingCursor:
     def execute(self, sql: Any, params: Any = None) -> None:
         text = sql.decode() if isinstance(sql, bytes) else sql
         if params is None and ";\n" in text:  # the engine's writes: several statements in one string
-            for statement in text.split(";\n"):
+            for statement in filter(None, text.split(";\n")):
                 self.execute(statement)
             return
         self._cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + text, params)
