@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from apps.core.currencies import is_currency
@@ -255,7 +255,28 @@ class TransferSpec:
             raise ValueError("a transfer names each of its accounts by id or by role, not both")
 
 
+class NewTransfer(NamedTuple):
+    """A transfer as a batch writes it: its spec, with the accounts, amount, code and reference
+    its pending or reversed transfer filled in. The batch stamps ``created_at`` (and
+    ``effective_at`` unless the spec gives one)."""
+
+    id: UUID
+    spec: TransferSpec
+    debit_account_id: UUID
+    credit_account_id: UUID
+    currency: str
+    amount: int
+    expires_at: datetime | None
+    code: str
+    reference: str
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     result: Result
     transfer_id: UUID | None = None
+    # A transfer this batch posted (Result.OK): what it wrote and its timestamp, so that the
+    # caller need not read the row back. None for every other result, EXISTS included (an earlier
+    # request wrote that transfer).
+    written: NewTransfer | None = field(default=None, compare=False, repr=False)
+    written_at: datetime | None = field(default=None, compare=False, repr=False)

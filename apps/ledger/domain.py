@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from apps.ledger.data import RESOLUTIONS, REVERSIBLE, Kind, Outcome, Result, TransferSpec
+from apps.ledger.data import RESOLUTIONS, REVERSIBLE, Kind, NewTransfer, Outcome, Result, TransferSpec
 
 MAX_BALANCE = 2**63 - 1  # a PostgreSQL bigint
 
@@ -68,18 +68,6 @@ class KnownTransfer:
     reference: str
     metadata: Mapping[str, Any]
     created_at: datetime
-
-
-class NewTransfer(NamedTuple):
-    id: UUID
-    spec: TransferSpec
-    debit_account_id: UUID
-    credit_account_id: UUID
-    currency: str
-    amount: int
-    expires_at: datetime | None
-    code: str
-    reference: str
 
 
 class _Parties(NamedTuple):
@@ -400,7 +388,8 @@ class _Batch:
                 for consumed, transfer_ref in marked:
                     consumed.discard(transfer_ref)
                 return self._failed(chain, index, failure)
-            claimed[key] = staged[-1][0]
+            written = staged[-1][0]
+            claimed[key] = written
             # Later members of the chain (and later chains) see the pending as resolved, the
             # transfer as reversed.
             if spec.kind in RESOLUTIONS:
@@ -411,7 +400,7 @@ class _Batch:
                 marked.append((self.reversed, spec.reverses_id))
             for consumed, transfer_ref in marked:
                 consumed.add(transfer_ref)
-            outcomes.append(Outcome(Result.OK, transfer_id))
+            outcomes.append(Outcome(Result.OK, transfer_id, written=written, written_at=self.now))
 
         for transfer, debit_entry, credit_entry, debit, credit in staged:
             self.transfers.append(transfer)

@@ -7,13 +7,15 @@ the four balances after it, so history and balances at any instant are one index
 """
 
 import functools
+import json
 import operator
+from datetime import datetime
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 
 from apps.core.ids import uuid7
 from apps.core.money import Money
-from apps.ledger.data import ACCOUNT_NAME_MAX_LENGTH, CHART, OWNER_LABELS, AccountRole, Owner
+from apps.ledger.data import ACCOUNT_NAME_MAX_LENGTH, CHART, OWNER_LABELS, AccountRole, NewTransfer, Owner
 
 
 class Account(models.Model):
@@ -195,6 +197,23 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {Money(self.amount, self.currency)} [{self.client_id}]"
+
+    @classmethod
+    def as_written(cls, written: NewTransfer, at: datetime) -> "Transfer":
+        """The row the engine wrote for ``written`` in a batch stamped ``at``, as reading it back
+        would give it (metadata through JSON, as jsonb stores it), without the read."""
+        spec = written.spec
+        transfer = cls(
+            id=written.id, livemode=spec.livemode, merchant_id=spec.merchant_id, client_id=spec.client_id,
+            kind=spec.kind.value, debit_account_id=written.debit_account_id,
+            credit_account_id=written.credit_account_id, currency=written.currency, amount=written.amount,
+            pending_id=spec.pending_id, reverses_id=spec.reverses_id, expires_at=written.expires_at,
+            code=written.code, reference=written.reference, metadata=json.loads(json.dumps(dict(spec.metadata))),
+            effective_at=spec.effective_at or at, created_at=at, created_by=spec.created_by,
+        )
+        transfer._state.adding = False
+        transfer._state.db = DEFAULT_DB_ALIAS
+        return transfer
 
 
 class Entry(models.Model):

@@ -138,10 +138,20 @@ def _refusals(refused: Sequence[tuple[Result, data.TransferSpec]]) -> list[Trans
     ]
 
 
+def _transfers(outcomes: Sequence[data.Outcome]) -> dict[UUID, Transfer]:
+    """The transfers of the successful outcomes, by id: those the batch posted as it wrote them,
+    those an earlier request posted (EXISTS) read back."""
+    transfers = {o.transfer_id: Transfer.as_written(o.written, o.written_at) for o in outcomes if o.written}
+    earlier = [o.transfer_id for o in outcomes if o.result == Result.EXISTS]
+    if earlier:
+        transfers.update(Transfer.objects.in_bulk(earlier))
+    return transfers
+
+
 def _posted(outcome: data.Outcome, spec: data.TransferSpec) -> Posted:
     if outcome.result not in data.SUCCESSES:
         raise _refusals([(outcome.result, spec)])[0]
-    return Posted(Transfer.objects.get(pk=outcome.transfer_id), created=outcome.result == Result.OK)
+    return Posted(_transfers([outcome])[outcome.transfer_id], created=outcome.result == Result.OK)
 
 
 # --- accounts ------------------------------------------------------------------------------
@@ -390,7 +400,7 @@ def transfers_batch(*, specs: Sequence[data.TransferSpec], atomic: bool) -> list
     if atomic:
         specs = [replace(spec, linked=index < len(specs) - 1) for index, spec in enumerate(specs)]
     outcomes = engine.post(specs)
-    transfers = Transfer.objects.in_bulk([o.transfer_id for o in outcomes if o.transfer_id])
+    transfers = _transfers(outcomes)
     refusals = iter(_refusals([(o.result, spec) for spec, o in zip(specs, outcomes, strict=True)
                                if o.result not in data.SUCCESSES]))
     items = []

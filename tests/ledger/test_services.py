@@ -4,12 +4,14 @@ fincore's own accounts are opened by the postings that name them (test_engine_ro
 
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.ledger import selectors, services
 from apps.ledger.data import AccountRef, AccountRole, Kind, Result, TransferSpec
 from apps.ledger.models import Account, Transfer
@@ -246,3 +248,40 @@ def test_batch_refusals_are_told_apart_in_a_fixed_number_of_queries():
     assert [type(item.refusal) for item in items] == [services.InsufficientFunds] * 20 + [
         services.REFUSALS[Result.EXCEEDS_CREDITS]]
     assert len(many) <= len(few)
+
+
+def as_read_back(transfer: Transfer) -> dict:
+    return {field.attname: getattr(transfer, field.attname) for field in Transfer._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_the_transfers_the_services_return_are_the_rows_they_wrote_without_reading_them_back():
+    wallet = factories.wallet()
+    shop = factories.wallet(merchant_id=wallet.merchant_id)
+    factories.fund(wallet, 1_000)
+    effective_at = clock.now() - timedelta(days=3)
+    specs = [
+        factories.spec(wallet, shop, 10, merchant_id=wallet.merchant_id, code="purchase", reference="order 7",
+                       metadata={"zeta": [1, 2], "alpha": {"nested": True}}, effective_at=effective_at,
+                       created_by="shop's checkout"),
+        factories.spec(wallet, shop, 20, kind=Kind.PENDING, timeout_seconds=600, code="hold"),
+    ]
+
+    with CaptureQueriesContext(connection) as written:
+        posted = [services.transfer_create(spec=spec) for spec in specs]
+    hold = posted[1].transfer
+    resolved = [
+        services.transfer_post_pending(pending_id=hold.pk, actor=FACTORY_ACTOR, livemode=True, amount=5),
+        services.transfer_reverse(transfer_id=posted[0].transfer.pk, actor=FACTORY_ACTOR, livemode=True),
+    ]
+    batch = services.transfers_batch(specs=[specs[0], factories.spec(wallet, shop, 30)], atomic=False)
+
+    returned = [p.transfer for p in posted + resolved] + [item.transfer for item in batch]
+    assert [p.created for p in posted + resolved] == [True] * 4
+    assert [item.result for item in batch] == ["exists", "ok"]
+    assert not [q for q in written if q["sql"].startswith("SELECT") and 'FROM "ledger_transfer"' in q["sql"]]
+    read_back = Transfer.objects.in_bulk([t.pk for t in returned])
+    assert [as_read_back(t) for t in returned] == [as_read_back(read_back[t.pk]) for t in returned]
+    assert returned[0].effective_at == effective_at and returned[1].expires_at is not None
+    assert (returned[2].code, returned[2].reference, returned[2].amount) == ("hold", "", 5)
+    assert not any(t._state.adding for t in returned)
