@@ -13,6 +13,12 @@ ratios and, as its last line, one JSON object.
   a transfer row with a unique client id, two entries, one balance update per touched
   account) on the same tables, so their constraints and triggers run: this schema's write
   limit here. ``engine_batch_tps`` is reported against it as well as against pgbench.
+- ``raw_insert_first_tps``: the raw baseline's batches in the order a ledger whose entries carry
+  no running balances would allow (README, "Speed: where it stands"): transfers and entries
+  inserted before the accounts are locked (``FOR NO KEY UPDATE``, which the transfers' foreign
+  keys' share locks do not wait on), then only the balance update inside the locks. Entries are
+  written with zero balances, standing in for the columns such a schema drops: the write limit
+  that schema change would lift this one to, measured on today's tables.
 - ``engine_batch_tps``: ``apps.ledger.engine.post`` with batches of ``BENCH_BATCH`` (1,000)
   transfers between uniform random pairs of 10,000 funded customer wallets (no-overdraft rule
   on), from ``BENCH_BATCH_CALLERS`` (2) processes.
@@ -103,8 +109,8 @@ WALLET_FUNDS = 10**12  # minor units per wallet: no transfer of the benchmark is
 CURRENCY = "BHD"
 ACTOR = Actor.system("bench.ledger")
 
-FIGURES = ("pgbench_tpcb_tps", "raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "sql_single_tps",
-           "raw_single_tps", "engine_single_tps", "api_tps", "api_ceiling_rps", "api_bare_rps")
+FIGURES = ("pgbench_tpcb_tps", "raw_batch_tps", "raw_insert_first_tps", "engine_batch_tps", "engine_hot_tps",
+           "sql_single_tps", "raw_single_tps", "engine_single_tps", "api_tps", "api_ceiling_rps", "api_bare_rps")
 API_FIGURES = {"api_tps", "api_ceiling_rps", "api_bare_rps"}
 ONLY = harness.selected(FIGURES)
 
@@ -342,9 +348,10 @@ def callers_tps(start: Callable[[str], Poster], *, callers: int, seconds: float,
 # ORM, no engine, no rules checked in Python (PostgreSQL's constraints and triggers still run,
 # on the same tables). What this schema can write on this machine.
 
-_RAW_LOCK = ("BEGIN; SELECT id, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_account "
-             "WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE")
-_RAW_WRITE = (
+_LOCK_ACCOUNTS = ("SELECT id, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_account "
+                  "WHERE id = ANY(%(locked)s::uuid[]) ORDER BY id FOR {mode}")
+_RAW_LOCK = "BEGIN; " + _LOCK_ACCOUNTS.format(mode="UPDATE")
+_RAW_INSERTS = (
     "INSERT INTO ledger_transfer (created_at, id, livemode, merchant_id, client_id, kind, debit_account_id, "
     "credit_account_id, currency, amount, code, reference, metadata, effective_at, created_by) "
     "SELECT %(now)s, t.id, true, %(merchant)s, t.client_id, 'immediate', t.debit, t.credit, %(currency)s, t.amount, "
@@ -356,18 +363,23 @@ _RAW_WRITE = (
     "SELECT %(now)s, * FROM unnest(%(entry_accounts)s::uuid[], %(entry_transfers)s::uuid[], %(sides)s::text[], "
     "%(zeros)s::bigint[], %(changes)s::bigint[], %(dp)s::bigint[], %(dpo)s::bigint[], %(cp)s::bigint[], "
     "%(cpo)s::bigint[]);\n"
+)
+_RAW_UPDATE = (
     "UPDATE ledger_account AS a SET last_posted_at = %(now)s, debits_posted = v.dpo, credits_posted = v.cpo "
     "FROM unnest(%(accounts)s::uuid[], %(account_dpo)s::bigint[], %(account_cpo)s::bigint[]) AS v(id, dpo, cpo) "
     "WHERE a.id = v.id;\n"
     "COMMIT"
 )
+_RAW_WRITE = _RAW_INSERTS + _RAW_UPDATE
+# The insert-first order: BEGIN and the inserts ride with the lock, the balance update with COMMIT.
+_RAW_INSERT_FIRST = "BEGIN;\n" + _RAW_INSERTS + _LOCK_ACCOUNTS.format(mode="NO KEY UPDATE")
 
 
 def _literal(values: Any) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _raw_poster(fixture: EngineFixture, batch: int) -> Callable[[str], Poster]:
+def _raw_poster(fixture: EngineFixture, batch: int, *, insert_first: bool = False) -> Callable[[str], Poster]:
     wallets = [wallet.hex for wallet in fixture.wallet_ids]
 
     def start(tag: str) -> Poster:
@@ -382,34 +394,26 @@ def _raw_poster(fixture: EngineFixture, batch: int) -> Callable[[str], Poster]:
             pairs = [rng.sample(wallets, 2) for _ in range(batch)]
             amounts = [rng.randint(1, 10_000) for _ in range(batch)]
             ids = [uuid7().hex for _ in range(batch)]
-            client_ids = [f"{tag}:{sequence + n}" for n in range(batch)]
-            sequence += batch
-            cursor.execute(_RAW_LOCK, [_literal(sorted({a for pair in pairs for a in pair}))])
-            balances = {account.hex: [dp, dpo, cp, cpo] for account, dp, dpo, cp, cpo in cursor.fetchall()}
-            entry_accounts, entry_transfers, sides, changes, dp, dpo, cp, cpo = [], [], [], [], [], [], [], []
-            for (debit, credit), amount, transfer_id in zip(pairs, amounts, ids, strict=True):
-                balances[debit][1] += amount
-                balances[credit][3] += amount
-                for account, side in ((debit, "D"), (credit, "C")):
-                    state = balances[account]
-                    entry_accounts.append(account)
-                    entry_transfers.append(transfer_id)
-                    sides.append(side)
-                    changes.append(amount)
-                    dp.append(state[0])
-                    dpo.append(state[1])
-                    cp.append(state[2])
-                    cpo.append(state[3])
-            cursor.execute(_RAW_WRITE, {
+            rows = {
                 "now": clock.now(), "merchant": fixture.merchant_id.hex, "currency": CURRENCY,
-                "ids": _literal(ids), "client_ids": client_ids, "debits": _literal(d for d, _ in pairs),
-                "credits": _literal(c for _, c in pairs), "amounts": _literal(amounts),
-                "entry_accounts": _literal(entry_accounts), "entry_transfers": _literal(entry_transfers),
-                "sides": _literal(sides), "zeros": _literal([0] * len(sides)), "changes": _literal(changes),
-                "dp": _literal(dp), "dpo": _literal(dpo), "cp": _literal(cp), "cpo": _literal(cpo),
-                "accounts": _literal(balances), "account_dpo": _literal(b[1] for b in balances.values()),
-                "account_cpo": _literal(b[3] for b in balances.values()),
-            })
+                "ids": _literal(ids), "client_ids": [f"{tag}:{sequence + n}" for n in range(batch)],
+                "debits": _literal(d for d, _ in pairs), "credits": _literal(c for _, c in pairs),
+                "amounts": _literal(amounts), "locked": _literal(sorted({a for pair in pairs for a in pair})),
+            }
+            sequence += batch
+            if insert_first:
+                entries = _raw_entries(pairs, amounts, ids, None)
+                cursor.execute(_RAW_INSERT_FIRST, {**rows, **entries})
+                balances = _raw_balances(cursor.fetchall())
+                for (debit, credit), amount in zip(pairs, amounts, strict=True):
+                    balances[debit][1] += amount
+                    balances[credit][3] += amount
+                cursor.execute(_RAW_UPDATE, {**rows, **_raw_accounts(balances)})
+            else:
+                cursor.execute(_RAW_LOCK, rows)
+                balances = _raw_balances(cursor.fetchall())
+                entries = _raw_entries(pairs, amounts, ids, balances)
+                cursor.execute(_RAW_WRITE, {**rows, **entries, **_raw_accounts(balances)})
             return batch, 0
 
         post_batch()
@@ -417,6 +421,42 @@ def _raw_poster(fixture: EngineFixture, batch: int) -> Callable[[str], Poster]:
         (backend,) = cursor.fetchone()
         return Poster(post_batch, backend)
     return start
+
+
+def _raw_balances(locked: list[tuple]) -> dict[str, list[int]]:
+    return {account.hex: [dp, dpo, cp, cpo] for account, dp, dpo, cp, cpo in locked}
+
+
+def _raw_entries(pairs: list[list[str]], amounts: list[int], ids: list[str],
+                 balances: dict[str, list[int]] | None) -> dict[str, str]:
+    """The batch's entries as array literals, each with its account's balances after it (which
+    it moves); with no ``balances`` (insert-first), zeros."""
+    entry_accounts, entry_transfers, sides, changes, dp, dpo, cp, cpo = [], [], [], [], [], [], [], []
+    zero = (0, 0, 0, 0)
+    for (debit, credit), amount, transfer_id in zip(pairs, amounts, ids, strict=True):
+        if balances is not None:
+            balances[debit][1] += amount
+            balances[credit][3] += amount
+        for account, side in ((debit, "D"), (credit, "C")):
+            state = balances[account] if balances is not None else zero
+            entry_accounts.append(account)
+            entry_transfers.append(transfer_id)
+            sides.append(side)
+            changes.append(amount)
+            dp.append(state[0])
+            dpo.append(state[1])
+            cp.append(state[2])
+            cpo.append(state[3])
+    return {
+        "entry_accounts": _literal(entry_accounts), "entry_transfers": _literal(entry_transfers),
+        "sides": _literal(sides), "zeros": _literal([0] * len(sides)), "changes": _literal(changes),
+        "dp": _literal(dp), "dpo": _literal(dpo), "cp": _literal(cp), "cpo": _literal(cpo),
+    }
+
+
+def _raw_accounts(balances: dict[str, list[int]]) -> dict[str, str]:
+    return {"accounts": _literal(balances), "account_dpo": _literal(b[1] for b in balances.values()),
+            "account_cpo": _literal(b[3] for b in balances.values())}
 
 
 # --- the API -----------------------------------------------------------------------------------
@@ -497,6 +537,8 @@ def profile(name: str, measures: dict[str, Callable[..., Sample]], server: Serve
 
 TARGETS = (
     Target("raw_batch_tps", "pgbench_tpcb_tps", None),
+    Target("raw_insert_first_tps", "pgbench_tpcb_tps", None),
+    Target("raw_insert_first_tps", "raw_batch_tps", None),
     Target("engine_batch_tps", "pgbench_tpcb_tps", 3.5),
     Target("engine_batch_tps", "raw_batch_tps", 0.8),
     Target("engine_hot_tps", "engine_batch_tps", 0.9),
@@ -521,13 +563,16 @@ def main() -> None:
             log(f"pgbench: initialising {PGBENCH_DATABASE} at scale {PGBENCH_SCALE}")
             pgbench_prepare()
             measures["pgbench_tpcb_tps"] = lambda: pgbench_tps(SECONDS)
-        if {"raw_batch_tps", "engine_batch_tps", "engine_hot_tps", "sql_single_tps", "raw_single_tps",
-                "engine_single_tps"} & set(ONLY):
+        if {"raw_batch_tps", "raw_insert_first_tps", "engine_batch_tps", "engine_hot_tps", "sql_single_tps",
+                "raw_single_tps", "engine_single_tps"} & set(ONLY):
             log(f"engine: opening and funding {WALLETS} wallets")
             fixture = engine_prepare()
             engine_measures = {
                 "raw_batch_tps": lambda: callers_tps(
                     _raw_poster(fixture, BATCH), callers=BATCH_CALLERS, seconds=SECONDS, label="raw"),
+                "raw_insert_first_tps": lambda: callers_tps(
+                    _raw_poster(fixture, BATCH, insert_first=True), callers=BATCH_CALLERS, seconds=SECONDS,
+                    label="raw-insert-first"),
                 "engine_batch_tps": lambda on_start=None: engine_tps(
                     _wallet_to_wallet(fixture), batch=BATCH, callers=BATCH_CALLERS, seconds=SECONDS, label="batch",
                     on_start=on_start),
