@@ -83,22 +83,57 @@ def test_even_an_account_without_history_cannot_be_deleted(books):
     assert "the ledger is append-only: DELETE on ledger_account refused" in message
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        "currency = 'USD'",
-        "owner_type = 'system'",
-        "merchant_id = gen_random_uuid()",
-        "code = 'funding'",
-        "name = 'renamed'",  # a system account's name says which one it is (a connector, a bank account)
-        "debits_must_not_exceed_credits = false",
-        "credits_must_not_exceed_debits = true, debits_must_not_exceed_credits = false",
-        "livemode = false",  # live money never turns into test money, nor back
-    ],
-)
-def test_an_accounts_identity_and_overdraft_rule_never_change(books, change):
-    message = refused(f"UPDATE ledger_account SET {change} WHERE id = %s", [str(books.wallet.pk)])
-    assert f"ledger account {books.wallet.pk}: its identity and overdraft rule never change" in message
+# Each change of identity or overdraft rule, on an account that no transfer refers to and whose
+# balances every rule allows, so that no foreign key or CHECK constraint refuses it first: only the
+# guard stands in its way, and each case fails if its column leaves the guard.
+IDENTITY_CHANGES = [
+    ("wallet", "id = gen_random_uuid()"),
+    ("wallet", "currency = 'USD'"),
+    ("wallet", "livemode = false"),  # live money never turns into test money, nor back
+    ("wallet", "merchant_id = gen_random_uuid()"),
+    ("wallet", "code = 'funding'"),
+    # A role decides its owner (account_owner_of_role), so the owner never changes alone.
+    ("wallet", "owner_type = 'system', code = 'suspense'"),
+    ("system", "name = 'renamed'"),  # a system account's name says which one it is (a connector, a bank account)
+    ("wallet", "debits_must_not_exceed_credits = false"),
+    ("system", "credits_must_not_exceed_debits = true"),
+    ("wallet", "credits_must_not_exceed_debits = true, debits_must_not_exceed_credits = false"),
+]
+
+
+@pytest.mark.parametrize(("kind", "change"), IDENTITY_CHANGES)
+def test_an_accounts_identity_and_overdraft_rule_never_change(books, kind, change):
+    account = factories.wallet(merchant_id=books.funding.merchant_id) if kind == "wallet" else factories.account()
+    before = ledger_snapshot()
+    with pytest.raises(IntegrityError) as failure, transaction.atomic():
+        execute(f"UPDATE ledger_account SET {change} WHERE id = %s", [str(account.pk)])
+    assert ledger_snapshot() == before
+    assert f"ledger account {account.pk}: its identity and overdraft rule never change" in str(failure.value)
+    assert failure.value.__cause__.pgcode == "23001"  # restrict_violation
+
+
+@pytest.mark.parametrize(("kind", "change"), IDENTITY_CHANGES)
+def test_an_account_with_transfers_keeps_its_identity_too(books, kind, change):
+    # The guard, or first a foreign key from its transfers or a CHECK on its balances, refuses it.
+    account = books.wallet if kind == "wallet" else factories.account()
+    if kind == "system":
+        factories.fund(account, 10)
+    refused(f"UPDATE ledger_account SET {change} WHERE id = %s", [str(account.pk)])
+
+
+def test_the_guard_names_the_one_account_a_statement_over_many_reshapes(books):
+    others = [factories.wallet(merchant_id=books.funding.merchant_id) for _ in range(3)]
+    message = refused("UPDATE ledger_account SET name = CASE WHEN id = %s THEN 'renamed' ELSE name END",
+                      [str(others[1].pk)])
+    assert f"ledger account {others[1].pk}: its identity and overdraft rule never change" in message
+
+
+def test_an_update_of_no_row_passes_whatever_it_would_set(books):
+    # The guard runs once for the statement, over no rows, and finds nothing to refuse.
+    before = ledger_snapshot()
+    with transaction.atomic():
+        execute("UPDATE ledger_account SET code = 'funding', credits_posted = credits_posted + 5 WHERE false")
+    assert ledger_snapshot() == before
 
 
 @pytest.mark.parametrize(
@@ -208,11 +243,30 @@ def test_balances_are_never_negative(books):
         "debits_posted = debits_posted + 1",
         "debits_pending = debits_pending + 1",
         "credits_pending = credits_pending + 1",
+        "credits_posted = credits_posted - 1",  # posted totals do not move either way
     ],
 )
 def test_a_frozen_or_closed_account_takes_no_new_money(books, flag, change):
     Account.objects.filter(pk=books.wallet.pk).update(**{flag: True})  # the guard allows flag changes
-    message = refused(f"UPDATE ledger_account SET {change} WHERE id = %s", [str(books.wallet.pk)])
+    before = ledger_snapshot()
+    with pytest.raises(IntegrityError) as failure, transaction.atomic():
+        execute(f"UPDATE ledger_account SET {change} WHERE id = %s", [str(books.wallet.pk)])
+    assert ledger_snapshot() == before
+    # Named before the imbalance the same statement makes.
+    assert f"ledger account {books.wallet.pk} is frozen or closed: it takes no new transfers" in str(failure.value)
+    assert failure.value.__cause__.pgcode == "23001"  # restrict_violation
+
+
+@pytest.mark.parametrize("flag", ["frozen", "closed"])
+def test_a_balanced_posting_to_an_account_frozen_in_the_same_statement_is_refused(books, flag):
+    # The rule reads the flags the statement leaves: freezing and posting at once is posting to a frozen account.
+    message = refused(
+        f"UPDATE ledger_account SET {flag} = {flag} OR id = %s, "
+        "debits_posted = debits_posted + CASE WHEN id = %s THEN 1 ELSE 0 END, "
+        "credits_posted = credits_posted + CASE WHEN id = %s THEN 1 ELSE 0 END WHERE id IN (%s, %s)",
+        [str(books.wallet.pk), str(books.funding.pk), str(books.wallet.pk), str(books.funding.pk),
+         str(books.wallet.pk)],
+    )
     assert f"ledger account {books.wallet.pk} is frozen or closed: it takes no new transfers" in message
 
 
