@@ -17,6 +17,8 @@ from apps.core.actors import Actor
 from apps.events.outbox import services as events_services
 
 MONITORING = Actor.system("compliance.monitoring")
+# The constraint that keeps one alert per rule and event (Alert.Meta).
+ALERT_ONCE = "alert_once_per_rule_event"
 
 
 def _case_payload(case: Case) -> dict[str, Any]:
@@ -70,9 +72,22 @@ def alert_raise(*, rule: MonitoringRule, subject: Subject, event_key: str, evide
     """Raise ``rule``'s alert on the event ``event_key`` about ``subject``, into the subject's open
     case (opened if there is none), in the caller's transaction. None when this rule already
     alerted on this event (nothing is written then). With ``hold``, the alert keeps that object
-    waiting until an officer releases or declines it."""
-    if Alert.objects.filter(rule=rule, event_key=event_key).exists():
+    waiting until an officer releases or declines it.
+
+    The alert's unique constraint (``alert_once_per_rule_event``) decides, not a read before: an
+    alert already raised (a redelivery, or a concurrent evaluation) fails the insert, and the
+    savepoint takes back the case it looked up or opened."""
+    try:
+        return _alert_insert(rule=rule, subject=subject, event_key=event_key, evidence=evidence, livemode=livemode,
+                             hold=hold)
+    except IntegrityError as error:
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != ALERT_ONCE:
+            raise
         return None
+
+
+def _alert_insert(*, rule: MonitoringRule, subject: Subject, event_key: str, evidence: dict[str, Any],
+                  livemode: bool, hold: Hold | None) -> Alert:
     with transaction.atomic():
         case, opened = _open_case_for(subject, rule.severity)
         now = clock.now()
@@ -84,11 +99,7 @@ def alert_raise(*, rule: MonitoringRule, subject: Subject, event_key: str, evide
         if hold is not None:
             alert.hold_object_type, alert.hold_object_id = hold.object_type, hold.object_id
             alert.hold_state, alert.hold_due_at = Alert.HoldState.HELD, hold.due_at
-        try:
-            with transaction.atomic():
-                alert.save(force_insert=True)
-        except IntegrityError:
-            return None  # raised by a concurrent evaluation of the same event
+        alert.save(force_insert=True)
         if opened:
             case_journal(case, "opened", actor=MONITORING, reason=f"{rule.name}: {subject.label}")
             case_event_publish(case, "case_opened")

@@ -14,7 +14,7 @@ from apps.compliance.monitoring import selectors, services
 from apps.core import clock, ids
 from tests.compliance.monitoring.helpers import observation, profile, rule
 from tests.factories import ledger as ledger_factories
-from tests.factories.staff import totp_code
+from tests.factories.staff import staff_user, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,37 @@ def test_evaluating_a_movement_twice_records_it_once_and_raises_one_alert():
         f"payments.payment:{movement.source_id}", str(merchant.merchant_id), 100)
     assert MonitoredEvent.objects.filter(source_id=movement.source_id).count() == 1
     assert Case.objects.filter(subject_id=str(merchant.merchant_id)).count() == 1
+
+
+def test_a_movement_evaluated_again_after_its_case_closed_opens_no_case_and_journals_nothing():
+    # The alert's unique constraint, not a read before the insert, keeps one alert per rule and
+    # movement: the case the second evaluation opened is taken back with its failed insert.
+    merchant, large = profile(), rule("large_amount", {"amount": 100})
+    movement = observation(merchant, amount=100)
+    services.observation_evaluate(observation=movement)
+    Case.objects.filter(subject_id=str(merchant.merchant_id)).update(
+        status=Case.Status.CLOSED, closed_at=clock.now(), closed_by=staff_user(),
+        disposition=Case.Disposition.FALSE_POSITIVE)
+    journaled = AuditEvent.objects.count()
+
+    assert services.observation_evaluate(observation=movement) == []
+
+    assert len(_alerts(large)) == 1
+    assert list(Case.objects.filter(subject_id=str(merchant.merchant_id)).values_list("status", flat=True)) == [
+        Case.Status.CLOSED]
+    assert AuditEvent.objects.count() == journaled
+
+
+def test_raising_an_alert_reads_nothing_before_its_insert():
+    merchant, _ = profile(), rule("large_amount", {"amount": 100})
+    services.observation_evaluate(observation=observation(merchant, amount=100))  # its case is open now
+    with CaptureQueriesContext(connection) as queries:
+        [alert] = services.observation_evaluate(observation=observation(merchant, amount=100))
+    statements = [query["sql"] for query in queries.captured_queries]
+    alert_insert = next(i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "compliance_alert"'))
+    assert not any('FROM "compliance_alert"' in sql for sql in statements[:alert_insert])
+    # Its savepoint, the case's lock, the alert, its audit row, the release.
+    assert len(statements[alert_insert - 2:]) <= 6, statements
 
 
 def test_a_rule_watches_only_its_scope_and_currencies():
