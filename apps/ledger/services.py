@@ -125,6 +125,8 @@ def _debit_account_ids(specs: Sequence[data.TransferSpec]) -> list[UUID | None]:
 
 def _refusals(refused: Sequence[tuple[Result, data.TransferSpec]]) -> list[TransferRefused]:
     """The error for each refused spec; exceeds_credits on a customer wallet reads insufficient_funds."""
+    if not refused:
+        return []  # a batch posted whole: no query to build
     overdrawn = [spec for result, spec in refused if result == Result.EXCEEDS_CREDITS]
     debits = dict(zip(map(id, overdrawn), _debit_account_ids(overdrawn), strict=True))
     wallets = set(
