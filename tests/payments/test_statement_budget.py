@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from apps.core import ids
 from apps.compliance.monitoring import services as monitoring
+from apps.core import ids
 from apps.events.outbox.models import OutboxMessage
 from apps.payments import services
 from apps.payments.models import Payment

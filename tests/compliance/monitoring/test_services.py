@@ -61,7 +61,8 @@ def test_raising_an_alert_reads_nothing_before_its_insert():
     merchant, _ = profile(), rule("large_amount", {"amount": 100})
     services.observation_evaluate(observation=observation(merchant, amount=100))  # its case is open now
     with CaptureQueriesContext(connection) as queries:
-        [alert] = services.observation_evaluate(observation=observation(merchant, amount=100))
+        raised = services.observation_evaluate(observation=observation(merchant, amount=100))
+    assert len(raised) == 1
     statements = [query["sql"] for query in queries.captured_queries]
     alert_insert = next(i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "compliance_alert"'))
     assert not any('FROM "compliance_alert"' in sql for sql in statements[:alert_insert])
