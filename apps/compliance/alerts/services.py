@@ -81,7 +81,7 @@ def alert_raise(*, rule: MonitoringRule, subject: Subject, event_key: str, evide
         return _alert_insert(rule=rule, subject=subject, event_key=event_key, evidence=evidence, livemode=livemode,
                              hold=hold)
     except IntegrityError as error:
-        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != ALERT_ONCE:
+        if error.__cause__.diag.constraint_name != ALERT_ONCE:  # psycopg2's error, which Django wraps
             raise
         return None
 
