@@ -4,7 +4,7 @@ rules that raise them), monitoring's observations, sanctions lists and screening
 from apps.compliance.models.alerts import Alert, Case, MerchantProfile, MonitoringRule, RiskTier
 from apps.compliance.models.approvals import Approval, ApprovalPolicy, ApprovalRequest
 from apps.compliance.models.cases import ATTACHMENT_MAX_BYTES, CaseAttachment, CaseNote, StrReport
-from apps.compliance.models.monitoring import HighRiskJurisdiction, MonitoredEvent, MonitoringCursor
+from apps.compliance.models.monitoring import HighRiskJurisdiction, MonitoredEvent, MonitoringCursor, MonitoringTally
 from apps.compliance.models.sanctions import (
     SanctionsAllowListEntry,
     SanctionsEntry,
@@ -16,5 +16,5 @@ from apps.compliance.models.sanctions import (
 
 __all__ = ["ATTACHMENT_MAX_BYTES", "Alert", "Approval", "ApprovalPolicy", "ApprovalRequest", "Case", "CaseAttachment",
            "CaseNote", "HighRiskJurisdiction", "MerchantProfile", "MonitoredEvent", "MonitoringCursor",
-           "MonitoringRule", "RiskTier", "SanctionsAllowListEntry", "SanctionsEntry", "SanctionsList",
-           "SanctionsListVersion", "SanctionsRescreen", "ScreeningHit", "StrReport"]
+           "MonitoringRule", "MonitoringTally", "RiskTier", "SanctionsAllowListEntry", "SanctionsEntry",
+           "SanctionsList", "SanctionsListVersion", "SanctionsRescreen", "ScreeningHit", "StrReport"]

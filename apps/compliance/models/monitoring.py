@@ -2,9 +2,13 @@
 indexed record its windows are read from), the high-risk jurisdictions as published (FATF's lists,
 dated, with their source), and how far it has read the ledger's wallet transfers.
 
-A window ("this merchant's payments in BHD over the last hour") is an indexed range read of
-``MonitoredEvent``: nothing lives only in a worker's memory, so a restarted worker evaluates the
-next event exactly as the one it replaced would have.
+A window ("this merchant's payments in BHD over the last day") is read from ``MonitoringTally``,
+the movements' counts and totals by minute and by hour that PostgreSQL's triggers keep in the
+same transaction as the movements, plus the recorded movements of the window's partial minutes
+at either end: so a window costs the same whether the merchant made ten payments that day or a
+million, and still counts exactly what a range read of ``MonitoredEvent`` would. Nothing lives
+only in a worker's memory, so a restarted worker evaluates the next event exactly as the one it
+replaced would have.
 """
 
 from django.db import models
@@ -61,6 +65,37 @@ class MonitoredEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.source_id})"
+
+
+class MonitoringTally(models.Model):
+    """How many movements of one kind, and how much, one merchant, wallet, card or IBAN made in
+    one minute or one hour (failed payments left out): what windows read instead of every
+    movement. Written only by the ``monitoring_tally_*`` triggers on ``MonitoredEvent``, in the
+    transaction that records, marks failed or removes a movement, so a tally never disagrees
+    with the movements any transaction can see (migration 0011)."""
+
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=64, help_text="The merchant's uuid, the wallet, card fingerprint or IBAN.")
+    livemode = models.BooleanField()
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=16, choices=ObservationKind.CHOICES)
+    bucket_seconds = models.IntegerField(help_text="60: a minute; 3600: an hour.")
+    bucket_start = models.DateTimeField(help_text="A whole minute or hour (UTC).")
+    count = models.BigIntegerField()
+    total = models.BigIntegerField(help_text="Minor units of its currency.")
+
+    class Meta:
+        constraints = [
+            # Also the index windows read: one range of buckets per dimension, mode, currency and kind.
+            models.UniqueConstraint(fields=["dimension", "value", "livemode", "currency", "kind", "bucket_seconds",
+                                            "bucket_start"], name="monitoring_tally_once"),
+            models.CheckConstraint(condition=Q(dimension__in=["merchant", "wallet", "card_fingerprint", "iban"]),
+                                   name="monitoring_tally_dimension_valid"),
+            models.CheckConstraint(condition=Q(bucket_seconds__in=[60, 3600]), name="monitoring_tally_bucket_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.value}: {self.count} {self.kind} ({self.total} {self.currency})"
 
 
 class HighRiskJurisdiction(models.Model):

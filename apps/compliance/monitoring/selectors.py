@@ -3,20 +3,29 @@ case page), the high-risk jurisdictions, and which rules apply to a movement."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.compliance.data import Observation, SubjectType
-from apps.compliance.models import HighRiskJurisdiction, MerchantProfile, MonitoredEvent, MonitoringRule, RiskTier
+from apps.compliance.models import (
+    HighRiskJurisdiction,
+    MerchantProfile,
+    MonitoredEvent,
+    MonitoringRule,
+    MonitoringTally,
+    RiskTier,
+)
 from apps.core.table_snapshots import TableSnapshot
 
 # A window's dimension → the MonitoredEvent field it reads.
 DIMENSION_FIELDS = {"merchant": "merchant_id", "wallet": "wallet", "card_fingerprint": "card_fingerprint",
                     "iban": "iban"}
 _EVENTS = MonitoredEvent._meta.db_table
+_TALLIES = MonitoringTally._meta.db_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,32 +54,117 @@ class Window:
     multiple: int | None = None
 
 
+_MINUTE, _HOUR = timedelta(minutes=1), timedelta(hours=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _floor(moment: datetime, span: timedelta) -> datetime:
+    """The start of the minute or hour (UTC) ``moment`` falls in, as the tallies' triggers bin it."""
+    return _EPOCH + (moment - _EPOCH) // span * span
+
+
+def _ceil(moment: datetime, span: timedelta) -> datetime:
+    floor = _floor(moment, span)
+    return floor if floor == moment else floor + span
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a window is read: the movements in ``since < occurred_at < head_end`` (the partial minute
+    at its start), the tallies of the whole minutes and hours in ``[head_end, tail_end)`` (the last
+    one being the minute ``until`` falls in), less the movements in ``until < occurred_at <
+    tail_end`` (that minute's, recorded after ``until``)."""
+
+    head_end: datetime
+    tail_end: datetime
+    hours: tuple[datetime, datetime] | None
+
+
+def _plan(since: datetime, until: datetime) -> _Plan | None:
+    """None when the window starts and ends in one minute: its movements are read."""
+    head_end, tail_end = _floor(since, _MINUTE) + _MINUTE, _floor(until, _MINUTE) + _MINUTE
+    if head_end >= tail_end:
+        return None
+    hours = (_ceil(head_end, _HOUR), _floor(tail_end, _HOUR))
+    return _Plan(head_end, tail_end, hours if hours[0] < hours[1] else None)
+
+
+def _tally_buckets(plan: _Plan) -> list[tuple[int, datetime, datetime]]:
+    """The buckets ``[start, end)`` a plan reads from the tallies, as (seconds, start, end)."""
+    if plan.hours is None:
+        return [(60, plan.head_end, plan.tail_end)]
+    (first_hour, end_of_hours) = plan.hours
+    return [(60, plan.head_end, first_hour), (3600, first_hour, end_of_hours), (60, end_of_hours, plan.tail_end)]
+
+
+def _movements(position: int, window: Window, observation: Observation, *, sign: str, after: datetime,
+               before: datetime | None = None, through: datetime | None = None) -> tuple[str, list[Any]]:
+    """The count and total (times ``sign``) of the window's movements in ``after < occurred_at <
+    before`` (or ``<= through``): one range read of its dimension's index."""
+    column = DIMENSION_FIELDS[window.dimension]
+    conditions = [f"{column} = %s", "livemode = %s", "currency = %s", "kind = ANY(%s)", "NOT failed",
+                  "occurred_at > %s", "occurred_at < %s" if before is not None else "occurred_at <= %s"]
+    params = [dimension_value(observation, window.dimension), observation.livemode, observation.currency,
+              list(window.kinds), after, before if before is not None else through]
+    if column != "merchant_id":
+        conditions.append(f"{column} <> ''")  # the dimension's partial index
+    for condition, amount in (("amount >= %s", window.amount_from), ("amount < %s", window.amount_below),
+                              ("amount %% %s = 0", window.multiple)):
+        if amount is not None:
+            conditions.append(condition)
+            params.append(amount)
+    return (f"SELECT {position}, {sign}count(*), {sign}coalesce(sum(amount), 0) FROM {_EVENTS} "
+            f"WHERE {' AND '.join(conditions)}", params)
+
+
+def _tally_value(observation: Observation, dimension: str) -> str:
+    """The dimension's value as the tallies' triggers write it (a merchant's uuid as PostgreSQL prints it)."""
+    value = dimension_value(observation, dimension)
+    return str(UUID(str(value))) if dimension == "merchant" else str(value)
+
+
+def _tallied(position: int, window: Window, observation: Observation, *, seconds: int, start: datetime,
+             end: datetime) -> tuple[str, list[Any]]:
+    """The count and total of the window's tallies of ``seconds`` starting in ``[start, end)``."""
+    return (f"SELECT {position}, coalesce(sum(count), 0), coalesce(sum(total), 0) FROM {_TALLIES} "
+            "WHERE dimension = %s AND value = %s AND livemode = %s AND currency = %s AND kind = ANY(%s) "
+            "AND bucket_seconds = %s AND bucket_start >= %s AND bucket_start < %s",
+            [window.dimension, _tally_value(observation, window.dimension), observation.livemode,
+             observation.currency, list(window.kinds), seconds, start, end])
+
+
+def _window_parts(position: int, window: Window, observation: Observation) -> list[tuple[str, list[Any]]]:
+    """The statements whose sum is the window's count and total."""
+    until = observation.occurred_at
+    narrowed = (window.amount_from, window.amount_below, window.multiple) != (None, None, None)
+    plan = None if narrowed else _plan(window.since, until)
+    if plan is None:
+        return [_movements(position, window, observation, sign="", after=window.since, through=until)]
+    return [
+        _movements(position, window, observation, sign="", after=window.since, before=plan.head_end),
+        *(_tallied(position, window, observation, seconds=seconds, start=start, end=end)
+          for seconds, start, end in _tally_buckets(plan)),
+        _movements(position, window, observation, sign="-", after=until, before=plan.tail_end),
+    ]
+
+
 def windows_figures(*, observation: Observation, windows: Iterable[Window]) -> dict[Window, WindowFigures]:
-    """Each window's count and total, in one statement (one range read of its dimension's index
-    each); no statement when there is no window."""
+    """Each window's count and total, in one statement; no statement when there is no window.
+
+    A window of whole minutes reads the tallies (``MonitoringTally``: at most one row per hour and
+    the minutes at its ends) and only the movements of its partial first and last minute, so it
+    costs the same whatever the volume in it. A window narrowed by amount, or starting and ending
+    in one minute, reads its movements (one range read of its dimension's index)."""
     windows = list(dict.fromkeys(windows))
     if not windows:
         return {}
-    parts, params = [], []
-    for position, window in enumerate(windows):
-        column = DIMENSION_FIELDS[window.dimension]
-        conditions = [f"{column} = %s", "livemode = %s", "currency = %s", "occurred_at > %s", "occurred_at <= %s",
-                      "kind = ANY(%s)", "NOT failed"]
-        params += [dimension_value(observation, window.dimension), observation.livemode, observation.currency,
-                   window.since, observation.occurred_at, list(window.kinds)]
-        if column != "merchant_id":
-            conditions.append(f"{column} <> ''")  # the dimension's partial index
-        for condition, bound in (("amount >= %s", window.amount_from), ("amount < %s", window.amount_below),
-                                 ("amount %% %s = 0", window.multiple)):
-            if bound is not None:
-                conditions.append(condition)
-                params.append(bound)
-        parts.append(f"SELECT {position}, count(*), coalesce(sum(amount), 0) FROM {_EVENTS} "
-                     f"WHERE {' AND '.join(conditions)}")
+    parts = [part for position, window in enumerate(windows) for part in _window_parts(position, window, observation)]
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
+        cursor.execute(f"SELECT position, sum(count), sum(total) FROM ({' UNION ALL '.join(sql for sql, _ in parts)}) "
+                       "AS part (position, count, total) GROUP BY position",
+                       [param for _, params in parts for param in params])
         rows = cursor.fetchall()
-    return {windows[position]: WindowFigures(count, int(total)) for position, count, total in rows}
+    return {windows[position]: WindowFigures(int(count), int(total)) for position, count, total in rows}
 
 
 def earlier_movement_exists(*, observation: Observation, kinds: tuple[str, ...], since: datetime,
