@@ -1,8 +1,14 @@
 """Monitoring's windows read tallies, not every movement: ``compliance_monitoringtally`` holds each
 merchant's, wallet's, card's and IBAN's count and total of movements by kind, per minute and per
-hour, failed payments left out. Triggers keep it in the transaction that writes the movements
-(recorded, marked failed, removed), so it always agrees with what that transaction's readers see;
-the movements recorded before this migration are tallied here.
+hour, failed payments left out. A trigger keeps it in the transaction that writes the movements
+(recorded, marked failed, removed); the movements recorded before this migration are tallied here.
+
+The trigger is deferred to the commit: a merchant's payments all add to the same minute's and
+hour's tallies, and a tally written when the payment is recorded stays locked while the rest of
+``payment_create``'s transaction runs, so a merchant's payments would be accepted one at a time
+(fewer accepted per second in the payments benchmark). At the commit it is locked only while the
+commit is written. A transaction that reads windows first sets the trigger ``IMMEDIATE``
+(``monitoring.selectors.windows_figures``), so its own movements are in the tallies it reads.
 
 A "merchant daily volume" window read every one of the merchant's movements that day on each
 payment: 1.3 ms of PostgreSQL at 2,400 movements, growing with the merchant's volume. Read from
@@ -11,60 +17,62 @@ tallies, it costs at most one row per hour plus the minutes and movements at its
 
 from django.db import migrations, models
 
-# The changed movements as signed counts (+1 recorded, -1 gone or failed), tallied per dimension,
-# kind, minute and hour; rows locked in key order, so two transactions never wait on each other
-# in opposite orders. (No CHECK that counts stay positive: PostgreSQL checks the row an upsert
-# proposes before it finds the row to update, and a decrement proposes a negative one.)
-_TALLY = """
+# One movement's count and total (times ``sign``: 1 recorded, -1 gone or failed) added to its
+# dimensions' minute and hour, rows locked in key order. (No CHECK that counts stay positive:
+# PostgreSQL checks the row an upsert proposes before it finds the row to update, and a decrement
+# proposes a negative one.)
+_ADD = """
     INSERT INTO compliance_monitoringtally
         (dimension, value, livemode, currency, kind, bucket_seconds, bucket_start, count, total)
-    SELECT d.dimension, d.value, c.livemode, c.currency, c.kind, b.seconds,
-           date_bin(make_interval(secs => b.seconds), c.occurred_at, TIMESTAMPTZ 'epoch'),
-           sum(c.sign), sum(c.sign * c.amount)
-    FROM ({changes}) AS c
-    CROSS JOIN LATERAL (VALUES ('merchant', c.merchant_id::text), ('wallet', nullif(c.wallet, '')),
-                               ('card_fingerprint', nullif(c.card_fingerprint, '')), ('iban', nullif(c.iban, '')))
+    SELECT d.dimension, d.value, {e}.livemode, {e}.currency, {e}.kind, b.seconds,
+           date_bin(make_interval(secs => b.seconds), {e}.occurred_at, TIMESTAMPTZ 'epoch'),
+           {count}, {total}
+    FROM {source}
+    CROSS JOIN LATERAL (VALUES ('merchant', {e}.merchant_id::text), ('wallet', nullif({e}.wallet, '')),
+                               ('card_fingerprint', nullif({e}.card_fingerprint, '')), ('iban', nullif({e}.iban, '')))
         AS d (dimension, value)
     CROSS JOIN (VALUES (60), (3600)) AS b (seconds)
-    WHERE d.value IS NOT NULL
-    GROUP BY 1, 2, 3, 4, 5, 6, 7
-    HAVING sum(c.sign) <> 0 OR sum(c.sign * c.amount) <> 0
+    WHERE d.value IS NOT NULL {where}
+    {group}
     ORDER BY 1, 2, 3, 4, 5, 6, 7
     ON CONFLICT (dimension, value, livemode, currency, kind, bucket_seconds, bucket_start) DO UPDATE
     SET count = compliance_monitoringtally.count + excluded.count,
         total = compliance_monitoringtally.total + excluded.total
 """
-_COUNTED = "SELECT {sign} AS sign, * FROM {table} WHERE NOT failed"
 
 FORWARD = f"""
+CREATE FUNCTION monitoring_tally_add(event compliance_monitoredevent, sign integer) RETURNS void
+LANGUAGE sql AS $$
+    {_ADD.format(e="event", count="sign", total="sign * event.amount", source="(SELECT) AS one", where="",
+                 group="")}
+$$;
+
 CREATE FUNCTION monitoring_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_TALLY.format(changes=_COUNTED.format(sign=1, table="new_events"))};
-    ELSIF TG_OP = 'UPDATE' THEN
-        {_TALLY.format(changes=_COUNTED.format(sign=1, table="new_events") + " UNION ALL "
-                       + _COUNTED.format(sign=-1, table="old_events"))};
-    ELSE
-        {_TALLY.format(changes=_COUNTED.format(sign=-1, table="old_events"))};
+    IF TG_OP <> 'INSERT' THEN
+        IF NOT OLD.failed THEN
+            PERFORM monitoring_tally_add(OLD, -1);
+        END IF;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        IF NOT NEW.failed THEN
+            PERFORM monitoring_tally_add(NEW, 1);
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER monitoring_tally_recorded AFTER INSERT ON compliance_monitoredevent
-    REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION monitoring_tally();
-CREATE TRIGGER monitoring_tally_changed AFTER UPDATE ON compliance_monitoredevent
-    REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION monitoring_tally();
-CREATE TRIGGER monitoring_tally_removed AFTER DELETE ON compliance_monitoredevent
-    REFERENCING OLD TABLE AS old_events FOR EACH STATEMENT EXECUTE FUNCTION monitoring_tally();
+CREATE CONSTRAINT TRIGGER monitoring_tally AFTER INSERT OR UPDATE OR DELETE ON compliance_monitoredevent
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION monitoring_tally();
 
-{_TALLY.format(changes=_COUNTED.format(sign=1, table="compliance_monitoredevent"))};
+{_ADD.format(e="e", count="count(*)", total="sum(e.amount)", source="compliance_monitoredevent AS e",
+             where="AND NOT e.failed", group="GROUP BY 1, 2, 3, 4, 5, 6, 7")};
 """
 
 BACKWARD = """
-DROP TRIGGER monitoring_tally_recorded ON compliance_monitoredevent;
-DROP TRIGGER monitoring_tally_changed ON compliance_monitoredevent;
-DROP TRIGGER monitoring_tally_removed ON compliance_monitoredevent;
+DROP TRIGGER monitoring_tally ON compliance_monitoredevent;
 DROP FUNCTION monitoring_tally();
+DROP FUNCTION monitoring_tally_add(compliance_monitoredevent, integer);
 """
 
 

@@ -3,7 +3,7 @@ indexed record its windows are read from), the high-risk jurisdictions as publis
 dated, with their source), and how far it has read the ledger's wallet transfers.
 
 A window ("this merchant's payments in BHD over the last day") is read from ``MonitoringTally``,
-the movements' counts and totals by minute and by hour that PostgreSQL's triggers keep in the
+the movements' counts and totals by minute and by hour that a PostgreSQL trigger keeps in the
 same transaction as the movements, plus the recorded movements of the window's partial minutes
 at either end: so a window costs the same whether the merchant made ten payments that day or a
 million, and still counts exactly what a range read of ``MonitoredEvent`` would. Nothing lives
@@ -70,9 +70,10 @@ class MonitoredEvent(models.Model):
 class MonitoringTally(models.Model):
     """How many movements of one kind, and how much, one merchant, wallet, card or IBAN made in
     one minute or one hour (failed payments left out): what windows read instead of every
-    movement. Written only by the ``monitoring_tally_*`` triggers on ``MonitoredEvent``, in the
-    transaction that records, marks failed or removes a movement, so a tally never disagrees
-    with the movements any transaction can see (migration 0011)."""
+    movement. Written only by the ``monitoring_tally`` trigger on ``MonitoredEvent``, in the
+    transaction that records, marks failed or removes a movement (when it commits, or when it
+    reads a window), so a tally never disagrees with the movements any reader can see (migration
+    0011)."""
 
     dimension = models.CharField(max_length=16)
     value = models.CharField(max_length=64, help_text="The merchant's uuid, the wallet, card fingerprint or IBAN.")

@@ -99,6 +99,13 @@ def _counted(observations: list[Observation], recorded: list[dict]) -> list[Obse
     return [obs for obs, movement in zip(observations, recorded, strict=True) if movement["fate"] == "kept"]
 
 
+def _tallies_now() -> None:
+    """What the commit would do: the trigger, deferred to the commit, tallies this transaction's
+    movements now (as reading a window does first)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS monitoring_tally IMMEDIATE")
+
+
 def _bucket(moment: datetime, seconds: int) -> datetime:
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return epoch + (moment - epoch) // timedelta(seconds=seconds) * timedelta(seconds=seconds)
@@ -120,6 +127,7 @@ def test_the_tallies_hold_each_dimensions_count_and_total_per_minute_and_hour(re
     @_in_savepoint
     def check():
         counted = _counted(_record(recorded), recorded)
+        _tallies_now()
         expected = Counter()
         for obs in counted:
             for dimension, value in (("merchant", str(obs.merchant_id)), ("wallet", obs.wallet),
@@ -230,3 +238,33 @@ def test_a_days_window_reads_the_tallies_not_every_movement():
 
     assert figures == selectors.WindowFigures(600, 600_000)
     assert _movements_read() - before <= 1  # at most the minute the window ends in
+
+
+def _payment(at: datetime) -> Observation:
+    return Observation(source="payments.payment", source_id=str(uuid.uuid4()), kind=ObservationKind.PAYMENT,
+                       merchant_id=MERCHANTS[0], livemode=True, amount=1000, currency="BHD", occurred_at=at)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_movement_is_tallied_when_its_transaction_commits_not_while_the_transaction_runs():
+    """So a merchant's concurrent payments wait on each other's tally rows only while one commits,
+    not for the rest of ``payment_create``'s transaction."""
+    with transaction.atomic():
+        _observation_save(_payment(NOON))
+        assert not MonitoringTally.objects.exists()
+
+    assert sorted(MonitoringTally.objects.values_list("dimension", "bucket_seconds", "count", "total")) == [
+        ("merchant", 60, 1, 1000), ("merchant", 3600, 1, 1000)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_window_read_in_the_transaction_that_recorded_the_movement_counts_it():
+    with transaction.atomic():
+        for minute in range(3):
+            _observation_save(_payment(NOON - timedelta(minutes=minute)))
+        read = selectors.Window("merchant", (ObservationKind.PAYMENT,), NOON - timedelta(hours=1))
+
+        figures = selectors.windows_figures(observation=_payment(NOON), windows=[read])[read]
+
+        assert figures == selectors.WindowFigures(3, 3000)
+
