@@ -15,6 +15,7 @@ own time.
 
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -111,21 +112,20 @@ def _bucket(moment: datetime, seconds: int) -> datetime:
     return epoch + (moment - epoch) // timedelta(seconds=seconds) * timedelta(seconds=seconds)
 
 
-def _in_savepoint(check):
-    def run(*args, **kwargs):
-        savepoint = transaction.savepoint()
-        try:
-            check(*args, **kwargs)
-        finally:
-            transaction.savepoint_rollback(savepoint)
-    return run
+@contextmanager
+def _rolled_back():
+    """One example's state, in a savepoint of the test's transaction rolled back at its end."""
+    savepoint = transaction.savepoint()
+    try:
+        yield
+    finally:
+        transaction.savepoint_rollback(savepoint)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(recorded=movements)
 def test_the_tallies_hold_each_dimensions_count_and_total_per_minute_and_hour(recorded):
-    @_in_savepoint
-    def check():
+    with _rolled_back():
         counted = _counted(_record(recorded), recorded)
         _tallies_now()
         expected = Counter()
@@ -146,7 +146,6 @@ def test_the_tallies_hold_each_dimensions_count_and_total_per_minute_and_hour(re
             tallied[key, "total"] += row.total
         assert +tallied == +expected
 
-    check()
 
 
 windows = st.fixed_dictionaries({
@@ -165,8 +164,7 @@ windows = st.fixed_dictionaries({
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(recorded=movements, asked=st.lists(windows, min_size=1, max_size=6))
 def test_every_window_counts_exactly_the_movements_in_it(recorded, asked):
-    @_in_savepoint
-    def check():
+    with _rolled_back():
         counted = _counted(_record(recorded), recorded)
         # The observation the windows are read for: one of the movements, or one of its own.
         pool = [_observation(movement) for movement in recorded] or [_observation({
@@ -189,7 +187,6 @@ def test_every_window_counts_exactly_the_movements_in_it(recorded, asked):
                       and read.since < obs.occurred_at <= observation.occurred_at]
             assert figures == selectors.WindowFigures(len(inside), sum(obs.amount for obs in inside)), window
 
-    check()
 
 
 @pytest.mark.parametrize("length", [timedelta(minutes=3), timedelta(hours=3)])
